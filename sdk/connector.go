@@ -1,0 +1,65 @@
+package sdk
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Connector is what every plugin implements; a useful one also implements
+// [Source], [Destination] or both.
+//
+// Calls are not made concurrently on one connector unless noted. Every
+// method must honour ctx: return promptly once it is cancelled. Errors
+// should carry a class from package errclass; an error without one is
+// treated as PERMANENT.
+type Connector interface {
+	// Spec describes the connector. It is called first and must not need
+	// configuration.
+	Spec() Spec
+	// Configure validates and applies the connector's configuration (the
+	// JSON object of its keys in the pipeline file). Problems with fields
+	// are returned as FieldErrors (the connector stays unconfigured); the
+	// error is for anything else. It may be called again at any time, e.g.
+	// after credentials were refreshed, and must then replace the old
+	// configuration.
+	Configure(ctx context.Context, config json.RawMessage) ([]FieldError, error)
+	// Check reaches the real system (opens the file, connects to the
+	// database, calls the API) and reports whether it works.
+	Check(ctx context.Context) error
+}
+
+// Source is a connector that can be read.
+type Source interface {
+	Connector
+	// Discover lists the streams the configured source offers.
+	Discover(ctx context.Context) ([]Stream, error)
+	// ReadPage returns the page at req.Checkpoint. It must be idempotent:
+	// the same request yields the same page, also in a fresh process after
+	// a restart. The caller releases nothing; the SDK releases
+	// Page.Records after encoding it.
+	ReadPage(ctx context.Context, req ReadRequest) (Page, error)
+}
+
+// Destination is a connector that can be written.
+type Destination interface {
+	Connector
+	// BeginWrite prepares a staging area for req.WriteID. Calling it again
+	// with the same WriteID is harmless. It should also clean staging left
+	// by earlier writes of the same req.Flow that never committed.
+	BeginWrite(ctx context.Context, req WriteRequest) error
+	// WriteBatch stores one batch in the staging area; when it returns nil
+	// the batch is durable there. Seqs start at 1 and grow by one; a seq
+	// already stored must be skipped, not stored twice. The SDK releases
+	// rec after WriteBatch returns: retain it to keep it.
+	WriteBatch(ctx context.Context, writeID string, seq int64, rec arrow.RecordBatch) error
+	// CommitWrite makes every staged batch of writeID visible at once in
+	// the write's mode. state, when not nil, is the flow's state blob: a
+	// destination that can store it in the same transaction should. A
+	// commit repeated after it already succeeded must return nil.
+	CommitWrite(ctx context.Context, writeID string, state []byte) error
+	// AbortWrite drops the staging area of writeID and leaves the target as
+	// it was. Aborting an unknown or already aborted write returns nil.
+	AbortWrite(ctx context.Context, writeID string) error
+}

@@ -1,0 +1,178 @@
+package sdk
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// ProtocolVersion is the version of the connector wire protocol this SDK
+// speaks. It is part of the go-plugin handshake: a host refuses a plugin
+// built for another protocol version with a message naming both.
+const ProtocolVersion = 1
+
+// ResilienceClass is the kind of system a connector talks to. The host picks
+// a third-party connector's default resilience profile from it.
+type ResilienceClass string
+
+const (
+	// ResilienceNetwork is a connector that talks to a remote service: full
+	// retry, circuit breaker and rate limit defaults.
+	ResilienceNetwork ResilienceClass = "network"
+	// ResilienceFile is a connector over local or mounted files: short
+	// retries, no breaker, no rate limit.
+	ResilienceFile ResilienceClass = "file"
+	// ResilienceNone is an in-memory connector: no policy.
+	ResilienceNone ResilienceClass = "none"
+)
+
+// WriteMode says how CommitWrite applies the staged rows to the target.
+type WriteMode string
+
+const (
+	// ModeReplace makes the target hold exactly the written rows.
+	ModeReplace WriteMode = "replace"
+	// ModeAppend adds the written rows to the target.
+	ModeAppend WriteMode = "append"
+	// ModeUpsert inserts the written rows, replacing rows with the same key.
+	ModeUpsert WriteMode = "upsert"
+)
+
+// Spec describes a connector. It is returned by [Connector.Spec] and must
+// not depend on configuration.
+type Spec struct {
+	// Name is the connector type, e.g. "csv". The plugin binary is named
+	// sqlflow-plugin-<Name>.
+	Name string
+	// Version is the connector's own version (free form, e.g. "1.2.0").
+	Version string
+	// ProtocolVersion is filled in by Serve; connectors leave it zero.
+	ProtocolVersion int
+	// Source and Destination are the roles the connector plays. Serve sets
+	// them from the interfaces the connector implements.
+	Source, Destination bool
+	// ConfigSchema is a JSON Schema (draft 2020-12) of the connector's
+	// configuration object. It is documentation for users and tools; the
+	// authoritative validation is Configure's.
+	ConfigSchema json.RawMessage
+	// ResilienceClass picks the host's default policy for third-party
+	// connectors. Empty means ResilienceNetwork.
+	ResilienceClass ResilienceClass
+	// Incremental, Upsert and Discover are capabilities: incremental reads
+	// on a cursor column, upsert writes, and stream discovery.
+	Incremental, Upsert, Discover bool
+	// StoresState reports that CommitWrite stores the flow's state blob in
+	// the same transaction as the data (exactly-once incremental flows).
+	StoresState bool
+	// WriteModes lists the modes a destination accepts. Empty for a
+	// destination means replace and append.
+	WriteModes []WriteMode
+}
+
+// FieldError is a problem with one configuration field, returned by
+// Configure so the host can show it next to the field.
+type FieldError struct {
+	// Field is the dotted path of the field inside the connector's config,
+	// e.g. "pagination.page_size". Empty for the config as a whole.
+	Field string
+	// Message says what is wrong and what is allowed.
+	Message string
+}
+
+// Error returns "field: message".
+func (e FieldError) Error() string {
+	if e.Field == "" {
+		return e.Message
+	}
+	return e.Field + ": " + e.Message
+}
+
+// Stream is one readable collection of a source: a table, a file, an
+// endpoint, a sheet.
+type Stream struct {
+	// Name identifies the stream in ReadRequest.Stream and in a flow's
+	// "stream" key.
+	Name string
+	// Schema is the Arrow schema of the stream's pages. May be nil when the
+	// source cannot know it without reading (then the first page decides).
+	Schema *arrow.Schema
+	// PrimaryKey lists the key columns, if any.
+	PrimaryKey []string
+	// CursorFields lists the columns usable as an incremental cursor.
+	CursorFields []string
+}
+
+// ReadRequest asks a source for one page.
+type ReadRequest struct {
+	// Stream is the stream's name.
+	Stream string
+	// Checkpoint is the opaque position to read from; nil or empty means
+	// the start of the stream. It is a value the source returned in an
+	// earlier Page, possibly to another process.
+	Checkpoint []byte
+	// MaxRows and MaxBytes cap the page. Zero means the connector's own
+	// default. MaxBytes counts Arrow data bytes; a source should stay close
+	// to it but may exceed it by one row.
+	MaxRows  int64
+	MaxBytes int64
+	// CursorField, when set, asks for an incremental read: only rows whose
+	// CursorField is greater than CursorValue.
+	CursorField string
+	// CursorValue is the stored cursor as JSON (a number, a string in the
+	// column's own format, or null for "no stored value": read everything).
+	CursorValue json.RawMessage
+}
+
+// RateHints are the rate-limit facts a response carried, reported so the
+// host can slow down before the server answers 429. Zero fields are unknown.
+type RateHints struct {
+	// Remaining is how many requests (or cost points) are left in the
+	// current window or bucket.
+	Remaining float64
+	// Limit is the window's or bucket's size.
+	Limit float64
+	// Reset is the time until the window resets (or the bucket is full).
+	Reset time.Duration
+	// RestoreRate is how many units the bucket regains per second (leaky
+	// bucket APIs such as Shopify's).
+	RestoreRate float64
+	// Cost is how many units the request that produced this page used.
+	Cost float64
+	// RetryAfter is a server-requested wait before the next request.
+	RetryAfter time.Duration
+}
+
+// Page is one page of a stream, returned by ReadPage.
+type Page struct {
+	// Records is the page's data. The SDK releases it after encoding. It may
+	// have zero rows (e.g. the last page); it may be nil only when Done.
+	Records arrow.RecordBatch
+	// Checkpoint is the position after this page; it must be non-empty
+	// unless Done.
+	Checkpoint []byte
+	// Done reports that the stream has no rows after this page.
+	Done bool
+	// CursorValue is, for incremental reads, the greatest cursor value seen
+	// so far in this read (JSON), or nil when no row has been read.
+	CursorValue json.RawMessage
+	// RateHints, when not nil, are the rate-limit facts of the response.
+	RateHints *RateHints
+}
+
+// WriteRequest opens a staged write.
+type WriteRequest struct {
+	// WriteID is chosen by the host and unique per attempt of a flow run.
+	WriteID string
+	// Flow names the flow; staging areas are named by it so that a later
+	// run of the same flow can find and clean what a killed host left.
+	Flow string
+	// Target names the table, file or object set to write.
+	Target string
+	// Schema is the Arrow schema of every batch of the write.
+	Schema *arrow.Schema
+	// Mode is replace, append or upsert.
+	Mode WriteMode
+	// Key lists the key columns for upsert.
+	Key []string
+}
