@@ -63,3 +63,11 @@ type Destination interface {
 	// it was. Aborting an unknown or already aborted write returns nil.
 	AbortWrite(ctx context.Context, writeID string) error
 }
+
+// CommitReporter is implemented by a destination that has facts to report
+// about a committed write (rows, a checksum, the files written). The host
+// prints them in the run summary. It is called right after a successful
+// CommitWrite.
+type CommitReporter interface {
+	CommitReport(writeID string) map[string]string
+}

@@ -1213,7 +1213,10 @@ func (x *CommitWriteRequest) GetState() []byte {
 }
 
 type CommitWriteResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Facts the destination reports about the committed write (for example
+	// rows and checksum), shown in the run summary.
+	Report        map[string]string `protobuf:"bytes,1,rep,name=report,proto3" json:"report,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1246,6 +1249,13 @@ func (x *CommitWriteResponse) ProtoReflect() protoreflect.Message {
 // Deprecated: Use CommitWriteResponse.ProtoReflect.Descriptor instead.
 func (*CommitWriteResponse) Descriptor() ([]byte, []int) {
 	return file_sqlflow_connector_v1_connector_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CommitWriteResponse) GetReport() map[string]string {
+	if x != nil {
+		return x.Report
+	}
+	return nil
 }
 
 type AbortWriteRequest struct {
@@ -1414,8 +1424,12 @@ const file_sqlflow_connector_v1_connector_proto_rawDesc = "" +
 	"\x12WriteBatchResponse\"E\n" +
 	"\x12CommitWriteRequest\x12\x19\n" +
 	"\bwrite_id\x18\x01 \x01(\tR\awriteId\x12\x14\n" +
-	"\x05state\x18\x02 \x01(\fR\x05state\"\x15\n" +
-	"\x13CommitWriteResponse\".\n" +
+	"\x05state\x18\x02 \x01(\fR\x05state\"\x9f\x01\n" +
+	"\x13CommitWriteResponse\x12M\n" +
+	"\x06report\x18\x01 \x03(\v25.sqlflow.connector.v1.CommitWriteResponse.ReportEntryR\x06report\x1a9\n" +
+	"\vReportEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\".\n" +
 	"\x11AbortWriteRequest\x12\x19\n" +
 	"\bwrite_id\x18\x01 \x01(\tR\awriteId\"\x14\n" +
 	"\x12AbortWriteResponse*\x9b\x01\n" +
@@ -1453,7 +1467,7 @@ func file_sqlflow_connector_v1_connector_proto_rawDescGZIP() []byte {
 }
 
 var file_sqlflow_connector_v1_connector_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_sqlflow_connector_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_sqlflow_connector_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_sqlflow_connector_v1_connector_proto_goTypes = []any{
 	(ErrorClass)(0),             // 0: sqlflow.connector.v1.ErrorClass
 	(*ErrorDetail)(nil),         // 1: sqlflow.connector.v1.ErrorDetail
@@ -1478,35 +1492,37 @@ var file_sqlflow_connector_v1_connector_proto_goTypes = []any{
 	(*CommitWriteResponse)(nil), // 20: sqlflow.connector.v1.CommitWriteResponse
 	(*AbortWriteRequest)(nil),   // 21: sqlflow.connector.v1.AbortWriteRequest
 	(*AbortWriteResponse)(nil),  // 22: sqlflow.connector.v1.AbortWriteResponse
+	nil,                         // 23: sqlflow.connector.v1.CommitWriteResponse.ReportEntry
 }
 var file_sqlflow_connector_v1_connector_proto_depIdxs = []int32{
 	0,  // 0: sqlflow.connector.v1.ErrorDetail.class:type_name -> sqlflow.connector.v1.ErrorClass
 	5,  // 1: sqlflow.connector.v1.ConfigureResponse.field_errors:type_name -> sqlflow.connector.v1.FieldError
 	10, // 2: sqlflow.connector.v1.DiscoverResponse.streams:type_name -> sqlflow.connector.v1.Stream
 	13, // 3: sqlflow.connector.v1.ReadPageResponse.rate_hints:type_name -> sqlflow.connector.v1.RateHints
-	2,  // 4: sqlflow.connector.v1.Connector.Spec:input_type -> sqlflow.connector.v1.SpecRequest
-	4,  // 5: sqlflow.connector.v1.Connector.Configure:input_type -> sqlflow.connector.v1.ConfigureRequest
-	7,  // 6: sqlflow.connector.v1.Connector.Check:input_type -> sqlflow.connector.v1.CheckRequest
-	9,  // 7: sqlflow.connector.v1.Connector.Discover:input_type -> sqlflow.connector.v1.DiscoverRequest
-	12, // 8: sqlflow.connector.v1.Connector.ReadPage:input_type -> sqlflow.connector.v1.ReadPageRequest
-	15, // 9: sqlflow.connector.v1.Connector.BeginWrite:input_type -> sqlflow.connector.v1.BeginWriteRequest
-	17, // 10: sqlflow.connector.v1.Connector.WriteBatch:input_type -> sqlflow.connector.v1.WriteBatchRequest
-	19, // 11: sqlflow.connector.v1.Connector.CommitWrite:input_type -> sqlflow.connector.v1.CommitWriteRequest
-	21, // 12: sqlflow.connector.v1.Connector.AbortWrite:input_type -> sqlflow.connector.v1.AbortWriteRequest
-	3,  // 13: sqlflow.connector.v1.Connector.Spec:output_type -> sqlflow.connector.v1.SpecResponse
-	6,  // 14: sqlflow.connector.v1.Connector.Configure:output_type -> sqlflow.connector.v1.ConfigureResponse
-	8,  // 15: sqlflow.connector.v1.Connector.Check:output_type -> sqlflow.connector.v1.CheckResponse
-	11, // 16: sqlflow.connector.v1.Connector.Discover:output_type -> sqlflow.connector.v1.DiscoverResponse
-	14, // 17: sqlflow.connector.v1.Connector.ReadPage:output_type -> sqlflow.connector.v1.ReadPageResponse
-	16, // 18: sqlflow.connector.v1.Connector.BeginWrite:output_type -> sqlflow.connector.v1.BeginWriteResponse
-	18, // 19: sqlflow.connector.v1.Connector.WriteBatch:output_type -> sqlflow.connector.v1.WriteBatchResponse
-	20, // 20: sqlflow.connector.v1.Connector.CommitWrite:output_type -> sqlflow.connector.v1.CommitWriteResponse
-	22, // 21: sqlflow.connector.v1.Connector.AbortWrite:output_type -> sqlflow.connector.v1.AbortWriteResponse
-	13, // [13:22] is the sub-list for method output_type
-	4,  // [4:13] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	23, // 4: sqlflow.connector.v1.CommitWriteResponse.report:type_name -> sqlflow.connector.v1.CommitWriteResponse.ReportEntry
+	2,  // 5: sqlflow.connector.v1.Connector.Spec:input_type -> sqlflow.connector.v1.SpecRequest
+	4,  // 6: sqlflow.connector.v1.Connector.Configure:input_type -> sqlflow.connector.v1.ConfigureRequest
+	7,  // 7: sqlflow.connector.v1.Connector.Check:input_type -> sqlflow.connector.v1.CheckRequest
+	9,  // 8: sqlflow.connector.v1.Connector.Discover:input_type -> sqlflow.connector.v1.DiscoverRequest
+	12, // 9: sqlflow.connector.v1.Connector.ReadPage:input_type -> sqlflow.connector.v1.ReadPageRequest
+	15, // 10: sqlflow.connector.v1.Connector.BeginWrite:input_type -> sqlflow.connector.v1.BeginWriteRequest
+	17, // 11: sqlflow.connector.v1.Connector.WriteBatch:input_type -> sqlflow.connector.v1.WriteBatchRequest
+	19, // 12: sqlflow.connector.v1.Connector.CommitWrite:input_type -> sqlflow.connector.v1.CommitWriteRequest
+	21, // 13: sqlflow.connector.v1.Connector.AbortWrite:input_type -> sqlflow.connector.v1.AbortWriteRequest
+	3,  // 14: sqlflow.connector.v1.Connector.Spec:output_type -> sqlflow.connector.v1.SpecResponse
+	6,  // 15: sqlflow.connector.v1.Connector.Configure:output_type -> sqlflow.connector.v1.ConfigureResponse
+	8,  // 16: sqlflow.connector.v1.Connector.Check:output_type -> sqlflow.connector.v1.CheckResponse
+	11, // 17: sqlflow.connector.v1.Connector.Discover:output_type -> sqlflow.connector.v1.DiscoverResponse
+	14, // 18: sqlflow.connector.v1.Connector.ReadPage:output_type -> sqlflow.connector.v1.ReadPageResponse
+	16, // 19: sqlflow.connector.v1.Connector.BeginWrite:output_type -> sqlflow.connector.v1.BeginWriteResponse
+	18, // 20: sqlflow.connector.v1.Connector.WriteBatch:output_type -> sqlflow.connector.v1.WriteBatchResponse
+	20, // 21: sqlflow.connector.v1.Connector.CommitWrite:output_type -> sqlflow.connector.v1.CommitWriteResponse
+	22, // 22: sqlflow.connector.v1.Connector.AbortWrite:output_type -> sqlflow.connector.v1.AbortWriteResponse
+	14, // [14:23] is the sub-list for method output_type
+	5,  // [5:14] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_sqlflow_connector_v1_connector_proto_init() }
@@ -1520,7 +1536,7 @@ func file_sqlflow_connector_v1_connector_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sqlflow_connector_v1_connector_proto_rawDesc), len(file_sqlflow_connector_v1_connector_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

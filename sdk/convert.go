@@ -1,0 +1,187 @@
+package sdk
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
+	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+	pb "github.com/sqlflow/sqlflow-host/sdk/proto/sqlflow/connector/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// toSpecResponse converts a domain Spec to its wire form.
+func toSpecResponse(s Spec) *pb.SpecResponse {
+	modes := make([]string, len(s.WriteModes))
+	for i, m := range s.WriteModes {
+		modes[i] = string(m)
+	}
+	return &pb.SpecResponse{
+		Name:            s.Name,
+		Version:         s.Version,
+		ProtocolVersion: int32(s.ProtocolVersion),
+		Source:          s.Source,
+		Destination:     s.Destination,
+		ConfigSchema:    s.ConfigSchema,
+		ResilienceClass: string(s.ResilienceClass),
+		Incremental:     s.Incremental,
+		Upsert:          s.Upsert,
+		Discover:        s.Discover,
+		WriteModes:      modes,
+		StoresState:     s.StoresState,
+	}
+}
+
+// toConfigureResponse converts field errors to their wire form.
+func toConfigureResponse(errs []FieldError) *pb.ConfigureResponse {
+	out := &pb.ConfigureResponse{}
+	for _, e := range errs {
+		out.FieldErrors = append(out.FieldErrors, &pb.FieldError{Field: e.Field, Message: e.Message})
+	}
+	return out
+}
+
+// toDiscoverResponse converts streams to their wire form.
+func toDiscoverResponse(streams []Stream) (*pb.DiscoverResponse, error) {
+	out := &pb.DiscoverResponse{}
+	for _, s := range streams {
+		schema, err := arrowipc.EncodeSchema(s.Schema)
+		if err != nil {
+			return nil, fmt.Errorf("stream %q: %w", s.Name, err)
+		}
+		out.Streams = append(out.Streams, &pb.Stream{
+			Name: s.Name, ArrowSchema: schema, PrimaryKey: s.PrimaryKey, CursorFields: s.CursorFields,
+		})
+	}
+	return out, nil
+}
+
+// fromReadPageRequest converts a wire read request to its domain form.
+func fromReadPageRequest(r *pb.ReadPageRequest) ReadRequest {
+	return ReadRequest{
+		Stream:      r.GetStream(),
+		Checkpoint:  r.GetCheckpoint(),
+		MaxRows:     r.GetMaxRows(),
+		MaxBytes:    r.GetMaxBytes(),
+		CursorField: r.GetCursorField(),
+		CursorValue: r.GetCursorValueJson(),
+	}
+}
+
+// toReadPageResponse encodes a page. It releases p.Records.
+func toReadPageResponse(p Page) (*pb.ReadPageResponse, error) {
+	out := &pb.ReadPageResponse{
+		Checkpoint:      p.Checkpoint,
+		Done:            p.Done,
+		CursorValueJson: p.CursorValue,
+		RateHints:       toRateHints(p.RateHints),
+	}
+	if p.Records != nil {
+		defer p.Records.Release()
+		data, err := arrowipc.EncodeRecord(p.Records)
+		if err != nil {
+			return nil, err
+		}
+		out.Records = data
+		out.NumRows = p.Records.NumRows()
+	} else if !p.Done {
+		return nil, fmt.Errorf("connector returned a page with no records that is not done")
+	}
+	if !p.Done && len(p.Checkpoint) == 0 {
+		return nil, fmt.Errorf("connector returned a page with an empty checkpoint that is not done")
+	}
+	return out, nil
+}
+
+// toRateHints converts rate hints to their wire form; nil stays nil.
+func toRateHints(h *RateHints) *pb.RateHints {
+	if h == nil {
+		return nil
+	}
+	return &pb.RateHints{
+		Remaining:         h.Remaining,
+		Limit:             h.Limit,
+		ResetSeconds:      h.Reset.Seconds(),
+		RestoreRate:       h.RestoreRate,
+		Cost:              h.Cost,
+		RetryAfterSeconds: h.RetryAfter.Seconds(),
+	}
+}
+
+// fromBeginWriteRequest converts a wire BeginWrite request to its domain form.
+func fromBeginWriteRequest(r *pb.BeginWriteRequest) (WriteRequest, error) {
+	schema, err := arrowipc.DecodeSchema(r.GetArrowSchema())
+	if err != nil {
+		return WriteRequest{}, err
+	}
+	return WriteRequest{
+		WriteID: r.GetWriteId(),
+		Flow:    r.GetFlow(),
+		Target:  r.GetTarget(),
+		Schema:  schema,
+		Mode:    WriteMode(r.GetMode()),
+		Key:     r.GetKey(),
+	}, nil
+}
+
+// toStatus converts a connector error to a gRPC status error carrying an
+// ErrorDetail. An error without a class is sent as PERMANENT: a connector
+// that did not say a failure is retryable must not be retried blindly.
+func toStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	class := errclass.Of(err)
+	if class == errclass.Unknown {
+		class = errclass.Permanent
+	}
+	var field string
+	var ce *errclass.Error
+	var after time.Duration
+	if asErr(err, &ce) {
+		field = ce.Field
+		after = ce.RetryAfter
+	}
+	st := status.New(grpcCode(class), sanitize(err.Error()))
+	withDetail, derr := st.WithDetails(&pb.ErrorDetail{
+		Class:             toErrorClass(class),
+		RetryAfterSeconds: after.Seconds(),
+		Field:             field,
+	})
+	if derr != nil {
+		return st.Err()
+	}
+	return withDetail.Err()
+}
+
+// grpcCode picks the gRPC status code that best matches a class, for tools
+// that read only the code.
+func grpcCode(c errclass.Class) codes.Code {
+	switch c {
+	case errclass.Transient:
+		return codes.Unavailable
+	case errclass.RateLimited:
+		return codes.ResourceExhausted
+	case errclass.AuthExpired:
+		return codes.Unauthenticated
+	default:
+		return codes.FailedPrecondition
+	}
+}
+
+// toErrorClass converts a class to its wire enum.
+func toErrorClass(c errclass.Class) pb.ErrorClass {
+	switch c {
+	case errclass.Transient:
+		return pb.ErrorClass_ERROR_CLASS_TRANSIENT
+	case errclass.RateLimited:
+		return pb.ErrorClass_ERROR_CLASS_RATE_LIMITED
+	case errclass.AuthExpired:
+		return pb.ErrorClass_ERROR_CLASS_AUTH_EXPIRED
+	case errclass.Permanent:
+		return pb.ErrorClass_ERROR_CLASS_PERMANENT
+	default:
+		return pb.ErrorClass_ERROR_CLASS_UNSPECIFIED
+	}
+}

@@ -1,0 +1,194 @@
+package sdk
+
+// This file is the plugin side of the connector protocol: a gRPC service
+// that converts wire messages to sdk types, calls the connector and
+// converts its answers back. Proto types stop here and in convert.go.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
+	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+	pb "github.com/sqlflow/sqlflow-host/sdk/proto/sqlflow/connector/v1"
+)
+
+// server serves one connector over gRPC.
+type server struct {
+	pb.UnimplementedConnectorServer
+	conn   Connector
+	src    Source
+	dst    Destination
+	spec   Spec
+	logger hclog.Logger
+}
+
+// newServer returns a server for conn. The spec's roles and protocol version are
+// filled in from the interfaces conn implements.
+func newServer(conn Connector, logger hclog.Logger) *server {
+	s := &server{conn: conn, logger: logger}
+	s.src, _ = conn.(Source)
+	s.dst, _ = conn.(Destination)
+	s.spec = FullSpec(conn)
+	return s
+}
+
+// FullSpec returns conn's Spec with the roles and protocol version the SDK
+// knows better than the connector.
+func FullSpec(conn Connector) Spec {
+	spec := conn.Spec()
+	_, spec.Source = conn.(Source)
+	_, spec.Destination = conn.(Destination)
+	spec.ProtocolVersion = ProtocolVersion
+	if spec.ResilienceClass == "" {
+		spec.ResilienceClass = ResilienceNetwork
+	}
+	if spec.Destination && len(spec.WriteModes) == 0 {
+		spec.WriteModes = []WriteMode{ModeReplace, ModeAppend}
+	}
+	return spec
+}
+
+// guard turns a panic inside a handler into a PERMANENT error carrying the
+// panic text, and logs the stack to stderr; the process stays up.
+func (s *server) guard(op string, err *error) {
+	if r := recover(); r != nil {
+		s.logger.Error("connector panicked", "operation", op, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		*err = toStatus(errclass.Permanentf("connector %s panicked in %s: %v", s.spec.Name, op, r))
+	}
+}
+
+func (s *server) Spec(ctx context.Context, _ *pb.SpecRequest) (_ *pb.SpecResponse, err error) {
+	defer s.guard("spec", &err)
+	return toSpecResponse(s.spec), nil
+}
+
+func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (_ *pb.ConfigureResponse, err error) {
+	defer s.guard("configure", &err)
+	ferrs, err := s.conn.Configure(ctx, req.GetConfigJson())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return toConfigureResponse(ferrs), nil
+}
+
+func (s *server) Check(ctx context.Context, _ *pb.CheckRequest) (_ *pb.CheckResponse, err error) {
+	defer s.guard("check", &err)
+	if err := s.conn.Check(ctx); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.CheckResponse{}, nil
+}
+
+func (s *server) Discover(ctx context.Context, _ *pb.DiscoverRequest) (_ *pb.DiscoverResponse, err error) {
+	defer s.guard("discover", &err)
+	if s.src == nil {
+		return nil, toStatus(errclass.Permanentf("connector %s is not a source", s.spec.Name))
+	}
+	streams, err := s.src.Discover(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp, err := toDiscoverResponse(streams)
+	if err != nil {
+		return nil, toStatus(errclass.Permanentf("%w", err))
+	}
+	return resp, nil
+}
+
+func (s *server) ReadPage(ctx context.Context, req *pb.ReadPageRequest) (_ *pb.ReadPageResponse, err error) {
+	defer s.guard("read", &err)
+	if s.src == nil {
+		return nil, toStatus(errclass.Permanentf("connector %s is not a source", s.spec.Name))
+	}
+	page, err := s.src.ReadPage(ctx, fromReadPageRequest(req))
+	if err != nil {
+		if page.Records != nil {
+			page.Records.Release()
+		}
+		return nil, toStatus(err)
+	}
+	resp, err := toReadPageResponse(page)
+	if err != nil {
+		return nil, toStatus(errclass.Permanentf("stream %q: %w", req.GetStream(), err))
+	}
+	return resp, nil
+}
+
+func (s *server) BeginWrite(ctx context.Context, req *pb.BeginWriteRequest) (_ *pb.BeginWriteResponse, err error) {
+	defer s.guard("begin_write", &err)
+	if s.dst == nil {
+		return nil, toStatus(errclass.Permanentf("connector %s is not a destination", s.spec.Name))
+	}
+	wr, err := fromBeginWriteRequest(req)
+	if err != nil {
+		return nil, toStatus(errclass.Permanentf("begin write: %w", err))
+	}
+	if err := s.dst.BeginWrite(ctx, wr); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.BeginWriteResponse{}, nil
+}
+
+func (s *server) WriteBatch(ctx context.Context, req *pb.WriteBatchRequest) (_ *pb.WriteBatchResponse, err error) {
+	defer s.guard("write", &err)
+	if s.dst == nil {
+		return nil, toStatus(errclass.Permanentf("connector %s is not a destination", s.spec.Name))
+	}
+	rec, err := arrowipc.DecodeRecord(req.GetRecords())
+	if err != nil {
+		return nil, toStatus(errclass.Permanentf("batch %d: %w", req.GetSeq(), err))
+	}
+	defer rec.Release()
+	if err := s.dst.WriteBatch(ctx, req.GetWriteId(), req.GetSeq(), rec); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.WriteBatchResponse{}, nil
+}
+
+func (s *server) CommitWrite(ctx context.Context, req *pb.CommitWriteRequest) (_ *pb.CommitWriteResponse, err error) {
+	defer s.guard("commit", &err)
+	if s.dst == nil {
+		return nil, toStatus(errclass.Permanentf("connector %s is not a destination", s.spec.Name))
+	}
+	if err := s.dst.CommitWrite(ctx, req.GetWriteId(), req.GetState()); err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &pb.CommitWriteResponse{}
+	if r, ok := s.dst.(CommitReporter); ok {
+		resp.Report = r.CommitReport(req.GetWriteId())
+	}
+	return resp, nil
+}
+
+func (s *server) AbortWrite(ctx context.Context, req *pb.AbortWriteRequest) (_ *pb.AbortWriteResponse, err error) {
+	defer s.guard("abort", &err)
+	if s.dst == nil {
+		return nil, toStatus(errclass.Permanentf("connector %s is not a destination", s.spec.Name))
+	}
+	if err := s.dst.AbortWrite(ctx, req.GetWriteId()); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.AbortWriteResponse{}, nil
+}
+
+func asErr(err error, target **errclass.Error) bool { return errors.As(err, target) }
+
+// sanitize makes a message valid UTF-8 (protobuf refuses invalid strings
+// with an unhelpful error) and bounds its length.
+func sanitize(msg string) string {
+	if !utf8.ValidString(msg) {
+		msg = strings.ToValidUTF8(msg, "\uFFFD")
+	}
+	const max = 64 << 10
+	if len(msg) > max {
+		msg = msg[:max] + "… (truncated)"
+	}
+	return msg
+}
