@@ -1,0 +1,304 @@
+// Package pipeline runs flows: for each flow it opens a staged write on the
+// destination, pages through the source, forwards each page's Arrow IPC
+// bytes as a batch, and commits, or aborts on any failure so the target is
+// left as it was.
+//
+// Reading the next page overlaps writing the previous one: a reader
+// goroutine keeps at most Options.Prefetch pages ahead of the writer, so
+// memory is bounded by the pages in flight, never by the size of the data.
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/sqlflow/sqlflow-host/host/connector"
+	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
+	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+)
+
+// Default page caps asked of sources: about 8 MiB of Arrow data, and a row
+// cap high enough that narrow rows still make large pages.
+const (
+	DefaultMaxBytes = 8 << 20
+	DefaultMaxRows  = 1 << 20
+)
+
+// Flow is one source stream copied to one destination target.
+type Flow struct {
+	// Name names the flow in logs, progress and staging areas.
+	Name string
+	// SourceName and DestName are the connector instances' names.
+	SourceName, DestName string
+	// Source and Dest are the connectors.
+	Source, Dest connector.Conn
+	// Stream is the source stream to read.
+	Stream string
+	// Schema is the stream's schema from Discover, used when the stream
+	// yields no data page; may be nil.
+	Schema *arrow.Schema
+	// Target, Mode and Key describe the write.
+	Target string
+	Mode   sdk.WriteMode
+	Key    []string
+	// CursorField and CursorValue ask for an incremental read from a
+	// stored cursor (JSON); empty CursorField means a full read.
+	CursorField string
+	CursorValue json.RawMessage
+	// State, when not nil, is passed to CommitWrite (the flow's state blob).
+	State func(cursor json.RawMessage) []byte
+}
+
+// Options tune a run.
+type Options struct {
+	// MaxRows and MaxBytes cap each page; zero means the defaults.
+	MaxRows, MaxBytes int64
+	// Prefetch is how many pages the reader may hold ahead of the writer;
+	// zero means 1.
+	Prefetch int
+	// Logger receives flow events; nil discards them.
+	Logger hclog.Logger
+	// Progress, when set, is called after every page written, from the
+	// writer goroutine.
+	Progress func(Progress)
+	// AbortTimeout bounds the AbortWrite of a failed flow; zero means 30 s.
+	AbortTimeout time.Duration
+}
+
+// Progress is a flow's state while it runs.
+type Progress struct {
+	Flow    string
+	Rows    int64
+	Bytes   int64
+	Pages   int64
+	Elapsed time.Duration
+}
+
+// Result is what a finished flow did.
+type Result struct {
+	Flow string
+	// Rows, Bytes (Arrow IPC bytes) and Pages moved.
+	Rows, Bytes, Pages int64
+	// Elapsed is the flow's wall time.
+	Elapsed time.Duration
+	// Cursor is the greatest cursor value read (incremental flows).
+	Cursor json.RawMessage
+	// Checkpoint is the source's last checkpoint.
+	Checkpoint []byte
+	// Report is what the destination reported at commit.
+	Report map[string]string
+	// WriteID is the write's id.
+	WriteID string
+}
+
+// RowsPerSecond is Rows over Elapsed.
+func (r Result) RowsPerSecond() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Rows) / r.Elapsed.Seconds()
+}
+
+// NewWriteID returns a fresh write id: 16 random hex digits.
+func NewWriteID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+type readResult struct {
+	page connector.Page
+	err  error
+}
+
+// Run copies one flow and returns what it moved. On any failure it aborts
+// the write (with a fresh deadline, so a cancelled ctx still aborts) and
+// returns the first error, wrapped with the flow's name.
+func Run(ctx context.Context, f Flow, opts Options) (res Result, err error) {
+	start := time.Now()
+	logger := opts.Logger
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	maxRows, maxBytes := opts.MaxRows, opts.MaxBytes
+	if maxRows <= 0 {
+		maxRows = DefaultMaxRows
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	prefetch := opts.Prefetch
+	if prefetch <= 0 {
+		prefetch = 1
+	}
+	res = Result{Flow: f.Name, WriteID: NewWriteID()}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	pages := make(chan readResult, prefetch)
+	var reading atomic.Int64
+	go func() {
+		defer close(pages)
+		var cp []byte
+		for {
+			reading.Add(1)
+			p, err := f.Source.ReadPage(ctx, sdk.ReadRequest{
+				Stream: f.Stream, Checkpoint: cp, MaxRows: maxRows, MaxBytes: maxBytes,
+				CursorField: f.CursorField, CursorValue: f.CursorValue,
+			})
+			if err != nil {
+				err = fmt.Errorf("read page %d of stream %q from source %q: %w", reading.Load(), f.Stream, f.SourceName, err)
+			}
+			select {
+			case pages <- readResult{page: p, err: err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || p.Done {
+				return
+			}
+			if len(p.Checkpoint) == 0 {
+				select {
+				case pages <- readResult{err: errclass.Permanentf("source %q returned page %d of stream %q without a checkpoint and not done", f.SourceName, reading.Load(), f.Stream)}:
+				case <-ctx.Done():
+				}
+				return
+			}
+			cp = p.Checkpoint
+		}
+	}()
+
+	began := false
+	defer func() {
+		if err == nil {
+			return
+		}
+		cancel()
+		for range pages { // let the reader finish
+		}
+		if began {
+			abortTimeout := opts.AbortTimeout
+			if abortTimeout <= 0 {
+				abortTimeout = 30 * time.Second
+			}
+			actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
+			defer acancel()
+			if aerr := f.Dest.AbortWrite(actx, res.WriteID); aerr != nil {
+				logger.Error("abort write failed; staging may be left for the next run to clean",
+					"flow", f.Name, "destination", f.DestName, "error", aerr)
+			} else {
+				logger.Info("aborted write; target unchanged", "flow", f.Name, "destination", f.DestName)
+			}
+		}
+		err = fmt.Errorf("flow %q: %w", f.Name, err)
+	}()
+
+	begin := func(schema *arrow.Schema) error {
+		if schema == nil {
+			schema = f.Schema
+		}
+		began = true
+		if err := f.Dest.BeginWrite(ctx, sdk.WriteRequest{
+			WriteID: res.WriteID, Flow: f.Name, Target: f.Target, Schema: schema, Mode: f.Mode, Key: f.Key,
+		}); err != nil {
+			return fmt.Errorf("begin write to %q of destination %q: %w", f.Target, f.DestName, err)
+		}
+		return nil
+	}
+
+	var seq int64
+	for r := range pages {
+		if r.err != nil {
+			return res, r.err
+		}
+		p := r.page
+		if !began {
+			var schema *arrow.Schema
+			if len(p.Records) > 0 {
+				s, err := arrowipc.DecodeSchema(p.Records)
+				if err != nil {
+					return res, fmt.Errorf("page 1 of stream %q from source %q: %w", f.Stream, f.SourceName, err)
+				}
+				schema = s
+			}
+			if err := begin(schema); err != nil {
+				return res, err
+			}
+		}
+		if len(p.Records) > 0 && p.Rows > 0 {
+			seq++
+			if err := f.Dest.WriteBatch(ctx, res.WriteID, seq, p.Records); err != nil {
+				return res, fmt.Errorf("write batch %d to %q of destination %q: %w", seq, f.Target, f.DestName, err)
+			}
+			res.Rows += p.Rows
+			res.Bytes += int64(len(p.Records))
+		}
+		res.Pages++
+		if len(p.CursorValue) > 0 {
+			res.Cursor = p.CursorValue
+		}
+		if len(p.Checkpoint) > 0 {
+			res.Checkpoint = p.Checkpoint
+		}
+		if opts.Progress != nil {
+			opts.Progress(Progress{Flow: f.Name, Rows: res.Rows, Bytes: res.Bytes, Pages: res.Pages, Elapsed: time.Since(start)})
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	if !began {
+		if err := begin(nil); err != nil {
+			return res, err
+		}
+	}
+	var state []byte
+	if f.State != nil {
+		state = f.State(res.Cursor)
+	}
+	report, err := f.Dest.CommitWrite(ctx, res.WriteID, state)
+	if err != nil {
+		return res, fmt.Errorf("commit write to %q of destination %q: %w", f.Target, f.DestName, err)
+	}
+	res.Report = report
+	res.Elapsed = time.Since(start)
+	logger.Info("flow committed", "flow", f.Name, "rows", res.Rows, "bytes", res.Bytes, "pages", res.Pages, "seconds", res.Elapsed.Seconds())
+	return res, nil
+}
+
+// ErrNoStream is returned by PickStream when a source has several streams
+// and the flow names none. Test with errors.Is.
+var ErrNoStream = errors.New("the source has several streams; name one with stream:")
+
+// PickStream chooses the flow's stream among a source's streams: the named
+// one, or the only one when name is empty.
+func PickStream(streams []sdk.Stream, name string) (sdk.Stream, error) {
+	names := make([]string, len(streams))
+	for i, s := range streams {
+		names[i] = s.Name
+		if name != "" && s.Name == name {
+			return s, nil
+		}
+	}
+	if name == "" {
+		if len(streams) == 1 {
+			return streams[0], nil
+		}
+		if len(streams) == 0 {
+			return sdk.Stream{}, errors.New("the source offers no stream")
+		}
+		return sdk.Stream{}, fmt.Errorf("%w %v", ErrNoStream, names)
+	}
+	return sdk.Stream{}, fmt.Errorf("the source has no stream %q; its streams are %v", name, names)
+}

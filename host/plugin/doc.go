@@ -1,0 +1,25 @@
+// Package plugin finds, verifies and launches connector plugins: the only
+// host package that speaks go-plugin.
+//
+// # Finding plugins
+//
+// A plugin is an executable named sqlflow-plugin-<type> in a plugins
+// directory, chosen by [ResolveDir]: the --plugins-dir flag, else
+// $SQLFLOW_PLUGINS_DIR, else plugins_dir in the pipeline file, else
+// plugins/ beside the host binary.
+//
+// # Verifying plugins
+//
+// A plugins directory or binary that any user may write to is refused.
+// When plugins.lock exists in the directory (written by [WriteLock]), a
+// binary whose SHA-256 differs from its pinned value is refused before it
+// runs, and go-plugin's SecureConfig checks the hash again at exec time.
+//
+// # Launching plugins
+//
+// [Launcher.Start] runs one process per connector instance with AutoMTLS,
+// gRPC message limits raised to the protocol's cap, gRPC's own retries off,
+// its stderr logged under the instance's name (the last lines kept for
+// error messages), its own process group and a parent-death signal, so a
+// plugin never outlives the host even when the host is SIGKILLed.
+package plugin

@@ -1,0 +1,261 @@
+package plugin
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
+	"github.com/sqlflow/sqlflow-host/sdk/protocol"
+	"github.com/sqlflow/sqlflow-host/sdk/rpcclient"
+)
+
+// DefaultStartTimeout bounds how long a plugin may take to print its
+// handshake. A file that is not a plugin and never prints one is reported
+// after it, not waited on forever.
+const DefaultStartTimeout = 20 * time.Second
+
+// stderrLines is how many of a plugin's last stderr lines are kept for
+// error messages.
+const stderrLines = 20
+
+// Launcher starts plugin processes from one plugins directory.
+type Launcher struct {
+	// Dir is the plugins directory.
+	Dir Dir
+	// Lock pins binaries' hashes; nil means no lock file.
+	Lock Lock
+	// Logger receives each plugin's stderr under "<instance>" names.
+	Logger hclog.Logger
+	// StartTimeout bounds the handshake; zero means DefaultStartTimeout.
+	StartTimeout time.Duration
+}
+
+// NewLauncher returns a launcher for dir, reading dir's lock file if any.
+func NewLauncher(dir Dir, logger hclog.Logger) (*Launcher, error) {
+	lock, err := ReadLock(dir)
+	if err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	return &Launcher{Dir: dir, Lock: lock, Logger: logger}, nil
+}
+
+// Process is one running plugin process.
+type Process struct {
+	// Type is the connector type; Instance the connector's name in the
+	// pipeline.
+	Type, Instance string
+	// Client calls the plugin.
+	Client *rpcclient.Client
+
+	client *goplugin.Client
+	stderr *ringWriter
+	cmd    *exec.Cmd
+	once   sync.Once
+}
+
+// Start launches the plugin for typ as the connector instance named
+// instance, verifies it (permissions, lock), performs the handshake and
+// returns the running process. ctx bounds only the start.
+func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, error) {
+	bin, err := Find(l.Dir, typ)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckPermissions(l.Dir, bin); err != nil {
+		return nil, err
+	}
+	var secure *goplugin.SecureConfig
+	if sum, err := l.Lock.Verify(l.Dir, bin); err != nil {
+		return nil, err
+	} else if sum != nil {
+		secure = &goplugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
+	}
+
+	cmd := exec.Command(bin.Path)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setParentDeathSignal(cmd.SysProcAttr)
+	ring := newRingWriter(stderrLines)
+	timeout := l.StartTimeout
+	if timeout == 0 {
+		timeout = DefaultStartTimeout
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
+		timeout = max(time.Until(dl), time.Millisecond)
+	}
+	client := goplugin.NewClient(&goplugin.ClientConfig{
+		HandshakeConfig:  protocol.Handshake(),
+		Plugins:          protocol.PluginSet(),
+		Cmd:              cmd,
+		SecureConfig:     secure,
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		Logger:           l.Logger.Named(instance),
+		Stderr:           ring,
+		StartTimeout:     timeout,
+		GRPCDialOptions: []grpc.DialOption{
+			grpc.WithDefaultCallOptions(
+				grpc.MaxCallRecvMsgSize(arrowipc.MaxMessageSize),
+				grpc.MaxCallSendMsgSize(arrowipc.MaxMessageSize),
+			),
+			// One layer of retries, the host's: gRPC must not repeat calls.
+			grpc.WithDisableRetry(),
+		},
+	})
+	p := &Process{Type: typ, Instance: instance, client: client, stderr: ring, cmd: cmd}
+	rpc, err := client.Client()
+	if err != nil {
+		p.Kill()
+		return nil, l.startError(bin, p, err)
+	}
+	raw, err := rpc.Dispense(protocol.PluginName)
+	if err != nil {
+		p.Kill()
+		return nil, l.startError(bin, p, err)
+	}
+	conn, ok := raw.(*grpc.ClientConn)
+	if !ok {
+		p.Kill()
+		return nil, fmt.Errorf("plugin %s (%s): unexpected client type %T", typ, bin.Path, raw)
+	}
+	p.Client = rpcclient.New(conn)
+	return p, nil
+}
+
+// startError explains a failed start in a user's words, with the plugin's
+// last stderr lines.
+func (l *Launcher) startError(bin Binary, p *Process, err error) error {
+	msg := err.Error()
+	switch {
+	case errors.Is(err, goplugin.ErrChecksumsDoNotMatch):
+		msg = "its SHA-256 no longer matches " + LockFileName + "; run `sqlflow-host plugins lock` again if the change is yours"
+	case strings.Contains(strings.ToLower(msg), "incompatible api version"):
+		msg = fmt.Sprintf("it speaks another connector protocol version than this host (version %d): %s; rebuild the plugin against a matching sdk",
+			protocol.Version, firstLine(msg))
+	case strings.Contains(msg, "Failed to read any lines from plugin's stdout"),
+		strings.Contains(msg, "plugin exited before we could connect"):
+		msg = "it exited at start-up"
+	case strings.Contains(msg, "Unrecognized remote plugin message"):
+		msg = "it is not a sqlflow-host plugin (no go-plugin handshake on its stdout): " + firstLine(msg)
+	case strings.Contains(msg, "timeout while waiting for plugin to start"):
+		msg = "it did not complete the plugin handshake in time; is it a sqlflow-host plugin?"
+	}
+	err = fmt.Errorf("start plugin %s (%s): %s", bin.Type, bin.Path, msg)
+	if tail := p.StderrTail(); tail != "" {
+		err = fmt.Errorf("%w\nlast lines of its stderr:\n%s", err, tail)
+	}
+	return err
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// StderrTail returns the plugin's last stderr lines, indented, or "".
+func (p *Process) StderrTail() string {
+	lines := p.stderr.Lines()
+	if len(lines) == 0 {
+		return ""
+	}
+	return "  " + strings.Join(lines, "\n  ")
+}
+
+// Exited reports whether the plugin process has exited.
+func (p *Process) Exited() bool { return p.client.Exited() }
+
+// Pid returns the plugin's process id, or 0 when it never started.
+func (p *Process) Pid() int {
+	if p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
+// killGrace is how long Kill lets go-plugin's graceful shutdown run before
+// it SIGKILLs the plugin's process group.
+const killGrace = 3 * time.Second
+
+// Kill stops the plugin: go-plugin's graceful kill, and after killGrace at
+// the latest SIGKILL to the plugin's whole process group, so nothing it
+// started survives (and a child holding its stdout cannot make Kill hang).
+// It returns once the process is gone. Safe to call more than once.
+func (p *Process) Kill() {
+	p.once.Do(func() {
+		done := make(chan struct{})
+		go func() {
+			p.client.Kill()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(killGrace):
+		}
+		if pid := p.Pid(); pid > 0 {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+		}
+		<-done
+	})
+}
+
+// ringWriter keeps the last n lines written to it.
+type ringWriter struct {
+	mu    sync.Mutex
+	n     int
+	lines []string
+	part  []byte
+}
+
+func newRingWriter(n int) *ringWriter { return &ringWriter{n: n} }
+
+func (r *ringWriter) Write(b []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range b {
+		if c == '\n' {
+			r.push(string(r.part))
+			r.part = r.part[:0]
+			continue
+		}
+		if len(r.part) < 4096 {
+			r.part = append(r.part, c)
+		}
+	}
+	return len(b), nil
+}
+
+func (r *ringWriter) push(line string) {
+	if strings.TrimSpace(line) == "" {
+		return
+	}
+	r.lines = append(r.lines, line)
+	if len(r.lines) > r.n {
+		r.lines = r.lines[len(r.lines)-r.n:]
+	}
+}
+
+// Lines returns the kept lines, oldest first, plus an unterminated last one.
+func (r *ringWriter) Lines() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := append([]string(nil), r.lines...)
+	if len(r.part) > 0 {
+		out = append(out, string(r.part))
+	}
+	return out
+}

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package plugin
+
+import "syscall"
+
+func setParentDeathSignal(a *syscall.SysProcAttr) {}

@@ -1,0 +1,218 @@
+package plugin_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/sqlflow/sqlflow-host/host/plugin"
+)
+
+// build compiles a testdata plugin into dir as sqlflow-plugin-<name>.
+func build(t *testing.T, dir, pkg, name string) string {
+	t.Helper()
+	out := filepath.Join(dir, plugin.BinaryPrefix+name)
+	cmd := exec.Command("go", "build", "-o", out, "./testdata/"+pkg)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}
+
+func script(t *testing.T, dir, name, body string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, plugin.BinaryPrefix+name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func pluginsDir(t *testing.T) plugin.Dir {
+	t.Helper()
+	d := t.TempDir()
+	if err := os.Chmod(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return plugin.Dir{Path: d, From: "test"}
+}
+
+func start(t *testing.T, dir plugin.Dir, typ string) (*plugin.Process, error) {
+	t.Helper()
+	l, err := plugin.NewLauncher(dir, hclog.NewNullLogger())
+	if err != nil {
+		return nil, err
+	}
+	l.StartTimeout = 5 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := l.Start(ctx, typ, "inst")
+	if p != nil {
+		t.Cleanup(p.Kill)
+	}
+	return p, err
+}
+
+func wantErr(t *testing.T, err error, parts ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("expected an error containing %q", parts)
+	}
+	for _, p := range parts {
+		if !strings.Contains(err.Error(), p) {
+			t.Fatalf("error %q does not contain %q", err, p)
+		}
+	}
+}
+
+func TestStartOKAndKill(t *testing.T) {
+	dir := pluginsDir(t)
+	build(t, dir.Path, "okplugin", "ok")
+	p, err := start(t, dir, "ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	spec, err := p.Client.Spec(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Name != "ok" || spec.ProtocolVersion != 1 {
+		t.Fatalf("spec = %+v", spec)
+	}
+	if _, err := p.Client.Configure(ctx, []byte(`{}`)); err != nil {
+		t.Fatalf("stdout noise broke the protocol: %v", err)
+	}
+	pid := p.Pid()
+	if pid == 0 {
+		t.Fatal("no pid")
+	}
+	p.Kill()
+	// The process is gone once Kill returns (go-plugin waits for it).
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Fatalf("plugin %d still running after Kill", pid)
+	}
+}
+
+func TestUnknownTypeListsPlugins(t *testing.T) {
+	dir := pluginsDir(t)
+	script(t, dir.Path, "alpha", "exit 0")
+	script(t, dir.Path, "beta", "exit 0")
+	_, err := start(t, dir, "gamma")
+	wantErr(t, err, `unknown connector type "gamma"`, "alpha, beta", dir.Path)
+}
+
+func TestMissingDir(t *testing.T) {
+	_, err := start(t, plugin.Dir{Path: "/nonexistent/plugins", From: "test"}, "csv")
+	wantErr(t, err, "plugins directory /nonexistent/plugins (from test) does not exist")
+}
+
+func TestNotAPlugin(t *testing.T) {
+	dir := pluginsDir(t)
+	script(t, dir.Path, "chatty", `echo "hello, I am not a plugin"; sleep 30`)
+	t0 := time.Now()
+	_, err := start(t, dir, "chatty")
+	wantErr(t, err, "not a sqlflow-host plugin")
+	if time.Since(t0) > 10*time.Second {
+		t.Fatalf("took %v: a chatty non-plugin must fail at once", time.Since(t0))
+	}
+}
+
+func TestSilentNonPluginTimesOut(t *testing.T) {
+	dir := pluginsDir(t)
+	script(t, dir.Path, "silent", `sleep 30`)
+	_, err := start(t, dir, "silent")
+	wantErr(t, err, "did not complete the plugin handshake")
+}
+
+func TestExitAtStartShowsStderr(t *testing.T) {
+	dir := pluginsDir(t)
+	script(t, dir.Path, "dies", `echo "fatal: missing libpq.so.5" >&2; exit 3`)
+	_, err := start(t, dir, "dies")
+	wantErr(t, err, "exited at start-up", "fatal: missing libpq.so.5")
+}
+
+func TestPanicAtStartShowsPanic(t *testing.T) {
+	dir := pluginsDir(t)
+	build(t, dir.Path, "panicplugin", "panicky")
+	_, err := start(t, dir, "panicky")
+	wantErr(t, err, "exited at start-up", "cannot open libfoo.so")
+}
+
+func TestOtherProtocolVersion(t *testing.T) {
+	dir := pluginsDir(t)
+	build(t, dir.Path, "v2plugin", "future")
+	_, err := start(t, dir, "future")
+	wantErr(t, err, "protocol version")
+}
+
+func TestWorldWritableRefused(t *testing.T) {
+	dir := pluginsDir(t)
+	script(t, dir.Path, "open", "exit 0")
+	if err := os.Chmod(filepath.Join(dir.Path, plugin.BinaryPrefix+"open"), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_, err := start(t, dir, "open")
+	wantErr(t, err, "writable by any user")
+
+	if err := os.Chmod(filepath.Join(dir.Path, plugin.BinaryPrefix+"open"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir.Path, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_, err = start(t, dir, "open")
+	wantErr(t, err, "writable by any user", dir.Path)
+}
+
+func TestLock(t *testing.T) {
+	dir := pluginsDir(t)
+	bin := build(t, dir.Path, "okplugin", "ok")
+	if _, err := plugin.WriteLock(dir); err != nil {
+		t.Fatal(err)
+	}
+	p, err := start(t, dir, "ok")
+	if err != nil {
+		t.Fatalf("locked plugin refused: %v", err)
+	}
+	p.Kill()
+	// Change the binary after locking it.
+	f, err := os.OpenFile(bin, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("tampered"))
+	f.Close()
+	_, err = start(t, dir, "ok")
+	wantErr(t, err, "refusing plugin ok", "changed since it was locked", "plugins lock")
+
+	// A plugin added after the lock is refused too.
+	script(t, dir.Path, "newcomer", "exit 0")
+	_, err = start(t, dir, "newcomer")
+	wantErr(t, err, "not pinned")
+}
+
+func TestResolveDir(t *testing.T) {
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	if d := plugin.ResolveDir("/x", getenv, "/p", "p.yaml", "rel"); d.Path != "/x" || d.From != "--plugins-dir" {
+		t.Fatalf("flag: %v", d)
+	}
+	env[plugin.EnvPluginsDir] = "/env"
+	if d := plugin.ResolveDir("", getenv, "/p", "p.yaml", "rel"); d.Path != "/env" {
+		t.Fatalf("env: %v", d)
+	}
+	delete(env, plugin.EnvPluginsDir)
+	if d := plugin.ResolveDir("", getenv, "/p", "p.yaml", "rel"); d.Path != "/p/rel" || !strings.Contains(d.From, "p.yaml") {
+		t.Fatalf("file: %v", d)
+	}
+	if d := plugin.ResolveDir("", getenv, "/p", "p.yaml", ""); !strings.HasSuffix(d.Path, "/plugins") {
+		t.Fatalf("exe: %v", d)
+	}
+}
