@@ -1,0 +1,367 @@
+package memconn
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+	"github.com/sqlflow/sqlflow-host/sdk/rowhash"
+)
+
+// table is one committed table: a schema and the record batches holding
+// its rows (possibly zero-copy slices). The table owns one reference to
+// each batch.
+type table struct {
+	schema *arrow.Schema
+	recs   []arrow.RecordBatch
+}
+
+func (t *table) release() {
+	for _, r := range t.recs {
+		r.Release()
+	}
+	t.recs = nil
+}
+
+func (t *table) sum() rowhash.Sum {
+	var s rowhash.Sum
+	for _, r := range t.recs {
+		s.Add(r)
+	}
+	return s
+}
+
+// write is the staging area of one write id.
+type write struct {
+	req       sdk.WriteRequest
+	target    string
+	batches   map[int64]arrow.RecordBatch // by seq; each retained
+	committed bool
+	report    map[string]string
+}
+
+func (w *write) release() {
+	for _, r := range w.batches {
+		r.Release()
+	}
+	w.batches = nil
+}
+
+// Table returns the committed rows of the named table as record batches,
+// each retained for the caller (who releases them), and whether the table
+// exists. It is for tests in the same process.
+func (c *Connector) Table(name string) (*arrow.Schema, []arrow.RecordBatch, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.tables[name]
+	if !ok {
+		return nil, nil, false
+	}
+	out := make([]arrow.RecordBatch, len(t.recs))
+	for i, r := range t.recs {
+		r.Retain()
+		out[i] = r
+	}
+	return t.schema, out, true
+}
+
+// BeginWrite opens a staging area for req.WriteID. Repeating it is harmless.
+// Staging left by uncommitted writes of the same flow is dropped.
+func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error {
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	if req.WriteID == "" {
+		return errclass.Permanentf("begin write: the write id is empty")
+	}
+	target := req.Target
+	if target == "" {
+		target = cfg.tableName
+	}
+	switch req.Mode {
+	case sdk.ModeReplace, sdk.ModeAppend:
+	case sdk.ModeUpsert:
+		if len(req.Key) == 0 {
+			return errclass.Permanentf("upsert into memory table %q needs key columns", target)
+		}
+		if req.Schema != nil {
+			for _, k := range req.Key {
+				if len(req.Schema.FieldIndices(k)) == 0 {
+					return errclass.Permanentf("upsert into memory table %q: key column %q is not in the written schema (columns: %s)", target, k, fieldNames(req.Schema))
+				}
+			}
+		}
+	default:
+		return errclass.Permanentf("memory table %q: unknown write mode %q; the memory destination accepts replace, append and upsert", target, req.Mode)
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.writes[req.WriteID]; ok {
+		return nil
+	}
+	if req.Flow != "" {
+		for id, w := range c.writes {
+			if w.req.Flow == req.Flow && !w.committed {
+				w.release()
+				delete(c.writes, id)
+			}
+		}
+	}
+	c.writes[req.WriteID] = &write{req: req, target: target, batches: map[int64]arrow.RecordBatch{}}
+	return nil
+}
+
+// WriteBatch stages rec under seq. A seq already staged is skipped.
+func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, rec arrow.RecordBatch) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w, err := c.openWrite(writeID)
+	if err != nil {
+		return err
+	}
+	if w.committed {
+		return errclass.Permanentf("write %q to memory table %q was already committed; batch %d cannot be added", writeID, w.target, seq)
+	}
+	if _, dup := w.batches[seq]; dup {
+		return nil
+	}
+	if w.req.Schema == nil {
+		w.req.Schema = rec.Schema()
+	} else if !rec.Schema().Equal(w.req.Schema) {
+		return errclass.Permanentf("batch %d of write %q to memory table %q has schema %s, but the write was begun with %s",
+			seq, writeID, w.target, rec.Schema(), w.req.Schema)
+	}
+	rec.Retain()
+	w.batches[seq] = rec
+	return nil
+}
+
+func (c *Connector) openWrite(writeID string) (*write, error) {
+	w, ok := c.writes[writeID]
+	if !ok {
+		return nil, errclass.Permanentf("write %q is unknown to the memory destination: it was never begun, was aborted, or its staging was lost when the plugin restarted (staging lives in process memory)", writeID)
+	}
+	return w, nil
+}
+
+// CommitWrite applies the staged batches in seq order to the target table.
+// A commit repeated after success returns nil. With dump_path set, the
+// committed table is also written to an Arrow IPC file before it becomes
+// visible; a failed dump fails the commit and leaves the table as it was.
+// state is ignored (the memory destination does not store state).
+func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byte) error {
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w, err := c.openWrite(writeID)
+	if err != nil {
+		return err
+	}
+	if w.committed {
+		return nil
+	}
+	seqs := make([]int64, 0, len(w.batches))
+	for s := range w.batches {
+		seqs = append(seqs, s)
+	}
+	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+	staged := make([]arrow.RecordBatch, len(seqs))
+	for i, s := range seqs {
+		staged[i] = w.batches[s]
+	}
+
+	old := c.tables[w.target]
+	schema := w.req.Schema
+	if schema == nil {
+		schema = arrow.NewSchema(nil, nil)
+	}
+	var base []arrow.RecordBatch // rows kept from the current table
+	if old != nil && w.req.Mode != sdk.ModeReplace {
+		if !old.schema.Equal(schema) {
+			return errclass.Permanentf("cannot %s into memory table %q: its schema %s differs from the written schema %s",
+				w.req.Mode, w.target, old.schema, schema)
+		}
+		base = old.recs
+	}
+	next := &table{schema: schema}
+	if w.req.Mode == sdk.ModeUpsert {
+		next.recs, err = upsert(base, staged, schema, w.req.Key)
+	} else {
+		next.recs = append(retainAll(base), retainAll(staged)...)
+	}
+	if err != nil {
+		next.release()
+		return err
+	}
+	if cfg.dumpPath != "" {
+		if err := dumpTable(dumpFile(cfg.dumpPath, w.target), next); err != nil {
+			next.release()
+			return err
+		}
+	}
+	if old != nil {
+		old.release()
+	}
+	c.tables[w.target] = next
+	w.release()
+	w.committed = true
+	sum := next.sum()
+	w.report = map[string]string{
+		"table":    w.target,
+		"rows":     strconv.FormatInt(sum.Rows, 10),
+		"checksum": fmt.Sprintf("%016x", sum.Hash),
+	}
+	return nil
+}
+
+// CommitReport returns the facts of a committed write: "table", "rows" (the
+// table's row count after the commit) and "checksum" (the table's rowhash,
+// 16 hex digits). It returns nil for a write that is not committed.
+func (c *Connector) CommitReport(writeID string) map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w, ok := c.writes[writeID]
+	if !ok || w.report == nil {
+		return nil
+	}
+	out := make(map[string]string, len(w.report))
+	for k, v := range w.report {
+		out[k] = v
+	}
+	return out
+}
+
+// AbortWrite drops the staging of writeID. Unknown or already aborted
+// writes are fine; a committed write is not undone.
+func (c *Connector) AbortWrite(ctx context.Context, writeID string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w, ok := c.writes[writeID]
+	if !ok || w.committed {
+		return nil
+	}
+	w.release()
+	delete(c.writes, writeID)
+	return nil
+}
+
+func retainAll(recs []arrow.RecordBatch) []arrow.RecordBatch {
+	out := make([]arrow.RecordBatch, len(recs))
+	for i, r := range recs {
+		r.Retain()
+		out[i] = r
+	}
+	return out
+}
+
+// upsert returns the rows of old followed by those of staged, keeping only
+// the last row of each key, as zero-copy slices (each owned by the caller).
+func upsert(old, staged []arrow.RecordBatch, schema *arrow.Schema, key []string) ([]arrow.RecordBatch, error) {
+	idx := make([]int, len(key))
+	for i, k := range key {
+		f := schema.FieldIndices(k)
+		if len(f) == 0 {
+			return nil, errclass.Permanentf("upsert: key column %q is not in the schema (columns: %s)", k, fieldNames(schema))
+		}
+		idx[i] = f[0]
+	}
+	all := append(append([]arrow.RecordBatch{}, old...), staged...)
+	type pos struct{ rec, row int }
+	last := map[string]pos{}
+	var buf []byte
+	keyOf := func(r arrow.RecordBatch, row int) string {
+		buf = buf[:0]
+		for j, c := range idx {
+			if j > 0 {
+				buf = append(buf, 0x1f)
+			}
+			buf = rowhash.AppendValue(buf, r.Column(c), row)
+		}
+		return string(buf)
+	}
+	for ri, r := range all {
+		for row := 0; row < int(r.NumRows()); row++ {
+			last[keyOf(r, row)] = pos{ri, row}
+		}
+	}
+	var out []arrow.RecordBatch
+	for ri, r := range all {
+		runStart := -1
+		for row := 0; row <= int(r.NumRows()); row++ {
+			keep := row < int(r.NumRows()) && last[keyOf(r, row)] == pos{ri, row}
+			switch {
+			case keep && runStart < 0:
+				runStart = row
+			case !keep && runStart >= 0:
+				out = append(out, r.NewSlice(int64(runStart), int64(row)))
+				runStart = -1
+			}
+		}
+	}
+	return out, nil
+}
+
+// dumpFile is dump_path with "{table}" replaced by the table name.
+func dumpFile(path, table string) string { return strings.ReplaceAll(path, "{table}", table) }
+
+// dumpTable writes t as an Arrow IPC file at path, atomically (a temp file
+// in the same directory, then a rename).
+func dumpTable(path string, t *table) error {
+	fail := func(err error) error {
+		return errclass.Permanentf("memory destination: writing dump_path %q: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fail(err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	w, err := ipc.NewFileWriter(tmp, ipc.WithSchema(t.schema), ipc.WithAllocator(memory.DefaultAllocator))
+	if err != nil {
+		tmp.Close()
+		return fail(err)
+	}
+	for _, r := range t.recs {
+		if err := w.Write(r); err != nil {
+			tmp.Close()
+			return fail(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		tmp.Close()
+		return fail(err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fail(err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+func fieldNames(s *arrow.Schema) string {
+	names := make([]string, s.NumFields())
+	for i, f := range s.Fields() {
+		names[i] = f.Name
+	}
+	return strings.Join(names, ", ")
+}
