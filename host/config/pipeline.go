@@ -1,0 +1,704 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/sqlflow/sqlflow-host/sdk"
+)
+
+// Version is the only pipeline file version this package reads.
+const Version = 1
+
+// Pipeline is a decoded and validated pipeline file.
+type Pipeline struct {
+	// Path is the file's name as given to Load or Parse; positions use it.
+	Path string
+	// Dir is the file's directory (absolute after Load).
+	Dir string
+	// Version is the file's version: always 1.
+	Version int
+	// PluginsDir is plugins_dir joined to Dir when relative; empty when
+	// the file does not set it. The --plugins-dir flag and
+	// $SQLFLOW_PLUGINS_DIR take precedence over it (the host decides).
+	PluginsDir string
+	// PluginsDirPos is where plugins_dir is set; zero when it is not.
+	PluginsDirPos Position
+	// Sources and Destinations are the connector instances by name.
+	Sources, Destinations map[string]*Connector
+	// SourceNames and DestinationNames are the instance names in file
+	// order.
+	SourceNames, DestinationNames []string
+	// Flows are the flows in file order, with their defaults applied.
+	Flows []*Flow
+}
+
+// Flow moves one stream of a source to one target of a destination.
+type Flow struct {
+	// Name is unique in the pipeline. Default "<from>_to_<to>", with
+	// "_<target>" added when several flows would otherwise share it.
+	Name string
+	// From names a source; To names a destination.
+	From, To string
+	// Stream is the source's stream; empty means the source's only
+	// stream, which the host finds out.
+	Stream string
+	// Target is the table, file or object set written; default Stream.
+	// Empty when Stream is: the host then uses the stream's name.
+	Target string
+	// Mode is how the write is applied; default replace.
+	Mode sdk.WriteMode
+	// Key lists the key columns; set (and non-empty) for upsert only.
+	Key []string
+	// Incremental is nil for a full read.
+	Incremental *Incremental
+	// Index is the flow's place in the flows: list, from 0.
+	Index int
+	// Pos is the position of the flow's mapping.
+	Pos Position
+
+	fields map[string]Position // value positions of the keys present
+}
+
+// Incremental asks for an incremental read on a cursor column.
+type Incremental struct {
+	// Cursor is the cursor column.
+	Cursor string
+	// Pos is the position of the incremental: mapping.
+	Pos Position
+}
+
+// FieldPos returns the position of the value of the flow's key (e.g.
+// "mode"), or f.Pos when the flow leaves the key out.
+func (f *Flow) FieldPos(key string) Position {
+	if p, ok := f.fields[key]; ok {
+		return p
+	}
+	return f.Pos
+}
+
+// has reports whether the flow sets key.
+func (f *Flow) has(key string) bool {
+	_, ok := f.fields[key]
+	return ok
+}
+
+func (f *Flow) path() string { return "flows[" + strconv.Itoa(f.Index) + "]" }
+
+var (
+	nameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+	typeRe = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+)
+
+const nameRule = "a name starts with a letter or _ and holds only letters, digits, _ and -"
+
+var (
+	topKeys  = []string{"version", "plugins_dir", "sources", "destinations", "flows"}
+	flowKeys = []string{"name", "from", "stream", "to", "target", "mode", "key", "incremental"}
+)
+
+// Load reads and decodes the pipeline file at path, expanding environment
+// variables from the process environment. Every problem found comes back
+// at once, as an ErrorList.
+func Load(path string) (*Pipeline, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		msg := "cannot read the pipeline file"
+		var pe *fs.PathError
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			msg = "the pipeline file does not exist"
+		case errors.As(err, &pe):
+			msg += ": " + pe.Err.Error()
+		default:
+			msg += ": " + err.Error()
+		}
+		return nil, ErrorList{{Pos: Position{File: path}, Msg: msg, Err: err}}
+	}
+	dir := filepath.Dir(path)
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return parse(path, dir, data, os.LookupEnv)
+}
+
+// Parse decodes a pipeline file's contents. name is used in positions and
+// to resolve a relative plugins_dir; env looks up environment variables
+// (nil means none is set; os.LookupEnv reads the process environment).
+// Every problem found comes back at once, as an ErrorList.
+func Parse(name string, data []byte, env func(string) (string, bool)) (*Pipeline, error) {
+	return parse(name, filepath.Dir(name), data, env)
+}
+
+func parse(name, dir string, data []byte, env func(string) (string, bool)) (*Pipeline, error) {
+	d := newDecoder(name, env)
+	root := d.document(data)
+	if root == nil {
+		return nil, d.errs.err()
+	}
+	p := &Pipeline{
+		Path:         name,
+		Dir:          dir,
+		Sources:      map[string]*Connector{},
+		Destinations: map[string]*Connector{},
+	}
+	d.pipeline(p, root, dir)
+	if err := d.errs.err(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntax reports a YAML syntax error.
+func (d *decoder) syntax(err error) {
+	e := &Error{Pos: Position{File: d.file}, Err: err}
+	if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
+		e.Pos.Line, _ = strconv.Atoi(m[1])
+		e.Msg = "invalid YAML: " + m[2]
+	} else {
+		e.Msg = "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")
+	}
+	d.errs = append(d.errs, e)
+}
+
+// decodeNode runs the YAML parser, turning a panic in it into an error.
+func decodeNode(dec *yaml.Decoder, n *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: %v", r)
+		}
+	}()
+	return dec.Decode(n)
+}
+
+// document parses data into its root mapping, or reports why it cannot.
+func (d *decoder) document(data []byte) *yaml.Node {
+	const want = "a pipeline needs version, sources, destinations and flows"
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := decodeNode(dec, &doc); err == io.EOF {
+		d.errs = append(d.errs, &Error{Pos: Position{File: d.file}, Msg: "the file is empty; " + want})
+		return nil
+	} else if err != nil {
+		d.syntax(err)
+		return nil
+	}
+	var extra yaml.Node
+	if err := decodeNode(dec, &extra); err == nil {
+		at := &extra
+		if len(extra.Content) > 0 {
+			at = extra.Content[0]
+		}
+		d.add(at, "", "a second YAML document starts here; a pipeline file holds one document")
+		return nil
+	} else if err != io.EOF {
+		d.syntax(err)
+		return nil
+	}
+	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
+		d.errs = append(d.errs, &Error{Pos: Position{File: d.file}, Msg: "the file is empty; " + want})
+		return nil
+	}
+	root := resolve(doc.Content[0])
+	if root.Kind != yaml.MappingNode {
+		d.add(root, "", "the file must be a mapping (%s), not %s", want, kindName(root))
+		return nil
+	}
+	return root
+}
+
+// refs remembers what the flows may refer to.
+type refs struct {
+	// bad is true when the section could not be read, so references to
+	// it are not checked.
+	bad bool
+	// names holds every instance name written, valid or not.
+	names map[string]bool
+}
+
+func (d *decoder) pipeline(p *Pipeline, root *yaml.Node, dir string) {
+	src := &refs{names: map[string]bool{}}
+	dst := &refs{names: map[string]bool{}}
+	var flows *entry
+	var version *yaml.Node
+	for _, e := range d.entries(root, "") {
+		k := e.key.Value
+		switch k {
+		case "version":
+			version = e.value
+		case "plugins_dir":
+			if s, ok := d.str(e.value, k); ok {
+				if s == "" {
+					d.add(e.value, k, "must not be empty; leave it out to use the default")
+					break
+				}
+				if !filepath.IsAbs(s) {
+					s = filepath.Join(dir, s)
+				}
+				p.PluginsDir = s
+				p.PluginsDirPos = d.pos(e.value)
+			}
+		case "sources":
+			d.connectors(e, RoleSource, p.Sources, &p.SourceNames, src)
+		case "destinations":
+			d.connectors(e, RoleDestination, p.Destinations, &p.DestinationNames, dst)
+		case "flows":
+			flows = &e
+		default:
+			if strings.HasPrefix(k, "x-") {
+				continue
+			}
+			d.add(e.key, k, "unknown key%s; allowed keys are %s (and x-* keys, which are ignored)", suggest(k, topKeys), strings.Join(topKeys, ", "))
+		}
+	}
+	d.version(p, root, version)
+	if flows == nil {
+		d.add(root, "flows", "missing: nothing to run; add at least one flow from a source to a destination")
+		return
+	}
+	d.flows(p, *flows, src, dst)
+}
+
+func (d *decoder) version(p *Pipeline, root, n *yaml.Node) {
+	if n == nil || isNull(n) {
+		at := root
+		if n != nil {
+			at = n
+		}
+		d.add(at, "version", "missing; add \"version: %d\" at the top of the file", Version)
+		return
+	}
+	n = resolve(n)
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!int" {
+		if v, err := strconv.Atoi(n.Value); err == nil && v == Version {
+			p.Version = v
+			return
+		}
+		d.add(n, "version", "%s is not supported; this host reads version %d", n.Value, Version)
+		return
+	}
+	d.add(n, "version", "must be the number %d, not %s", Version, kindName(n))
+}
+
+func (d *decoder) connectors(e entry, role Role, into map[string]*Connector, names *[]string, r *refs) {
+	section := role.section()
+	n := resolve(e.value)
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.add(n, section, "must be a mapping of %s names to their settings, not %s", role, kindName(n))
+		r.bad = true
+		return
+	}
+	for _, ce := range d.entries(n, section) {
+		name := ce.key.Value
+		r.names[name] = true
+		path := section + "." + name
+		if !nameRe.MatchString(name) {
+			d.add(ce.key, path, "invalid %s name; %s", role, nameRule)
+			continue
+		}
+		if c := d.connector(name, role, path, ce); c != nil {
+			into[name] = c
+			*names = append(*names, name)
+		}
+	}
+}
+
+func (d *decoder) connector(name string, role Role, path string, ce entry) *Connector {
+	v := resolve(ce.value)
+	if v == nil || v.Kind != yaml.MappingNode {
+		d.add(ce.value, path, "must be a mapping with type and the connector's settings, not %s", kindName(v))
+		return nil
+	}
+	c := &Connector{Name: name, Role: role, Pos: d.pos(ce.key), node: v}
+	entries, _ := mappingEntries(v) // problems are reported by config
+	for _, e := range entries {
+		switch e.key.Value {
+		case "type":
+			kp := path + ".type"
+			if s, ok := d.str(e.value, kp); ok {
+				if !typeRe.MatchString(s) {
+					d.add(e.value, kp, "%s is not a connector type; a type is lowercase letters, digits, _ and -, starting with a letter (csv, postgres, ...)", show(e.value, s))
+				} else {
+					c.Type = s
+				}
+			} else if isNull(e.value) {
+				d.add(e.value, kp, "must not be empty; set it to the connector type (csv, postgres, ...)")
+			}
+		case "resilience":
+			r := resolve(e.value)
+			switch {
+			case isNull(r):
+			case r.Kind == yaml.MappingNode, r.Kind == yaml.ScalarNode && r.ShortTag() == "!!bool":
+				c.Resilience = r
+			default:
+				d.add(e.value, path+".resilience", "must be a mapping of resilience settings or false, not %s", kindName(r))
+			}
+		}
+	}
+	if _, ok := findEntry(entries, "type"); !ok {
+		d.add(ce.key, path+".type", "missing; set it to the connector type (csv, postgres, ...)")
+	}
+	c.Config, c.EnvFields = d.config(v, path)
+	return c
+}
+
+func findEntry(entries []entry, key string) (entry, bool) {
+	for _, e := range entries {
+		if e.key.Value == key {
+			return e, true
+		}
+	}
+	return entry{}, false
+}
+
+func (d *decoder) flows(p *Pipeline, e entry, src, dst *refs) {
+	n := resolve(e.value)
+	if isNull(n) || (n.Kind == yaml.SequenceNode && len(n.Content) == 0) {
+		d.add(e.value, "flows", "empty: nothing to run; add at least one flow from a source to a destination")
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.add(n, "flows", "must be a list of flows, not %s", kindName(n))
+		return
+	}
+	for i, fn := range n.Content {
+		if f := d.flow(p, i, fn, src, dst); f != nil {
+			p.Flows = append(p.Flows, f)
+		}
+	}
+	d.names(p.Flows)
+	d.targets(p.Flows)
+}
+
+// flow decodes one flow. It returns nil when the flow is not a mapping.
+func (d *decoder) flow(p *Pipeline, i int, fn *yaml.Node, src, dst *refs) *Flow {
+	f := &Flow{Index: i, Mode: sdk.ModeReplace, fields: map[string]Position{}}
+	path := f.path()
+	fn = resolve(fn)
+	f.Pos = d.pos(fn)
+	if fn.Kind != yaml.MappingNode {
+		d.add(fn, path, "must be a mapping with from, to and the flow's settings, not %s", kindName(fn))
+		return nil
+	}
+	var modeNode, keyNode *yaml.Node
+	for _, e := range d.entries(fn, path) {
+		k := e.key.Value
+		kp := path + "." + k
+		if isNull(e.value) {
+			continue
+		}
+		f.fields[k] = d.pos(resolve(e.value))
+		switch k {
+		case "name":
+			if s, ok := d.str(e.value, kp); ok {
+				if !nameRe.MatchString(s) {
+					d.add(e.value, kp, "%s is not a valid flow name; %s", show(e.value, s), nameRule)
+					delete(f.fields, k)
+				} else {
+					f.Name = s
+				}
+			}
+		case "from":
+			f.From, _ = d.str(e.value, kp)
+		case "to":
+			f.To, _ = d.str(e.value, kp)
+		case "stream":
+			f.Stream, _ = d.str(e.value, kp)
+		case "target":
+			f.Target, _ = d.str(e.value, kp)
+		case "mode":
+			modeNode = e.value
+			if s, ok := d.str(e.value, kp); ok {
+				switch m := sdk.WriteMode(s); m {
+				case sdk.ModeReplace, sdk.ModeAppend, sdk.ModeUpsert:
+					f.Mode = m
+				default:
+					d.add(e.value, kp, "%s is not allowed; use replace, append or upsert", show(e.value, s))
+				}
+			}
+		case "key":
+			keyNode = e.value
+			f.Key = d.columns(e.value, kp)
+		case "incremental":
+			f.Incremental = d.incremental(e.value, kp)
+		default:
+			d.add(e.key, kp, "unknown key%s; allowed keys are %s", suggest(k, flowKeys), strings.Join(flowKeys, ", "))
+		}
+	}
+	if f.Target == "" {
+		f.Target = f.Stream
+	}
+	switch {
+	case f.Mode == sdk.ModeUpsert && keyNode == nil:
+		d.add(modeNode, path+".key", "missing: mode upsert needs key, the list of key columns")
+	case f.Mode == sdk.ModeUpsert && len(f.Key) == 0:
+		// columns reported the problem, or the list is empty:
+		if n := resolve(keyNode); n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+			d.add(keyNode, path+".key", "is empty: mode upsert needs at least one key column")
+		}
+	case f.Mode != sdk.ModeUpsert && keyNode != nil:
+		d.add(keyNode, path+".key", "is used only with mode upsert; remove it or set mode: upsert")
+	}
+	d.ref(f, fn, "from", f.From, RoleSource, p.SourceNames, src, dst)
+	d.ref(f, fn, "to", f.To, RoleDestination, p.DestinationNames, dst, src)
+	return f
+}
+
+// ref checks that the flow's from or to names an instance of role.
+func (d *decoder) ref(f *Flow, fn *yaml.Node, key, name string, role Role, names []string, own, other *refs) {
+	path := f.path() + "." + key
+	pos := f.FieldPos(key)
+	at := func(format string, args ...any) {
+		d.errs = append(d.errs, &Error{Pos: pos, Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	list := "the file defines no " + role.section()
+	if len(names) > 0 {
+		list = "the " + role.section() + " are " + strings.Join(names, ", ")
+	}
+	switch {
+	case name == "" && !f.has(key):
+		at("missing; set it to the name of a %s (%s)", role, list)
+	case name == "":
+	case own.names[name] || own.bad:
+		// defined (a bad definition is reported on its own)
+	case other.names[name]:
+		otherRole := RoleDestination
+		if role == RoleDestination {
+			otherRole = RoleSource
+		}
+		at("%q is a %s, not a %s; %s", name, otherRole, role, list)
+	default:
+		at("no %s named %q%s; %s", role, name, suggest(name, names), list)
+	}
+}
+
+// columns reads a key: a column name or a list of them.
+func (d *decoder) columns(n *yaml.Node, path string) []string {
+	n = resolve(n)
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if s, ok := d.str(n, path); ok && s != "" {
+			return []string{s}
+		}
+		d.add(n, path, "must be a column name or a list of column names, not an empty string")
+		return nil
+	case yaml.SequenceNode:
+		var cols []string
+		seen := map[string]bool{}
+		for i, c := range n.Content {
+			cp := path + "[" + strconv.Itoa(i) + "]"
+			c = resolve(c)
+			if c.Kind != yaml.ScalarNode || isNull(c) {
+				d.add(c, cp, "must be a column name, not %s", kindName(c))
+				continue
+			}
+			s, ok := d.str(c, cp)
+			switch {
+			case !ok:
+			case s == "":
+				d.add(c, cp, "must be a column name, not an empty string")
+			case seen[s]:
+				d.add(c, cp, "column %q is listed twice", s)
+			default:
+				seen[s] = true
+				cols = append(cols, s)
+			}
+		}
+		return cols
+	}
+	d.add(n, path, "must be a column name or a list of column names, not %s", kindName(n))
+	return nil
+}
+
+func (d *decoder) incremental(n *yaml.Node, path string) *Incremental {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		d.add(n, path, "must be a mapping such as {cursor: updated_at}, not %s", kindName(n))
+		return nil
+	}
+	inc := &Incremental{Pos: d.pos(n)}
+	for _, e := range d.entries(n, path) {
+		switch e.key.Value {
+		case "cursor":
+			inc.Cursor, _ = d.str(e.value, path+".cursor")
+		default:
+			d.add(e.key, path+"."+e.key.Value, "unknown key%s; allowed keys are cursor", suggest(e.key.Value, []string{"cursor"}))
+		}
+	}
+	if inc.Cursor == "" {
+		d.add(n, path+".cursor", "missing; set it to the cursor column, e.g. updated_at")
+		return nil
+	}
+	return inc
+}
+
+// names gives unnamed flows their default names and checks that names
+// are unique.
+func (d *decoder) names(flows []*Flow) {
+	explicit := map[string]bool{}
+	bases := map[string]int{}
+	for _, f := range flows {
+		if f.has("name") {
+			explicit[f.Name] = true
+		} else if f.From != "" && f.To != "" {
+			bases[f.From+"_to_"+f.To]++
+		}
+	}
+	for _, f := range flows {
+		if f.has("name") || f.From == "" || f.To == "" {
+			continue
+		}
+		base := f.From + "_to_" + f.To
+		f.Name = base
+		if (bases[base] > 1 || explicit[base]) && f.Target != "" {
+			f.Name = base + "_" + sanitize(f.Target)
+		}
+	}
+	first := map[string]*Flow{}
+	for _, f := range flows {
+		if f.Name == "" {
+			continue
+		}
+		g, dup := first[f.Name]
+		if !dup {
+			first[f.Name] = f
+			continue
+		}
+		if f.has("name") {
+			d.errs = append(d.errs, &Error{Pos: f.FieldPos("name"), Path: f.path() + ".name",
+				Msg: fmt.Sprintf("%q is already the name of %s (line %d); flow names must be unique", f.Name, g.path(), g.Pos.Line)})
+		} else {
+			d.errs = append(d.errs, &Error{Pos: f.Pos, Path: f.path() + ".name",
+				Msg: fmt.Sprintf("the default name %q is already the name of %s (line %d); set name to tell them apart", f.Name, g.path(), g.Pos.Line)})
+		}
+	}
+}
+
+// sanitize makes a target usable in a flow name.
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// targets refuses two flows writing the same target of a destination.
+func (d *decoder) targets(flows []*Flow) {
+	first := map[string]*Flow{}
+	for _, f := range flows {
+		if f.From == "" || f.To == "" {
+			continue
+		}
+		target := f.Target
+		if target == "" {
+			target = "\x00" + f.From // the only stream of f.From
+		}
+		k := f.To + "\x00" + target
+		g, dup := first[k]
+		if !dup {
+			first[k] = f
+			continue
+		}
+		what := fmt.Sprintf("target %q", f.Target)
+		if f.Target == "" {
+			what = fmt.Sprintf("the stream of source %q", f.From)
+		}
+		d.errs = append(d.errs, &Error{Pos: f.FieldPos("target"), Path: f.path() + ".target",
+			Msg: fmt.Sprintf("%s writes %s in destination %q, as %s (line %d) does; the two would overwrite each other", f.path(), what, f.To, g.path(), g.Pos.Line)})
+	}
+}
+
+// suggest returns "; did you mean X?" for the allowed word closest to s,
+// or "" when none is close.
+func suggest(s string, allowed []string) string {
+	best, bestD := "", 3
+	for _, a := range allowed {
+		if dd := distance(strings.ToLower(s), strings.ToLower(a)); dd < bestD {
+			best, bestD = a, dd
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s?)", best)
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// CheckModes checks each flow's mode against its destination's spec
+// (specs maps destination instance names to the specs of their plugins;
+// a destination missing from it is not checked). A spec with no
+// WriteModes accepts replace and append. Problems come back as an
+// ErrorList, at each flow's mode.
+func (p *Pipeline) CheckModes(specs map[string]sdk.Spec) error {
+	var errs ErrorList
+	for _, f := range p.Flows {
+		spec, ok := specs[f.To]
+		if !ok {
+			continue
+		}
+		modes := spec.WriteModes
+		if len(modes) == 0 {
+			modes = []sdk.WriteMode{sdk.ModeReplace, sdk.ModeAppend}
+		}
+		allowed := false
+		names := make([]string, len(modes))
+		for i, m := range modes {
+			names[i] = string(m)
+			allowed = allowed || m == f.Mode
+		}
+		if allowed {
+			continue
+		}
+		typ := spec.Name
+		if c := p.Destinations[f.To]; c != nil {
+			typ = c.Type
+		}
+		what := fmt.Sprintf("%q", f.Mode)
+		if !f.has("mode") {
+			what = fmt.Sprintf("the default mode %s", f.Mode)
+		}
+		errs = append(errs, &Error{Pos: f.FieldPos("mode"), Path: f.path() + ".mode",
+			Msg: fmt.Sprintf("%s is not supported by destination %q (%s); use %s", what, f.To, typ, strings.Join(names, " or "))})
+	}
+	return errs.err()
+}
