@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/sqlflow/sqlflow-host/host/config"
+	"github.com/sqlflow/sqlflow-host/host/engine"
+	"github.com/sqlflow/sqlflow-host/host/plugin"
+)
+
+// version is the host's version, set at build time with
+// -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+// Exit codes, as ARCHITECTURE.md section 7 fixes them.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+)
+
+// usageError marks a usage or configuration problem (exit status 2).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// app holds what every command shares.
+type app struct {
+	stdout, stderr io.Writer
+	pluginsDir     string
+	logLevel       string
+	logger         hclog.Logger
+}
+
+// run executes the command line args and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "error:", err)
+	return exitCode(err)
+}
+
+func exitCode(err error) int {
+	var ue *usageError
+	var ce *engine.ConfigError
+	var cerr *config.Error
+	var clist config.ErrorList
+	switch {
+	case errors.As(err, &ue), errors.As(err, &ce), errors.As(err, &cerr), errors.As(err, &clist),
+		errors.Is(err, plugin.ErrUnknownType):
+		return exitUsage
+	}
+	return exitFailed
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "sqlflow-host",
+		Short: "Move data between connectors described in a pipeline file",
+		Long: "sqlflow-host runs the flows of a pipeline file (YAML). Every connector runs as its own plugin\n" +
+			"process; the host retries, rate-limits, restarts and commits for them.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			level := hclog.LevelFromString(a.logLevel)
+			if level == hclog.NoLevel {
+				return &usageError{fmt.Errorf("--log-level %q: use trace, debug, info, warn or error", a.logLevel)}
+			}
+			a.logger = hclog.New(&hclog.LoggerOptions{
+				Name: "sqlflow-host", Level: level, Output: a.stderr,
+				// go-plugin reports every normal plugin exit at info level;
+				// a run stops several plugins, so keep that line for debug.
+				Exclude: func(l hclog.Level, msg string, _ ...any) bool {
+					return l == hclog.Info && msg == "plugin process exited"
+				},
+			})
+			return nil
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.PersistentFlags().StringVar(&a.pluginsDir, "plugins-dir", "",
+		"plugins directory (default: $SQLFLOW_PLUGINS_DIR, else plugins_dir in the pipeline file, else plugins/ beside the host binary)")
+	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
+	root.AddCommand(a.runCommand(), a.validateCommand(), a.checkCommand(), a.discoverCommand(),
+		a.previewCommand(), a.pluginsCommand(), a.versionCommand())
+	return root
+}
+
+// args wraps cobra's argument validators so a wrong count is a usage error.
+func args(v cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := v(cmd, a); err != nil {
+			return &usageError{fmt.Errorf("%s: %w (usage: %s)", cmd.CommandPath(), err, cmd.UseLine())}
+		}
+		return nil
+	}
+}
+
+// load reads a pipeline file; every problem is a usage error.
+func (a *app) load(path string) (*config.Pipeline, error) {
+	p, err := config.Load(path)
+	if err != nil {
+		return nil, &usageError{err}
+	}
+	return p, nil
+}
+
+// dir resolves the plugins directory for a pipeline (nil: none).
+func (a *app) dir(p *config.Pipeline) plugin.Dir {
+	var fileDir, file, setting string
+	if p != nil {
+		fileDir, file, setting = p.Dir, p.Path, p.PluginsDir
+	}
+	return plugin.ResolveDir(a.pluginsDir, os.Getenv, fileDir, file, setting)
+}
+
+// engine loads a pipeline and returns an engine over its plugins; the
+// caller closes it.
+func (a *app) engine(path string) (*engine.Engine, error) {
+	p, err := a.load(path)
+	if err != nil {
+		return nil, err
+	}
+	l, err := plugin.NewLauncher(a.dir(p), a.logger.Named("plugin"))
+	if err != nil {
+		return nil, err
+	}
+	return engine.New(p, l, a.logger), nil
+}
+
+func (a *app) isTerminal() bool {
+	f, ok := a.stderr.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+func (a *app) versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the host's version and the connector protocol version",
+		Args:  args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintf(a.stdout, "sqlflow-host %s (connector protocol %d)\n", version, protocolVersion)
+			return nil
+		},
+	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func indent(s, prefix string) string {
+	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
+}

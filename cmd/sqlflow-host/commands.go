@@ -1,0 +1,493 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/spf13/cobra"
+
+	"github.com/sqlflow/sqlflow-host/host/config"
+	"github.com/sqlflow/sqlflow-host/host/engine"
+	"github.com/sqlflow/sqlflow-host/host/pipeline"
+	"github.com/sqlflow/sqlflow-host/host/plugin"
+	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
+)
+
+const protocolVersion = sdk.ProtocolVersion
+
+func (a *app) runCommand() *cobra.Command {
+	var concurrency int
+	var stateDir string
+	cmd := &cobra.Command{
+		Use:   "run FILE",
+		Short: "Run every flow of a pipeline file",
+		Long: "run starts a plugin process per connector, runs the flows (at most --concurrency at once),\n" +
+			"prints a summary per flow and exits 0 when every flow committed, 1 when one failed (its target is\n" +
+			"left as it was), 2 for a configuration error.",
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			if concurrency < 1 {
+				return &usageError{fmt.Errorf("--concurrency %d: must be at least 1", concurrency)}
+			}
+			e, err := a.engine(argv[0])
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			opts := engine.RunOptions{Concurrency: concurrency, Flow: pipeline.Options{Logger: a.logger}}
+			var prog *progress
+			if a.isTerminal() {
+				prog = newProgress(a.stderr)
+				opts.Flow.Progress = prog.update
+				defer prog.stop()
+			}
+			results, err := e.Run(cmd.Context(), opts)
+			if prog != nil {
+				prog.stop()
+			}
+			if results != nil {
+				a.summary(results)
+			}
+			if err != nil && cmd.Context().Err() != nil {
+				return fmt.Errorf("interrupted: open writes were aborted, targets are unchanged: %w", err)
+			}
+			return err
+		},
+	}
+	cmd.Flags().IntVar(&concurrency, "concurrency", 4, "how many flows run at once")
+	cmd.Flags().StringVar(&stateDir, "state-dir", ".sqlflow/state", "directory of the state store (incremental cursors)")
+	return cmd
+}
+
+// summary prints one line per flow: rows, bytes, seconds, rows/s, outcome.
+func (a *app) summary(results []engine.FlowResult) {
+	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "FLOW\tROWS\tBYTES\tSECONDS\tROWS/S\tRESULT")
+	for _, r := range results {
+		outcome := "ok"
+		if r.Err != nil {
+			outcome = "FAILED"
+		}
+		if len(r.Report) > 0 {
+			keys := make([]string, 0, len(r.Report))
+			for k := range r.Report {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				outcome += fmt.Sprintf(" %s=%s", k, r.Report[k])
+			}
+		}
+		fmt.Fprintf(w, "%s\t%d\t%s\t%.2f\t%.0f\t%s\n", r.Flow, r.Rows, humanBytes(r.Bytes), r.Elapsed.Seconds(), r.RowsPerSecond(), outcome)
+	}
+	w.Flush()
+	for _, r := range results {
+		if r.Err != nil {
+			fmt.Fprintf(a.stdout, "\nflow %s failed:\n%s\n", r.Flow, indent(r.Err.Error(), "  "))
+		}
+	}
+}
+
+// progress redraws one line per running flow on a terminal.
+type progress struct {
+	mu    sync.Mutex
+	out   interface{ Write([]byte) (int, error) }
+	flows map[string]pipeline.Progress
+	last  time.Time
+	done  bool
+}
+
+func newProgress(out interface{ Write([]byte) (int, error) }) *progress {
+	return &progress{out: out, flows: map[string]pipeline.Progress{}}
+}
+
+func (p *progress) update(pr pipeline.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.flows[pr.Flow] = pr
+	if p.done || time.Since(p.last) < 200*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	names := make([]string, 0, len(p.flows))
+	for n := range p.flows {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("\r\033[K")
+	for i, n := range names {
+		f := p.flows[n]
+		if i > 0 {
+			b.WriteString(" | ")
+		}
+		rate := 0.0
+		if f.Elapsed > 0 {
+			rate = float64(f.Rows) / f.Elapsed.Seconds()
+		}
+		fmt.Fprintf(&b, "%s: %d rows, %s, %.0f rows/s", n, f.Rows, humanBytes(f.Bytes), rate)
+	}
+	p.out.Write([]byte(b.String()))
+}
+
+func (p *progress) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.done && !p.last.IsZero() {
+		p.out.Write([]byte("\r\033[K"))
+	}
+	p.done = true
+}
+
+func (a *app) validateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate FILE",
+		Short: "Check a pipeline file and each connector's keys without moving data",
+		Long: "validate decodes the file, starts each connector's plugin, has it check its keys (no system is\n" +
+			"reached) and checks every flow's mode against its destination. Exit 0 when valid, 2 otherwise.",
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			e, err := a.engine(argv[0])
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			if err := e.Validate(cmd.Context()); err != nil {
+				return err
+			}
+			p := e.Pipeline
+			fmt.Fprintf(a.stdout, "%s is valid: %s, %s, %s\n", p.Path,
+				plural(len(p.SourceNames), "source"), plural(len(p.DestinationNames), "destination"), plural(len(p.Flows), "flow"))
+			return nil
+		},
+	}
+}
+
+func (a *app) checkCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "check FILE [NAME]",
+		Short: "Reach each connector's system (or the named one's) and report",
+		Args:  args(cobra.RangeArgs(1, 2)),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			e, err := a.engine(argv[0])
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			p := e.Pipeline
+			var conns []*config.Connector
+			for _, n := range p.SourceNames {
+				conns = append(conns, p.Sources[n])
+			}
+			for _, n := range p.DestinationNames {
+				conns = append(conns, p.Destinations[n])
+			}
+			if len(argv) == 2 {
+				var picked []*config.Connector
+				for _, c := range conns {
+					if c.Name == argv[1] {
+						picked = append(picked, c)
+					}
+				}
+				if len(picked) == 0 {
+					return &usageError{fmt.Errorf("%s has no source or destination named %q; it has %s", p.Path, argv[1], strings.Join(append(p.SourceNames, p.DestinationNames...), ", "))}
+				}
+				conns = picked
+			}
+			if err := e.Start(cmd.Context(), conns...); err != nil {
+				return err
+			}
+			failed := 0
+			w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			for _, c := range conns {
+				inst := e.Instance(c.Role, c.Name)
+				ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
+				err := inst.Conn.Check(ctx)
+				cancel()
+				status := "ok"
+				if err != nil {
+					failed++
+					status = "FAILED: " + err.Error()
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", c.Role, c.Name, c.Type, status)
+			}
+			w.Flush()
+			if failed > 0 {
+				return fmt.Errorf("%s failed", plural(failed, "connector check"))
+			}
+			return nil
+		},
+	}
+}
+
+// source starts one named source of a pipeline.
+func (a *app) source(ctx context.Context, e *engine.Engine, name string) (*engine.Instance, error) {
+	p := e.Pipeline
+	c, ok := p.Sources[name]
+	if !ok {
+		return nil, &usageError{fmt.Errorf("%s has no source named %q; its sources are %s", p.Path, name, strings.Join(p.SourceNames, ", "))}
+	}
+	if err := e.Start(ctx, c); err != nil {
+		return nil, err
+	}
+	return e.Instance(config.RoleSource, name), nil
+}
+
+func (a *app) discoverCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "discover FILE SOURCE",
+		Short: "List a source's streams with their schemas, keys and cursor fields",
+		Args:  args(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			e, err := a.engine(argv[0])
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			inst, err := a.source(cmd.Context(), e, argv[1])
+			if err != nil {
+				return err
+			}
+			streams, err := inst.Conn.Discover(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("discover source %q: %w", argv[1], err)
+			}
+			for i, s := range streams {
+				if i > 0 {
+					fmt.Fprintln(a.stdout)
+				}
+				fmt.Fprintf(a.stdout, "stream %s\n", s.Name)
+				if len(s.PrimaryKey) > 0 {
+					fmt.Fprintf(a.stdout, "  primary key: %s\n", strings.Join(s.PrimaryKey, ", "))
+				}
+				if len(s.CursorFields) > 0 {
+					fmt.Fprintf(a.stdout, "  cursor fields: %s\n", strings.Join(s.CursorFields, ", "))
+				}
+				if s.Schema == nil {
+					fmt.Fprintln(a.stdout, "  schema: known after the first page")
+					continue
+				}
+				w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+				for _, f := range s.Schema.Fields() {
+					null := "not null"
+					if f.Nullable {
+						null = "nullable"
+					}
+					fmt.Fprintf(w, "  %s\t%s\t%s\n", f.Name, f.Type, null)
+				}
+				w.Flush()
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) previewCommand() *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "preview FILE SOURCE STREAM",
+		Short: "Print the first rows of a source's stream",
+		Args:  args(cobra.ExactArgs(3)),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			if limit < 1 {
+				return &usageError{fmt.Errorf("--limit %d: must be at least 1", limit)}
+			}
+			e, err := a.engine(argv[0])
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			inst, err := a.source(cmd.Context(), e, argv[1])
+			if err != nil {
+				return err
+			}
+			streams, err := inst.Conn.Discover(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("discover source %q: %w", argv[1], err)
+			}
+			if _, err := pipeline.PickStream(streams, argv[2]); err != nil {
+				return &usageError{fmt.Errorf("source %q: %w", argv[1], err)}
+			}
+			return a.preview(cmd.Context(), inst, argv[2], limit)
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 10, "how many rows to print")
+	return cmd
+}
+
+func (a *app) preview(ctx context.Context, inst *engine.Instance, stream string, limit int) error {
+	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	defer w.Flush()
+	var cp []byte
+	printed := 0
+	header := false
+	for printed < limit {
+		page, err := inst.Conn.ReadPage(ctx, sdk.ReadRequest{Stream: stream, Checkpoint: cp, MaxRows: int64(limit - printed)})
+		if err != nil {
+			return fmt.Errorf("read stream %q: %w", stream, err)
+		}
+		if len(page.Records) > 0 {
+			rec, err := arrowipc.DecodeRecord(page.Records)
+			if err != nil {
+				return err
+			}
+			if !header {
+				names := make([]string, rec.NumCols())
+				for i, f := range rec.Schema().Fields() {
+					names[i] = f.Name
+				}
+				fmt.Fprintln(w, strings.Join(names, "\t"))
+				header = true
+			}
+			for r := 0; r < int(rec.NumRows()) && printed < limit; r++ {
+				fmt.Fprintln(w, rowString(rec, r))
+				printed++
+			}
+			rec.Release()
+		}
+		if page.Done {
+			break
+		}
+		cp = page.Checkpoint
+	}
+	if !header {
+		fmt.Fprintln(w, "(no rows)")
+	}
+	return nil
+}
+
+func rowString(rec arrow.RecordBatch, r int) string {
+	vals := make([]string, rec.NumCols())
+	for i, c := range rec.Columns() {
+		if c.IsNull(r) {
+			vals[i] = "NULL"
+			continue
+		}
+		v := c.ValueStr(r)
+		if len(v) > 60 {
+			v = v[:57] + "..."
+		}
+		vals[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(v)
+	}
+	return strings.Join(vals, "\t")
+}
+
+func (a *app) pluginsCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "plugins",
+		Short: "List or lock the plugins of the plugins directory",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List the plugins found, with version, roles and lock status",
+		Args:  args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir := a.dir(nil)
+			bins, err := plugin.List(dir)
+			if err != nil {
+				return err
+			}
+			lock, err := plugin.ReadLock(dir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "plugins directory: %s\n", dir)
+			if lock == nil {
+				fmt.Fprintf(a.stdout, "lock: none (run `sqlflow-host plugins lock` to pin the binaries)\n")
+			} else {
+				fmt.Fprintf(a.stdout, "lock: %s/%s\n", dir.Path, plugin.LockFileName)
+			}
+			l, err := plugin.NewLauncher(dir, a.logger.Named("plugin"))
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(w, "TYPE\tVERSION\tROLES\tRESILIENCE\tSTATUS")
+			bad := 0
+			for _, b := range bins {
+				spec, err := specOf(cmd.Context(), l, b)
+				if err != nil {
+					bad++
+					fmt.Fprintf(w, "%s\t-\t-\t-\tERROR: %s\n", b.Type, firstLine(err.Error()))
+					continue
+				}
+				var roles []string
+				if spec.Source {
+					roles = append(roles, "source")
+				}
+				if spec.Destination {
+					roles = append(roles, "destination")
+				}
+				status := "ok"
+				if lock != nil {
+					status = "ok, locked"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", b.Type, spec.Version, strings.Join(roles, ","), spec.ResilienceClass, status)
+			}
+			w.Flush()
+			if len(bins) == 0 {
+				fmt.Fprintln(a.stdout, "(no sqlflow-plugin-* executables)")
+			}
+			if bad > 0 {
+				return fmt.Errorf("%s could not be started", plural(bad, "plugin"))
+			}
+			return nil
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "lock",
+		Short: "Pin each plugin binary's SHA-256 in plugins.lock",
+		Args:  args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir := a.dir(nil)
+			lock, err := plugin.WriteLock(dir)
+			if err != nil {
+				return err
+			}
+			names := make([]string, 0, len(lock))
+			for n := range lock {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				fmt.Fprintf(a.stdout, "%x  %s\n", lock[n], n)
+			}
+			fmt.Fprintf(a.stdout, "wrote %s/%s (%s)\n", dir.Path, plugin.LockFileName, plural(len(names), "plugin"))
+			return nil
+		},
+	})
+	return cmd
+}
+
+func specOf(ctx context.Context, l *plugin.Launcher, b plugin.Binary) (sdk.Spec, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	p, err := l.Start(ctx, b.Type, b.Type)
+	if err != nil {
+		return sdk.Spec{}, err
+	}
+	defer p.Kill()
+	spec, err := p.Client.Spec(ctx)
+	if err != nil {
+		return sdk.Spec{}, err
+	}
+	if spec.Name != b.Type {
+		return spec, errors.New("its spec names it " + spec.Name + ", its file name says " + b.Type)
+	}
+	return spec, nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,30 @@
+// Command sqlflow-host moves data between connectors described in a
+// pipeline file. Every connector runs as its own plugin process.
+//
+// Usage:
+//
+//	sqlflow-host run FILE            run every flow of the pipeline
+//	sqlflow-host validate FILE       check the file and each connector's keys
+//	sqlflow-host check FILE [NAME]   reach each connector's system
+//	sqlflow-host discover FILE SOURCE
+//	sqlflow-host preview FILE SOURCE STREAM [--limit N]
+//	sqlflow-host plugins list | lock
+//	sqlflow-host version
+//
+// Exit status: 0 on success, 1 when a run or check fails, 2 for usage or
+// configuration errors.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
