@@ -61,6 +61,10 @@ func abs(p string) string {
 	return p
 }
 
+// ErrUnknownType is wrapped by the error Find returns when no plugin
+// implements a connector type. Test with errors.Is.
+var ErrUnknownType = errors.New("unknown connector type")
+
 // Binary is one plugin executable found in a plugins directory.
 type Binary struct {
 	// Type is the connector type (the file name without BinaryPrefix).
@@ -100,7 +104,7 @@ func List(dir Dir) ([]Binary, error) {
 func Find(dir Dir, typ string) (Binary, error) {
 	bins, err := List(dir)
 	if err != nil {
-		return Binary{}, fmt.Errorf("unknown connector type %q: %w", typ, err)
+		return Binary{}, fmt.Errorf("%w %q: %w", ErrUnknownType, typ, err)
 	}
 	for _, b := range bins {
 		if b.Type == typ {
@@ -115,8 +119,8 @@ func Find(dir Dir, typ string) (Binary, error) {
 	if len(names) > 0 {
 		found = strings.Join(names, ", ")
 	}
-	return Binary{}, fmt.Errorf("unknown connector type %q: no %s%s in plugins directory %s; plugins found: %s",
-		typ, BinaryPrefix, typ, dir, found)
+	return Binary{}, fmt.Errorf("%w %q: no %s%s in plugins directory %s; plugins found: %s",
+		ErrUnknownType, typ, BinaryPrefix, typ, dir, found)
 }
 
 // CheckPermissions refuses a plugins directory or binary that any user may
