@@ -1,0 +1,231 @@
+package csvconn
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/sqlflow/sqlflow-host/sdk"
+)
+
+// Defaults of the configuration keys.
+const (
+	defaultSampleRows = 1000
+	// defaultMaxRows and defaultMaxBytes cap a page when the host asks for
+	// no limit: 65536 rows or about 8 MiB of Arrow data, the protocol's
+	// default page size.
+	defaultMaxRows  = 65536
+	defaultMaxBytes = 8 << 20
+)
+
+// config is a validated configuration.
+type config struct {
+	Path       string
+	HasHeader  bool
+	Delimiter  byte
+	Quote      byte
+	Latin1     bool // encoding latin-1; otherwise utf-8
+	Encoding   string
+	NullValues []string
+	// Types holds the explicit column types, by column name.
+	Types      map[string]colType
+	SampleRows int
+}
+
+var allowedKeys = []string{"path", "has_header", "delimiter", "encoding", "quote_char", "null_values", "columns", "schema", "sample_rows"}
+
+// configSchema is the JSON Schema of the configuration, reported in Spec.
+const configSchema = `{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "csv connector",
+  "type": "object",
+  "additionalProperties": false,
+  "required": ["path"],
+  "properties": {
+    "path": {"type": "string", "description": "Source: a file, a directory or a glob. Destination: a directory (the flow's target names the file) or a single .csv file."},
+    "has_header": {"type": "boolean", "default": true, "description": "The first line holds the column names (read) / write a header line (write)."},
+    "delimiter": {"type": "string", "default": ",", "minLength": 1, "maxLength": 2, "description": "One ASCII character; \"\\t\" or \"tab\" for a tab."},
+    "encoding": {"type": "string", "default": "utf-8", "enum": ["utf-8", "utf8", "latin-1", "latin1", "iso-8859-1"]},
+    "quote_char": {"type": "string", "default": "\"", "minLength": 1, "maxLength": 1},
+    "null_values": {"type": "array", "items": {"type": "string"}, "default": [""], "description": "Unquoted values read as null; the first one is written for null."},
+    "columns": {"$ref": "#/$defs/columns"},
+    "schema": {"$ref": "#/$defs/columns", "description": "Alias of columns."},
+    "sample_rows": {"type": "integer", "minimum": 1, "default": 1000, "description": "Rows of the first file used to infer column types."}
+  },
+  "$defs": {
+    "type": {"type": "string", "enum": ["int64", "float64", "bool", "date", "timestamp", "string"]},
+    "columns": {
+      "description": "Explicit column types; columns not listed are inferred. Either a map of name to type or a list of {name, type}.",
+      "oneOf": [
+        {"type": "object", "additionalProperties": {"$ref": "#/$defs/type"}},
+        {"type": "array", "items": {"type": "object", "required": ["name", "type"], "properties": {"name": {"type": "string"}, "type": {"$ref": "#/$defs/type"}}, "additionalProperties": false}}
+      ]
+    }
+  }
+}`
+
+// parseConfig validates raw. Problems come back as field errors.
+func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
+	cfg := config{HasHeader: true, Delimiter: ',', Quote: '"', Encoding: "utf-8", NullValues: []string{""}, SampleRows: defaultSampleRows}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(nonEmpty(raw), &fields); err != nil || fields == nil {
+		return cfg, []sdk.FieldError{{Message: "the csv configuration must be a JSON object with at least \"path\""}}
+	}
+	var errs []sdk.FieldError
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, sdk.FieldError{Field: key, Message: fmt.Sprintf(format, args...)})
+	}
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := fields[k]
+		switch k {
+		case "path":
+			if !decode(v, &cfg.Path) || cfg.Path == "" {
+				bad(k, "must be a non-empty string (a file, directory or glob)")
+			}
+		case "has_header":
+			if !decode(v, &cfg.HasHeader) {
+				bad(k, "must be a boolean (true or false), got %s", v)
+			}
+		case "delimiter":
+			var s string
+			if !decode(v, &s) {
+				bad(k, "must be a string of one character, got %s", v)
+			} else if c, ok := oneASCII(s); ok {
+				cfg.Delimiter = c
+			} else {
+				bad(k, "must be one ASCII character (or \"\\t\" / \"tab\"), got %q", s)
+			}
+		case "quote_char":
+			var s string
+			if !decode(v, &s) {
+				bad(k, "must be a string of one character, got %s", v)
+			} else if c, ok := oneASCII(s); ok && s != "\\t" && s != "tab" {
+				cfg.Quote = c
+			} else {
+				bad(k, "must be one ASCII character, got %q", s)
+			}
+		case "encoding":
+			var s string
+			if !decode(v, &s) {
+				bad(k, "must be a string, got %s", v)
+				break
+			}
+			switch strings.ToLower(strings.ReplaceAll(s, "_", "-")) {
+			case "utf-8", "utf8":
+				cfg.Latin1, cfg.Encoding = false, "utf-8"
+			case "latin-1", "latin1", "iso-8859-1", "iso8859-1":
+				cfg.Latin1, cfg.Encoding = true, "latin-1"
+			default:
+				bad(k, "unsupported encoding %q; allowed: utf-8 (utf8), latin-1 (latin1, iso-8859-1)", s)
+			}
+		case "null_values":
+			var list []string
+			if !decode(v, &list) {
+				var one string
+				if !decode(v, &one) {
+					bad(k, "must be a list of strings, got %s", v)
+					break
+				}
+				list = []string{one}
+			}
+			cfg.NullValues = list
+		case "columns", "schema":
+			if _, both := fields["columns"]; both && k == "schema" {
+				bad(k, "set either columns or schema (an alias), not both")
+				break
+			}
+			types, msg := parseColumns(v)
+			if msg != "" {
+				bad(k, "%s", msg)
+			}
+			cfg.Types = types
+		case "sample_rows":
+			var n int
+			if !decode(v, &n) || n < 1 {
+				bad(k, "must be a positive integer, got %s", v)
+			} else {
+				cfg.SampleRows = n
+			}
+		default:
+			bad(k, "unknown key %q; allowed keys: %s", k, strings.Join(allowedKeys, ", "))
+		}
+	}
+	if _, ok := fields["path"]; !ok {
+		bad("path", "is required: a file, directory or glob for a source, a directory for a destination")
+	}
+	if cfg.Delimiter == cfg.Quote {
+		bad("quote_char", "must differ from the delimiter %q", cfg.Delimiter)
+	}
+	return cfg, errs
+}
+
+func nonEmpty(raw json.RawMessage) []byte {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return []byte("{}")
+	}
+	return raw
+}
+
+// decode unmarshals v into dst strictly (a JSON null is refused).
+func decode(v json.RawMessage, dst any) bool {
+	if bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+		return false
+	}
+	return json.Unmarshal(v, dst) == nil
+}
+
+func oneASCII(s string) (byte, bool) {
+	switch s {
+	case "\\t", "tab", "\t":
+		return '\t', true
+	}
+	if len(s) != 1 || s[0] >= 0x80 || s[0] == '\n' || s[0] == '\r' {
+		return 0, false
+	}
+	return s[0], true
+}
+
+// parseColumns reads explicit column types: a map name → type or a list of
+// {name, type}.
+func parseColumns(v json.RawMessage) (map[string]colType, string) {
+	out := map[string]colType{}
+	var asMap map[string]string
+	if decode(v, &asMap) {
+		names := make([]string, 0, len(asMap))
+		for n := range asMap {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			t, ok := parseTypeName(asMap[n])
+			if !ok {
+				return nil, fmt.Sprintf("column %q: unknown type %q; allowed: %s", n, asMap[n], typeNames)
+			}
+			out[n] = t
+		}
+		return out, ""
+	}
+	var asList []map[string]string
+	if !decode(v, &asList) {
+		return nil, "must be a map of column name to type, or a list of {name, type}"
+	}
+	for i, e := range asList {
+		n, tn := e["name"], e["type"]
+		if n == "" || len(e) != 2 {
+			return nil, fmt.Sprintf("entry %d: must be {\"name\": ..., \"type\": ...}", i)
+		}
+		t, ok := parseTypeName(tn)
+		if !ok {
+			return nil, fmt.Sprintf("column %q: unknown type %q; allowed: %s", n, tn, typeNames)
+		}
+		out[n] = t
+	}
+	return out, ""
+}

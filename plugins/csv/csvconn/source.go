@@ -1,0 +1,461 @@
+package csvconn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+	"github.com/sqlflow/sqlflow-host/sdk/filestage"
+)
+
+// streamInfo is the source's one stream: its files and inferred schema.
+type streamInfo struct {
+	name   string
+	files  []string
+	header []string // the first file's header line, when has_header
+	types  []colType
+	schema *arrow.Schema
+}
+
+// checkpoint is the position after a page, encoded as JSON.
+type checkpoint struct {
+	// File is the index of the file in the sorted file list, Name its
+	// path (used to find it again if the list changed).
+	File int    `json:"file"`
+	Name string `json:"name,omitempty"`
+	// Offset is the byte offset of the next record in the file; 0 means
+	// the file's start (before its header).
+	Offset int64 `json:"offset"`
+	// Line is the line number at Offset; Row the data rows read before it.
+	Line int64 `json:"line"`
+	Row  int64 `json:"row"`
+	// Cursor is the greatest cursor value seen so far (incremental reads).
+	Cursor json.RawMessage `json:"cursor,omitempty"`
+}
+
+// Discover returns the source's one stream with its inferred schema.
+func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
+	st, err := c.loadStream(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cursorFields := make([]string, 0, len(st.types))
+	for i, t := range st.types {
+		if t != tBool {
+			cursorFields = append(cursorFields, st.schema.Field(i).Name)
+		}
+	}
+	return []sdk.Stream{{Name: st.name, Schema: st.schema, CursorFields: cursorFields}}, nil
+}
+
+// loadStream expands the path and infers the schema from the first file,
+// once per configuration.
+func (c *Connector) loadStream(ctx context.Context) (*streamInfo, error) {
+	cfg, err := c.config()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	cached := c.stream
+	c.mu.Unlock()
+	if cached != nil {
+		files, err := filestage.Expand(cfg.Path, ".csv")
+		if err != nil {
+			return nil, err
+		}
+		st := *cached
+		st.files = files
+		return &st, nil
+	}
+	files, err := filestage.Expand(cfg.Path, ".csv")
+	if err != nil {
+		return nil, err
+	}
+	st, err := inferStream(ctx, cfg, files)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.stream = st
+	c.mu.Unlock()
+	return st, nil
+}
+
+// openFile opens a source file, classifying the failure.
+func openFile(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, errclass.Permanentf("file %q does not exist", path)
+		}
+		return nil, filestage.IOError(err, "open "+path)
+	}
+	return f, nil
+}
+
+// dataError makes a PERMANENT error about bad data in a file.
+func dataError(file string, err error) error {
+	var se *syntaxError
+	if errors.As(err, &se) {
+		return errclass.Permanentf("file %q, %s", file, se.Error())
+	}
+	return filestage.IOError(err, "read "+file)
+}
+
+// inferStream reads the header and up to sample_rows rows of the first
+// file and decides each column's name and type.
+func inferStream(ctx context.Context, cfg config, files []string) (*streamInfo, error) {
+	f, err := openFile(files[0])
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	p := newRecordReader(f, cfg, 0, 1)
+	if !cfg.Latin1 {
+		p.skipBOM()
+	}
+	var header []string
+	var samples [][]string
+	ncols := -1
+	if cfg.HasHeader {
+		fields, _, _, err := p.read()
+		if err == io.EOF {
+			return nil, errclass.Permanentf("file %q is empty: it has no header line", files[0])
+		}
+		if err != nil {
+			return nil, dataError(files[0], err)
+		}
+		header = append([]string(nil), fields...)
+		ncols = len(header)
+		samples = make([][]string, ncols)
+	}
+	for n := 0; n < cfg.SampleRows; n++ {
+		if n%1024 == 0 && ctx.Err() != nil {
+			return nil, errclass.Transientf("infer schema of %q: %w", files[0], ctx.Err())
+		}
+		fields, quoted, line, err := p.read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, dataError(files[0], err)
+		}
+		if ncols < 0 {
+			ncols = len(fields)
+			samples = make([][]string, ncols)
+		}
+		if len(fields) != ncols {
+			return nil, raggedError(files[0], line, len(fields), ncols)
+		}
+		for i, v := range fields {
+			if !isNull(cfg, v, quoted[i]) {
+				samples[i] = append(samples[i], v)
+			}
+		}
+	}
+	if ncols < 0 {
+		return nil, errclass.Permanentf("file %q is empty: with has_header false its columns cannot be known", files[0])
+	}
+	names := columnNames(header, ncols)
+	types := make([]colType, ncols)
+	fields := make([]arrow.Field, ncols)
+	for i := range types {
+		if t, ok := cfg.Types[names[i]]; ok {
+			types[i] = t
+		} else {
+			types[i] = infer(samples[i])
+		}
+		fields[i] = arrow.Field{Name: names[i], Type: types[i].arrow(), Nullable: true}
+	}
+	for name := range cfg.Types {
+		found := false
+		for _, n := range names {
+			found = found || n == name
+		}
+		if !found {
+			return nil, errclass.Permanentf("columns names %q, which is not a column of %q (columns: %s)", name, files[0], strings.Join(names, ", "))
+		}
+	}
+	return &streamInfo{
+		name:   filestage.StreamName(cfg.Path),
+		files:  files,
+		header: header,
+		types:  types,
+		schema: arrow.NewSchema(fields, nil),
+	}, nil
+}
+
+// columnNames returns unique, non-empty column names: a header's names
+// ("" becomes column_<n>, a repeated name gets _2, _3 ...), or column_1 ...
+// column_<n> without a header.
+func columnNames(header []string, n int) []string {
+	names := make([]string, n)
+	seen := map[string]bool{}
+	for i := range names {
+		name := ""
+		if header != nil {
+			name = strings.TrimSpace(header[i])
+		}
+		if name == "" {
+			name = "column_" + strconv.Itoa(i+1)
+		}
+		base := name
+		for k := 2; seen[name]; k++ {
+			name = base + "_" + strconv.Itoa(k)
+		}
+		seen[name] = true
+		names[i] = name
+	}
+	return names
+}
+
+func isNull(cfg config, v string, quoted bool) bool {
+	if quoted {
+		return false
+	}
+	for _, n := range cfg.NullValues {
+		if v == n {
+			return true
+		}
+	}
+	return false
+}
+
+func raggedError(file string, line int64, got, want int) error {
+	return errclass.Permanentf("file %q, line %d: the row has %d fields, but the file has %d columns", file, line, got, want)
+}
+
+// cursorFilter selects rows whose cursor column is greater than a bound
+// and tracks the greatest value seen.
+type cursorFilter struct {
+	col     int
+	t       colType
+	bound   value
+	bounded bool
+	max     value
+	hasMax  bool
+}
+
+// ReadPage returns the page at req.Checkpoint: up to req.MaxRows rows and
+// about req.MaxBytes Arrow bytes (0 means 65536 rows, 8 MiB), starting at
+// the checkpoint's file and byte offset. A page may span files.
+func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page, error) {
+	cfg, err := c.config()
+	if err != nil {
+		return sdk.Page{}, err
+	}
+	st, err := c.loadStream(ctx)
+	if err != nil {
+		return sdk.Page{}, err
+	}
+	if req.Stream != "" && req.Stream != st.name {
+		return sdk.Page{}, errclass.Permanentf("csv source has no stream %q; its stream is %q", req.Stream, st.name)
+	}
+	var cp checkpoint
+	if len(req.Checkpoint) > 0 {
+		if err := json.Unmarshal(req.Checkpoint, &cp); err != nil {
+			return sdk.Page{}, errclass.Permanentf("stream %q: checkpoint %q is not a csv checkpoint: %v", st.name, req.Checkpoint, err)
+		}
+		if cp.File < len(st.files) && cp.Name != "" && st.files[cp.File] != cp.Name {
+			idx := -1
+			for i, f := range st.files {
+				if f == cp.Name {
+					idx = i
+				}
+			}
+			if idx < 0 {
+				return sdk.Page{}, errclass.Permanentf("stream %q: the checkpoint is in file %q, which the path %q no longer matches", st.name, cp.Name, cfg.Path)
+			}
+			cp.File = idx
+		}
+	}
+	if cp.Line == 0 {
+		cp.Line = 1
+	}
+	maxRows, maxBytes := req.MaxRows, req.MaxBytes
+	if maxRows <= 0 {
+		maxRows = defaultMaxRows
+	}
+	if maxBytes <= 0 {
+		maxBytes = defaultMaxBytes
+	}
+
+	var filter *cursorFilter
+	if req.CursorField != "" {
+		filter = &cursorFilter{col: -1}
+		for i, f := range st.schema.Fields() {
+			if f.Name == req.CursorField {
+				filter.col, filter.t = i, st.types[i]
+			}
+		}
+		if filter.col < 0 {
+			return sdk.Page{}, errclass.Permanentf("stream %q has no cursor column %q", st.name, req.CursorField)
+		}
+		filter.bound, filter.bounded, err = parseCursor(filter.t, req.CursorValue)
+		if err != nil {
+			return sdk.Page{}, errclass.Permanentf("stream %q, cursor %q: %v", st.name, req.CursorField, err)
+		}
+		filter.max, filter.hasMax, err = parseCursor(filter.t, cp.Cursor)
+		if err != nil {
+			return sdk.Page{}, errclass.Permanentf("stream %q: bad cursor in checkpoint: %v", st.name, err)
+		}
+	}
+
+	b := array.NewRecordBuilder(memory.DefaultAllocator, st.schema)
+	defer b.Release()
+	var rows, size int64
+	full := false
+	for cp.File < len(st.files) && !full {
+		full, err = c.readFile(ctx, cfg, st, &cp, b, filter, maxRows, maxBytes, &rows, &size)
+		if err != nil {
+			return sdk.Page{}, err
+		}
+	}
+	page := sdk.Page{Records: b.NewRecordBatch(), Done: cp.File >= len(st.files)}
+	if filter != nil && filter.hasMax {
+		cp.Cursor = cursorJSON(filter.t, filter.max)
+		page.CursorValue = cp.Cursor
+	}
+	if page.Done {
+		cp.Name, cp.Offset, cp.Line, cp.Row = "", 0, 1, 0
+	}
+	page.Checkpoint, _ = json.Marshal(cp)
+	return page, nil
+}
+
+// readFile reads rows of file cp.File from cp.Offset into b until the page
+// is full (it reports true) or the file ends (cp then points at the next
+// file's start).
+func (c *Connector) readFile(ctx context.Context, cfg config, st *streamInfo, cp *checkpoint, b *array.RecordBuilder,
+	filter *cursorFilter, maxRows, maxBytes int64, rows, size *int64) (bool, error) {
+	name := st.files[cp.File]
+	f, err := openFile(name)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	if cp.Offset > 0 {
+		if _, err := f.Seek(cp.Offset, io.SeekStart); err != nil {
+			return false, filestage.IOError(err, "seek in "+name)
+		}
+	}
+	p := newRecordReader(f, cfg, cp.Offset, cp.Line)
+	if cp.Offset == 0 {
+		cp.Line, cp.Row, p.line = 1, 0, 1
+		if !cfg.Latin1 {
+			p.skipBOM()
+		}
+		if cfg.HasHeader {
+			fields, _, _, err := p.read()
+			if err == io.EOF && cp.File > 0 {
+				// An empty file of a glob holds no rows.
+				cp.File++
+				cp.Name, cp.Offset, cp.Line, cp.Row = "", 0, 1, 0
+				if cp.File < len(st.files) {
+					cp.Name = st.files[cp.File]
+				}
+				return false, nil
+			}
+			if err == io.EOF {
+				return false, errclass.Permanentf("file %q is empty: it has no header line", name)
+			}
+			if err != nil {
+				return false, dataError(name, err)
+			}
+			if cp.File > 0 && !equalStrings(fields, st.header) {
+				return false, errclass.Permanentf("file %q has the header [%s], but the stream's first file %q has [%s]; files of one glob must share their columns",
+					name, strings.Join(fields, ", "), st.files[0], strings.Join(st.header, ", "))
+			}
+		}
+	}
+	ncols := len(st.types)
+	cols := make([]value, ncols)
+	nulls := make([]bool, ncols)
+	for {
+		if *rows >= maxRows || *size >= maxBytes {
+			cp.Offset, cp.Line, cp.Name = p.offset, p.line, name
+			if p.atEOF() {
+				break
+			}
+			return true, nil
+		}
+		if *rows%1024 == 0 && ctx.Err() != nil {
+			return false, errclass.Transientf("read %q: %w", name, ctx.Err())
+		}
+		fields, quoted, line, err := p.read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return false, dataError(name, err)
+		}
+		if len(fields) != ncols {
+			return false, raggedError(name, line, len(fields), ncols)
+		}
+		cp.Row++
+		var rowSize int64
+		for i, s := range fields {
+			nulls[i] = isNull(cfg, s, quoted[i])
+			if nulls[i] {
+				rowSize++
+				continue
+			}
+			v, err := parseValue(st.types[i], s)
+			if err != nil {
+				return false, errclass.Permanentf("file %q, line %d, column %q: %v (the column's type is %s)", name, line, st.schema.Field(i).Name, err, st.types[i])
+			}
+			cols[i] = v
+			rowSize += valueSize(st.types[i], v) + 1
+		}
+		if filter != nil {
+			if nulls[filter.col] {
+				continue
+			}
+			v := cols[filter.col]
+			if filter.bounded && !less(filter.t, filter.bound, v) {
+				continue
+			}
+			if !filter.hasMax || less(filter.t, filter.max, v) {
+				filter.max, filter.hasMax = v, true
+			}
+		}
+		for i := range cols {
+			if nulls[i] {
+				b.Field(i).AppendNull()
+			} else {
+				appendValue(b.Field(i), st.types[i], cols[i])
+			}
+		}
+		*rows++
+		*size += rowSize
+	}
+	cp.File++
+	cp.Name, cp.Offset, cp.Line, cp.Row = "", 0, 1, 0
+	if cp.File < len(st.files) {
+		cp.Name = st.files[cp.File]
+	}
+	return false, nil
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

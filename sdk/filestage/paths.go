@@ -1,0 +1,163 @@
+package filestage
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+)
+
+// IsGlob reports whether path holds a glob metacharacter (*, ? or [).
+func IsGlob(path string) bool { return strings.ContainsAny(path, "*?[") }
+
+// Expand turns a source path into the sorted list of files it names:
+//
+//   - a glob (see [filepath.Match]) gives the regular files it matches,
+//     sorted by path; names starting with a dot (staging) are skipped;
+//   - a directory gives its regular files whose names end in ext
+//     (case-insensitive), sorted, not recursing;
+//   - any other path gives itself.
+//
+// A path that does not exist, a malformed glob and a glob or directory
+// matching no file are PERMANENT errors naming the path.
+func Expand(path, ext string) ([]string, error) {
+	if IsGlob(path) {
+		matches, err := filepath.Glob(path)
+		if err != nil {
+			return nil, errclass.Permanentf("path %q is not a valid glob: %w", path, err)
+		}
+		files := matches[:0]
+		for _, m := range matches {
+			if strings.HasPrefix(filepath.Base(m), ".") {
+				continue
+			}
+			if st, err := os.Stat(m); err == nil && st.Mode().IsRegular() {
+				files = append(files, m)
+			}
+		}
+		if len(files) == 0 {
+			return nil, errclass.Permanentf("path %q matches no file", path)
+		}
+		sort.Strings(files)
+		return files, nil
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, errclass.Permanentf("file %q does not exist", path)
+		}
+		return nil, IOError(err, "stat "+path)
+	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return nil, IOError(err, "list directory "+path)
+	}
+	var files []string
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || !strings.HasSuffix(strings.ToLower(name), strings.ToLower(ext)) {
+			continue
+		}
+		if e.Type().IsRegular() {
+			files = append(files, filepath.Join(path, name))
+		}
+	}
+	if len(files) == 0 {
+		return nil, errclass.Permanentf("directory %q holds no %s file", path, ext)
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+// StreamName names the one stream a source path offers:
+//
+//   - a file: its stem ("data/orders.csv" → "orders");
+//   - a glob: the stem of its last element cut at the first metacharacter,
+//     with trailing '-', '_' and '.' trimmed ("data/orders-*.csv" →
+//     "orders"); when that leaves nothing ("data/*.csv"), the name of the
+//     directory holding the glob ("data");
+//   - a directory: its own name.
+func StreamName(path string) string {
+	clean := filepath.Clean(path)
+	base := filepath.Base(clean)
+	if IsGlob(base) {
+		stem := base[:strings.IndexAny(base, "*?[")]
+		if i := strings.Index(stem, "."); i >= 0 {
+			stem = stem[:i]
+		}
+		stem = strings.TrimRight(stem, "-_.")
+		if stem != "" {
+			return stem
+		}
+		dir := filepath.Dir(clean)
+		if IsGlob(dir) {
+			return StreamName(dir)
+		}
+		if d := filepath.Base(dir); d != "." && d != string(filepath.Separator) {
+			return d
+		}
+		return "files"
+	}
+	if st, err := os.Stat(clean); err == nil && st.IsDir() {
+		return base
+	}
+	return strings.TrimSuffix(base, filepath.Ext(base))
+}
+
+// singleFile reports whether a destination path names one file (it ends
+// in ext and is not an existing directory) rather than a directory.
+func singleFile(path, ext string) bool {
+	if !strings.HasSuffix(strings.ToLower(path), strings.ToLower(ext)) {
+		return false
+	}
+	st, err := os.Stat(path)
+	return err != nil || !st.IsDir()
+}
+
+// BaseDir returns the directory a destination path writes into: the path
+// itself, or its parent when the path names a single file (see
+// [ResolveTarget]). Staging areas live there.
+func BaseDir(path, ext string) string {
+	if singleFile(path, ext) {
+		return filepath.Dir(path)
+	}
+	return path
+}
+
+// ResolveTarget returns the directory and the file name a write goes to.
+//
+// When path is a directory (any path not ending in ext, or an existing
+// directory), target names the file in it: target "out" and "out"+ext both
+// give "out"+ext; a target that already ends in ext is kept as is. An
+// empty target, an absolute one, or one with a path separator or ".." is a
+// PERMANENT error.
+//
+// When path names a single file (it ends in ext), the target must be
+// empty, the file's name, or the file's stem; the write goes to that file.
+func ResolveTarget(path, target, ext string) (dir, file string, err error) {
+	if singleFile(path, ext) {
+		base := filepath.Base(path)
+		if target != "" && target != base && target+ext != base {
+			return "", "", errclass.Permanentf("destination path %q names a single file, but the flow's target is %q; "+
+				"set path to a directory to write several targets, or make the target %q", path, target, base)
+		}
+		return filepath.Dir(path), base, nil
+	}
+	if target == "" {
+		return "", "", errclass.Permanentf("destination path %q is a directory and the flow has no target; set the flow's target to a file name such as \"orders%s\"", path, ext)
+	}
+	if filepath.IsAbs(target) || strings.ContainsAny(target, `/\`) || target == "." || target == ".." || strings.HasPrefix(target, ".") {
+		return "", "", errclass.Permanentf("target %q must be a plain file name inside %q (no directories, not starting with a dot)", target, path)
+	}
+	if !strings.HasSuffix(strings.ToLower(target), strings.ToLower(ext)) {
+		target += ext
+	}
+	return path, target, nil
+}
