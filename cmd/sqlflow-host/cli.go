@@ -53,6 +53,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	if strings.HasPrefix(err.Error(), "unknown command") {
+		err = &usageError{fmt.Errorf("%w; run sqlflow-host --help for the commands", err)}
+	}
 	fmt.Fprintln(stderr, "error:", err)
 	return exitCode(err)
 }

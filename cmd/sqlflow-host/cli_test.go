@@ -1,0 +1,239 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestVersion(t *testing.T) {
+	expect(t, cli(t, "version"), 0, "sqlflow-host ", "connector protocol 1")
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no args to run", []string{"run"}, "accepts 1 arg"},
+		{"unknown command", []string{"frobnicate"}, "unknown command"},
+		{"unknown flag", []string{"run", "--nope", "x.yaml"}, "unknown flag"},
+		{"bad concurrency", []string{"run", "--concurrency", "0", "x.yaml"}, "--concurrency 0"},
+		{"bad log level", []string{"--log-level", "loud", "version"}, "--log-level"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			expect(t, cli(t, tt.args...), 2, tt.want)
+		})
+	}
+}
+
+func TestMissingPipelineFile(t *testing.T) {
+	expect(t, cli(t, "run", "/nonexistent/pipeline.yaml"), 2, "/nonexistent/pipeline.yaml")
+}
+
+func TestYAMLSyntaxError(t *testing.T) {
+	p := write(t, t.TempDir(), "p.yaml", "version: 1\nsources:\n  a: {type: csv, path: [\n")
+	expect(t, cli(t, "validate", p), 2, "p.yaml:")
+}
+
+func TestUnknownKey(t *testing.T) {
+	p := write(t, t.TempDir(), "p.yaml", `version: 1
+sources:
+  a: {type: memory, rows: [{id: 1}]}
+destinations:
+  b: {type: memory}
+flows:
+  - {from: a, to: b, target: t, colour: blue}
+`)
+	expect(t, cli(t, "validate", p), 2, "p.yaml:7:", "colour")
+}
+
+func TestUnknownConnectorType(t *testing.T) {
+	p := write(t, t.TempDir(), "p.yaml", `version: 1
+sources:
+  a: {type: oracle, dsn: x}
+destinations:
+  b: {type: memory}
+flows:
+  - {from: a, to: b, target: t}
+`)
+	r := cli(t, "validate", p)
+	expect(t, r, 2, `unknown connector type "oracle"`, pluginsDir, "plugins found: ", "csv", "memory")
+}
+
+func TestConnectorFieldErrorHasPosition(t *testing.T) {
+	p := write(t, t.TempDir(), "p.yaml", `version: 1
+sources:
+  a:
+    type: memory
+    rows: [{id: 1}]
+    colour: blue
+destinations:
+  b: {type: memory}
+flows:
+  - {from: a, to: b, target: t}
+`)
+	expect(t, cli(t, "validate", p), 2, "p.yaml:6:", "sources.a.colour")
+}
+
+func TestModeNotSupported(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "p.yaml", `version: 1
+sources:
+  a: {type: memory, rows: [{id: 1}]}
+destinations:
+  b: {type: csv, path: `+dir+`}
+flows:
+  - {from: a, to: b, target: t.csv, mode: upsert, key: [id]}
+`)
+	expect(t, cli(t, "validate", p), 2, "p.yaml:7:", "flows[0].mode", "upsert", "replace")
+}
+
+func TestNotAPluginInPluginsDir(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	write(t, dir, "sqlflow-plugin-fake", "#!/bin/sh\necho hello\n")
+	os.Chmod(filepath.Join(dir, "sqlflow-plugin-fake"), 0o755)
+	p := write(t, t.TempDir(), "p.yaml", `version: 1
+sources:
+  a: {type: fake}
+destinations:
+  b: {type: fake}
+flows:
+  - {from: a, to: b}
+`)
+	r := cliDir(t, dir, "validate", p)
+	expect(t, r, 1, "not a sqlflow-host plugin")
+}
+
+func cliDir(t *testing.T, dir string, args ...string) result {
+	t.Helper()
+	old := pluginsDir
+	pluginsDir = dir
+	defer func() { pluginsDir = old }()
+	return cli(t, args...)
+}
+
+func TestQuickstart(t *testing.T) {
+	havePlugin(t, "parquet")
+	out := t.TempDir()
+	t.Chdir(out)
+	os.Symlink(filepath.Join(repoRoot, "examples"), filepath.Join(out, "examples"))
+	r := cli(t, "run", filepath.Join(repoRoot, "examples/quickstart/pipeline.yaml"))
+	expect(t, r, 0, "orders_to_parquet", "orders_to_memory", "rows=500")
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(line, "orders_to_parquet") && !strings.Contains(line, " 500 ") {
+			t.Fatalf("summary line %q lacks 500 rows", line)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "out/quickstart/orders.parquet")); err != nil {
+		t.Fatalf("parquet target missing: %v\n%s", err, r)
+	}
+	// A second run replaces, it does not add.
+	expect(t, cli(t, "run", filepath.Join(repoRoot, "examples/quickstart/pipeline.yaml")), 0, "rows=500")
+}
+
+func TestRaggedCSVLeavesNoTarget(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "in/bad.csv", "id,name\n1,a\n2,b,extra\n3,c\n")
+	p := write(t, dir, "p.yaml", `version: 1
+sources:
+  src: {type: csv, path: `+dir+`/in/bad.csv}
+destinations:
+  dst: {type: csv, path: `+dir+`/out}
+flows:
+  - {from: src, to: dst, target: good.csv}
+`)
+	r := cli(t, "run", p)
+	expect(t, r, 1, "bad.csv", "line 3")
+	if _, err := os.Stat(filepath.Join(dir, "out/good.csv")); err == nil {
+		t.Fatal("a failed flow left a target behind")
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "out"))
+	for _, e := range entries {
+		t.Errorf("left in the target directory: %s", e.Name())
+	}
+}
+
+func TestNotParquet(t *testing.T) {
+	havePlugin(t, "parquet")
+	dir := t.TempDir()
+	write(t, dir, "in/fake.parquet", "this is not parquet\n")
+	p := write(t, dir, "p.yaml", `version: 1
+sources:
+  src: {type: parquet, path: `+dir+`/in/fake.parquet}
+destinations:
+  dst: {type: memory}
+flows:
+  - {from: src, to: dst, target: t}
+`)
+	r := cli(t, "run", p)
+	if r.code == 0 {
+		t.Fatalf("a non-Parquet file was read: %s", r)
+	}
+	expect(t, r, r.code, "fake.parquet")
+}
+
+func TestCommandsOnQuickstart(t *testing.T) {
+	t.Chdir(repoRoot)
+	qs := "examples/quickstart/pipeline.yaml"
+	havePlugin(t, "parquet")
+	expect(t, cli(t, "validate", qs), 0, "is valid: 1 source, 2 destinations, 2 flows")
+	expect(t, cli(t, "check", qs), 0, "orders_csv", "ok")
+	expect(t, cli(t, "check", qs, "orders_csv"), 0, "orders_csv")
+	expect(t, cli(t, "check", qs, "nope"), 2, `no source or destination named "nope"`)
+	expect(t, cli(t, "discover", qs, "orders_csv"), 0, "stream orders", "order_id", "int64")
+	expect(t, cli(t, "discover", qs, "lake"), 2, `no source named "lake"`)
+	r := cli(t, "preview", qs, "orders_csv", "orders", "--limit", "3")
+	expect(t, r, 0, "order_id", "customer_051")
+	if n := strings.Count(strings.TrimSpace(r.stdout), "\n"); n != 3 {
+		t.Fatalf("preview --limit 3 printed %d rows:\n%s", n, r.stdout)
+	}
+	expect(t, cli(t, "preview", qs, "orders_csv", "nope"), 2, `no stream "nope"`)
+}
+
+func TestCheckFailureExits1(t *testing.T) {
+	p := write(t, t.TempDir(), "p.yaml", `version: 1
+sources:
+  src: {type: csv, path: /nonexistent/data.csv}
+destinations:
+  dst: {type: memory}
+flows:
+  - {from: src, to: dst, target: t}
+`)
+	expect(t, cli(t, "check", p), 1, "/nonexistent/data.csv")
+}
+
+func TestPluginsListAndLock(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	data, err := os.ReadFile(filepath.Join(pluginsDir, "sqlflow-plugin-memory"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "sqlflow-plugin-memory")
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, cliDir(t, dir, "plugins", "list"), 0, "memory", "0.1.0", "source,destination", "lock: none")
+	expect(t, cliDir(t, dir, "plugins", "lock"), 0, "sqlflow-plugin-memory", "wrote")
+	expect(t, cliDir(t, dir, "plugins", "list"), 0, "ok, locked")
+
+	p := write(t, t.TempDir(), "p.yaml", `version: 1
+sources:
+  a: {type: memory, rows: [{id: 1}]}
+destinations:
+  b: {type: memory}
+flows:
+  - {from: a, to: b, target: t}
+`)
+	expect(t, cliDir(t, dir, "run", p), 0, "rows=1")
+	// Change the binary after locking: the host refuses it and says why.
+	f, _ := os.OpenFile(bin, os.O_APPEND|os.O_WRONLY, 0)
+	f.Write([]byte("x"))
+	f.Close()
+	expect(t, cliDir(t, dir, "run", p), 1, "refusing plugin memory", "changed since it was locked")
+}
