@@ -60,3 +60,13 @@ func Serve(newConnector func(logger hclog.Logger) Connector) {
 	})
 	os.Exit(0)
 }
+
+// RegisterServer registers conn's connector service on s, as Serve does
+// inside a plugin process. It is for in-process tests and custom
+// transports; a plugin's main calls Serve instead.
+func RegisterServer(s *grpc.Server, conn Connector, logger hclog.Logger) {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	(&protocol.GRPCPlugin{Impl: newServer(conn, logger)}).GRPCServer(nil, s)
+}
