@@ -2,7 +2,6 @@ package memconn
 
 import (
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -85,7 +84,6 @@ type generator struct {
 	names   [len(firstNames) * len(lastNames)][]byte
 	cats    [len(categories)][]byte
 	notes   [len(notes)][]byte
-	pool    sync.Pool // *genBuilders
 }
 
 func newGenerator(n, seed int64) *generator {
@@ -157,44 +155,58 @@ func (g *generator) note(k uint64) []byte {
 	return g.notes[(r/10)%uint64(len(g.notes))]
 }
 
-// genBuilders are one page's column builders, pooled so pages reuse them.
-type genBuilders struct {
-	rb       *array.RecordBuilder
-	id, qty  *array.Int64Builder
-	region   *array.Int32Builder
-	price    *array.Float64Builder
-	name     *array.StringBuilder
-	category *array.StringBuilder
-	created  *array.TimestampBuilder
-	active   *array.BooleanBuilder
-	note     *array.StringBuilder
+// buildRange builds rows [lo, hi).
+func (g *generator) buildRange(lo, hi int64) arrow.RecordBatch {
+	p := g.newPage(int(hi - lo))
+	for i := lo; i < hi; i++ {
+		p.append(g, i)
+	}
+	return p.record()
 }
 
-func (g *generator) builders() *genBuilders {
-	if b, ok := g.pool.Get().(*genBuilders); ok {
-		return b
+// buildRows builds the given rows, in order.
+func (g *generator) buildRows(rows []int64) arrow.RecordBatch {
+	p := g.newPage(len(rows))
+	for _, i := range rows {
+		p.append(g, i)
 	}
-	rb := array.NewRecordBuilder(memory.DefaultAllocator, GeneratorSchema)
-	return &genBuilders{
-		rb:       rb,
-		id:       rb.Field(0).(*array.Int64Builder),
-		qty:      rb.Field(1).(*array.Int64Builder),
-		region:   rb.Field(2).(*array.Int32Builder),
-		price:    rb.Field(3).(*array.Float64Builder),
-		name:     rb.Field(4).(*array.StringBuilder),
-		category: rb.Field(5).(*array.StringBuilder),
-		created:  rb.Field(6).(*array.TimestampBuilder),
-		active:   rb.Field(7).(*array.BooleanBuilder),
-		note:     rb.Field(8).(*array.StringBuilder),
-	}
+	return p.record()
 }
 
-// reserve makes room for n rows so appends need no bounds growth.
-func (b *genBuilders) reserve(n int) {
-	b.rb.Reserve(n)
-	b.name.ReserveData(n * (maxLen(firstNames[:]) + 1 + maxLen(lastNames[:])))
-	b.category.ReserveData(n * maxLen(categories[:]))
-	b.note.ReserveData(n * maxLen(notes[:]))
+// genPage holds one page's column buffers while it is generated. Rather
+// than going through Arrow's builders (a bounds check, a validity bit and a
+// length update per value), the generator writes the values straight into
+// Go slices sized for the page and hands them to Arrow without copying:
+// one allocation per buffer per page, none per row.
+type genPage struct {
+	n                          int // rows appended
+	id, qty, created           []int64
+	region                     []int32
+	price                      []float64
+	active                     []byte // bitmap
+	nameOff, catOff, noteOff   []int32
+	nameData, catData, noteDat []byte
+	noteValid                  []byte // bitmap
+	noteNulls                  int
+}
+
+func (g *generator) newPage(n int) *genPage {
+	bitmap := (n + 7) / 8
+	return &genPage{
+		id:        make([]int64, n),
+		qty:       make([]int64, n),
+		created:   make([]int64, n),
+		region:    make([]int32, n),
+		price:     make([]float64, n),
+		active:    make([]byte, bitmap),
+		nameOff:   make([]int32, n+1),
+		catOff:    make([]int32, n+1),
+		noteOff:   make([]int32, n+1),
+		nameData:  make([]byte, 0, n*(maxLen(firstNames[:])+1+maxLen(lastNames[:]))),
+		catData:   make([]byte, 0, n*maxLen(categories[:])),
+		noteDat:   make([]byte, 0, n*maxLen(notes[:])),
+		noteValid: make([]byte, bitmap),
+	}
 }
 
 func maxLen(words []string) int {
@@ -205,41 +217,68 @@ func maxLen(words []string) int {
 	return m
 }
 
-func (g *generator) appendRow(b *genBuilders, i int64) {
+// append adds row i of g as the page's next row.
+func (p *genPage) append(g *generator, i int64) {
+	j := p.n
+	p.n++
 	k := g.rowKey(i)
-	b.id.UnsafeAppend(i + 1)
-	b.qty.UnsafeAppend(g.qty(k))
-	b.region.UnsafeAppend(g.region(k))
-	b.price.UnsafeAppend(g.price(k))
-	b.name.BinaryBuilder.UnsafeAppend(g.name(k))
-	b.category.BinaryBuilder.UnsafeAppend(g.category(k))
-	b.created.UnsafeAppend(arrow.Timestamp(g.createdAt(i, k)))
-	b.active.UnsafeAppend(g.active(k))
+	p.id[j] = i + 1
+	p.qty[j] = g.qty(k)
+	p.region[j] = g.region(k)
+	p.price[j] = g.price(k)
+	p.nameData = append(p.nameData, g.name(k)...)
+	p.nameOff[j+1] = int32(len(p.nameData))
+	p.catData = append(p.catData, g.category(k)...)
+	p.catOff[j+1] = int32(len(p.catData))
+	p.created[j] = g.createdAt(i, k)
+	if g.active(k) {
+		p.active[j>>3] |= 1 << (j & 7)
+	}
 	if v := g.note(k); v != nil {
-		b.note.BinaryBuilder.UnsafeAppend(v)
+		p.noteDat = append(p.noteDat, v...)
+		p.noteValid[j>>3] |= 1 << (j & 7)
 	} else {
-		b.note.AppendNull()
+		p.noteNulls++
 	}
+	p.noteOff[j+1] = int32(len(p.noteDat))
 }
 
-func (g *generator) buildRange(lo, hi int64) arrow.RecordBatch {
-	b := g.builders()
-	defer g.pool.Put(b)
-	b.reserve(int(hi - lo))
-	for i := lo; i < hi; i++ {
-		g.appendRow(b, i)
+// record wraps the page's buffers as an Arrow record batch.
+func (p *genPage) record() arrow.RecordBatch {
+	n := p.n
+	buf := memory.NewBufferBytes
+	fixed := func(t arrow.DataType, b []byte) arrow.Array {
+		d := array.NewData(t, n, []*memory.Buffer{nil, buf(b)}, nil, 0, 0)
+		defer d.Release()
+		return array.MakeFromData(d)
 	}
-	return b.rb.NewRecordBatch()
-}
-
-func (g *generator) buildRows(rows []int64) arrow.RecordBatch {
-	b := g.builders()
-	defer g.pool.Put(b)
-	b.reserve(len(rows))
-	for _, i := range rows {
-		g.appendRow(b, i)
+	str := func(valid []byte, nulls int, off []int32, data []byte) arrow.Array {
+		var v *memory.Buffer
+		if nulls > 0 {
+			v = buf(valid)
+		}
+		d := array.NewData(arrow.BinaryTypes.String, n,
+			[]*memory.Buffer{v, buf(arrow.Int32Traits.CastToBytes(off[:n+1])), buf(data)}, nil, nulls, 0)
+		defer d.Release()
+		return array.MakeFromData(d)
 	}
-	return b.rb.NewRecordBatch()
+	f := GeneratorSchema.Fields()
+	cols := []arrow.Array{
+		fixed(f[0].Type, arrow.Int64Traits.CastToBytes(p.id[:n])),
+		fixed(f[1].Type, arrow.Int64Traits.CastToBytes(p.qty[:n])),
+		fixed(f[2].Type, arrow.Int32Traits.CastToBytes(p.region[:n])),
+		fixed(f[3].Type, arrow.Float64Traits.CastToBytes(p.price[:n])),
+		str(nil, 0, p.nameOff, p.nameData),
+		str(nil, 0, p.catOff, p.catData),
+		fixed(f[6].Type, arrow.Int64Traits.CastToBytes(p.created[:n])),
+		fixed(f[7].Type, p.active),
+		str(p.noteValid, p.noteNulls, p.noteOff, p.noteDat),
+	}
+	rec := array.NewRecordBatch(GeneratorSchema, cols, int64(n))
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec
 }
 
 func (g *generator) cursor(name string) (*cursorColumn, error) {

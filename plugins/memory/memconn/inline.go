@@ -97,7 +97,7 @@ func parseInlineRows(errs *fieldErrors, raw json.RawMessage) (*inlineRows, bool)
 			case (c.typ == typeInt && t == typeFloat) || (c.typ == typeFloat && t == typeInt):
 				c.typ = typeFloat
 			default:
-				errs.add(field+"."+k, fmt.Sprintf("is a %s, but earlier rows hold %s values in column %q; a column holds one type (integers and floats mix as float64, nulls mix with anything)", t, c.typ, k))
+				errs.add(field+"."+k, fmt.Sprintf("is %s, but earlier rows hold %s values in column %q; a column holds one type (integers and floats mix as float64, nulls mix with anything)", t.withArticle(), c.typ, k))
 				continue
 			}
 			c.raw[r] = v
@@ -159,6 +159,14 @@ func parseInlineRows(errs *fieldErrors, raw json.RawMessage) (*inlineRows, bool)
 	d.sch = arrow.NewSchema(fields, nil)
 	d.bytesR = int64(bytesPerRow) + 1
 	return d, true
+}
+
+// withArticle returns the type's name with "a" or "an", for messages.
+func (t colType) withArticle() string {
+	if t == typeInt {
+		return "an integer"
+	}
+	return "a " + t.String()
 }
 
 func (t colType) arrowType() arrow.DataType {
