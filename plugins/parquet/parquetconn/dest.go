@@ -1,0 +1,286 @@
+package parquetconn
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
+	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+	"github.com/sqlflow/sqlflow-host/sdk/filestage"
+)
+
+// writeState is an open staged write.
+type writeState struct {
+	area   *filestage.Area
+	schema *arrow.Schema
+}
+
+// BeginWrite opens (or reopens) the staging area of req.WriteID beside the
+// target and removes staging left by earlier writes of the same flow.
+// Upsert is refused.
+func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error {
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	switch req.Mode {
+	case sdk.ModeReplace, sdk.ModeAppend:
+	case sdk.ModeUpsert:
+		return errclass.Permanentf("the parquet destination does not support mode upsert (flow %q); use replace or append", req.Flow)
+	default:
+		return errclass.Permanentf("unknown write mode %q (flow %q); the parquet destination supports replace and append", req.Mode, req.Flow)
+	}
+	if req.Schema == nil {
+		return errclass.Permanentf("begin write %q: no schema", req.WriteID)
+	}
+	if _, err := pqarrow.ToParquet(req.Schema, nil, pqarrow.DefaultWriterProps()); err != nil {
+		return errclass.Permanentf("flow %q: the schema cannot be written as Parquet: %v", req.Flow, err)
+	}
+	dir, name, err := filestage.ResolveTarget(cfg.Path, req.Target, ".parquet")
+	if err != nil {
+		return err
+	}
+	schema, err := arrowipc.EncodeSchema(req.Schema)
+	if err != nil {
+		return errclass.Permanentf("begin write %q: %w", req.WriteID, err)
+	}
+	area, err := filestage.Begin(dir, filestage.Manifest{Flow: req.Flow, WriteID: req.WriteID, Target: name, Mode: string(req.Mode), Schema: schema})
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.writes[req.WriteID] = &writeState{area: area, schema: req.Schema}
+	c.mu.Unlock()
+	return nil
+}
+
+// write finds the write writeID in memory or, after a restart, on disk;
+// nil when there is none.
+func (c *Connector) write(cfg config, writeID string) (*writeState, error) {
+	c.mu.Lock()
+	w := c.writes[writeID]
+	c.mu.Unlock()
+	if w != nil {
+		return w, nil
+	}
+	area, err := filestage.Find(filestage.BaseDir(cfg.Path, ".parquet"), writeID)
+	if err != nil || area == nil {
+		return nil, err
+	}
+	schema, err := arrowipc.DecodeSchema(area.Manifest.Schema)
+	if err != nil || schema == nil {
+		return nil, errclass.Permanentf("write %q: staging %q has no readable schema", writeID, area.Path)
+	}
+	w = &writeState{area: area, schema: schema}
+	c.mu.Lock()
+	c.writes[writeID] = w
+	c.mu.Unlock()
+	return w, nil
+}
+
+// WriteBatch stores rec as the part file of seq (Arrow IPC). A seq whose
+// part already exists is skipped.
+func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, rec arrow.RecordBatch) error {
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	w, err := c.write(cfg, writeID)
+	if err != nil {
+		return err
+	}
+	if w == nil {
+		return errclass.Permanentf("write batch %d: unknown write %q (call BeginWrite first)", seq, writeID)
+	}
+	if err := sameTypes(w.schema, rec.Schema()); err != nil {
+		return errclass.Permanentf("write %q, batch %d: %v", writeID, seq, err)
+	}
+	_, err = w.area.WritePart(seq, func(out io.Writer) error {
+		data, err := arrowipc.EncodeRecord(rec)
+		if err != nil {
+			return errclass.Permanentf("write %q, batch %d: %v", writeID, seq, err)
+		}
+		if _, err := out.Write(data); err != nil {
+			return filestage.IOError(err, "write staging part")
+		}
+		return nil
+	})
+	return err
+}
+
+func sameTypes(want, got *arrow.Schema) error {
+	if want.NumFields() != got.NumFields() {
+		return fmt.Errorf("the batch has %d columns, the write's schema %d", got.NumFields(), want.NumFields())
+	}
+	for i := 0; i < want.NumFields(); i++ {
+		fw, fg := want.Field(i), got.Field(i)
+		if fw.Name != fg.Name || !arrow.TypeEqual(fw.Type, fg.Type) {
+			return fmt.Errorf("column %d is %s %s, the write's schema has %s %s", i+1, fg.Name, fg.Type, fw.Name, fw.Type)
+		}
+	}
+	return nil
+}
+
+// onlyWriter hides Close from the Parquet writer, which would otherwise
+// close the staging file before it is synced.
+type onlyWriter struct{ io.Writer }
+
+// CommitWrite streams the staged parts, in seq order, through one
+// pqarrow.FileWriter into a new Parquet file and renames it into place:
+// replace makes it the target file (and removes files earlier appends
+// added beside it); append makes it the target when there is none yet,
+// else a new file <stem>.append-<time>-<writeid>.parquet beside it.
+// Repeating it after success returns nil.
+func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byte) error {
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	w, err := c.write(cfg, writeID)
+	if err != nil {
+		return err
+	}
+	if w == nil {
+		return errclass.Permanentf("commit: unknown write %q (never begun, or aborted)", writeID)
+	}
+	m := w.area.Manifest
+	return w.area.Commit(func(out io.Writer) (filestage.Plan, error) {
+		props := parquet.NewWriterProperties(
+			parquet.WithCompression(cfg.Compression),
+			parquet.WithMaxRowGroupLength(cfg.RowGroupSize),
+			parquet.WithCreatedBy("sqlflow-host parquet connector 0.1.0"),
+		)
+		fw, err := pqarrow.NewFileWriter(w.schema, onlyWriter{out}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+		if err != nil {
+			return filestage.Plan{}, errclass.Permanentf("commit %q: %v", writeID, err)
+		}
+		parts, err := w.area.Parts()
+		if err != nil {
+			fw.Close()
+			return filestage.Plan{}, err
+		}
+		var rows, buffered int64
+		for _, p := range parts {
+			if err := ctx.Err(); err != nil {
+				fw.Close()
+				return filestage.Plan{}, errclass.Transientf("commit %q: %w", writeID, err)
+			}
+			data, err := os.ReadFile(p.Path)
+			if err != nil {
+				fw.Close()
+				return filestage.Plan{}, filestage.IOError(err, "read staging part")
+			}
+			rec, err := arrowipc.DecodeRecord(data)
+			if err != nil {
+				fw.Close()
+				return filestage.Plan{}, errclass.Permanentf("commit %q: staged batch %d: %v", writeID, p.Seq, err)
+			}
+			typed := array.NewRecordBatch(w.schema, rec.Columns(), rec.NumRows())
+			rec.Release()
+			err = fw.WriteBuffered(typed)
+			rows += typed.NumRows()
+			buffered += int64(len(data))
+			typed.Release()
+			if err != nil {
+				return filestage.Plan{}, errclass.Permanentf("commit %q: write Parquet: %v", writeID, err)
+			}
+			if buffered >= maxBufferedRowGroupBytes {
+				fw.NewBufferedRowGroup()
+				buffered = 0
+			}
+		}
+		if err := fw.Close(); err != nil {
+			return filestage.Plan{}, filestage.IOError(err, "write Parquet file")
+		}
+		return plan(w.area.Dir, m, rows)
+	})
+}
+
+// plan decides the committed file's name and what it replaces.
+func plan(dir string, m filestage.Manifest, rows int64) (filestage.Plan, error) {
+	stem := strings.TrimSuffix(m.Target, filepath.Ext(m.Target))
+	appended, err := filepath.Glob(filepath.Join(dir, globEscape(stem)+".append-*.parquet"))
+	if err != nil {
+		return filestage.Plan{}, errclass.Permanentf("list files beside %q: %v", m.Target, err)
+	}
+	if m.Mode == string(sdk.ModeReplace) {
+		p := filestage.Plan{Final: m.Target, Rows: rows}
+		for _, a := range appended {
+			p.Remove = append(p.Remove, filepath.Base(a))
+		}
+		return p, nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, m.Target)); errors.Is(err, fs.ErrNotExist) {
+		return filestage.Plan{Final: m.Target, Rows: rows}, nil
+	} else if err != nil {
+		return filestage.Plan{}, filestage.IOError(err, "stat "+m.Target)
+	}
+	name := fmt.Sprintf("%s.append-%s-%s.parquet", stem, time.Now().UTC().Format("20060102T150405.000000000Z"), safe(m.WriteID))
+	return filestage.Plan{Final: name, Rows: rows}, nil
+}
+
+func globEscape(s string) string {
+	var b bytes.Buffer
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func safe(s string) string {
+	out := []byte(s)
+	for i, c := range out {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			out[i] = '_'
+		}
+	}
+	return string(out)
+}
+
+// AbortWrite removes the staging area; the target is left as it was.
+func (c *Connector) AbortWrite(ctx context.Context, writeID string) error {
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	w, err := c.write(cfg, writeID)
+	if err != nil || w == nil {
+		return err
+	}
+	c.mu.Lock()
+	delete(c.writes, writeID)
+	c.mu.Unlock()
+	return w.area.Abort()
+}
+
+// CommitReport names the committed file and its row count.
+func (c *Connector) CommitReport(writeID string) map[string]string {
+	c.mu.Lock()
+	w := c.writes[writeID]
+	c.mu.Unlock()
+	if w == nil || w.area.Manifest.State != filestage.StateCommitted {
+		return nil
+	}
+	return map[string]string{
+		"file": filepath.Join(w.area.Dir, w.area.Manifest.Final),
+		"rows": strconv.FormatInt(w.area.Manifest.Rows, 10),
+	}
+}
