@@ -1,0 +1,238 @@
+package pipeline_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sqlflow/sqlflow-host/host/connector"
+	"github.com/sqlflow/sqlflow-host/host/pipeline"
+	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
+	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+)
+
+var schema = arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
+
+func encode(t *testing.T, from, n int) []byte {
+	t.Helper()
+	b := array.NewInt64Builder(memory.DefaultAllocator)
+	defer b.Release()
+	for i := 0; i < n; i++ {
+		b.Append(int64(from + i))
+	}
+	col := b.NewArray()
+	defer col.Release()
+	rec := array.NewRecordBatch(schema, []arrow.Array{col}, int64(n))
+	defer rec.Release()
+	data, err := arrowipc.EncodeRecord(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// fakeSource serves pages of pageRows rows; failAt (1-based) fails.
+type fakeSource struct {
+	connector.Conn
+	t        *testing.T
+	pages    int
+	pageRows int
+	failAt   int
+	mu       sync.Mutex
+	read     int
+	written  *int
+	ahead    int // max pages read beyond those written
+}
+
+func (s *fakeSource) ReadPage(ctx context.Context, req sdk.ReadRequest) (connector.Page, error) {
+	i := 0
+	if len(req.Checkpoint) > 0 {
+		i, _ = strconv.Atoi(string(req.Checkpoint))
+	}
+	s.mu.Lock()
+	s.read++
+	if d := s.read - *s.written; d > s.ahead {
+		s.ahead = d
+	}
+	s.mu.Unlock()
+	if i+1 == s.failAt {
+		return connector.Page{}, errclass.Permanentf("bad row on page %d", i+1)
+	}
+	if s.pages == 0 {
+		return connector.Page{Done: true}, nil
+	}
+	return connector.Page{
+		Records: encode(s.t, i*s.pageRows, s.pageRows), Rows: int64(s.pageRows),
+		Checkpoint: []byte(strconv.Itoa(i + 1)), Done: i+1 == s.pages,
+		CursorValue: json.RawMessage(strconv.Itoa((i+1)*s.pageRows - 1)),
+	}, nil
+}
+
+type fakeDest struct {
+	connector.Conn
+	mu        sync.Mutex
+	began     *sdk.WriteRequest
+	seqs      []int64
+	rows      int64
+	committed bool
+	aborted   bool
+	state     []byte
+	written   int
+	slow      time.Duration
+}
+
+func (d *fakeDest) BeginWrite(ctx context.Context, req sdk.WriteRequest) error {
+	d.began = &req
+	return nil
+}
+
+func (d *fakeDest) WriteBatch(ctx context.Context, id string, seq int64, rec []byte) error {
+	if d.slow > 0 {
+		time.Sleep(d.slow)
+	}
+	r, err := arrowipc.DecodeRecord(rec)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.rows += r.NumRows()
+	d.seqs = append(d.seqs, seq)
+	d.written++
+	d.mu.Unlock()
+	r.Release()
+	return nil
+}
+
+func (d *fakeDest) CommitWrite(ctx context.Context, id string, state []byte) (map[string]string, error) {
+	d.committed = true
+	d.state = state
+	return map[string]string{"rows": strconv.FormatInt(d.rows, 10)}, nil
+}
+
+func (d *fakeDest) AbortWrite(ctx context.Context, id string) error {
+	d.aborted = true
+	return nil
+}
+
+func TestRunCopiesAndCommits(t *testing.T) {
+	dst := &fakeDest{}
+	src := &fakeSource{t: t, pages: 5, pageRows: 10, written: &dst.written}
+	res, err := pipeline.Run(context.Background(), pipeline.Flow{
+		Name: "f", Source: src, Dest: dst, Stream: "s", Target: "t", Mode: sdk.ModeReplace,
+		CursorField: "id", State: func(c json.RawMessage) []byte { return append([]byte("cursor="), c...) },
+	}, pipeline.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows != 50 || res.Pages != 5 || !dst.committed || dst.aborted || dst.rows != 50 {
+		t.Fatalf("result %+v, dest %+v", res, dst)
+	}
+	for i, s := range dst.seqs {
+		if s != int64(i+1) {
+			t.Fatalf("seqs = %v", dst.seqs)
+		}
+	}
+	if !dst.began.Schema.Equal(schema) || dst.began.Flow != "f" || dst.began.Target != "t" || dst.began.WriteID != res.WriteID {
+		t.Fatalf("begin = %+v", dst.began)
+	}
+	if string(dst.state) != "cursor=49" || string(res.Cursor) != "49" {
+		t.Fatalf("state %q cursor %q", dst.state, res.Cursor)
+	}
+	if res.Report["rows"] != "50" {
+		t.Fatalf("report %v", res.Report)
+	}
+}
+
+func TestFailureAbortsAndNeverCommits(t *testing.T) {
+	dst := &fakeDest{}
+	src := &fakeSource{t: t, pages: 5, pageRows: 10, failAt: 3, written: &dst.written}
+	_, err := pipeline.Run(context.Background(), pipeline.Flow{Name: "f", SourceName: "src", Source: src, Dest: dst, Stream: "s", Target: "t"}, pipeline.Options{})
+	if err == nil || !strings.Contains(err.Error(), `flow "f"`) || !strings.Contains(err.Error(), "read page 3") ||
+		!strings.Contains(err.Error(), "bad row on page 3") || errclass.Of(err) != errclass.Permanent {
+		t.Fatalf("err = %v", err)
+	}
+	if dst.committed || !dst.aborted {
+		t.Fatalf("committed=%v aborted=%v", dst.committed, dst.aborted)
+	}
+}
+
+func TestFailureOnFirstPageDoesNotBegin(t *testing.T) {
+	dst := &fakeDest{}
+	src := &fakeSource{t: t, pages: 5, pageRows: 10, failAt: 1, written: &dst.written}
+	if _, err := pipeline.Run(context.Background(), pipeline.Flow{Name: "f", Source: src, Dest: dst}, pipeline.Options{}); err == nil {
+		t.Fatal("no error")
+	}
+	if dst.began != nil || dst.committed {
+		t.Fatal("a write was opened for a flow that read nothing")
+	}
+}
+
+func TestEmptyStreamCommitsWithDiscoveredSchema(t *testing.T) {
+	dst := &fakeDest{}
+	src := &fakeSource{t: t, pages: 0, written: &dst.written}
+	res, err := pipeline.Run(context.Background(), pipeline.Flow{Name: "f", Source: src, Dest: dst, Schema: schema}, pipeline.Options{})
+	if err != nil || res.Rows != 0 || !dst.committed || !dst.began.Schema.Equal(schema) {
+		t.Fatalf("res %+v err %v dest %+v", res, err, dst)
+	}
+}
+
+func TestCancelAborts(t *testing.T) {
+	dst := &fakeDest{slow: 20 * time.Millisecond}
+	src := &fakeSource{t: t, pages: 1000, pageRows: 1, written: &dst.written}
+	ctx, cancel := context.WithCancel(context.Background())
+	var once sync.Once
+	_, err := pipeline.Run(ctx, pipeline.Flow{Name: "f", Source: src, Dest: dst}, pipeline.Options{
+		Progress: func(p pipeline.Progress) {
+			if p.Pages == 3 {
+				once.Do(cancel)
+			}
+		},
+	})
+	if !errors.Is(err, context.Canceled) || dst.committed || !dst.aborted {
+		t.Fatalf("err %v committed %v aborted %v", err, dst.committed, dst.aborted)
+	}
+}
+
+// The reader stays at most Prefetch pages (plus the one being read) ahead
+// of the writer: memory is bounded by pages in flight.
+func TestPrefetchIsBounded(t *testing.T) {
+	dst := &fakeDest{slow: 2 * time.Millisecond}
+	src := &fakeSource{t: t, pages: 50, pageRows: 1, written: &dst.written}
+	if _, err := pipeline.Run(context.Background(), pipeline.Flow{Name: "f", Source: src, Dest: dst}, pipeline.Options{Prefetch: 2}); err != nil {
+		t.Fatal(err)
+	}
+	// in the channel (2) + held by the writer (1) + being read (1)
+	if src.ahead > 4 {
+		t.Fatalf("reader ran %d pages ahead of the writer", src.ahead)
+	}
+}
+
+func TestPickStream(t *testing.T) {
+	one := []sdk.Stream{{Name: "a"}}
+	two := []sdk.Stream{{Name: "a"}, {Name: "b"}}
+	if s, err := pipeline.PickStream(one, ""); err != nil || s.Name != "a" {
+		t.Fatal(s, err)
+	}
+	if _, err := pipeline.PickStream(two, ""); !errors.Is(err, pipeline.ErrNoStream) {
+		t.Fatal(err)
+	}
+	if s, err := pipeline.PickStream(two, "b"); err != nil || s.Name != "b" {
+		t.Fatal(s, err)
+	}
+	if _, err := pipeline.PickStream(two, "c"); err == nil || !strings.Contains(err.Error(), "[a b]") {
+		t.Fatal(err)
+	}
+	if _, err := pipeline.PickStream(nil, ""); err == nil {
+		t.Fatal("no error for no streams")
+	}
+}
