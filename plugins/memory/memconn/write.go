@@ -329,7 +329,11 @@ func dumpTable(path string, t *table) error {
 	if err != nil {
 		return fail(err)
 	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
+	defer os.Remove(tmp.Name())              // no-op after the rename
+	if err := tmp.Chmod(0o644); err != nil { // CreateTemp's 0600 would hide the dump from other users
+		tmp.Close()
+		return fail(err)
+	}
 	w, err := ipc.NewFileWriter(tmp, ipc.WithSchema(t.schema), ipc.WithAllocator(memory.DefaultAllocator))
 	if err != nil {
 		tmp.Close()
