@@ -60,7 +60,7 @@ func BuildPlugin(t testing.TB, pkgDir string) string {
 	if filepath.Ext(goBin) == ".exe" {
 		out += ".exe"
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	ctx, cancel := context.WithTimeout(t.Context(), buildTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, goBin, "build", "-o", out, ".")
 	cmd.Dir = abs
