@@ -237,3 +237,38 @@ flows:
 	f.Close()
 	expect(t, cliDir(t, dir, "run", p), 1, "refusing plugin memory", "changed since it was locked")
 }
+
+func TestIncrementalReadsOnlyNewRows(t *testing.T) {
+	dir := t.TempDir()
+	in := write(t, dir, "in/events.csv", "id,name\n1,a\n2,b\n9,c\n")
+	p := write(t, dir, "p.yaml", `version: 1
+sources:
+  src: {type: csv, path: `+in+`}
+destinations:
+  dst: {type: memory}
+flows:
+  - {name: ev, from: src, to: dst, target: t, mode: append, incremental: {cursor: id}}
+`)
+	stateDir := filepath.Join(dir, "state")
+	expect(t, cli(t, "run", "--state-dir", stateDir, p), 0, "rows=3")
+	// Typed comparison: 10 > 9 although "10" < "9" as strings.
+	write(t, dir, "in/events.csv", "id,name\n1,a\n2,b\n9,c\n10,d\n11,e\n")
+	r := cli(t, "run", "--state-dir", stateDir, p)
+	expect(t, r, 0)
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(line, "ev ") && !strings.Contains(line, " 2 ") {
+			t.Fatalf("second run did not read exactly the 2 new rows: %q\n%s", line, r)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(stateDir, "p", "ev.json"))
+	if err != nil || !strings.Contains(string(data), `"cursor": 11`) {
+		t.Fatalf("state: %s %v", data, err)
+	}
+	// A run that fails does not advance the cursor.
+	write(t, dir, "in/events.csv", "id,name\n1,a\n12,x,ragged\n")
+	expect(t, cli(t, "run", "--state-dir", stateDir, p), 1)
+	data, _ = os.ReadFile(filepath.Join(stateDir, "p", "ev.json"))
+	if !strings.Contains(string(data), `"cursor": 11`) {
+		t.Fatalf("a failed run moved the cursor: %s", data)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/host/engine"
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
 	"github.com/sqlflow/sqlflow-host/host/plugin"
+	"github.com/sqlflow/sqlflow-host/host/state"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
 )
@@ -42,7 +43,7 @@ func (a *app) runCommand() *cobra.Command {
 				return err
 			}
 			defer e.Close()
-			opts := engine.RunOptions{Concurrency: concurrency, Flow: pipeline.Options{Logger: a.logger}}
+			opts := engine.RunOptions{Concurrency: concurrency, Flow: pipeline.Options{Logger: a.logger}, State: state.Store{Dir: stateDir}}
 			var prog *progress
 			if a.isTerminal() {
 				prog = newProgress(a.stderr)
@@ -63,7 +64,7 @@ func (a *app) runCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&concurrency, "concurrency", 4, "how many flows run at once")
-	cmd.Flags().StringVar(&stateDir, "state-dir", ".sqlflow/state", "directory of the state store (incremental cursors)")
+	cmd.Flags().StringVar(&stateDir, "state-dir", state.DefaultDir, "directory of the state store (incremental flows' cursors)")
 	return cmd
 }
 

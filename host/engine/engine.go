@@ -20,6 +20,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/host/connector"
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
 	"github.com/sqlflow/sqlflow-host/host/plugin"
+	"github.com/sqlflow/sqlflow-host/host/state"
 	"github.com/sqlflow/sqlflow-host/sdk"
 )
 
@@ -199,6 +200,9 @@ type RunOptions struct {
 	Concurrency int
 	// Flow options (page caps, prefetch, progress).
 	Flow pipeline.Options
+	// State stores incremental flows' cursors; the zero value uses
+	// state.DefaultDir.
+	State state.Store
 }
 
 // FlowResult is one flow's outcome.
@@ -215,11 +219,26 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) ([]FlowResult, error)
 	if err := e.Validate(ctx); err != nil {
 		return nil, err
 	}
+	if opts.State.Dir == "" {
+		opts.State.Dir = state.DefaultDir
+	}
 	flows := make([]pipeline.Flow, len(e.Pipeline.Flows))
 	for i, f := range e.Pipeline.Flows {
 		pf, err := e.resolveFlow(ctx, f)
 		if err != nil {
 			return nil, err
+		}
+		if pf.CursorField != "" {
+			st, err := opts.State.Load(e.Pipeline.Path, pf.Name)
+			if err != nil {
+				return nil, err
+			}
+			if st != nil && st.CursorField == pf.CursorField {
+				pf.CursorValue = st.Cursor
+				e.Logger.Info("incremental flow resumes after the stored cursor", "flow", pf.Name, "cursor_field", pf.CursorField, "cursor", string(st.Cursor))
+			} else if st != nil {
+				e.Logger.Warn("stored cursor is on another column; reading from the start", "flow", pf.Name, "stored", st.CursorField, "now", pf.CursorField)
+			}
 		}
 		flows[i] = pf
 	}
@@ -242,6 +261,15 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) ([]FlowResult, error)
 			}
 			defer func() { <-sem }()
 			r, err := pipeline.Run(ctx, flows[i], opts.Flow)
+			if err == nil && flows[i].CursorField != "" && len(r.Cursor) > 0 {
+				// The cursor advances only after the destination committed.
+				err = opts.State.Save(e.Pipeline.Path, flows[i].Name, state.Flow{
+					CursorField: flows[i].CursorField, Cursor: r.Cursor, Checkpoint: r.Checkpoint, UpdatedAt: time.Now().UTC(),
+				})
+				if err != nil {
+					err = fmt.Errorf("flow %q committed, but its cursor was not saved (the next run reads these rows again): %w", flows[i].Name, err)
+				}
+			}
 			results[i] = FlowResult{Result: r, Err: err}
 		}()
 	}
