@@ -117,10 +117,11 @@ type DestinationConfig struct {
 	// read formats that do not carry types (CSV). A target that does not
 	// exist yet holds no rows: return a zero Sum and no error.
 	//
-	// When nil, the kit can only check what CommitWrite reports: the
-	// report's "rows" (decimal) and, when present, "checksum" (the
-	// rowhash of the write's rows, 16 hex digits) must match the rows
-	// written once. The checks that nothing is visible before the commit
-	// and that AbortWrite leaves the target as it was are then skipped.
+	// When nil, the kit can only check what CommitWrite reports, and only
+	// in replace mode (where the target must hold exactly the write's
+	// rows): the report's "rows" (decimal) and, when present, "checksum"
+	// (the rowhash, 16 hex digits) must match the rows written once. The
+	// checks that nothing is visible before the commit and that
+	// AbortWrite leaves the target as it was are then skipped.
 	ReadTarget func(ctx context.Context, schema *arrow.Schema) (rowhash.Sum, error)
 }

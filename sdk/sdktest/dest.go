@@ -56,6 +56,9 @@ func (r *runner) dest(t *testing.T) *dest {
 	if d.mode != sdk.ModeReplace && d.mode != sdk.ModeAppend {
 		t.Fatalf("DestinationConfig.Mode is %q; the kit writes in replace or append mode", d.mode)
 	}
+	if !d.canRead() && d.mode != sdk.ModeReplace {
+		t.Fatalf("DestinationConfig.ReadTarget is nil and the mode is %s: without a read-back the kit can check a commit only in replace mode", d.mode)
+	}
 	if !slices.Contains(spec.WriteModes, d.mode) {
 		t.Fatalf("the kit writes in %s mode but Spec.WriteModes is %v", d.mode, spec.WriteModes)
 	}
