@@ -1,0 +1,149 @@
+package filestage_test
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+	"github.com/sqlflow/sqlflow-host/sdk/filestage"
+)
+
+func TestStreamName(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct{ path, want string }{
+		{"data/orders.csv", "orders"},
+		{"orders", "orders"},
+		{"data/orders-*.csv", "orders"},
+		{"data/orders_2024*.csv", "orders_2024"},
+		{"data/*.csv", "data"},
+		{"data/*/x.csv", "x"},
+		{"*.csv", "files"},
+		{dir, filepath.Base(dir)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			if got := filestage.StreamName(tt.path); got != tt.want {
+				t.Fatalf("StreamName(%q) = %q, want %q", tt.path, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestResolveTarget(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, path, target, wantDir, wantFile, wantErr string
+	}{
+		{"name without extension", dir, "out", dir, "out.csv", ""},
+		{"name with extension", dir, "out.csv", dir, "out.csv", ""},
+		{"other extension kept", dir, "out.txt", dir, "out.txt.csv", ""},
+		{"no target", dir, "", "", "", "has no target"},
+		{"subdirectory", dir, "a/b", "", "", "plain file name"},
+		{"dot file", dir, ".hidden", "", "", "plain file name"},
+		{"single file, empty target", filepath.Join(dir, "one.csv"), "", dir, "one.csv", ""},
+		{"single file, stem target", filepath.Join(dir, "one.csv"), "one", dir, "one.csv", ""},
+		{"single file, other target", filepath.Join(dir, "one.csv"), "two", "", "", "single file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, f, err := filestage.ResolveTarget(tt.path, tt.target, ".csv")
+			if tt.wantErr != "" {
+				if errclass.Of(err) != errclass.Permanent || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want PERMANENT ...%s...", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || d != tt.wantDir || f != tt.wantFile {
+				t.Fatalf("= %q, %q, %v; want %q, %q", d, f, err, tt.wantDir, tt.wantFile)
+			}
+		})
+	}
+}
+
+func TestExpandSorted(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"b.csv", "a.csv", "c.txt", ".sqlflow-staging-x.csv"} {
+		os.WriteFile(filepath.Join(dir, n), nil, 0o644)
+	}
+	tests := []struct{ path, want string }{
+		{filepath.Join(dir, "*.csv"), "a.csv b.csv"},
+		{dir, "a.csv b.csv"},
+		{filepath.Join(dir, "c.txt"), "c.txt"},
+	}
+	for _, tt := range tests {
+		files, err := filestage.Expand(tt.path, ".csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, f := range files {
+			names = append(names, filepath.Base(f))
+		}
+		if got := strings.Join(names, " "); got != tt.want {
+			t.Errorf("Expand(%q) = %s, want %s", tt.path, got, tt.want)
+		}
+	}
+	if _, err := filestage.Expand(filepath.Join(dir, "missing.csv"), ".csv"); errclass.Of(err) != errclass.Permanent {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestStagedWriteLifecycle(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "t.dat"), []byte("old"), 0o644)
+	m := filestage.Manifest{Flow: "f", WriteID: "w/1", Target: "t.dat", Mode: "replace"}
+	a, err := filestage.Begin(dir, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, seq := range []int64{2, 1, 2} {
+		wrote, err := a.WritePart(seq, func(w io.Writer) error { _, err := fmt.Fprintf(w, "[%d]", seq); return err })
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = wrote
+	}
+	parts, _ := a.Parts()
+	if len(parts) != 2 || parts[0].Seq != 1 {
+		t.Fatalf("parts = %+v", parts)
+	}
+	build := func(w io.Writer) (filestage.Plan, error) {
+		for _, p := range parts {
+			data, _ := os.ReadFile(p.Path)
+			w.Write(data)
+		}
+		return filestage.Plan{Final: "t.dat"}, nil
+	}
+	// A failing build leaves the target alone and can be retried.
+	if err := a.Commit(func(io.Writer) (filestage.Plan, error) { return filestage.Plan{}, errclass.Transientf("disk hiccup") }); err == nil {
+		t.Fatal("failing build committed")
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "t.dat")); string(data) != "old" {
+		t.Fatalf("target after failed commit = %q", data)
+	}
+	if err := a.Commit(build); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "t.dat")); string(data) != "[1][2]" {
+		t.Fatalf("target = %q", data)
+	}
+	// Another process finds the committed write and commits again: a no-op.
+	again, err := filestage.Find(dir, "w/1")
+	if err != nil || again == nil || again.Manifest.State != filestage.StateCommitted {
+		t.Fatalf("Find = %+v, %v", again, err)
+	}
+	if err := again.Commit(func(io.Writer) (filestage.Plan, error) { t.Fatal("build called again"); return filestage.Plan{}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	// The next write of the flow removes the old staging.
+	if _, err := filestage.Begin(dir, filestage.Manifest{Flow: "f", WriteID: "w2", Target: "t.dat"}); err != nil {
+		t.Fatal(err)
+	}
+	if old, _ := filestage.Find(dir, "w/1"); old != nil {
+		t.Fatal("committed staging of the flow survived the next Begin")
+	}
+}
