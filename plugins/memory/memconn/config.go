@@ -227,7 +227,11 @@ func (e *fieldErrors) object(field string, raw json.RawMessage, allowed []string
 		return nil, false
 	}
 	keys := make([]string, 0, len(obj))
-	for k := range obj {
+	for k, v := range obj {
+		if jsonKind(v) == "null" { // a key set to nothing is the same as leaving it out
+			delete(obj, k)
+			continue
+		}
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)

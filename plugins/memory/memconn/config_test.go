@@ -41,7 +41,7 @@ func TestConfigureFieldErrors(t *testing.T) {
 		{"shares sum above 1", `{"faults": {"transient": 0.7, "rate_limited": 0.5}}`, "faults.rate_limited", "is more than 1"},
 		{"retry_after negative", `{"faults": {"retry_after": -1}}`, "faults.retry_after", "between 0 and 3600"},
 		{"latency negative", `{"faults": {"latency": -0.5}}`, "faults.latency", "between 0 and 3600"},
-		{"latency type", `{"faults": {"latency": null}}`, "faults.latency", "must be a number, got null"},
+		{"latency type", `{"faults": {"latency": "slow"}}`, "faults.latency", "must be a number, got a string"},
 		{"permanent_at_page negative", `{"faults": {"permanent_at_page": -2}}`, "faults.permanent_at_page", "at least 0"},
 		{"permanent_at_page fractional", `{"faults": {"permanent_at_page": 2.5}}`, "faults.permanent_at_page", "must be an integer"},
 		{"faults seed type", `{"faults": {"seed": [1]}}`, "faults.seed", "must be an integer, got a list"},
@@ -88,6 +88,7 @@ func TestConfigureAccepts(t *testing.T) {
 		`{"generate": {"rows": 1e+06, "seed": -5}}`,
 		`{"generate": {"rows": 10}, "faults": {"seed": 7, "transient": 0.3, "rate_limited": 0.1, "retry_after": 0.05, "latency": 0.3, "permanent_at_page": 12}}`,
 		`{"faults": {"transient": 0.5, "rate_limited": 0.5}}`,
+		`{"table_name": null, "faults": {"latency": null}, "rows": null}`,
 		`{"rows": [{"a": 1, "b": 2.5}, {"a": 2.5, "b": 1}]}`,
 	} {
 		t.Run(cfg, func(t *testing.T) {

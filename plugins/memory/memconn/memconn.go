@@ -184,8 +184,13 @@ func pageRows(req sdk.ReadRequest, rowBytes int64) int64 {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
-	return max(1, min(maxRows, maxBytes/max(1, rowBytes)))
+	return max(1, min(maxRows, maxBytes/max(1, rowBytes), maxPageRows))
 }
+
+// maxPageRows bounds a page whatever the caps say: 4 Mi generated rows are
+// about 330 MB of Arrow, already over the protocol's 256 MiB message cap,
+// and it keeps string offsets far from int32 overflow.
+const maxPageRows = 1 << 22
 
 // ReadPage returns the page at req.Checkpoint. Errors: PERMANENT for an
 // unknown stream, a bad checkpoint or cursor, and an injected permanent
