@@ -264,6 +264,9 @@ func TestNotParquetAndMissing(t *testing.T) {
 			if errclass.Of(err) != errclass.Permanent || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), tt.path) {
 				t.Fatalf("ReadPage: %v, want PERMANENT naming %s: ...%s...", err, tt.path, tt.want)
 			}
+			if testing.Verbose() {
+				t.Log(err)
+			}
 		})
 	}
 	if err := pq(t, map[string]any{"path": notPq}).Check(context.Background()); errclass.Of(err) != errclass.Permanent {
