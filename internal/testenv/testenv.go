@@ -1,0 +1,45 @@
+// Package testenv finds the external services tests need (PostgreSQL, an
+// S3-compatible server) through environment variables, in the style of
+// pgx's PGX_TEST_DATABASE. Outside CI a missing service skips the test with
+// a message naming the variable; under CI=true it fails the test, so a CI
+// run can never pass by skipping what it was meant to test.
+package testenv
+
+import (
+	"os"
+	"testing"
+)
+
+// Variables naming the services.
+const (
+	// PostgresVar holds a PostgreSQL URL, e.g.
+	// postgres://postgres@127.0.0.1:5432/test?sslmode=disable.
+	PostgresVar = "SQLFLOW_TEST_POSTGRES"
+	// S3EndpointVar holds the URL of an S3-compatible server (MinIO).
+	S3EndpointVar = "SQLFLOW_TEST_S3_ENDPOINT"
+)
+
+// InCI reports whether the tests run under CI (CI=true).
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// Require returns the value of the environment variable name. When it is
+// unset it skips t with a message saying how to enable the test, or fails
+// t under CI.
+func Require(t testing.TB, name, what string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v != "" {
+		return v
+	}
+	if InCI() {
+		t.Fatalf("%s is not set under CI=true: %s is required (.ci/run starts it and sets %s)", name, what, name)
+	}
+	t.Skipf("skipped: set %s to %s to run this test (.ci/run does)", name, what)
+	return ""
+}
+
+// Postgres returns the test PostgreSQL URL (see PostgresVar).
+func Postgres(t testing.TB) string {
+	t.Helper()
+	return Require(t, PostgresVar, "a PostgreSQL URL such as postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+}
