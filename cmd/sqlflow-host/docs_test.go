@@ -72,9 +72,12 @@ var (
 // TestDocExamples validates every pipeline example in README.md and docs/
 // with `sqlflow-host validate`, and runs the self-contained ones (only
 // memory sources or files shipped under examples/, no environment
-// variables), so a documented example cannot rot.
+// variables), so a documented example cannot rot. The examples of one
+// Markdown file run in order in one directory, as a reader following the
+// page would run them.
 func TestDocExamples(t *testing.T) {
 	blocks := docBlocks(t)
+	dirs := map[string]string{}
 	seen := 0
 	for _, b := range blocks {
 		if b.skip || !pipelineRe.MatchString(b.text) || !flowsRe.MatchString(b.text) {
@@ -97,10 +100,17 @@ func TestDocExamples(t *testing.T) {
 					t.Setenv(m[1], "placeholder-"+strings.ToLower(m[1]))
 				}
 			}
-			dir := t.TempDir()
+			dir, ok := dirs[b.file]
+			if !ok {
+				var err error
+				if dir, err = os.MkdirTemp("", "sqlflow-docs-"); err != nil {
+					t.Fatal(err)
+				}
+				dirs[b.file] = dir
+				os.Symlink(filepath.Join(repoRoot, "examples"), filepath.Join(dir, "examples"))
+			}
 			t.Chdir(dir)
-			os.Symlink(filepath.Join(repoRoot, "examples"), filepath.Join(dir, "examples"))
-			p := write(t, dir, "pipeline.yaml", b.text)
+			p := write(t, dir, "pipeline-line"+itoa(b.line)+".yaml", b.text)
 			if r := cli(t, "validate", p); r.code != 0 {
 				t.Fatalf("%s:%d: the documented pipeline does not validate:\n%s\n%s", b.file, b.line, b.text, r)
 			}
@@ -111,6 +121,9 @@ func TestDocExamples(t *testing.T) {
 				t.Fatalf("%s:%d: the documented pipeline does not run:\n%s\n%s", b.file, b.line, b.text, r)
 			}
 		})
+	}
+	for _, d := range dirs {
+		os.RemoveAll(d)
 	}
 	if seen == 0 {
 		t.Fatal("found no pipeline example in README.md or docs/")
