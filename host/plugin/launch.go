@@ -1,10 +1,12 @@
 package plugin
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 	"sync"
@@ -14,6 +16,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
 	"github.com/sqlflow/sqlflow-host/sdk/protocol"
@@ -62,6 +65,7 @@ type Process struct {
 	Client *rpcclient.Client
 
 	client *goplugin.Client
+	conn   *grpc.ClientConn
 	stderr *ringWriter
 	cmd    *exec.Cmd
 	once   sync.Once
@@ -105,7 +109,12 @@ func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, e
 		AutoMTLS:         true,
 		Logger:           l.Logger.Named(instance),
 		Stderr:           ring,
-		StartTimeout:     timeout,
+		// After the handshake go-plugin moves the plugin's os.Stdout and
+		// os.Stderr onto a gRPC stream; without these its writes would be
+		// lost. Both reach the host log, stderr also the kept lines.
+		SyncStderr:   io.MultiWriter(ring, &lineLogger{log: l.Logger.Named(instance), prefix: "stderr"}),
+		SyncStdout:   &lineLogger{log: l.Logger.Named(instance), prefix: "stdout"},
+		StartTimeout: timeout,
 		GRPCDialOptions: []grpc.DialOption{
 			grpc.WithDefaultCallOptions(
 				grpc.MaxCallRecvMsgSize(arrowipc.MaxMessageSize),
@@ -131,6 +140,7 @@ func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, e
 		p.Kill()
 		return nil, fmt.Errorf("plugin %s (%s): unexpected client type %T", typ, bin.Path, raw)
 	}
+	p.conn = conn
 	p.Client = rpcclient.New(conn)
 	return p, nil
 }
@@ -174,6 +184,16 @@ func (p *Process) StderrTail() string {
 		return ""
 	}
 	return "  " + strings.Join(lines, "\n  ")
+}
+
+// Ping checks, within ctx, that the plugin process answers go-plugin's gRPC
+// health check. A hung (or stopped) process fails it at ctx's deadline.
+func (p *Process) Ping(ctx context.Context) error {
+	if p.conn == nil {
+		return fmt.Errorf("plugin %s is not running", p.Instance)
+	}
+	_, err := grpc_health_v1.NewHealthClient(p.conn).Check(ctx, &grpc_health_v1.HealthCheckRequest{Service: goplugin.GRPCServiceName})
+	return err
 }
 
 // Exited reports whether the plugin process has exited.
@@ -258,4 +278,32 @@ func (r *ringWriter) Lines() []string {
 		out = append(out, string(r.part))
 	}
 	return out
+}
+
+// lineLogger logs each complete line written to it.
+type lineLogger struct {
+	mu     sync.Mutex
+	log    hclog.Logger
+	prefix string
+	part   []byte
+}
+
+func (w *lineLogger) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.part = append(w.part, b...)
+	for {
+		i := bytes.IndexByte(w.part, '\n')
+		if i < 0 {
+			break
+		}
+		if line := strings.TrimSpace(string(w.part[:i])); line != "" {
+			w.log.Info(line, "stream", w.prefix)
+		}
+		w.part = w.part[i+1:]
+	}
+	if len(w.part) > 64<<10 {
+		w.part = w.part[:0]
+	}
+	return len(b), nil
 }
