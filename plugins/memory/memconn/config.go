@@ -23,6 +23,9 @@ type config struct {
 	data      dataset // nil when neither rows nor generate is set
 	faults    *faultConfig
 	dumpPath  string
+	// stagingDir, when set, keeps staged batches on disk so a restarted
+	// plugin process finds them (see staging.go).
+	stagingDir string
 }
 
 // configSchema is the JSON Schema (draft 2020-12) of the connector's config.
@@ -57,12 +60,14 @@ const configSchema = `{
       }
     },
     "dump_path": {"type": "string", "minLength": 1,
-      "description": "Testing aid: after each commit, write the committed table as an Arrow IPC file here ({table} is replaced by the table name)."}
+      "description": "Testing aid: after each commit, write the committed table as an Arrow IPC file here ({table} is replaced by the table name)."},
+    "staging_dir": {"type": "string", "minLength": 1,
+      "description": "Keep staged batches in this directory (one Arrow IPC file per seq) so a restarted plugin process finds the batches written before it died."}
   },
   "not": {"required": ["rows", "generate"]}
 }`
 
-var topKeys = []string{"dump_path", "faults", "generate", "rows", "table_name"}
+var topKeys = []string{"dump_path", "faults", "generate", "rows", "staging_dir", "table_name"}
 
 // parseConfig validates raw and returns the config, or the field errors.
 func parseConfig(raw json.RawMessage) (*config, []sdk.FieldError) {
@@ -83,6 +88,11 @@ func parseConfig(raw json.RawMessage) (*config, []sdk.FieldError) {
 	if v, ok := obj["dump_path"]; ok {
 		if s, ok := errs.str("dump_path", v); ok {
 			cfg.dumpPath = s
+		}
+	}
+	if v, ok := obj["staging_dir"]; ok {
+		if s, ok := errs.str("staging_dir", v); ok {
+			cfg.stagingDir = s
 		}
 	}
 	_, hasRows := obj["rows"]

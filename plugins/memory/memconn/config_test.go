@@ -17,7 +17,7 @@ func TestConfigureFieldErrors(t *testing.T) {
 		msg   string // a fragment of its message
 	}{
 		{"not an object", `[1]`, "", "must be an object"},
-		{"unknown key", `{"tabel_name": "x"}`, "tabel_name", "allowed keys are dump_path, faults, generate, rows, table_name"},
+		{"unknown key", `{"tabel_name": "x"}`, "tabel_name", "allowed keys are dump_path, faults, generate, rows, staging_dir, table_name"},
 		{"table_name type", `{"table_name": 3}`, "table_name", "must be a string, got a number"},
 		{"table_name empty", `{"table_name": ""}`, "table_name", "must not be empty"},
 		{"dump_path type", `{"dump_path": true}`, "dump_path", "must be a string"},

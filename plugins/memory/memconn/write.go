@@ -48,6 +48,7 @@ type write struct {
 	batches   map[int64]arrow.RecordBatch // by seq; each retained
 	committed bool
 	report    map[string]string
+	dir       string // durable staging directory; empty without staging_dir
 }
 
 func (w *write) release() {
@@ -119,7 +120,20 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 			}
 		}
 	}
-	c.writes[req.WriteID] = &write{req: req, target: target, batches: map[int64]arrow.RecordBatch{}}
+	w := &write{req: req, target: target, batches: map[int64]arrow.RecordBatch{}}
+	if cfg.stagingDir != "" {
+		w.dir = stageDir(cfg.stagingDir, req.Flow, req.WriteID)
+		cleanFlow(cfg.stagingDir, req.Flow, w.dir)
+		batches, committed, err := loadStage(w.dir)
+		if err != nil {
+			return err
+		}
+		w.batches, w.committed = batches, committed
+		if committed {
+			w.report = map[string]string{"table": target, "committed": "by an earlier plugin process"}
+		}
+	}
+	c.writes[req.WriteID] = w
 	return nil
 }
 
@@ -142,6 +156,11 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 	} else if !rec.Schema().Equal(w.req.Schema) {
 		return errclass.Permanentf("batch %d of write %q to memory table %q has schema %s, but the write was begun with %s",
 			seq, writeID, w.target, rec.Schema(), w.req.Schema)
+	}
+	if w.dir != "" {
+		if err := spill(w.dir, seq, rec); err != nil {
+			return err
+		}
 	}
 	rec.Retain()
 	w.batches[seq] = rec
@@ -214,6 +233,12 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 			return err
 		}
 	}
+	if w.dir != "" {
+		if err := markCommitted(w.dir); err != nil {
+			next.release()
+			return err
+		}
+	}
 	if old != nil {
 		old.release()
 	}
@@ -252,10 +277,25 @@ func (c *Connector) AbortWrite(ctx context.Context, writeID string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	w, ok := c.writes[writeID]
-	if !ok || w.committed {
+	if !ok {
+		// A write this process never saw may have staging on disk.
+		if cfg, err := c.config(); err == nil && cfg.stagingDir != "" {
+			dirs, _ := filepath.Glob(filepath.Join(cfg.stagingDir, "*--"+unsafeName.ReplaceAllString(writeID, "_")))
+			for _, d := range dirs {
+				if _, err := os.Stat(filepath.Join(d, committedMarker)); err != nil {
+					os.RemoveAll(d)
+				}
+			}
+		}
+		return nil
+	}
+	if w.committed {
 		return nil
 	}
 	w.release()
+	if w.dir != "" {
+		os.RemoveAll(w.dir)
+	}
 	delete(c.writes, writeID)
 	return nil
 }
