@@ -272,3 +272,19 @@ flows:
 		t.Fatalf("a failed run moved the cursor: %s", data)
 	}
 }
+
+func TestInlineRowsKeepColumnOrder(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "p.yaml", `version: 1
+sources:
+  a: {type: memory, table_name: t, rows: [{zulu: 1, alpha: x}]}
+destinations:
+  b: {type: memory}
+flows:
+  - {from: a, to: b}
+`)
+	r := cli(t, "discover", p, "a")
+	if i, j := strings.Index(r.stdout, "zulu"), strings.Index(r.stdout, "alpha"); i < 0 || j < 0 || i > j {
+		t.Fatalf("columns out of file order:\n%s", r)
+	}
+}

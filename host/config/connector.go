@@ -1,7 +1,6 @@
 package config
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -56,11 +55,6 @@ type Connector struct {
 	Pos Position
 
 	node *yaml.Node // the instance mapping
-}
-
-// ConfigJSON returns Config as a JSON object, for Configure.
-func (c *Connector) ConfigJSON() ([]byte, error) {
-	return json.Marshal(c.Config)
 }
 
 // Resolve expands the connector's configuration again from env (nil means
