@@ -288,3 +288,16 @@ flows:
 		t.Fatalf("columns out of file order:\n%s", r)
 	}
 }
+
+func TestCheckSourceWithMissingFileInExistingDir(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "p.yaml", `version: 1
+sources:
+  src: {type: csv, path: `+dir+`/missing.csv}
+destinations:
+  dst: {type: memory}
+flows:
+  - {from: src, to: dst, target: t}
+`)
+	expect(t, cli(t, "check", p, "src"), 1, "missing.csv")
+}

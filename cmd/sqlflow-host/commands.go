@@ -212,6 +212,12 @@ func (a *app) checkCommand() *cobra.Command {
 				inst := e.Instance(c.Role, c.Name)
 				ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
 				err := inst.Conn.Check(ctx)
+				if err == nil && c.Role == config.RoleSource {
+					// A connector's Check cannot tell which role it plays; a
+					// source must also be able to list its streams (a
+					// missing input file fails here).
+					_, err = inst.Conn.Discover(ctx)
+				}
 				cancel()
 				status := "ok"
 				if err != nil {
