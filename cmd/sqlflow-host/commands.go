@@ -27,6 +27,7 @@ const protocolVersion = sdk.ProtocolVersion
 func (a *app) runCommand() *cobra.Command {
 	var concurrency int
 	var stateDir string
+	var pageRows, pageBytes int64
 	cmd := &cobra.Command{
 		Use:   "run FILE",
 		Short: "Run every flow of a pipeline file",
@@ -38,12 +39,15 @@ func (a *app) runCommand() *cobra.Command {
 			if concurrency < 1 {
 				return &usageError{fmt.Errorf("--concurrency %d: must be at least 1", concurrency)}
 			}
+			if pageRows < 0 || pageBytes < 0 {
+				return &usageError{fmt.Errorf("--page-rows and --page-bytes must be positive (0 means the default)")}
+			}
 			e, err := a.engine(argv[0])
 			if err != nil {
 				return err
 			}
 			defer e.Close()
-			opts := engine.RunOptions{Concurrency: concurrency, Flow: pipeline.Options{Logger: a.logger}, State: state.Store{Dir: stateDir}}
+			opts := engine.RunOptions{Concurrency: concurrency, Flow: pipeline.Options{Logger: a.logger, MaxRows: pageRows, MaxBytes: pageBytes}, State: state.Store{Dir: stateDir}}
 			var prog *progress
 			if a.isTerminal() {
 				prog = newProgress(a.stderr)
@@ -64,6 +68,8 @@ func (a *app) runCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&concurrency, "concurrency", 4, "how many flows run at once")
+	cmd.Flags().Int64Var(&pageRows, "page-rows", 0, "most rows asked for per page (default 1048576)")
+	cmd.Flags().Int64Var(&pageBytes, "page-bytes", 0, "most Arrow bytes asked for per page (default 8388608, 8 MiB)")
 	cmd.Flags().StringVar(&stateDir, "state-dir", state.DefaultDir, "directory of the state store (incremental flows' cursors)")
 	return cmd
 }
