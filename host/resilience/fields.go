@@ -7,15 +7,15 @@ import (
 	"time"
 )
 
-// kind is the type of a policy field as users write it.
-type kind int
+// fieldKind is the type of a policy field as users write it.
+type fieldKind int
 
 const (
-	kindBool     kind = iota
-	kindInt           // a whole number
-	kindSeconds       // a number of seconds, kept as a time.Duration
-	kindNumber        // any finite number
-	kindStrategy      // wait or fail
+	kindBool     fieldKind = iota
+	kindInt                // a whole number
+	kindSeconds            // a number of seconds, kept as a time.Duration
+	kindNumber             // any finite number
+	kindStrategy           // wait or fail
 )
 
 // maxSeconds bounds every duration a user may write (one day): longer
@@ -28,7 +28,7 @@ type field struct {
 	// command's output: the tier-3 block and key ("retry.max_attempts"),
 	// or "enabled" and "timeout" for the policy's own fields.
 	path string
-	kind kind
+	kind fieldKind
 	// lo and hi bound a number (inclusive); loOpen excludes lo itself.
 	lo, hi float64
 	loOpen bool
@@ -153,7 +153,7 @@ func mustSet(p *Policy, path string, v any) {
 }
 
 // get returns the value of the field at path of p.
-func get(p *Policy, path string) any {
+func fieldValue(p *Policy, path string) any {
 	f, ok := fieldByPath(path)
 	if !ok {
 		return nil
@@ -177,7 +177,7 @@ func get(p *Policy, path string) any {
 // "5", "true", "wait", a number ("2.5", "60") or seconds ("1s", "0.5s",
 // "120s"). It returns "" for an unknown path.
 func (p Policy) Value(path string) string {
-	return formatValue(get(&p, path))
+	return formatValue(fieldValue(&p, path))
 }
 
 func formatValue(v any) string {
@@ -189,7 +189,7 @@ func formatValue(v any) string {
 	case float64:
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	case time.Duration:
-		return seconds(v)
+		return formatSeconds(v)
 	case Strategy:
 		return string(v)
 	}
@@ -197,11 +197,11 @@ func formatValue(v any) string {
 }
 
 // seconds formats d as a number of seconds: "1s", "0.5s", "120s".
-func seconds(d time.Duration) string {
+func formatSeconds(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
 }
 
 // duration converts seconds to a time.Duration, rounded to the nanosecond.
-func duration(s float64) time.Duration {
+func secondsToDuration(s float64) time.Duration {
 	return time.Duration(math.Round(s * float64(time.Second)))
 }

@@ -144,7 +144,7 @@ func Resolve(c *config.Connector, class sdk.ResilienceClass) (Resolved, []Warnin
 	name := ProfileName(c.Type, class)
 	r := &resolver{
 		c:    c,
-		base: section(c.Role) + "." + c.Name,
+		base: roleSection(c.Role) + "." + c.Name,
 		res: Resolved{
 			Profile:      name,
 			ClassAssumed: !BuiltinType(c.Type) && class == "",
@@ -186,7 +186,7 @@ func Resolve(c *config.Connector, class sdk.ResilienceClass) (Resolved, []Warnin
 	return r.res, r.warns, nil
 }
 
-func section(role config.Role) string {
+func roleSection(role config.Role) string {
 	if role == config.RoleDestination {
 		return "destinations"
 	}
@@ -225,16 +225,16 @@ func (r *resolver) set(path string, v any, s Source) {
 	}
 }
 
-// entry is one key and value of a mapping.
-type entry struct{ key, value *yaml.Node }
+// yamlEntry is one key and value of a mapping.
+type yamlEntry struct{ key, value *yaml.Node }
 
 // entries lists the keys of mapping n in file order, following aliases
 // and merge keys (<<; explicit keys win over merged ones), and reports
 // duplicate and non-string keys.
-func (r *resolver) entries(n *yaml.Node, path string) []entry {
-	var out []entry
+func (r *resolver) entries(n *yaml.Node, path string) []yamlEntry {
+	var out []yamlEntry
 	seen := map[string]*yaml.Node{}
-	var merged []entry
+	var merged []yamlEntry
 	visited := map[*yaml.Node]bool{n: true}
 	var merge func(v *yaml.Node)
 	merge = func(v *yaml.Node) {
@@ -251,7 +251,7 @@ func (r *resolver) entries(n *yaml.Node, path string) []entry {
 					merge(v.Content[i+1])
 					continue
 				}
-				merged = append(merged, entry{k, v.Content[i+1]})
+				merged = append(merged, yamlEntry{k, v.Content[i+1]})
 			}
 		case v != nil && v.Kind == yaml.SequenceNode && !visited[v]:
 			visited[v] = true
@@ -275,7 +275,7 @@ func (r *resolver) entries(n *yaml.Node, path string) []entry {
 			continue
 		}
 		seen[k.Value] = k
-		out = append(out, entry{k, n.Content[i+1]})
+		out = append(out, yamlEntry{k, n.Content[i+1]})
 	}
 	for _, e := range merged {
 		if _, ok := seen[e.key.Value]; !ok {
@@ -290,9 +290,9 @@ func (r *resolver) entries(n *yaml.Node, path string) []entry {
 // tier-3 blocks, then enabled.
 func (r *resolver) mapping(n *yaml.Node) {
 	path := r.base + ".resilience"
-	var enabled *entry
-	blocks := map[string]entry{}
-	var simple []entry
+	var enabled *yamlEntry
+	blocks := map[string]yamlEntry{}
+	var simple []yamlEntry
 	for _, e := range r.entries(n, path) {
 		k := e.key.Value
 		if isNull(e.value) {
@@ -315,7 +315,7 @@ func (r *resolver) mapping(n *yaml.Node) {
 			r.errNode(e.key, path+"."+k, "unknown key%s; allowed keys are %s", suggest(k, topKeys), strings.Join(topKeys, ", "))
 		}
 	}
-	any := len(simple) > 0 || len(blocks) > 0
+	anySetting := len(simple) > 0 || len(blocks) > 0
 	// A tier-2 key mixed with the tier-3 block it maps to.
 	for _, e := range simple {
 		switch e.key.Value {
@@ -348,7 +348,7 @@ func (r *resolver) mapping(n *yaml.Node) {
 			}
 			r.set("enabled", on, s)
 		}
-	case any && !r.res.Enabled:
+	case anySetting && !r.res.Enabled:
 		// Settings written for a connector whose profile has no policy
 		// (memory) turn the policy on.
 		first := simple
@@ -365,11 +365,11 @@ func (r *resolver) mapping(n *yaml.Node) {
 	}
 }
 
-// findKey returns the entry of key in mapping n (nil when n is not one).
-func findKey(r *resolver, n *yaml.Node, key string) (entry, bool) {
+// findKey returns the yamlEntry of key in mapping n (nil when n is not one).
+func findKey(r *resolver, n *yaml.Node, key string) (yamlEntry, bool) {
 	n = resolveAlias(n)
 	if n == nil || n.Kind != yaml.MappingNode {
-		return entry{}, false
+		return yamlEntry{}, false
 	}
 	probe := &resolver{c: r.c, res: Resolved{Sources: map[string]Source{}}, user: map[string]bool{}}
 	for _, e := range probe.entries(n, "") {
@@ -377,11 +377,11 @@ func findKey(r *resolver, n *yaml.Node, key string) (entry, bool) {
 			return e, true
 		}
 	}
-	return entry{}, false
+	return yamlEntry{}, false
 }
 
 // simpleKey applies a tier-2 key.
-func (r *resolver) simpleKey(e entry, path string) {
+func (r *resolver) simpleKey(e yamlEntry, path string) {
 	k := e.key.Value
 	s := Source{Origin: FromSimpleKey, Name: k, Pos: r.pos(e.value)}
 	kp := path + "." + k
@@ -406,7 +406,7 @@ func (r *resolver) simpleKey(e entry, path string) {
 
 // block applies a tier-3 block: a mapping, true (on with the profile's
 // values) or false (off).
-func (r *resolver) block(name string, e entry, path string) {
+func (r *resolver) block(name string, e yamlEntry, path string) {
 	kp := path + "." + name
 	v := resolveAlias(e.value)
 	if isBool(v) {
@@ -490,7 +490,7 @@ func (r *resolver) toggle(name string, on bool, s Source) {
 	}
 	switch name {
 	case "circuit_breaker", "rate_limit":
-		if !get(&r.res.Policy, name+".enabled").(bool) {
+		if !fieldValue(&r.res.Policy, name+".enabled").(bool) {
 			r.set(name+".enabled", true, s)
 		}
 	}
@@ -533,7 +533,7 @@ func (r *resolver) number(f field, n *yaml.Node, path string) (any, bool) {
 	case kindInt:
 		return int(x), true
 	case kindSeconds:
-		return duration(x), true
+		return secondsToDuration(x), true
 	}
 	return x, true
 }
@@ -578,7 +578,7 @@ func (r *resolver) crossChecks() {
 		}
 		s := r.res.Sources[at]
 		r.errAt(s.Pos, r.fieldPath(at, s), "max_delay %s is below initial_delay %s (%s); max_delay must be at least initial_delay",
-			seconds(p.Retry.MaxDelay), seconds(p.Retry.InitialDelay), r.res.Sources["retry.initial_delay"])
+			formatSeconds(p.Retry.MaxDelay), formatSeconds(p.Retry.InitialDelay), r.res.Sources["retry.initial_delay"])
 	}
 }
 
@@ -658,7 +658,7 @@ func (r *resolver) legacy() {
 		case "timeout":
 			eq = append(eq, "timeout: "+num)
 			if !ignored {
-				r.set("timeout", duration(v.v), s)
+				r.set("timeout", secondsToDuration(v.v), s)
 			}
 		case "max_retries":
 			retry = append(retry, "max_attempts: "+strconv.Itoa(int(v.v)+1))
@@ -666,7 +666,7 @@ func (r *resolver) legacy() {
 				r.set("retry.max_attempts", int(v.v)+1, s)
 			}
 		case "retry_delay":
-			d := duration(v.v)
+			d := secondsToDuration(v.v)
 			retry = append(retry, "initial_delay: "+num)
 			if d > profMax {
 				// The profile's cap would be below the delay: raise it.
