@@ -690,10 +690,14 @@ func (r *resolver) legacy() {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s deprecated", joinAnd(found), isAre(len(found)))
+	them := "them"
+	if len(found) == 1 {
+		them = "it"
+	}
 	if ignored {
-		b.WriteString(" and ignored: this connector also sets resilience:, which wins; remove them, or move them into resilience: as")
+		fmt.Fprintf(&b, " and ignored: this connector also sets resilience:, which wins; remove %s, or move %s into resilience: as", them, them)
 	} else {
-		b.WriteString("; the host applies them as this resilience: setting, which you can write instead")
+		fmt.Fprintf(&b, "; the host applies %s as this resilience: setting, which you can write instead", them)
 	}
 	b.WriteString(":\n  resilience:")
 	for _, l := range eq {
