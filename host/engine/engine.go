@@ -20,6 +20,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/host/connector"
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
 	"github.com/sqlflow/sqlflow-host/host/plugin"
+	"github.com/sqlflow/sqlflow-host/host/resilience"
 	"github.com/sqlflow/sqlflow-host/host/state"
 	"github.com/sqlflow/sqlflow-host/sdk"
 )
@@ -40,6 +41,9 @@ type Instance struct {
 	Spec sdk.Spec
 	// Conn calls it.
 	Conn connector.Conn
+	// Policy is its effective resilience policy, with where each value
+	// came from.
+	Policy resilience.Resolved
 
 	proc *plugin.Process
 }
@@ -58,7 +62,10 @@ type Engine struct {
 	start     Starter
 	mu        sync.Mutex
 	instances map[string]*Instance
-	stops     []func()
+	// policies are the resolved resilience policies by key(role, name);
+	// nil until Start resolved them.
+	policies map[string]resilience.Resolved
+	stops    []func()
 }
 
 // New returns an engine that starts plugins with launcher.
@@ -92,10 +99,16 @@ func (e *Engine) Instance(role config.Role, name string) *Instance {
 const StartTimeout = 60 * time.Second
 
 // Start launches and configures the given instances (all of the pipeline's
-// when none are given). Field errors of every instance are collected and
-// returned together as a *ConfigError holding a config.ErrorList; a plugin
-// that cannot start stops the start at once.
+// when none are given). Before any plugin starts it resolves the
+// resilience policy of every instance of the pipeline (CheckResilience):
+// invalid settings come back as a *ConfigError holding a config.ErrorList
+// and deprecation warnings are logged. Field errors of every instance are
+// collected and returned together as a *ConfigError holding a
+// config.ErrorList; a plugin that cannot start stops the start at once.
 func (e *Engine) Start(ctx context.Context, conns ...*config.Connector) error {
+	if err := e.resolvePolicies(); err != nil {
+		return err
+	}
 	if len(conns) == 0 {
 		for _, n := range e.Pipeline.SourceNames {
 			conns = append(conns, e.Pipeline.Sources[n])
@@ -149,7 +162,11 @@ func (e *Engine) startOne(ctx context.Context, c *config.Connector) (*Instance, 
 	if c.Role == config.RoleDestination && !spec.Destination {
 		return nil, nil, &ConfigError{Err: fmt.Errorf("%s: destinations.%s: connector type %q cannot be a destination (it is a source only)", c.Pos, c.Name, c.Type)}
 	}
-	cfg, err := c.ConfigJSON()
+	pol, err := e.policy(c, spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := configJSON(c, pol)
 	if err != nil {
 		return nil, nil, &ConfigError{Err: fmt.Errorf("%s: %s %q: %w", c.Pos, c.Role, c.Name, err)}
 	}
@@ -161,7 +178,7 @@ func (e *Engine) startOne(ctx context.Context, c *config.Connector) (*Instance, 
 	for _, f := range fe {
 		errs = append(errs, c.FieldError(f))
 	}
-	return &Instance{Config: c, Spec: spec, Conn: conn}, errs, nil
+	return &Instance{Config: c, Spec: spec, Conn: conn, Policy: pol}, errs, nil
 }
 
 // Close stops every started plugin process.

@@ -1,0 +1,181 @@
+package engine_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/sqlflow/sqlflow-host/host/config"
+	"github.com/sqlflow/sqlflow-host/host/connector"
+	"github.com/sqlflow/sqlflow-host/host/engine"
+	"github.com/sqlflow/sqlflow-host/sdk"
+)
+
+// specConn answers Spec and records Configure; nothing else is called.
+type specConn struct {
+	connector.Conn
+	spec sdk.Spec
+	mu   sync.Mutex
+	cfg  map[string]any
+}
+
+func (c *specConn) Spec(context.Context) (sdk.Spec, error) { return c.spec, nil }
+
+func (c *specConn) Configure(_ context.Context, cfg json.RawMessage) ([]sdk.FieldError, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return nil, json.Unmarshal(cfg, &c.cfg)
+}
+
+// fakeEngine returns an engine whose connectors are specConns with the
+// given class, and the conns it started by instance name.
+func fakeEngine(t *testing.T, src string, class sdk.ResilienceClass, log *strings.Builder) (*engine.Engine, map[string]*specConn) {
+	t.Helper()
+	p, err := config.Parse("p.yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := map[string]*specConn{}
+	var mu sync.Mutex
+	start := func(_ context.Context, c *config.Connector) (connector.Conn, func(), error) {
+		mu.Lock()
+		defer mu.Unlock()
+		sc := &specConn{spec: sdk.Spec{Name: c.Type, Source: true, Destination: true, ResilienceClass: class}}
+		started[c.Name] = sc
+		return sc, func() {}, nil
+	}
+	logger := hclog.NewNullLogger()
+	if log != nil {
+		logger = hclog.New(&hclog.LoggerOptions{Output: log, Level: hclog.Warn})
+	}
+	return engine.NewWithStarter(p, start, logger), started
+}
+
+func TestStartRefusesBadResilienceBeforeAnyPlugin(t *testing.T) {
+	e, started := fakeEngine(t, `version: 1
+sources:
+  a:
+    type: rest
+    resilience: {retry_attempts: 0}
+  b:
+    type: memory
+    resilience:
+      rate_limit: {burst_size: 0}
+destinations:
+  d: {type: memory}
+flows:
+  - {from: a, to: d, target: t}
+  - {from: b, to: d, target: u}
+`, "", nil)
+	defer e.Close()
+	err := e.Validate(context.Background())
+	var ce *engine.ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("want a ConfigError, got %v", err)
+	}
+	want := "p.yaml:5:34: sources.a.resilience.retry_attempts: 0 is not allowed; use a whole number from 1 to 100 (1 means no retry)\n" +
+		"p.yaml:9:32: sources.b.resilience.rate_limit.burst_size: 0 is not allowed; use a whole number from 1 to 1000000"
+	if err.Error() != want {
+		t.Errorf("got:\n%v\nwant:\n%s", err, want)
+	}
+	if len(started) != 0 {
+		t.Errorf("plugins started: %v", started)
+	}
+}
+
+func TestStartStripsLegacyKeysAndKeepsThePolicy(t *testing.T) {
+	var log strings.Builder
+	e, started := fakeEngine(t, `version: 1
+sources:
+  api:
+    type: rest
+    url: http://example.invalid
+    timeout: 12
+    max_retries: 4
+destinations:
+  d: {type: memory}
+flows:
+  - {from: api, to: d, target: t}
+`, "", &log)
+	defer e.Close()
+	if err := e.Validate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cfg := started["api"].cfg
+	if _, ok := cfg["timeout"]; ok {
+		t.Errorf("timeout reached the plugin: %v", cfg)
+	}
+	if _, ok := cfg["max_retries"]; ok {
+		t.Errorf("max_retries reached the plugin: %v", cfg)
+	}
+	if cfg["url"] != "http://example.invalid" {
+		t.Errorf("config %v", cfg)
+	}
+	pol := e.Instance(config.RoleSource, "api").Policy
+	if pol.CallTimeout != 12*time.Second || pol.Retry.MaxAttempts != 5 || pol.Profile != "rest" {
+		t.Errorf("policy %+v", pol)
+	}
+	if n := strings.Count(log.String(), "deprecated"); n != 1 {
+		t.Errorf("want one deprecation warning, got %d:\n%s", n, log.String())
+	}
+}
+
+func TestThirdPartyPolicyFollowsItsSpecClass(t *testing.T) {
+	src := `version: 1
+sources:
+  f:
+    type: ftp
+    resilience:
+      retry: {max_delay: 0.5}
+destinations:
+  d: {type: memory}
+flows:
+  - {from: f, to: d, target: t}
+`
+	// Valid for a file-class plugin (initial delay 0.1 s) ...
+	e, _ := fakeEngine(t, src, sdk.ResilienceFile, nil)
+	if err := e.Validate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if pol := e.Instance(config.RoleSource, "f").Policy; pol.Profile != "file" || pol.Retry.MaxDelay != 500*time.Millisecond {
+		t.Errorf("policy %+v", pol)
+	}
+	e.Close()
+	// ... but not for a network one (initial delay 1 s): refused once its
+	// spec says so.
+	e, _ = fakeEngine(t, src, sdk.ResilienceNetwork, nil)
+	defer e.Close()
+	err := e.Validate(context.Background())
+	var ce *engine.ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "p.yaml:6:26: sources.f.resilience.retry.max_delay: max_delay 0.5s is below initial_delay 1s (default)") {
+		t.Errorf("got %v", err)
+	}
+}
+
+func TestCheckResilience(t *testing.T) {
+	p, err := config.Parse("p.yaml", []byte(`version: 1
+sources:
+  a: {type: csv, path: x.csv}
+  f: {type: ftp, resilience: {retry_attempts: -1}}
+destinations:
+  d: {type: memory, resilience: false}
+flows:
+  - {from: a, to: d, target: t}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pols, _, err := engine.CheckResilience(p)
+	if err == nil || err.Error() != "p.yaml:4:47: sources.f.resilience.retry_attempts: -1 is not allowed; use a whole number from 1 to 100 (1 means no retry)" {
+		t.Errorf("got %v", err)
+	}
+	if pols["source:a"].Profile != "csv" || pols["destination:d"].Enabled {
+		t.Errorf("policies %+v", pols)
+	}
+}
