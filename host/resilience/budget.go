@@ -1,0 +1,89 @@
+package resilience
+
+import (
+	"sync"
+	"time"
+)
+
+// budgetSlots is how many slots the sliding window is cut into: the window
+// slides by a tenth of its length at a time.
+const budgetSlots = 10
+
+// retryBudget bounds retries to Ratio of calls, plus MinRetries, over a
+// sliding window (the sum of the last budgetSlots slots of Window/10).
+// Every call deposits; every retry withdraws. A retry is allowed while
+// retries < Ratio·calls + MinRetries over the window.
+type retryBudget struct {
+	ratio float64
+	min   float64
+	slot  time.Duration
+	start time.Time
+
+	mu      sync.Mutex
+	cur     int64 // index of the current slot since start
+	calls   [budgetSlots]int64
+	retries [budgetSlots]int64
+	nCalls  int64 // sums over the window
+	nRetry  int64
+	denying bool // the last request for a retry was denied
+}
+
+// newBudget returns the budget of b, or nil when b has no window (no
+// budget: every retry the retry policy allows is made).
+func newBudget(b Budget, now time.Time) *retryBudget {
+	if b.Window <= 0 {
+		return nil
+	}
+	slot := b.Window / budgetSlots
+	if slot <= 0 {
+		slot = 1
+	}
+	return &retryBudget{ratio: b.Ratio, min: float64(b.MinRetries), slot: slot, start: now}
+}
+
+// advance moves the window to now; b.mu is held.
+func (b *retryBudget) advance(now time.Time) int {
+	idx := int64(now.Sub(b.start) / b.slot)
+	if idx > b.cur {
+		if idx-b.cur >= budgetSlots {
+			b.calls, b.retries = [budgetSlots]int64{}, [budgetSlots]int64{}
+			b.nCalls, b.nRetry = 0, 0
+		} else {
+			for i := b.cur + 1; i <= idx; i++ {
+				s := i % budgetSlots
+				b.nCalls -= b.calls[s]
+				b.nRetry -= b.retries[s]
+				b.calls[s], b.retries[s] = 0, 0
+			}
+		}
+		b.cur = idx
+	}
+	return int(b.cur % budgetSlots)
+}
+
+// call records a call.
+func (b *retryBudget) call(now time.Time) {
+	b.mu.Lock()
+	s := b.advance(now)
+	b.calls[s]++
+	b.nCalls++
+	b.mu.Unlock()
+}
+
+// retry withdraws one retry when the budget allows it. first is true when
+// it is denied and the previous request was granted, so the caller logs an
+// exhausted budget once per episode rather than per call.
+func (b *retryBudget) retry(now time.Time) (ok, first bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.advance(now)
+	if float64(b.nRetry) < b.ratio*float64(b.nCalls)+b.min {
+		b.retries[s]++
+		b.nRetry++
+		b.denying = false
+		return true, false
+	}
+	first = !b.denying
+	b.denying = true
+	return false, first
+}
