@@ -102,7 +102,7 @@ func (a *app) rootCommand() *cobra.Command {
 		"plugins directory (default: $SQLFLOW_PLUGINS_DIR, else plugins_dir in the pipeline file, else plugins/ beside the host binary)")
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
 	root.AddCommand(a.runCommand(), a.validateCommand(), a.checkCommand(), a.discoverCommand(),
-		a.previewCommand(), a.pluginsCommand(), a.versionCommand())
+		a.previewCommand(), a.pluginsCommand(), a.versionCommand(), a.resilienceCommand())
 	return root
 }
 

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sqlflow/sqlflow-host/host/config"
+	"github.com/sqlflow/sqlflow-host/host/plugin"
+	"github.com/sqlflow/sqlflow-host/host/resilience"
+	"github.com/sqlflow/sqlflow-host/sdk"
+)
+
+func (a *app) resilienceCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "resilience FILE [NAME]",
+		Short: "Print each connector's effective resilience policy and where every value came from",
+		Long: "resilience prints, for every source and destination of a pipeline file (or the one named NAME),\n" +
+			"its type, its profile and every policy field with its value and source: default, profile <name>,\n" +
+			"simple key <key>, full block, legacy key <key> or off. Built-in types need no plugin; for other types\n" +
+			"the plugin is started to read its resilience class (network is assumed when it cannot start).\n" +
+			"Exits 2 when a setting is invalid. See docs/resilience.md.",
+		Args: args(cobra.RangeArgs(1, 2)),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			p, err := a.load(argv[0])
+			if err != nil {
+				return err
+			}
+			conns, err := selectConnectors(p, argv[1:])
+			if err != nil {
+				return err
+			}
+			var errs config.ErrorList
+			var out strings.Builder
+			for i, c := range conns {
+				class, note, why := a.resilienceClass(cmd.Context(), p, c)
+				r, warns, err := resilience.Resolve(c, class)
+				for _, w := range warns {
+					fmt.Fprintln(a.stderr, "warning:", w)
+				}
+				if err != nil {
+					var list config.ErrorList
+					if errors.As(err, &list) {
+						errs = append(errs, list...)
+						continue
+					}
+					return err
+				}
+				if i > 0 {
+					out.WriteByte('\n')
+				}
+				writePolicy(&out, c, r, note, why)
+			}
+			if len(errs) > 0 {
+				return errs
+			}
+			_, err = fmt.Fprint(a.stdout, out.String())
+			return err
+		},
+	}
+}
+
+// selectConnectors returns the pipeline's sources and destinations in file
+// order, or those named name (a source and a destination may share it).
+func selectConnectors(p *config.Pipeline, name []string) ([]*config.Connector, error) {
+	var out []*config.Connector
+	for _, n := range p.SourceNames {
+		if len(name) == 0 || n == name[0] {
+			out = append(out, p.Sources[n])
+		}
+	}
+	for _, n := range p.DestinationNames {
+		if len(name) == 0 || n == name[0] {
+			out = append(out, p.Destinations[n])
+		}
+	}
+	if len(out) == 0 && len(name) > 0 {
+		return nil, &usageError{fmt.Errorf("%s: no source or destination named %q; the sources are %s; the destinations are %s",
+			p.Path, name[0], listOrNone(p.SourceNames), listOrNone(p.DestinationNames))}
+	}
+	return out, nil
+}
+
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "(none)"
+	}
+	return strings.Join(names, ", ")
+}
+
+// resilienceClass returns the resilience class of c's type and a note for
+// the header: empty for built-in types (their profile is fixed); for other
+// types the class their plugin's Spec declares, or "" (network assumed)
+// when the plugin cannot be started, with why.
+func (a *app) resilienceClass(ctx context.Context, p *config.Pipeline, c *config.Connector) (class sdk.ResilienceClass, note, why string) {
+	if resilience.BuiltinType(c.Type) {
+		return "", "", ""
+	}
+	class, err := a.pluginClass(ctx, p, c.Type)
+	if err != nil {
+		return "", "class unknown: profile network assumed", "its plugin did not start: " + firstLine(err.Error())
+	}
+	if class == "" {
+		class = sdk.ResilienceNetwork
+	}
+	return class, "class " + string(class) + " from its plugin", ""
+}
+
+// pluginClass starts the plugin of typ and returns the class its Spec
+// declares.
+func (a *app) pluginClass(ctx context.Context, p *config.Pipeline, typ string) (sdk.ResilienceClass, error) {
+	l, err := plugin.NewLauncher(a.dir(p), a.logger.Named("plugin"))
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	proc, err := l.Start(ctx, typ, typ)
+	if err != nil {
+		return "", err
+	}
+	defer proc.Kill()
+	spec, err := proc.Client.Spec(ctx)
+	if err != nil {
+		return "", err
+	}
+	return spec.ResilienceClass, nil
+}
+
+// writePolicy prints one connector's policy: a header, then a line per
+// field with its value and source. A connector without a policy gets one
+// line, since none of its other fields applies.
+func writePolicy(out *strings.Builder, c *config.Connector, r resilience.Resolved, note, why string) {
+	head := c.Type + ", profile " + r.Profile
+	if note != "" {
+		head = c.Type + ", " + note
+		if !r.ClassAssumed {
+			head += ", profile " + r.Profile
+		}
+	}
+	fmt.Fprintf(out, "%s %s (%s)\n", c.Role, c.Name, head)
+	if why != "" {
+		fmt.Fprintf(out, "  (%s)\n", why)
+	}
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	if !r.Enabled {
+		fmt.Fprintf(w, "  enabled\tfalse\t%s\n", r.Sources["enabled"])
+		w.Flush()
+		fmt.Fprintln(out, "  (no policy: calls go straight to the plugin, with no timeout, rate limit, circuit breaker or retry)")
+	} else {
+		for _, f := range resilience.Fields() {
+			fmt.Fprintf(w, "  %s\t%s\t%s\n", f, r.Value(f), r.Sources[f])
+		}
+		w.Flush()
+	}
+	if len(r.Consumed) > 0 {
+		fmt.Fprintf(out, "  (%s: taken by the host, not sent to the plugin)\n", strings.Join(r.Consumed, ", "))
+	}
+}
