@@ -1,0 +1,634 @@
+// Package restconn is the rest connector: a source reading one JSON HTTP
+// endpoint as one stream, one HTTP request per page, with resumable
+// checkpoints that name the next request (a page number, an offset, a
+// cursor token or a next URL), six pagination styles, five kinds of auth,
+// JSON-to-Arrow conversion with a schema fixed by the first page, and
+// incremental reads on a cursor field.
+//
+// Every failure is classified (package httpclass) and the connector never
+// retries: the host does. Keys, types, checkpoints and errors are
+// described in docs/connectors/rest.md.
+package restconn
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/classify/httpclass"
+	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+)
+
+// maxBodyBytes caps a response body: a page becomes one Arrow batch and
+// must fit the protocol's 256 MiB message, and JSON is larger than the
+// Arrow it turns into.
+const maxBodyBytes = 128 << 20
+
+// userAgent is sent with every request.
+const userAgent = "sqlflow-rest/0.1"
+
+// Connector is the rest source. Its methods may be called from several
+// goroutines; a mutex guards its state.
+type Connector struct {
+	logger hclog.Logger
+
+	mu         sync.Mutex
+	cfg        config
+	configured bool
+	client     *retryablehttp.Client
+	red        *httpclass.Redactor
+	digest     *digestAuth
+	tokens     *tokenCache
+}
+
+// New returns an unconfigured rest connector logging to logger.
+func New(logger hclog.Logger) *Connector {
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	return &Connector{logger: logger}
+}
+
+var _ sdk.Source = (*Connector)(nil)
+
+// Spec describes the rest connector.
+func (c *Connector) Spec() sdk.Spec {
+	return sdk.Spec{
+		Name:            "rest",
+		Version:         "0.1.0",
+		ConfigSchema:    json.RawMessage(configSchema),
+		ResilienceClass: sdk.ResilienceNetwork,
+		Incremental:     true,
+		Discover:        true,
+	}
+}
+
+// Configure validates and applies the configuration. It reaches no server.
+// Calling it again (e.g. with refreshed credentials after AUTH_EXPIRED)
+// replaces the configuration and drops any cached OAuth2 token or digest
+// challenge.
+func (c *Connector) Configure(ctx context.Context, raw json.RawMessage) ([]sdk.FieldError, error) {
+	cfg, ferrs := parseConfig(raw)
+	if len(ferrs) > 0 {
+		return ferrs, nil
+	}
+	client := httpclass.NewClient(cfg.Timeout)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cfg, c.configured, c.client = cfg, true, client
+	c.red = httpclass.NewRedactor(cfg.Secrets...)
+	c.digest, c.tokens = nil, nil
+	switch cfg.Auth.Type {
+	case authDigest:
+		c.digest = &digestAuth{username: cfg.Auth.Username, password: cfg.Auth.Password}
+	case authOAuth2:
+		c.tokens = newTokenCache(cfg.Auth, client.HTTPClient)
+	}
+	return nil, nil
+}
+
+// session is what one call needs, copied under the mutex.
+type session struct {
+	logger hclog.Logger
+	cfg    config
+	client *retryablehttp.Client
+	red    *httpclass.Redactor
+	digest *digestAuth
+	tokens *tokenCache
+}
+
+func (c *Connector) session() (session, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.configured {
+		return session{}, errclass.Permanentf("rest connector is not configured")
+	}
+	return session{logger: c.logger, cfg: c.cfg, client: c.client, red: c.red, digest: c.digest, tokens: c.tokens}, nil
+}
+
+// Check sends the first page's request and checks that the answer is JSON
+// with records where data_path says.
+func (c *Connector) Check(ctx context.Context) error {
+	s, err := c.session()
+	if err != nil {
+		return err
+	}
+	st := s.initial()
+	f, err := s.fetch(ctx, st, nil)
+	if err != nil {
+		return err
+	}
+	body, err := decodeBody(f.body, false)
+	if err != nil {
+		return notJSON(f.what, f.body, err, s.red)
+	}
+	_, err = extractRecords(body, s.cfg.DataPath)
+	return err
+}
+
+// Discover lists the one stream. It sends no request, so its schema is nil:
+// the first page fixes it (see `sqlflow-host preview`). A pinned schema
+// covering the whole stream is not assumed, since the API may send more.
+func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
+	s, err := c.session()
+	if err != nil {
+		return nil, err
+	}
+	return []sdk.Stream{{Name: s.cfg.StreamName}}, nil
+}
+
+// checkpoint is the position of a read: the next request to send, plus
+// what the read learnt so far. It is JSON, so it survives restarts and
+// stays readable in the state file.
+type checkpoint struct {
+	V int `json:"v"`
+	// Pages and Seen count the pages and records fetched before.
+	Pages int64 `json:"pages"`
+	Seen  int64 `json:"seen,omitempty"`
+	// The next request: a page number, an offset, a token, or a URL.
+	Page   int64  `json:"page,omitempty"`
+	Offset int64  `json:"offset,omitempty"`
+	Token  string `json:"token,omitempty"`
+	URL    string `json:"url,omitempty"`
+	// Schema is the stream's schema, fixed by the first page, as
+	// [name, type] pairs: later pages, also in a new process, are built
+	// into it.
+	Schema [][2]string `json:"schema,omitempty"`
+	// Max is the greatest cursor value read so far (incremental reads).
+	Max json.RawMessage `json:"max,omitempty"`
+	// Prev is a hash of the previous page's body, to catch an API that
+	// ignores the page parameter and answers the same page forever.
+	Prev string `json:"prev,omitempty"`
+}
+
+const checkpointVersion = 1
+
+func (s session) initial() checkpoint {
+	p := s.cfg.Pagination
+	return checkpoint{V: checkpointVersion, Page: p.StartPage, Offset: p.StartOffset}
+}
+
+func (s session) decodeCheckpoint(b []byte) (checkpoint, error) {
+	if len(b) == 0 {
+		return s.initial(), nil
+	}
+	var cp checkpoint
+	if err := json.Unmarshal(b, &cp); err != nil || cp.V != checkpointVersion {
+		return cp, errclass.Permanentf("checkpoint %q is not one of this rest connector's (version %d)", b, checkpointVersion)
+	}
+	return cp, nil
+}
+
+func (cp checkpoint) columns() ([]column, error) {
+	if cp.Schema == nil {
+		return nil, nil
+	}
+	cols := make([]column, len(cp.Schema))
+	for i, f := range cp.Schema {
+		t, ok := parseTypeName(f[1])
+		if !ok {
+			return nil, errclass.Permanentf("checkpoint: column %q has unknown type %q", f[0], f[1])
+		}
+		cols[i] = column{Name: f[0], Type: t}
+	}
+	return cols, nil
+}
+
+// ReadPage fetches the page at req.Checkpoint with exactly one HTTP request
+// (two when a digest challenge must be answered first, plus a token
+// request when an OAuth2 token is due) and returns its records. The
+// checkpoint of the page names the next request, so a page that fails is
+// asked again from the same checkpoint and no earlier page is fetched
+// again. A failure is returned classified; it never ends the stream early.
+func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page, error) {
+	s, err := c.session()
+	if err != nil {
+		return sdk.Page{}, err
+	}
+	if req.Stream != s.cfg.StreamName {
+		return sdk.Page{}, errclass.Permanentf("rest source has one stream, %q; no stream %q", s.cfg.StreamName, req.Stream)
+	}
+	st, err := s.decodeCheckpoint(req.Checkpoint)
+	if err != nil {
+		return sdk.Page{}, err
+	}
+	label := fmt.Sprintf("page %d", st.Pages+1)
+	var stored *string
+	if req.CursorField != "" {
+		if t, ok := storedParam(req.CursorValue); ok {
+			stored = &t
+		}
+	}
+	f, err := s.fetch(ctx, st, stored)
+	if err != nil {
+		return sdk.Page{}, err
+	}
+	first := st.Schema == nil
+	body, err := decodeBody(f.body, first)
+	if err != nil {
+		if len(bytes.TrimSpace(f.body)) == 0 {
+			body = nil // 204 or an empty body: no records
+		} else {
+			return sdk.Page{}, notJSON(f.what, f.body, err, s.red)
+		}
+	}
+	records, err := extractRecords(body, s.cfg.DataPath)
+	if err != nil {
+		return sdk.Page{}, wrapPermanent(f.what, err)
+	}
+
+	cols, err := st.columns()
+	if err != nil {
+		return sdk.Page{}, err
+	}
+	if cols == nil && (len(records) > 0 || len(s.cfg.Pinned) > 0) {
+		if cols, err = inferSchema(records, s.cfg); err != nil {
+			return sdk.Page{}, wrapPermanent(f.what, err)
+		}
+	}
+
+	page := sdk.Page{RateHints: httpclass.RateHints(f.header)}
+	next := st
+	next.Pages++
+	next.Seen += int64(len(records))
+	if cols != nil {
+		b := newPageBuilder(cols, s.cfg, label)
+		defer b.release()
+		if req.CursorField != "" {
+			if err := b.setCursor(req.CursorField, req.CursorValue, st.Max); err != nil {
+				return sdk.Page{}, err
+			}
+		}
+		for i, r := range records {
+			if err := b.add(r, i+1); err != nil {
+				return sdk.Page{}, wrapPermanent(f.what, err)
+			}
+		}
+		page.Records = b.finish()
+		next.Schema = make([][2]string, len(cols))
+		for i, col := range cols {
+			next.Schema[i] = [2]string{col.Name, string(col.Type)}
+		}
+		if b.max != nil {
+			next.Max = b.max.raw
+		}
+	}
+	page.CursorValue = next.Max
+
+	done, err := s.advance(&next, st, f, body, records)
+	if err != nil {
+		if page.Records != nil {
+			page.Records.Release()
+		}
+		return sdk.Page{}, wrapPermanent(f.what, err)
+	}
+	page.Done = done
+	cp, err := json.Marshal(next)
+	if err != nil {
+		return sdk.Page{}, err
+	}
+	page.Checkpoint = cp
+	return page, nil
+}
+
+func wrapPermanent(what string, err error) error {
+	if errclass.Of(err) == errclass.Unknown {
+		err = errclass.Wrap(errclass.Permanent, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// storedParam renders a stored cursor (JSON) as a parameter value: a
+// string unquoted, a number as written; false for null or nothing.
+func storedParam(raw json.RawMessage) (string, bool) {
+	t := strings.TrimSpace(string(raw))
+	if t == "" || t == "null" {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s, true
+	}
+	return t, true
+}
+
+// setCursor turns on the incremental filter and the maximum.
+func (b *pageBuilder) setCursor(field string, stored, max json.RawMessage) error {
+	i, ok := b.index[field]
+	if !ok {
+		names := make([]string, len(b.cols))
+		for j, c := range b.cols {
+			names[j] = c.Name
+		}
+		return errclass.Permanentf("incremental cursor field %q is not a column of the stream (its columns: %s)", field, strings.Join(names, ", "))
+	}
+	b.cursor = i
+	t := b.cols[i].Type
+	var err error
+	if b.after, err = parseStoredCursor(stored, t); err != nil {
+		return errclass.Permanentf("incremental cursor field %q: %v", field, err)
+	}
+	if b.max, err = parseStoredCursor(max, t); err != nil {
+		return errclass.Permanentf("checkpoint: cursor maximum: %v", err)
+	}
+	return nil
+}
+
+// advance computes the next request from the page just read and reports
+// whether the stream is done: an empty page, a short page, no next token
+// or link, the total reached, or max_pages.
+func (s session) advance(next *checkpoint, st checkpoint, f *fetched, body any, records []any) (bool, error) {
+	p := s.cfg.Pagination
+	n := int64(len(records))
+	if n > 0 && p.Type != pageNone {
+		h := fnv.New64a()
+		h.Write(f.body)
+		sum := strconv.FormatUint(h.Sum64(), 36)
+		if sum == st.Prev {
+			return false, errclass.Permanentf("the API answered page %d exactly as page %d: it ignores the pagination parameters (pagination type %s); check the pagination keys",
+				st.Pages+1, st.Pages, p.Type)
+		}
+		next.Prev = sum
+	}
+	done := n == 0
+	switch p.Type {
+	case pageNone:
+		return true, nil
+	case pagePage:
+		next.Page = st.Page + 1
+		done = done || (p.PageSize > 0 && n < p.PageSize)
+	case pageOffset:
+		next.Offset = st.Offset + n
+		done = done || (p.PageSize > 0 && n < p.PageSize)
+	case pageCursor:
+		v, _, err := lookup(body, p.NextTokenPath)
+		if err != nil {
+			return false, errclass.Permanentf("pagination.next_token_path %q: %v", p.NextTokenPath.Text, err)
+		}
+		tok, _ := scalarText(v)
+		switch {
+		case tok == "":
+			done = true
+		case tok == st.Token:
+			return false, errclass.Permanentf("the API returned the same next token %q as for the previous page; stopping would truncate the stream and going on would loop",
+				s.red.Redact(tok))
+		}
+		next.Token = tok
+	case pageNext, pageLink:
+		var link string
+		if p.Type == pageNext {
+			v, _, err := lookup(body, p.NextURLPath)
+			if err != nil {
+				return false, errclass.Permanentf("pagination.next_url_path %q: %v", p.NextURLPath.Text, err)
+			}
+			link, _ = v.(string)
+		} else {
+			link = nextLink(f.header.Values("Link"))
+		}
+		if link == "" {
+			done = true
+			next.URL = ""
+			break
+		}
+		u, err := f.url.Parse(link)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			return false, errclass.Permanentf("the next-page link %q is not an http(s) URL", s.red.Redact(link))
+		}
+		if s.withoutAPIKey(u).String() == s.withoutAPIKey(f.url).String() {
+			return false, errclass.Permanentf("the next-page link points at the page just read (%s); going on would loop", s.red.Redact(link))
+		}
+		next.URL = s.withoutAPIKey(u).String()
+	}
+	if len(p.TotalPath.Parts) > 0 {
+		if v, found, _ := lookup(body, p.TotalPath); found {
+			if num, ok := v.(json.Number); ok {
+				if total, err := num.Float64(); err == nil && float64(next.Seen) >= total {
+					done = true
+				}
+			}
+		}
+	}
+	if p.MaxPages > 0 && next.Pages >= p.MaxPages && !done {
+		// A limit the user set, not a failure: say so.
+		s.logger.Warn("stopped at pagination.max_pages; the API may have more pages", "max_pages", p.MaxPages, "stream", s.cfg.StreamName)
+		return true, nil
+	}
+	return done, nil
+}
+
+// withoutAPIKey drops an api_key placed in the query, so that checkpoints
+// never hold it.
+func (s session) withoutAPIKey(u *url.URL) *url.URL {
+	if s.cfg.Auth.Type != authAPIKey || !s.cfg.Auth.InQuery {
+		return u
+	}
+	q := u.Query()
+	if _, ok := q[s.cfg.Auth.KeyName]; !ok {
+		return u
+	}
+	q.Del(s.cfg.Auth.KeyName)
+	v := *u
+	v.RawQuery = q.Encode()
+	return &v
+}
+
+// fetched is one successful response.
+type fetched struct {
+	body   []byte
+	header http.Header
+	url    *url.URL // the URL answered (after redirects)
+	what   string   // "GET <url>", redacted, for messages
+}
+
+// fetch sends the request of st and returns the 2xx response's body, or a
+// classified error.
+func (s session) fetch(ctx context.Context, st checkpoint, stored *string) (*fetched, error) {
+	u, body, err := s.request(st, stored)
+	if err != nil {
+		return nil, err
+	}
+	what := s.red.Redact(s.cfg.Method + " " + u.String())
+	resp, err := s.send(ctx, u, body)
+	if resp != nil {
+		defer resp.Body.Close()
+	}
+	opts := httpclass.Options{Request: what, Secrets: s.red.Secrets()}
+	if s.tokens != nil {
+		opts.AuthExpired = []int{http.StatusUnauthorized}
+	}
+	if err == nil && resp.StatusCode == http.StatusUnauthorized && s.tokens != nil {
+		s.tokens.invalidate()
+	}
+	if cerr := httpclass.Classify(ctx, resp, err, opts); cerr != nil {
+		return nil, cerr
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+	if err != nil {
+		return nil, httpclass.Classify(ctx, nil, fmt.Errorf("read the response body: %w", err), opts)
+	}
+	if len(data) > maxBodyBytes {
+		return nil, errclass.Permanentf("%s: the response body exceeds %d MiB; ask for smaller pages (pagination.page_size)", what, maxBodyBytes>>20)
+	}
+	final := u
+	if resp.Request != nil && resp.Request.URL != nil {
+		final = resp.Request.URL
+	}
+	return &fetched{body: data, header: resp.Header, url: final, what: what}, nil
+}
+
+// request builds the URL (and, for POST, the JSON body) of st.
+func (s session) request(st checkpoint, stored *string) (*url.URL, []byte, error) {
+	cfg := s.cfg
+	p := cfg.Pagination
+	post := cfg.Method == http.MethodPost
+	bodyParams := map[string]any{}
+	var u url.URL
+	if st.URL != "" {
+		parsed, err := url.Parse(st.URL)
+		if err != nil {
+			return nil, nil, errclass.Permanentf("checkpoint: bad next URL %q", st.URL)
+		}
+		u = *parsed
+		if post {
+			for k, v := range cfg.Params {
+				bodyParams[k] = v
+			}
+		}
+	} else {
+		u = *cfg.URL
+		q := u.Query()
+		set := func(k string, v any) {
+			if post {
+				bodyParams[k] = v
+				return
+			}
+			switch x := v.(type) {
+			case []any:
+				q.Del(k)
+				for _, e := range x {
+					if t, ok := scalarText(e); ok {
+						q.Add(k, t)
+					}
+				}
+			default:
+				if t, ok := scalarText(v); ok {
+					q.Set(k, t)
+				}
+			}
+		}
+		for _, k := range sortedKeys(cfg.Params) {
+			v := cfg.Params[k]
+			if _, isObj := v.(map[string]any); isObj && !post {
+				return nil, nil, errclass.Permanentf("params.%s: an object cannot be sent in a query string (it can with method: POST)", k)
+			}
+			set(k, v)
+		}
+		switch p.Type {
+		case pagePage:
+			set(p.PageParam, json.Number(strconv.FormatInt(st.Page, 10)))
+		case pageOffset:
+			set(p.OffsetParam, json.Number(strconv.FormatInt(st.Offset, 10)))
+		case pageCursor:
+			if st.Token != "" {
+				set(p.TokenParam, st.Token)
+			}
+		}
+		if p.Type != pageNone && p.SizeParam != "" && p.PageSize > 0 {
+			set(p.SizeParam, json.Number(strconv.FormatInt(p.PageSize, 10)))
+		}
+		if stored != nil && cfg.CursorParam != "" {
+			set(cfg.CursorParam, *stored)
+		}
+		u.RawQuery = q.Encode()
+	}
+	if cfg.Auth.Type == authAPIKey && cfg.Auth.InQuery {
+		q := u.Query()
+		q.Set(cfg.Auth.KeyName, cfg.Auth.KeyValue)
+		u.RawQuery = q.Encode()
+	}
+	var body []byte
+	if post {
+		var err error
+		if body, err = json.Marshal(bodyParams); err != nil {
+			return nil, nil, errclass.Permanentf("params: cannot encode as JSON: %v", err)
+		}
+	}
+	return &u, body, nil
+}
+
+// send sends one request with auth applied. With digest auth and no
+// challenge yet (or a stale one), the server's 401 challenge is answered
+// with a second request.
+func (s session) send(ctx context.Context, u *url.URL, body []byte) (*http.Response, error) {
+	resp, err := s.sendOnce(ctx, u, body)
+	if err != nil || s.digest == nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	hadChallenge := s.digest.hasChallenge()
+	stale, ok := s.digest.setChallenge(resp.Header)
+	if !ok || (hadChallenge && !stale) {
+		return resp, err // wrong credentials: the 401 stands
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return s.sendOnce(ctx, u, body)
+}
+
+func (s session) sendOnce(ctx context.Context, u *url.URL, body []byte) (*http.Response, error) {
+	var raw any
+	if body != nil {
+		raw = body
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, s.cfg.Method, u.String(), raw)
+	if err != nil {
+		return nil, errclass.Permanentf("build request %s: %v", s.red.Redact(u.String()), err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, h := range s.cfg.Headers {
+		req.Header.Set(h[0], h[1])
+	}
+	a := s.cfg.Auth
+	switch a.Type {
+	case authBasic:
+		req.SetBasicAuth(a.Username, a.Password)
+	case authBearer:
+		req.Header.Set("Authorization", "Bearer "+a.Token)
+	case authAPIKey:
+		if !a.InQuery {
+			req.Header.Set(a.KeyName, a.KeyValue)
+		}
+	case authDigest:
+		if h := s.digest.authorization(s.cfg.Method, u.RequestURI()); h != "" {
+			req.Header.Set("Authorization", h)
+		}
+	case authOAuth2:
+		tok, err := s.tokens.token(ctx, s.red)
+		if err != nil {
+			return nil, err
+		}
+		tok.SetAuthHeader(req.Request)
+	}
+	return s.client.Do(req)
+}
+
+func (d *digestAuth) hasChallenge() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ch != nil
+}
