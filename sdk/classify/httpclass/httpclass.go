@@ -23,6 +23,8 @@
 //     [SnippetBytes] bytes of the body, secrets redacted.
 //   - A cancelled context (the user stopped the run) is returned as
 //     context.Canceled without a class, so callers can tell it apart.
+//   - An error that carries a class already (e.g. from a token fetch
+//     classified on its own) keeps it.
 //
 // Retries belong to the host: a client built by [NewClient] sends every
 // request exactly once.
@@ -110,6 +112,9 @@ func Classify(ctx context.Context, resp *http.Response, err error, opts Options)
 	}
 
 	if err != nil {
+		if errclass.Of(err) != errclass.Unknown {
+			return fmt.Errorf("%s%w", prefix, err) // classified already
+		}
 		return classifyError(ctx, err, prefix, red)
 	}
 	if resp == nil {

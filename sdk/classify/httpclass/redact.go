@@ -33,6 +33,15 @@ func NewRedactor(secrets ...string) *Redactor {
 	return r
 }
 
+// Secrets returns the secrets r redacts (nil for a nil Redactor), e.g. to
+// pass on in Options.Secrets.
+func (r *Redactor) Secrets() []string {
+	if r == nil {
+		return nil
+	}
+	return append([]string(nil), r.secrets...)
+}
+
 // secretName matches the names of fields that hold credentials.
 const secretName = `(?i:[a-z0-9_.-]*(?:password|passwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|signature|authorization|credential|session)[a-z0-9_.-]*)`
 
