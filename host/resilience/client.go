@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -109,6 +110,16 @@ type Client struct {
 	maxPause    time.Duration
 	lastFailure atomic.Pointer[string]
 
+	// clean mirrors "the breaker is closed and has no consecutive failure":
+	// then an attempt skips gobreaker (its two clock reads and two locks)
+	// and reports to it only a counted failure, after the fact. A success
+	// in that state would change nothing the breaker decides on
+	// (ReadyToTrip looks at consecutive failures only, and the closed
+	// state's counts are never cleared by time). cleanMu orders the
+	// updates of the mirror; see syncClean.
+	clean   atomic.Bool
+	cleanMu sync.Mutex
+
 	m *clientMetrics
 }
 
@@ -186,8 +197,32 @@ func New(conn connector.Conn, p Policy, env Env) *Client {
 			// or a counted failure itself; see verdict.
 			IsExcluded: func(err error) bool { return err == errNotCounted },
 		})
+		c.clean.Store(true)
 	}
 	return c
+}
+
+// syncClean sets the clean mirror from the breaker's state. Every change
+// of the breaker's counts (an attempt through gobreaker, or a failure
+// reported after the fact) is followed by a syncClean, and cleanMu orders
+// them, so the last one always reads a state that includes every change
+// before it. Between a change and its syncClean a fast-path success may go
+// unreported: the consecutive failures are then not reset by it, which
+// errs on the side of opening.
+func (c *Client) syncClean() {
+	c.cleanMu.Lock()
+	n := c.breaker.Counts()
+	st := c.breaker.State()
+	c.clean.Store(st == gobreaker.StateClosed && n.ConsecutiveFailures == 0)
+	c.cleanMu.Unlock()
+}
+
+// reportFailure records a counted failure of an attempt made without
+// gobreaker (the fast path). An open breaker refuses the report, which
+// drops it as gobreaker drops a late result of an earlier generation.
+func (c *Client) reportFailure(v error) {
+	_, _ = c.breaker.Execute(func() (struct{}, error) { return struct{}{}, v })
+	c.syncClean()
 }
 
 // Policy returns the policy the client applies.
@@ -459,10 +494,15 @@ func attempt1[T any](c *Client, ctx context.Context, o op, now time.Time, attemp
 			defer cancel()
 		}
 	}
-	if c.breaker == nil {
+	if c.breaker == nil || c.clean.Load() {
 		res, err = f(actx)
 		if err != nil {
 			plan = c.failed(ctx, o, attempt, authDone, err)
+			if c.breaker != nil {
+				if v := c.breakerVerdict(ctx, err, plan); v != nil && v != errNotCounted {
+					c.reportFailure(v)
+				}
+			}
 		}
 		return res, err, plan
 	}
@@ -472,13 +512,9 @@ func attempt1[T any](c *Client, ctx context.Context, o op, now time.Time, attemp
 			return struct{}{}, nil
 		}
 		plan = c.failed(ctx, o, attempt, authDone, err)
-		v := verdict(ctx, err, plan.retry)
-		if v != nil && v != errNotCounted {
-			msg := err.Error()
-			c.lastFailure.Store(&msg)
-		}
-		return struct{}{}, v
+		return struct{}{}, c.breakerVerdict(ctx, err, plan)
 	})
+	c.syncClean()
 	if berr != nil && err == nil && (errors.Is(berr, gobreaker.ErrOpenState) || errors.Is(berr, gobreaker.ErrTooManyRequests)) {
 		oe := &openError{name: c.env.Name}
 		if last := c.lastFailure.Load(); last != nil {
@@ -487,6 +523,17 @@ func attempt1[T any](c *Client, ctx context.Context, o op, now time.Time, attemp
 		return res, errclass.Wrap(errclass.Transient, oe), retryPlan{}
 	}
 	return res, err, plan
+}
+
+// breakerVerdict is verdict, remembering a counted failure's message for
+// the fail-fast error.
+func (c *Client) breakerVerdict(ctx context.Context, err error, plan retryPlan) error {
+	v := verdict(ctx, err, plan.retry)
+	if v != nil && v != errNotCounted {
+		msg := err.Error()
+		c.lastFailure.Store(&msg)
+	}
+	return v
 }
 
 // failed records a failed attempt and plans its retry.

@@ -71,7 +71,7 @@ func (f *fakeConn) Configure(ctx context.Context, _ json.RawMessage) ([]sdk.Fiel
 	_, err := f.do(ctx)
 	return nil, err
 }
-func (f *fakeConn) Check(ctx context.Context) error            { _, err := f.do(ctx); return err }
+func (f *fakeConn) Check(ctx context.Context) error { _, err := f.do(ctx); return err }
 func (f *fakeConn) Discover(ctx context.Context) ([]sdk.Stream, error) {
 	_, err := f.do(ctx)
 	return nil, err

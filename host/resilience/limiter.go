@@ -84,7 +84,8 @@ type Limiter struct {
 
 func newLimiter(key string, rl RateLimit, now time.Time) *Limiter {
 	r, b := perSecond(rl), burstOf(rl)
-	return &Limiter{key: key, lim: rate.NewLimiter(r, b), epoch: now, base: r, baseBurst: b}
+	// epoch is a nanosecond before now so that every offset is positive.
+	return &Limiter{key: key, lim: rate.NewLimiter(r, b), epoch: now.Add(-1), base: r, baseBurst: b}
 }
 
 // Key names the limiter: "host:<host>" or "connector:<type>/<name>".
@@ -103,11 +104,7 @@ func (l *Limiter) Limit() (perSecond float64, burst int) {
 }
 
 func (l *Limiter) off(t time.Time) int64 {
-	o := int64(t.Sub(l.epoch))
-	if o < 1 {
-		o = 1 // 0 means "none" in pauseUntil and restoreAt
-	}
-	return o
+	return max(int64(t.Sub(l.epoch)), 1) // 0 means "none" in pauseUntil and restoreAt
 }
 
 func (l *Limiter) tighten(now time.Time, r rate.Limit, b int) {
