@@ -274,7 +274,7 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 }
 
 // streamNameOf is the last non-empty segment of the URL's path ("items"
-// for /v1/items/), or the host's first label when the path is empty.
+// for /v1/items/, "orders" for /admin/orders.json), or the host's first label when the path is empty.
 func streamNameOf(u *url.URL) string {
 	p := strings.TrimRight(u.Path, "/")
 	if p != "" {
@@ -282,7 +282,7 @@ func streamNameOf(u *url.URL) string {
 			if un, err := url.PathUnescape(b); err == nil {
 				b = un
 			}
-			return b
+			return strings.TrimSuffix(b, ".json")
 		}
 	}
 	host := u.Hostname()

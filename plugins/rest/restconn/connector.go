@@ -171,6 +171,9 @@ type checkpoint struct {
 	// Prev is a hash of the previous page's body, to catch an API that
 	// ignores the page parameter and answers the same page forever.
 	Prev string `json:"prev,omitempty"`
+	// Done marks the checkpoint of the last page: reading from it sends
+	// no request and answers an empty, done page.
+	Done bool `json:"done,omitempty"`
 }
 
 const checkpointVersion = 1
@@ -223,6 +226,9 @@ func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 	st, err := s.decodeCheckpoint(req.Checkpoint)
 	if err != nil {
 		return sdk.Page{}, err
+	}
+	if st.Done {
+		return sdk.Page{Checkpoint: req.Checkpoint, Done: true, CursorValue: st.Max}, nil
 	}
 	label := fmt.Sprintf("page %d", st.Pages+1)
 	var stored *string
@@ -294,7 +300,7 @@ func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 		}
 		return sdk.Page{}, wrapPermanent(f.what, err)
 	}
-	page.Done = done
+	page.Done, next.Done = done, done
 	cp, err := json.Marshal(next)
 	if err != nil {
 		return sdk.Page{}, err

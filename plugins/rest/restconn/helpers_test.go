@@ -126,20 +126,20 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "none":
 		size = f.n
 	}
+	// The API's since filter is inclusive (>=), as many are.
 	since := q.Get("since")
-	var items []any
-	for i := start + 1; i <= f.n && i <= start+size; i++ {
-		it := item(i)
-		if since != "" && it["updated_at"].(string) < since {
-			continue
+	var all []map[string]any
+	for i := 1; i <= f.n; i++ {
+		if it := item(i); since == "" || it["updated_at"].(string) >= since {
+			all = append(all, it)
 		}
-		items = append(items, it)
 	}
-	if items == nil {
-		items = []any{}
+	items := []any{}
+	for i := start; i < len(all) && i < start+size; i++ {
+		items = append(items, all[i])
 	}
 	end := start + size
-	more := end < f.n
+	more := end < len(all)
 	resp := map[string]any{}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-RateLimit-Limit", "1000")
