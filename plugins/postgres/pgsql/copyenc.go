@@ -86,12 +86,16 @@ func naturalType(dt arrow.DataType) (pgTarget, error) {
 	case *arrow.Float32Type:
 		return pgTarget{"real", oidFloat4, func(a arrow.Array) valueEnc {
 			vs := a.(*array.Float32).Float32Values()
-			return func(buf []byte, i int) []byte { return be.AppendUint32(be.AppendUint32(buf, 4), math.Float32bits(vs[i])) }
+			return func(buf []byte, i int) []byte {
+				return be.AppendUint32(be.AppendUint32(buf, 4), math.Float32bits(vs[i]))
+			}
 		}}, nil
 	case *arrow.Float64Type:
 		return pgTarget{"double precision", oidFloat8, func(a arrow.Array) valueEnc {
 			vs := a.(*array.Float64).Float64Values()
-			return func(buf []byte, i int) []byte { return be.AppendUint64(be.AppendUint32(buf, 8), math.Float64bits(vs[i])) }
+			return func(buf []byte, i int) []byte {
+				return be.AppendUint64(be.AppendUint32(buf, 8), math.Float64bits(vs[i]))
+			}
 		}}, nil
 	case *arrow.StringType, *arrow.LargeStringType, *arrow.StringViewType:
 		return pgTarget{"text", oidText, func(a arrow.Array) valueEnc {
