@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"encoding/json"
-
 	"github.com/sqlflow/sqlflow-host/host/config"
 	"github.com/sqlflow/sqlflow-host/host/resilience"
 	"github.com/sqlflow/sqlflow-host/sdk"
@@ -108,7 +106,7 @@ func (e *Engine) policy(c *config.Connector, spec sdk.Spec) (resilience.Resolved
 
 // configJSON is the configuration sent to c's plugin: c.Config without
 // the keys its policy took over (the legacy retry keys of rest and
-// shopify).
+// shopify), keys in file order.
 func configJSON(c *config.Connector, pol resilience.Resolved) ([]byte, error) {
-	return json.Marshal(pol.Strip(c.Config))
+	return c.MarshalConfig(pol.Strip(c.Config))
 }
