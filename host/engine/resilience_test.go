@@ -23,6 +23,7 @@ type specConn struct {
 	spec sdk.Spec
 	mu   sync.Mutex
 	cfg  map[string]any
+	raw  string
 }
 
 func (c *specConn) Spec(context.Context) (sdk.Spec, error) { return c.spec, nil }
@@ -30,6 +31,7 @@ func (c *specConn) Spec(context.Context) (sdk.Spec, error) { return c.spec, nil 
 func (c *specConn) Configure(_ context.Context, cfg json.RawMessage) ([]sdk.FieldError, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.raw = string(cfg)
 	return nil, json.Unmarshal(cfg, &c.cfg)
 }
 
@@ -98,6 +100,7 @@ sources:
     url: http://example.invalid
     timeout: 12
     max_retries: 4
+    method: GET
 destinations:
   d: {type: memory}
 flows:
@@ -114,8 +117,8 @@ flows:
 	if _, ok := cfg["max_retries"]; ok {
 		t.Errorf("max_retries reached the plugin: %v", cfg)
 	}
-	if cfg["url"] != "http://example.invalid" {
-		t.Errorf("config %v", cfg)
+	if raw := started["api"].raw; raw != `{"url":"http://example.invalid","method":"GET"}` {
+		t.Errorf("config sent %s, want the file's keys in file order without the legacy ones", raw)
 	}
 	pol := e.Instance(config.RoleSource, "api").Policy
 	if pol.CallTimeout != 12*time.Second || pol.Retry.MaxAttempts != 5 || pol.Profile != "rest" {
