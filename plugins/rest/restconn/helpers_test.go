@@ -171,7 +171,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // configure returns a connector configured with cfg; it fails the test on
 // field errors.
-func configure(t *testing.T, cfg map[string]any) *restconn.Connector {
+func configure(t testing.TB, cfg map[string]any) *restconn.Connector {
 	t.Helper()
 	c := restconn.New(nil)
 	raw, _ := json.Marshal(cfg)
