@@ -7,7 +7,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,6 +132,56 @@ func TestPerformance(t *testing.T) {
 		t.Fatalf("%d rows", rows)
 	}
 	report("plugin over gRPC (Arrow IPC)", time.Since(start), ipcBytes)
+
+	// 5. The whole host: sqlflow-host run into a memory destination, with
+	// the rest profile's resilience on except the rate limiter. The flow's
+	// own SECONDS (from the summary) leaves plugin start-up out.
+	dir := t.TempDir()
+	plugins := filepath.Join(dir, "plugins")
+	os.Mkdir(plugins, 0o755)
+	for _, name := range []string{"rest", "memory"} {
+		build(t, filepath.Join(plugins, "sqlflow-plugin-"+name), "../"+name)
+	}
+	host := filepath.Join(dir, "sqlflow-host")
+	build(t, host, "../../cmd/sqlflow-host")
+	pipeline := filepath.Join(dir, "p.yaml")
+	os.WriteFile(pipeline, []byte(`version: 1
+sources:
+  api:
+    type: rest
+    url: `+url+`
+    data_path: data
+    pagination: {type: page, page_size: 1000, total_path: total}
+    resilience: {rate_limit: false}
+destinations:
+  sink: {type: memory}
+flows:
+  - {name: items, from: api, to: sink, mode: replace}
+`), 0o644)
+	start = time.Now()
+	out, err := exec.CommandContext(ctx, host, "--plugins-dir", plugins, "--state-dir", filepath.Join(dir, "state"), "run", pipeline).CombinedOutput()
+	wall := time.Since(start)
+	if err != nil {
+		t.Fatalf("host run: %v\n%s", err, out)
+	}
+	var flowSecs float64
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) >= 6 && f[0] == "items" {
+			flowSecs, _ = strconv.ParseFloat(f[4], 64)
+		}
+	}
+	report("host run, wall (process starts too)", wall, ipcBytes)
+	if flowSecs > 0 {
+		report("host run, the flow's own time", time.Duration(flowSecs*float64(time.Second)), ipcBytes)
+	}
+}
+
+func build(t *testing.T, out, pkg string) {
+	t.Helper()
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, msg)
+	}
 }
 
 // perfAPI serves pages of perPage records: an int, a string, a float, a
