@@ -43,8 +43,12 @@ test:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# End-to-end benchmarks (large generated files; see docs/benchmarks.md).
-bench-e2e: build
+# End-to-end benchmarks: csv -> parquet on generated CSV files (256 MiB and
+# 1 GiB by default, cached in $TMPDIR/sqlflow-bench), in-process, through
+# plugin processes and through the CLI, and memory -> memory on 10 million
+# rows. About 5 minutes on 2 cores and 5 GB of free disk; they build their
+# own binaries. Knobs (SQLFLOW_BENCH_SIZES, ..._REPS, ...): docs/benchmarks.md.
+bench-e2e:
 	SQLFLOW_BENCH_E2E=1 $(GO) test -run '^$$' -bench 'E2E' -benchtime 1x -timeout 60m ./bench/...
 
 proto-tools:
