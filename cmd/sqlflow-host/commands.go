@@ -17,6 +17,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/host/engine"
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
 	"github.com/sqlflow/sqlflow-host/host/plugin"
+	"github.com/sqlflow/sqlflow-host/host/resilience"
 	"github.com/sqlflow/sqlflow-host/host/state"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
@@ -26,7 +27,7 @@ const protocolVersion = sdk.ProtocolVersion
 
 func (a *app) runCommand() *cobra.Command {
 	var concurrency int
-	var stateDir string
+	var stateDir, metricsAddr string
 	var pageRows, pageBytes int64
 	cmd := &cobra.Command{
 		Use:   "run FILE",
@@ -47,10 +48,18 @@ func (a *app) runCommand() *cobra.Command {
 				return err
 			}
 			defer e.Close()
+			if metricsAddr != "" {
+				stop, err := a.serveMetrics(cmd.Context(), e, metricsAddr)
+				if err != nil {
+					return &usageError{err}
+				}
+				defer stop()
+			}
 			opts := engine.RunOptions{Concurrency: concurrency, Flow: pipeline.Options{Logger: a.logger, MaxRows: pageRows, MaxBytes: pageBytes}, State: state.Store{Dir: stateDir}}
 			var prog *progress
 			if a.isTerminal() {
 				prog = newProgress(a.stderr)
+				prog.watch(e)
 				opts.Flow.Progress = prog.update
 				defer prog.stop()
 			}
@@ -71,6 +80,7 @@ func (a *app) runCommand() *cobra.Command {
 	cmd.Flags().Int64Var(&pageRows, "page-rows", 0, "most rows asked for per page (default 1048576)")
 	cmd.Flags().Int64Var(&pageBytes, "page-bytes", 0, "most Arrow bytes asked for per page (default 8388608, 8 MiB)")
 	cmd.Flags().StringVar(&stateDir, "state-dir", state.DefaultDir, "directory of the state store (incremental flows' cursors)")
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics and a JSON health report at /healthz on this address while the run lasts (e.g. 127.0.0.1:9464)")
 	return cmd
 }
 
@@ -97,6 +107,11 @@ func (a *app) summary(results []engine.FlowResult) {
 	}
 	w.Flush()
 	for _, r := range results {
+		if s := resilienceSummary(r.Resilience); s != "" {
+			fmt.Fprintf(a.stdout, "flow %s: %s\n", r.Flow, s)
+		}
+	}
+	for _, r := range results {
 		if r.Err != nil {
 			fmt.Fprintf(a.stdout, "\nflow %s failed:\n%s\n", r.Flow, indent(r.Err.Error(), "  "))
 		}
@@ -110,6 +125,9 @@ type progress struct {
 	flows map[string]pipeline.Progress
 	last  time.Time
 	done  bool
+	// stats, when set, gives each flow's resilience counters.
+	stats func(flow string) resilience.Stats
+	quit  chan struct{}
 }
 
 func newProgress(out interface{ Write([]byte) (int, error) }) *progress {
@@ -123,6 +141,11 @@ func (p *progress) update(pr pipeline.Progress) {
 	if p.done || time.Since(p.last) < 200*time.Millisecond {
 		return
 	}
+	p.redraw()
+}
+
+// redraw writes the line; p.mu is held.
+func (p *progress) redraw() {
 	p.last = time.Now()
 	names := make([]string, 0, len(p.flows))
 	for n := range p.flows {
@@ -141,6 +164,9 @@ func (p *progress) update(pr pipeline.Progress) {
 			rate = float64(f.Rows) / f.Elapsed.Seconds()
 		}
 		fmt.Fprintf(&b, "%s: %d rows, %s, %.0f rows/s", n, f.Rows, humanBytes(f.Bytes), rate)
+		if p.stats != nil {
+			b.WriteString(resilienceProgress(p.stats(n)))
+		}
 	}
 	p.out.Write([]byte(b.String()))
 }
@@ -150,6 +176,9 @@ func (p *progress) stop() {
 	defer p.mu.Unlock()
 	if !p.done && !p.last.IsZero() {
 		p.out.Write([]byte("\r\033[K"))
+	}
+	if !p.done && p.quit != nil {
+		close(p.quit)
 	}
 	p.done = true
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sqlflow/sqlflow-host/host/config"
 	"github.com/sqlflow/sqlflow-host/host/connector"
+	"github.com/sqlflow/sqlflow-host/host/metrics"
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
 	"github.com/sqlflow/sqlflow-host/host/plugin"
 	"github.com/sqlflow/sqlflow-host/host/resilience"
@@ -58,6 +59,9 @@ type Engine struct {
 	Pipeline *config.Pipeline
 	// Logger receives engine and plugin logs.
 	Logger hclog.Logger
+	// Metrics, when set before Start, receives the connector and flow
+	// metrics.
+	Metrics *metrics.Metrics
 
 	start     Starter
 	mu        sync.Mutex
@@ -66,6 +70,7 @@ type Engine struct {
 	// nil until Start resolved them.
 	policies map[string]resilience.Resolved
 	stops    []func()
+	exec     executor
 }
 
 // New returns an engine that starts plugins with launcher.
@@ -151,6 +156,7 @@ func (e *Engine) startOne(ctx context.Context, c *config.Connector) (*Instance, 
 	e.mu.Lock()
 	e.stops = append(e.stops, stop)
 	e.mu.Unlock()
+	raw := conn
 	conn = &serialized{Conn: conn}
 	spec, err := conn.Spec(ctx)
 	if err != nil {
@@ -166,6 +172,7 @@ func (e *Engine) startOne(ctx context.Context, c *config.Connector) (*Instance, 
 	if err != nil {
 		return nil, nil, err
 	}
+	conn = e.wrap(c, raw, conn, pol.Policy)
 	cfg, err := configJSON(c, pol)
 	if err != nil {
 		return nil, nil, &ConfigError{Err: fmt.Errorf("%s: %s %q: %w", c.Pos, c.Role, c.Name, err)}
@@ -227,6 +234,9 @@ type FlowResult struct {
 	pipeline.Result
 	// Err is nil when the flow committed.
 	Err error
+	// Resilience is what the policies did for the flow's calls: retries,
+	// time waited on rate limits, plugin restarts.
+	Resilience resilience.Stats
 }
 
 // Run validates the pipeline, resolves each flow's stream and runs the
@@ -277,7 +287,8 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) ([]FlowResult, error)
 				return
 			}
 			defer func() { <-sem }()
-			r, err := pipeline.Run(ctx, flows[i], opts.Flow)
+			fc := e.flowCounters(flows[i].Name)
+			r, err := pipeline.Run(resilience.WithCounters(ctx, fc), flows[i], e.flowOptions(opts.Flow, flows[i].Name))
 			if err == nil && flows[i].CursorField != "" && len(r.Cursor) > 0 {
 				// The cursor advances only after the destination committed.
 				err = opts.State.Save(e.Pipeline.Path, flows[i].Name, state.Flow{
@@ -287,7 +298,10 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) ([]FlowResult, error)
 					err = fmt.Errorf("flow %q committed, but its cursor was not saved (the next run reads these rows again): %w", flows[i].Name, err)
 				}
 			}
-			results[i] = FlowResult{Result: r, Err: err}
+			if err != nil {
+				e.flowFailed(flows[i].Name, err)
+			}
+			results[i] = FlowResult{Result: r, Err: err, Resilience: fc.Stats()}
 		}()
 	}
 	wg.Wait()

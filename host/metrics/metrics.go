@@ -130,15 +130,10 @@ func New() *Metrics {
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // FlowProgress adds what a flow moved since its last report; the counts
-// are deltas, not totals.
+// are deltas, not totals. Called with zeros, it makes the flow's series
+// exist (at 0) before its first page.
 func (m *Metrics) FlowProgress(flow string, rows, bytes, pages int64) {
-	if rows > 0 {
-		m.FlowRows.WithLabelValues(flow).Add(float64(rows))
-	}
-	if bytes > 0 {
-		m.FlowBytes.WithLabelValues(flow).Add(float64(bytes))
-	}
-	if pages > 0 {
-		m.FlowPages.WithLabelValues(flow).Add(float64(pages))
-	}
+	m.FlowRows.WithLabelValues(flow).Add(float64(max(rows, 0)))
+	m.FlowBytes.WithLabelValues(flow).Add(float64(max(bytes, 0)))
+	m.FlowPages.WithLabelValues(flow).Add(float64(max(pages, 0)))
 }

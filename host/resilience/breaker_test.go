@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -243,14 +242,26 @@ func TestBreakerOpensMidRetryAndFailsFast(t *testing.T) {
 		var logs logBuf
 		p := breakerOnly()
 		p.Retry = resilience.Retry{MaxAttempts: 10, InitialDelay: time.Second, MaxDelay: time.Second, Multiplier: 1}
-		f := &fakeConn{script: always(errclass.Transientf("503"))}
+		fail := errclass.Transientf("503")
+		f := &fakeConn{script: always(fail)}
 		c := resilience.New(f, p, resilience.Env{Name: "flaky", Logger: logs.logger()})
-		err := c.Check(t.Context())
-		if !errors.Is(err, resilience.ErrCircuitOpen) || f.calls() != 3 {
+		// The third failure opens the breaker: the call ends with it, without
+		// a retry the breaker would refuse.
+		if err := c.Check(t.Context()); err != fail || f.calls() != 3 {
 			t.Fatalf("err %v after %d attempts; want the breaker to stop at 3", err, f.calls())
 		}
-		if !strings.Contains(logs.String(), "Circuit breaker for 'flaky' is now OPEN. Failing fast.") {
-			t.Fatalf("logs:\n%s", logs.String())
+		want := []string{
+			"Retrying operation 'test_connection' (attempt 2/10) after error: 503. Next retry in 1.0s.",
+			"Retrying operation 'test_connection' (attempt 3/10) after error: 503. Next retry in 1.0s.",
+			"Circuit breaker for 'flaky' is now OPEN. Failing fast.",
+		}
+		if got := logs.messages(); !slices.Equal(got, want) {
+			t.Fatalf("logs:\n%q\nwant\n%q", got, want)
+		}
+		// The next call fails fast.
+		start := time.Now()
+		if err := c.Check(t.Context()); !errors.Is(err, resilience.ErrCircuitOpen) || f.calls() != 3 || time.Since(start) != 0 {
+			t.Fatalf("err %v, calls %d", err, f.calls())
 		}
 	})
 }

@@ -13,6 +13,12 @@ const budgetSlots = 10
 // sliding window (the sum of the last budgetSlots slots of Window/10).
 // Every call deposits; every retry withdraws. A retry is allowed while
 // retries < Ratio·calls + MinRetries over the window.
+//
+// The retries of a call that succeeds in the end are given back: what the
+// budget bounds is retries that did not help. A dead service (every call
+// fails) gets Ratio·calls + MinRetries retries and no more, while a flaky
+// one whose retries get through (a source failing 40% of pages at random)
+// is not stopped by its own successful retries.
 type retryBudget struct {
 	ratio float64
 	min   float64
@@ -70,10 +76,11 @@ func (b *retryBudget) call(now time.Time) {
 	b.mu.Unlock()
 }
 
-// retry withdraws one retry when the budget allows it. first is true when
-// it is denied and the previous request was granted, so the caller logs an
-// exhausted budget once per episode rather than per call.
-func (b *retryBudget) retry(now time.Time) (ok, first bool) {
+// retry withdraws one retry when the budget allows it, and returns the
+// slot it was taken from (for refund). first is true when it is denied and
+// the previous request was granted, so the caller logs an exhausted budget
+// once per episode rather than per call.
+func (b *retryBudget) retry(now time.Time) (ok bool, slot int64, first bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.advance(now)
@@ -81,9 +88,26 @@ func (b *retryBudget) retry(now time.Time) (ok, first bool) {
 		b.retries[s]++
 		b.nRetry++
 		b.denying = false
-		return true, false
+		return true, b.cur, false
 	}
 	first = !b.denying
 	b.denying = true
-	return false, first
+	return false, 0, first
+}
+
+// refund gives back retries taken from the given slots, those still in the
+// window.
+func (b *retryBudget) refund(slots []int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, abs := range slots {
+		if b.cur-abs >= budgetSlots {
+			continue // slid out of the window already
+		}
+		s := abs % budgetSlots
+		if b.retries[s] > 0 {
+			b.retries[s]--
+			b.nRetry--
+		}
+	}
 }

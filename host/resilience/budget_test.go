@@ -90,3 +90,36 @@ func TestBudgetLogLineAndRecovery(t *testing.T) {
 		}
 	})
 }
+
+// TestBudgetGivesBackRetriesThatSucceeded: a flaky connector whose every
+// call fails once and then gets through is never stopped by the budget,
+// however tight: those retries helped.
+func TestBudgetGivesBackRetriesThatSucceeded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeConn{script: func(n int) error {
+			if n%2 == 1 {
+				return errclass.Transientf("503")
+			}
+			return nil
+		}}
+		c := resilience.New(f, budgeted(0.1, 0), resilience.Env{})
+		for i := range 1000 {
+			if err := c.Check(t.Context()); err != nil {
+				t.Fatalf("call %d: %v", i+1, err)
+			}
+		}
+		if f.calls() != 2000 {
+			t.Fatalf("attempts %d", f.calls())
+		}
+		// Now it dies: 10% of the window's calls may still be retried.
+		f.mu.Lock()
+		f.script = always(errclass.Transientf("connection refused"))
+		f.mu.Unlock()
+		for range 100 {
+			c.Check(t.Context())
+		}
+		if got := f.calls() - 2000; got != 100+110 {
+			t.Fatalf("attempts after the outage began = %d, want 210 (0.1 × 1100 calls in the window)", got)
+		}
+	})
+}

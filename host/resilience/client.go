@@ -375,6 +375,7 @@ type retryPlan struct {
 	delay   time.Duration
 	recover bool
 	refresh bool
+	slot    int64 // the budget slot the retry was taken from
 }
 
 // plan decides whether the attempt-th attempt's failure err is retried.
@@ -403,7 +404,9 @@ func (c *Client) plan(ctx context.Context, o op, attempt int, authDone bool, err
 		return retryPlan{}
 	}
 	if c.budget != nil {
-		if ok, first := c.budget.retry(now); !ok {
+		ok, slot, first := c.budget.retry(now)
+		p.slot = slot
+		if !ok {
 			if first {
 				c.log.Warn(fmt.Sprintf("Retry budget for '%s' is exhausted: not retrying operation '%s' after error: %s. Calls fail without retries until the budget recovers.",
 					c.env.Name, o, err.Error()), "connector", c.env.Name)
@@ -451,10 +454,27 @@ func call[T any](c *Client, ctx context.Context, o op, f func(context.Context) (
 		c.budget.call(now)
 	}
 	authDone := false
+	var taken [8]int64 // budget slots of this call's retries, for refund
+	nTaken := 0
 	for attempt := 1; ; attempt++ {
 		res, err, plan := attempt1(c, ctx, o, now, attempt, authDone, f)
+		if err == nil && nTaken > 0 && c.budget != nil {
+			c.budget.refund(taken[:nTaken])
+		}
 		if err == nil || !plan.retry {
 			return res, err
+		}
+		if c.breaker != nil && !c.clean.Load() && c.breaker.State() == gobreaker.StateOpen {
+			// This failure opened the breaker: the retry would be refused.
+			// The call ends with the failure itself; later calls fail fast.
+			if c.budget != nil {
+				c.budget.refund([]int64{plan.slot})
+			}
+			return res, err
+		}
+		if c.budget != nil && nTaken < len(taken) {
+			taken[nTaken] = plan.slot
+			nTaken++
 		}
 		if err := c.prepareRetry(ctx, o, attempt, err, plan); err != nil {
 			var zero T
