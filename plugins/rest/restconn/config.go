@@ -241,8 +241,8 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 			}
 			cfg.IgnoreNewFields = s == "ignore"
 		case "timeout":
-			var secs float64
-			if !decode(v, &secs) || secs <= 0 {
+			secs, ok := decodeNumber(v)
+			if !ok || secs <= 0 {
 				bad(k, "must be a positive number of seconds, got %s", v)
 				break
 			}
@@ -251,13 +251,13 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 			// The old retry knobs: the host maps them onto the resilience
 			// policy (with a deprecation warning). Accepted and otherwise
 			// ignored here: this connector never retries on its own.
-			var n float64
-			if !decode(v, &n) || n < 0 || n != float64(int64(n)) {
+			n, ok := decodeNumber(v)
+			if !ok || n < 0 || n != float64(int64(n)) {
 				bad(k, "must be a non-negative integer, got %s", v)
 			}
 		case "retry_delay":
-			var secs float64
-			if !decode(v, &secs) || secs < 0 {
+			secs, ok := decodeNumber(v)
+			if !ok || secs < 0 {
 				bad(k, "must be a non-negative number of seconds, got %s", v)
 			}
 		default:
@@ -574,6 +574,21 @@ func decode(v json.RawMessage, dst any) bool {
 		return false
 	}
 	return json.Unmarshal(v, dst) == nil
+}
+
+// decodeNumber reads a number, or a number written as a string ("30"), as
+// the old connector accepted for its retry keys.
+func decodeNumber(v json.RawMessage) (float64, bool) {
+	var f float64
+	if decode(v, &f) {
+		return f, true
+	}
+	var s string
+	if !decode(v, &s) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	return f, err == nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -58,7 +58,7 @@ func TestOldKeys(t *testing.T) {
 	api := newFakeAPI(t, "page", 5, 2)
 	c := configure(t, map[string]any{
 		"url": api.url("/v1/items"), "data_path": "data.items",
-		"timeout": 10, "max_retries": 3, "retry_delay": 1.0,
+		"timeout": "10", "max_retries": 3, "retry_delay": 1.0,
 		"pagination": map[string]any{"page_param": "page", "size_param": "page_size", "page_size": 2, "cursor_param": "updated_since"},
 	})
 	rows, _, err := readAll(t, c, sdk.ReadRequest{Stream: "items"})
