@@ -37,6 +37,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -225,12 +226,26 @@ func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 // RetryAfter returns the wait a Retry-After header asks for, in seconds
 // ("120") or as an HTTP-date ("Fri, 31 Dec 1999 23:59:59 GMT", measured
 // from now), parsed by go-retryablehttp; zero when the header is absent,
-// unparsable, negative or in the past.
+// unparsable, negative or in the past. Decimal seconds ("2.0", which
+// Shopify's REST Admin API sends with a 429) are read too.
 func RetryAfter(h http.Header) time.Duration {
-	if h.Get("Retry-After") == "" {
+	v := h.Get("Retry-After")
+	if v == "" {
 		return 0
 	}
 	// DefaultBackoff parses Retry-After for a 429 and, with both bounds
 	// zero, answers zero when the header says nothing usable.
-	return retryablehttp.DefaultBackoff(0, 0, 0, &http.Response{StatusCode: http.StatusTooManyRequests, Header: h})
+	if d := retryablehttp.DefaultBackoff(0, 0, 0, &http.Response{StatusCode: http.StatusTooManyRequests, Header: h}); d > 0 {
+		return d
+	}
+	// Not an integer or a date: decimal seconds. An HTTP-date never parses
+	// as a float, so this changes nothing for the forms above.
+	if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && f > 0 && f < maxRetryAfterSeconds {
+		return time.Duration(f * float64(time.Second))
+	}
+	return 0
 }
+
+// maxRetryAfterSeconds bounds a decimal Retry-After so that the conversion
+// to a time.Duration cannot overflow (about 292 years).
+const maxRetryAfterSeconds = 9e9

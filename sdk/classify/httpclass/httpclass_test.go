@@ -214,6 +214,10 @@ func TestRetryAfter(t *testing.T) {
 		{"zero", "0", 0, 0},
 		{"negative", "-5", 0, 0},
 		{"garbage", "soon", 0, 0},
+		{"decimal seconds (Shopify)", "2.0", 2 * time.Second, 2 * time.Second},
+		{"fractional seconds", "0.25", 250 * time.Millisecond, 250 * time.Millisecond},
+		{"negative decimal", "-1.5", 0, 0},
+		{"not a number", "NaN", 0, 0},
 		{"http-date", time.Now().Add(5 * time.Second).UTC().Format(http.TimeFormat), 3 * time.Second, 5 * time.Second},
 		{"past http-date", "Fri, 31 Dec 1999 23:59:59 GMT", 0, 0},
 	}
