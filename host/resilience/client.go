@@ -93,8 +93,75 @@ func (o op) String() string { return opNames[o] }
 //     the caller has not cancelled; a crashed plugin is recovered and
 //     expired credentials refreshed before the retry.
 //
-// See the package documentation (doc.go) for the exact rules. A Client is
-// safe for concurrent use.
+// # Retries
+//
+// Every operation is retried (pages, batches, commits and aborts are
+// idempotent by protocol). PERMANENT errors, and errors without a class
+// other than a per-call timeout, are never retried; TRANSIENT and
+// RATE_LIMITED are, up to Retry.MaxAttempts attempts in all; AUTH_EXPIRED
+// is retried once, right after Env.Refresh, when Recovery.CredentialRefresh
+// is on (else not at all). The wait before retry n (n = the attempt that
+// failed) is the error's RetryAfter when it carries one, capped at
+// MaxDelay; otherwise cap_n = min(MaxDelay, InitialDelay·Multiplier^(n-1)),
+// drawn uniformly from [0, cap_n] with Jitter. A retry whose wait would
+// end at or after the caller's deadline is not made: the error comes back
+// at once. Nor is one when the caller cancelled, or when the failure just
+// opened the breaker. A TRANSIENT transport failure (the plugin crashed or
+// hung) calls Env.Recover before the retry when
+// Recovery.ConnectionRecovery is on. The log line of a retry is
+//
+//	Retrying operation 'read' (attempt 2/3) after error: <message>. Next retry in 2.0s.
+//
+// # Circuit breaker
+//
+// One breaker per connector (gobreaker): FailureThreshold consecutive
+// counted failures open it; after RecoveryTimeout it lets SuccessThreshold
+// probes through (half-open); that many successes in a row close it, one
+// counted failure opens it again. What counts is decided per attempt:
+// success and PERMANENT are successes (the connector answered); TRANSIENT,
+// per-call timeouts and transport failures are failures; AUTH_EXPIRED and
+// anything after the caller cancelled or its deadline passed are not
+// counted; RATE_LIMITED is not counted while the call will be retried and
+// is a failure when it is the call's final answer. While open (or while
+// half-open has its probes out) calls fail at once with a TRANSIENT error
+// wrapping ErrCircuitOpen. Its state changes are logged as
+//
+//	Circuit breaker for '<name>' is now OPEN. Failing fast.
+//	Circuit breaker for '<name>' is now HALF-OPEN. Probing.
+//	Circuit breaker for '<name>' is now CLOSED.
+//
+// # Rate limiter
+//
+// A token bucket of RateLimit.PerMinute/60 per second and Burst tokens,
+// per connector, or shared by every connector with the same Env.Host when
+// PerHost. With wait a call waits for its token (honouring its context;
+// a wait that would end after the caller's deadline fails at once); with
+// fail it fails at once. Both failures are RATE_LIMITED errors wrapping
+// ErrRateLimit, not retried and not counted by the breaker. A
+// RATE_LIMITED answer pauses the limiter for the retry's wait, so every
+// connector sharing it holds back. The rate hints of a page slow it down
+// ahead of a 429 (see Limiter for the exact rules).
+//
+// # Retry budget
+//
+// Retries may be at most Budget.Ratio of the calls made over a sliding
+// Budget.Window, plus Budget.MinRetries; the retries of a call that
+// succeeds in the end are given back, so what the budget bounds is
+// retries that did not help. With the budget spent a failed call returns
+// its error without retrying, and the first such call logs
+//
+//	Retry budget for '<name>' is exhausted: not retrying operation 'read' after error: <message>. Calls fail without retries until the budget recovers.
+//
+// A zero Window means no budget.
+//
+// # Cost
+//
+// On the success path a call reads the clock once and allocates nothing:
+// the breaker is skipped while it is closed with no failure counted (a
+// success would change nothing it decides on), and counted failures are
+// reported to it after the fact. A per-call timeout costs a
+// context.WithDeadline per attempt (4 allocations). A Client is safe for
+// concurrent use.
 type Client struct {
 	conn    connector.Conn
 	p       Policy

@@ -68,6 +68,35 @@ func burstOf(rl RateLimit) int {
 // Limiter is one token bucket (golang.org/x/time/rate) with what the host
 // learnt from the server's rate hints on top: a pause (no call starts
 // before a time) and a temporarily lowered rate.
+//
+// # Rate hints
+//
+// After a page that carries rate hints (sdk.RateHints), the limiter of its
+// connector applies them, every pause capped at Retry.MaxDelay (one minute
+// when unset), in this order:
+//
+//  1. RetryAfter > 0: no call starts before RetryAfter has passed.
+//  2. Nothing is known of the quota (Remaining and Limit both zero): done.
+//  3. Remaining at or above the low-water mark (10% of Limit, and at least
+//     one request's Cost, 1 when not given): the quota is plentiful; a
+//     rate lowered by an earlier hint comes back to the configured one.
+//  4. Remaining below one request's Cost (Remaining 0 counts only when
+//     Limit is given, since zero fields mean unknown): the quota is spent;
+//     no call starts before Reset has passed or, for a leaky bucket
+//     without Reset, before RestoreRate has refilled one request's Cost.
+//  5. Below the low-water mark, a leaky bucket (RestoreRate > 0): the rate
+//     becomes RestoreRate/Cost requests a second with a burst of 1 until
+//     the bucket would be full again (Reset, else
+//     (Limit-Remaining)/RestoreRate), then the configured rate and burst
+//     come back.
+//  6. Below the low-water mark, a window (Reset > 0): the Remaining
+//     requests are spread over the time to Reset: the rate becomes
+//     Remaining/Cost/Reset requests a second with a burst of 1 until Reset.
+//
+// A lowered rate is never above the configured one; the burst drops to 1
+// so that tokens saved while the quota was plentiful are not spent at once
+// now that it is scarce. Hints are ignored when the connector's policy has
+// no rate limit.
 type Limiter struct {
 	key   string
 	lim   *rate.Limiter
@@ -261,28 +290,8 @@ func (l *Limiter) restore(now time.Time) {
 // host starts to slow down.
 const lowWater = 0.1
 
-// observe applies a response's rate hints so the host slows down before
-// the server answers 429. maxPause caps every pause (a server asking for
-// an hour does not stop the host for an hour). What it does, in order:
-//
-//  1. RetryAfter > 0: no call starts before RetryAfter has passed.
-//  2. Nothing is known of the quota (Remaining and Limit both zero): done.
-//  3. Remaining at or above the low-water mark (10% of Limit, at least one
-//     request's Cost): the quota is plentiful; a rate lowered by an
-//     earlier hint comes back to the configured one.
-//  4. Remaining below one request's Cost (Remaining 0 counts when Limit is
-//     known): the quota is spent; no call starts before Reset has passed
-//     or, for a leaky bucket without Reset, before RestoreRate has
-//     refilled one request's Cost.
-//  5. Below the low-water mark, a leaky bucket (RestoreRate > 0): the rate
-//     becomes RestoreRate/Cost requests a second, with a burst of 1,
-//     until the bucket would be full again (Reset, else
-//     (Limit-Remaining)/RestoreRate).
-//  6. Below the low-water mark, a window (Reset > 0): the Remaining
-//     requests are spread over the time to Reset: the rate becomes
-//     Remaining/Cost/Reset with a burst of 1 until Reset.
-//
-// A lowered rate is never above the configured one.
+// observe applies a response's rate hints (see Limiter) so the host slows
+// down before the server answers 429. maxPause caps every pause.
 func (l *Limiter) observe(now time.Time, h *sdk.RateHints, maxPause time.Duration) {
 	capd := func(d time.Duration) time.Duration { return min(d, maxPause) }
 	if h.RetryAfter > 0 {
