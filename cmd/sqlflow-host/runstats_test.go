@@ -39,7 +39,9 @@ func TestResilienceProgressAndSummary(t *testing.T) {
 func TestProgressLineShowsResilience(t *testing.T) {
 	var out bytes.Buffer
 	p := newProgress(&out)
-	p.stats = func(string) resilience.Stats { return resilience.Stats{Retries: 2, RateLimitWait: time.Second, Waiting: 1} }
+	p.stats = func(string) resilience.Stats {
+		return resilience.Stats{Retries: 2, RateLimitWait: time.Second, Waiting: 1}
+	}
 	p.update(pipeline.Progress{Flow: "orders", Rows: 10, Bytes: 2048, Elapsed: time.Second})
 	want := "orders: 10 rows, 2.0 KiB, 10 rows/s (waiting on a rate limit now, rate-limit wait 1.0s, 2 retries, 0 restarts)"
 	if !strings.Contains(out.String(), want) {
