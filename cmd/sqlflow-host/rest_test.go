@@ -225,10 +225,11 @@ func TestRESTServerRestartMidPagination(t *testing.T) {
 	addr := l.Addr().String()
 	api := &restAPI{n: 20}
 	var (
-		mu      sync.Mutex
-		srv     = &http.Server{Handler: api}
-		revived = make(chan struct{})
-		killAt  = -1 // index in api.order of the request that killed it
+		mu        sync.Mutex
+		srv       = &http.Server{Handler: api}
+		revived   = make(chan struct{})
+		killAt    = -1 // index in api.order of the request that killed it
+		restartAt = -1 // index in api.order of the first request after the restart
 	)
 	api.fail = func(w http.ResponseWriter, page, attempt int) bool {
 		if page != 3 || attempt != 1 {
@@ -246,8 +247,8 @@ func TestRESTServerRestartMidPagination(t *testing.T) {
 				c.Close()
 			}
 		}
+		old.Close() // stop listening now, before the host can retry
 		go func() {
-			old.Close()
 			time.Sleep(400 * time.Millisecond)
 			l2, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -256,8 +257,10 @@ func TestRESTServerRestartMidPagination(t *testing.T) {
 				return
 			}
 			s2 := &http.Server{Handler: api}
+			_, order := api.requests()
 			mu.Lock()
 			srv = s2
+			restartAt = len(order)
 			mu.Unlock()
 			close(revived)
 			s2.Serve(l2)
@@ -279,7 +282,10 @@ func TestRESTServerRestartMidPagination(t *testing.T) {
 	expect(t, r, 0)
 	<-revived
 	wantCSVIDs(t, dir, 20)
-	after := order[killAt:]
+	if restartAt != killAt {
+		t.Fatalf("requests reached the server while it was down: %v (killed at %d, restarted at %d)", order, killAt, restartAt)
+	}
+	after := order[restartAt:]
 	seen := map[int]bool{}
 	for _, pg := range after {
 		if seen[pg] || pg < 3 {

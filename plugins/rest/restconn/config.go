@@ -33,9 +33,11 @@ const (
 	authOAuth2 = "oauth2"
 )
 
-// defaultTimeout bounds each HTTP request when `timeout` is not given: the
-// old connector's default. The host's per-call deadline applies as well;
-// the shorter wins.
+// defaultTimeout bounds each HTTP request when neither the `timeout` key
+// nor the host's per-call deadline does (resilience off): the old
+// connector's default. It is not a client timeout, so that a host deadline
+// longer than 30 s (the old `timeout` key, which the host takes over) is
+// not cut short.
 const defaultTimeout = 30 * time.Second
 
 // config is a validated configuration.
@@ -48,6 +50,8 @@ type config struct {
 	Pagination pagination
 	DataPath   path_
 	Flatten    bool
+	// Timeout is the `timeout` key: every request's client timeout; zero
+	// when not given.
 	Timeout    time.Duration
 	StreamName string
 	// Pinned are the explicit column types of `schema:`, by column name.
@@ -132,7 +136,7 @@ var allowedPaginationKeys = []string{
 
 // parseConfig validates raw. Problems come back as field errors.
 func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
-	cfg := config{Method: "GET", Flatten: true, Timeout: defaultTimeout, CursorParam: "since", Pagination: pagination{Type: pageNone}}
+	cfg := config{Method: "GET", Flatten: true, CursorParam: "since", Pagination: pagination{Type: pageNone}}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(nonEmpty(raw), &fields); err != nil || fields == nil {
 		return cfg, []sdk.FieldError{{Message: "the rest configuration must be a JSON object with at least \"url\""}}

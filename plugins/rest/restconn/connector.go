@@ -461,6 +461,11 @@ type fetched struct {
 // fetch sends the request of st and returns the 2xx response's body, or a
 // classified error.
 func (s session) fetch(ctx context.Context, st checkpoint, stored *string) (*fetched, error) {
+	if _, ok := ctx.Deadline(); !ok && s.cfg.Timeout == 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, defaultTimeout)
+		defer cancel()
+	}
 	u, body, err := s.request(st, stored)
 	if err != nil {
 		return nil, err
