@@ -29,6 +29,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/classify/httpclass"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+	"github.com/sqlflow/sqlflow-host/sdk/httplink"
 )
 
 // maxBodyBytes caps a response body: a page becomes one Arrow batch and
@@ -401,7 +402,7 @@ func (s session) advance(next *checkpoint, st checkpoint, f *fetched, body any, 
 			}
 			link, _ = v.(string)
 		} else {
-			link = nextLink(f.header.Values("Link"))
+			link = httplink.Next(f.header)
 		}
 		if link == "" {
 			done = true

@@ -42,28 +42,3 @@ func TestParseChallenges(t *testing.T) {
 		t.Fatalf("%+v", got)
 	}
 }
-
-func TestNextLink(t *testing.T) {
-	tests := []struct {
-		name   string
-		values []string
-		want   string
-	}{
-		{"none", nil, ""},
-		{"github", []string{`<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last"`}, "https://api.github.com/x?page=2"},
-		{"next not first", []string{`<https://a/x?page=1>; rel="prev", <https://a/x?page=3>; rel="next"`}, "https://a/x?page=3"},
-		{"several rels", []string{`</x?p=2>; rel="next last"`}, "/x?p=2"},
-		{"unquoted, upper case", []string{`</x?p=2>;REL=Next`}, "/x?p=2"},
-		{"quoted comma in a param", []string{`</a>; title="a, b"; rel="prev", </b>; rel="next"`}, "/b"},
-		{"separate header lines", []string{`</a>; rel="prev"`, `</b>; rel="next"`}, "/b"},
-		{"shopify", []string{`<https://s.myshopify.com/admin/api/2024-01/orders.json?limit=250&page_info=abc>; rel="next"`}, "https://s.myshopify.com/admin/api/2024-01/orders.json?limit=250&page_info=abc"},
-		{"only last", []string{`</x?p=9>; rel="last"`}, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := nextLink(tt.values); got != tt.want {
-				t.Fatalf("got %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
