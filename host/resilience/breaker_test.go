@@ -125,7 +125,8 @@ func TestBreakerHalfOpenLetsOnlySuccessThresholdProbes(t *testing.T) {
 		}
 		synctest.Wait()
 		// Two probes are in; the third is refused.
-		if err := <-errs; !errors.Is(err, resilience.ErrCircuitOpen) || f.calls() != 5 {
+		if err := <-errs; !errors.Is(err, resilience.ErrCircuitOpen) || f.calls() != 5 ||
+			err.Error() != "circuit breaker for 'api' is half-open and its probes are out: failing fast (last failure: 503)" {
 			t.Fatalf("third probe: %v, calls %d", err, f.calls())
 		}
 		cancel()

@@ -115,9 +115,10 @@ func (o op) String() string { return opNames[o] }
 // # Circuit breaker
 //
 // One breaker per connector (gobreaker): FailureThreshold consecutive
-// counted failures open it; after RecoveryTimeout it lets SuccessThreshold
-// probes through (half-open); that many successes in a row close it, one
-// counted failure opens it again. What counts is decided per attempt:
+// counted failures open it; after RecoveryTimeout (zero: 60 s) it lets
+// SuccessThreshold probes through (half-open); that many successes in a
+// row close it, one counted failure opens it again. Thresholds below 1
+// count as 1. What counts is decided per attempt:
 // success and PERMANENT are successes (the connector answered); TRANSIENT,
 // per-call timeouts and transport failures are failures; AUTH_EXPIRED and
 // anything after the caller cancelled or its deadline passed are not
@@ -359,10 +360,14 @@ var ErrRateLimit = errors.New("rate limit reached")
 
 type openError struct {
 	name, last string
+	probing    bool
 }
 
 func (e *openError) Error() string {
 	msg := fmt.Sprintf("circuit breaker for '%s' is open: failing fast", e.name)
+	if e.probing {
+		msg = fmt.Sprintf("circuit breaker for '%s' is half-open and its probes are out: failing fast", e.name)
+	}
 	if e.last != "" {
 		msg += " (last failure: " + e.last + ")"
 	}
@@ -603,7 +608,7 @@ func attempt1[T any](c *Client, ctx context.Context, o op, now time.Time, attemp
 	})
 	c.syncClean()
 	if berr != nil && err == nil && (errors.Is(berr, gobreaker.ErrOpenState) || errors.Is(berr, gobreaker.ErrTooManyRequests)) {
-		oe := &openError{name: c.env.Name}
+		oe := &openError{name: c.env.Name, probing: errors.Is(berr, gobreaker.ErrTooManyRequests)}
 		if last := c.lastFailure.Load(); last != nil {
 			oe.last = *last
 		}
