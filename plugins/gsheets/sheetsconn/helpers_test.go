@@ -18,7 +18,7 @@ import (
 )
 
 const (
-	reader = "reader@sqlflow-test.iam.gserviceaccount.com"
+	reader  = "reader@sqlflow-test.iam.gserviceaccount.com"
 	sheetID = "1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms"
 )
 
