@@ -402,7 +402,10 @@ func TestRESTOAuth2TokenRevokedMidRun(t *testing.T) {
     resilience: {retry: {max_attempts: 3, initial_delay: 0.05, max_delay: 0.1}}`)
 	r := cli(t, "run", p)
 	if r.code != 0 && strings.Contains(r.String(), "401") && !strings.Contains(r.stderr, "Retrying operation") && !strings.Contains(r.stderr, "AUTH_EXPIRED") {
-		t.Skipf("the host did not retry after AUTH_EXPIRED (waits on the resilience executor):\n%s", r)
+		mu.Lock()
+		n := issued
+		mu.Unlock()
+		t.Skipf("the host did not refresh and retry after AUTH_EXPIRED (%d token issued; waits on the resilience executor's credential refresh):\n%s", n, r)
 	}
 	expect(t, r, 0)
 	wantCSVIDs(t, dir, 10)
