@@ -112,30 +112,42 @@ func (c *credentials) token(ctx context.Context) (*oauth2.Token, error) {
 	}
 	tok, err := c.fetch(ctx)
 	if err != nil {
-		what := "fetch an access token"
-		if email := c.account(); email != "" {
-			what += " for " + email
-		}
-		if errclass.Of(err) != errclass.Unknown {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		var rerr *oauth2.RetrieveError
-		if errors.As(err, &rerr) {
-			err = googleclass.Classify(ctx, err, googleclass.Options{})
-			if errclass.Is(err, errclass.AuthExpired) {
-				err = fmt.Errorf("%w (the key may have been deleted or disabled: create a new key for the service account and update credentials_file or credentials_json)", err)
-			}
-			if email := c.account(); email != "" {
-				return nil, fmt.Errorf("service account %s: %w", email, err)
-			}
-			return nil, err
-		}
-		return nil, googleclass.Classify(ctx, err, googleclass.Options{Request: what})
+		return nil, c.fetchError(ctx, err)
 	}
 	c.mu.Lock()
 	c.tok = tok
 	c.mu.Unlock()
 	return tok, nil
+}
+
+// fetchError classifies a failed token fetch. The class is kept on the
+// outermost error, so a caller unwrapping to the first *errclass.Error
+// (past http.Client's *url.Error) still gets the whole message.
+func (c *credentials) fetchError(ctx context.Context, err error) error {
+	email := c.account()
+	var rerr *oauth2.RetrieveError
+	switch {
+	case errclass.Of(err) != errclass.Unknown:
+		// Classified already (no credentials found).
+	case errors.As(err, &rerr):
+		err = googleclass.Classify(ctx, err, googleclass.Options{})
+		if errclass.Is(err, errclass.AuthExpired) {
+			err = fmt.Errorf("%w (the key may have been deleted or disabled: create a new key for the service account and update credentials_file or credentials_json)", err)
+		}
+		if email != "" {
+			err = fmt.Errorf("service account %s: %w", email, err)
+		}
+	default:
+		what := "fetch an access token"
+		if email != "" {
+			what += " for " + email
+		}
+		err = googleclass.Classify(ctx, err, googleclass.Options{Request: what})
+	}
+	if errclass.Of(err) == errclass.Unknown {
+		return err // context.Canceled
+	}
+	return &errclass.Error{Class: errclass.Of(err), RetryAfter: errclass.RetryAfter(err), Err: err}
 }
 
 // forget drops tok from the cache when it is still the cached one (the

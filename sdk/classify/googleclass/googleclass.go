@@ -228,9 +228,21 @@ func classifyToken(rerr *oauth2.RetrieveError, prefix string, red *httpclass.Red
 		code = rerr.Response.StatusCode
 		header = rerr.Response.Header
 	}
-	what := rerr.ErrorCode
-	if rerr.ErrorDescription != "" {
-		what += ": " + rerr.ErrorDescription
+	// The JWT flow (golang.org/x/oauth2/jwt) leaves ErrorCode empty: read
+	// the RFC 6749 error body ourselves.
+	errCode, desc := rerr.ErrorCode, rerr.ErrorDescription
+	if errCode == "" {
+		var body struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		if json.Unmarshal(rerr.Body, &body) == nil {
+			errCode, desc = body.Error, body.Description
+		}
+	}
+	what := errCode
+	if desc != "" {
+		what += ": " + desc
 	}
 	if what == "" {
 		what = httpclass.Snippet(rerr.Body, red)
@@ -240,7 +252,7 @@ func classifyToken(rerr *oauth2.RetrieveError, prefix string, red *httpclass.Red
 		msg += ": " + httpclass.Snippet([]byte(what), red)
 	}
 	switch {
-	case authRefusals[rerr.ErrorCode] || code == http.StatusUnauthorized:
+	case authRefusals[errCode] || code == http.StatusUnauthorized:
 		return errclass.AuthExpiredf("%s", msg)
 	case code == http.StatusTooManyRequests:
 		return &errclass.Error{Class: errclass.RateLimited, RetryAfter: httpclass.RetryAfter(header), Err: errors.New(msg)}

@@ -127,6 +127,7 @@ func TestClassifyTokenErrors(t *testing.T) {
 		{"invalid grant", tokenErr(400, "invalid_grant", "Invalid JWT Signature."), errclass.AuthExpired},
 		{"invalid client", tokenErr(401, "invalid_client", "The OAuth client was not found."), errclass.AuthExpired},
 		{"bad request", tokenErr(400, "invalid_scope", "bad scope"), errclass.Permanent},
+		{"jwt flow body only", &oauth2.RetrieveError{Response: &http.Response{StatusCode: 400}, Body: []byte(`{"error":"invalid_grant","error_description":"Invalid JWT Signature."}`)}, errclass.AuthExpired},
 		{"429", tokenErr(429, "", ""), errclass.RateLimited},
 		{"503", tokenErr(503, "", ""), errclass.Transient},
 	}
