@@ -391,7 +391,9 @@ func (s *session) gqlInline(ctx context.Context, o *object, cp checkpoint) (unit
 	childFirst := min(s.cfg.ChildPageSize+1, maxPageSize)
 	sel := parentFields(o) + " " + o.GQL.Conn + "(first: $childFirst) { " + childSel + " }"
 	q := connQuery(p.GQL.Conn, sel, p.GQL.Filter, p.GQL.SortKey, ", $childFirst: Int!")
-	first := firstFor(s.cfg.PageSize, maxPageSize, 1+childFirst*childCost)
+	// The parent node, its child list (counted as an object, to be on the
+	// safe side of Shopify's estimate) and the children.
+	first := firstFor(s.cfg.PageSize, maxPageSize, 2+childFirst*childCost)
 	vars := s.vars(first, cp.After, cp.Query, p.GQL.Filter)
 	vars["childFirst"] = childFirst
 	data, hints, err := s.graphql(ctx, q, vars)

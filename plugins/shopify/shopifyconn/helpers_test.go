@@ -48,6 +48,7 @@ func ctx(t *testing.T) context.Context {
 // read is what readAll read.
 type read struct {
 	rows   []map[string]any
+	counts []int // rows per page
 	pages  []sdk.Page // Records released; Checkpoint, CursorValue, RateHints kept
 	cursor json.RawMessage
 }
@@ -61,7 +62,9 @@ func readAll(t *testing.T, c *shopifyconn.Connector, req sdk.ReadRequest) read {
 		if err != nil {
 			t.Fatalf("page %d of %s (checkpoint %s): %v", i+1, req.Stream, req.Checkpoint, err)
 		}
-		out.rows = append(out.rows, rowsOf(p.Records)...)
+		rows := rowsOf(p.Records)
+		out.rows = append(out.rows, rows...)
+		out.counts = append(out.counts, len(rows))
 		p.Records.Release()
 		p.Records = nil
 		out.pages = append(out.pages, p)

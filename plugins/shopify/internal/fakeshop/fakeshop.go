@@ -269,9 +269,20 @@ func (s *Shop) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if fail != 0 {
+		// Log the cursor the failed request carried.
+		rq := Request{API: apiOf(path), Root: path, Status: fail, After: r.URL.Query().Get("page_info")}
+		if rq.API == "graphql" {
+			body, _ := io.ReadAll(r.Body)
+			var req struct {
+				Variables map[string]any `json:"variables"`
+			}
+			json.Unmarshal(body, &req)
+			rq.After, _ = req.Variables["after"].(string)
+		}
+		s.hook(rq)
 		w.WriteHeader(fail)
 		fmt.Fprintf(w, `{"errors":"injected failure %d"}`, fail)
-		s.record(Request{API: apiOf(path), Root: path, Status: fail})
+		s.record(rq)
 		return
 	}
 	if path == "graphql.json" && r.Method == http.MethodPost {
