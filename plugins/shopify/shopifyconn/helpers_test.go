@@ -48,7 +48,7 @@ func ctx(t *testing.T) context.Context {
 // read is what readAll read.
 type read struct {
 	rows   []map[string]any
-	counts []int // rows per page
+	counts []int      // rows per page
 	pages  []sdk.Page // Records released; Checkpoint, CursorValue, RateHints kept
 	cursor json.RawMessage
 }
