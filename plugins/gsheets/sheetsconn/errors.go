@@ -41,7 +41,7 @@ func (s session) apiError(ctx context.Context, err error, c call) error {
 	case errclass.RateLimited:
 		wait, n := s.c.quota.failure(errclass.RetryAfter(cerr))
 		return &errclass.Error{Class: errclass.RateLimited, RetryAfter: wait,
-			Err: fmt.Errorf("%w (quota exceeded %d time(s) in a row; Google asks for truncated exponential backoff: next attempt in about %s)", cerr, n, wait.Round(100*time.Millisecond))}
+			Err: fmt.Errorf("%w (over quota %d time(s) in a row; retry_after %s, per Google's truncated exponential backoff)", cerr, n, wait.Round(100*time.Millisecond))}
 	case errclass.AuthExpired:
 		who := "the access token"
 		if email := s.creds.account(); email != "" {
