@@ -15,17 +15,21 @@ import (
 	"time"
 )
 
-// BenchmarkResilienceOverheadFlow moves SQLFLOW_BENCH_MEM_ROWS (default 10
+// BenchmarkE2EResilienceOverhead moves SQLFLOW_BENCH_MEM_ROWS (default 10
 // million) generated rows memory → memory through real plugin processes,
 // with resilience off and on (every policy of the default profile on both
 // connectors, plus a limiter that never makes a call wait), alternating
 // SQLFLOW_BENCH_REPS (default 3) runs of each, and reports the median
 // throughput of each and the difference, and the median CPU time of the
 // host process per run (where the policies run; the plugins' work does not
-// change), which a busy machine disturbs less than wall time. Run it alone:
+// change), which a busy machine disturbs less than wall time. It takes
+// minutes, so it runs only with SQLFLOW_BENCH_E2E=1:
 //
-//	go test -run '^$' -bench ResilienceOverheadFlow -benchtime 1x ./cmd/sqlflow-host
-func BenchmarkResilienceOverheadFlow(b *testing.B) {
+//	SQLFLOW_BENCH_E2E=1 go test -run '^$' -bench E2EResilienceOverhead -benchtime 1x -timeout 30m ./cmd/sqlflow-host
+func BenchmarkE2EResilienceOverhead(b *testing.B) {
+	if os.Getenv("SQLFLOW_BENCH_E2E") == "" {
+		b.Skip("set SQLFLOW_BENCH_E2E=1 to run the end-to-end benchmarks")
+	}
 	rows := envInt(b, "SQLFLOW_BENCH_MEM_ROWS", 10_000_000)
 	reps := envInt(b, "SQLFLOW_BENCH_REPS", 3)
 	const on = `
