@@ -35,7 +35,7 @@ func TestConformance(t *testing.T) {
 	}
 	defer conn.Close(context.Background())
 	schema := "conf_" + randHex()
-	exec(t, conn, "CREATE SCHEMA "+schema)
+	execSQL(t, conn, "CREATE SCHEMA "+schema)
 	t.Cleanup(func() {
 		c, err := pgx.Connect(context.Background(), dsn)
 		if err == nil {
@@ -44,8 +44,8 @@ func TestConformance(t *testing.T) {
 		}
 	})
 	// A 230-row table with a primary key and nulls in every nullable column.
-	exec(t, conn, `CREATE TABLE `+schema+`.people (id int PRIMARY KEY, name text, score numeric(8,2), active bool, at timestamptz, tags text[])`)
-	exec(t, conn, `INSERT INTO `+schema+`.people SELECT i,
+	execSQL(t, conn, `CREATE TABLE `+schema+`.people (id int PRIMARY KEY, name text, score numeric(8,2), active bool, at timestamptz, tags text[])`)
+	execSQL(t, conn, `INSERT INTO `+schema+`.people SELECT i,
 	    CASE WHEN i % 6 = 0 THEN NULL ELSE 'person ' || i || ', "the ' || i || 'th"' END,
 	    CASE WHEN i % 5 = 0 THEN NULL ELSE i * 0.5 END,
 	    CASE WHEN i % 7 = 0 THEN NULL ELSE i % 2 = 0 END,
@@ -53,8 +53,8 @@ func TestConformance(t *testing.T) {
 	    CASE WHEN i % 3 = 0 THEN NULL ELSE ARRAY['a' || i, NULL, 'b'] END
 	  FROM generate_series(1, 230) i`)
 	// The large stream: 2,000 rows of 4 KiB strings, about 8 MiB.
-	exec(t, conn, `CREATE TABLE `+schema+`.big (id int PRIMARY KEY, blob text)`)
-	exec(t, conn, `INSERT INTO `+schema+`.big SELECT i, repeat(chr(97 + i % 26), 4096) FROM generate_series(1, 2000) i`)
+	execSQL(t, conn, `CREATE TABLE `+schema+`.big (id int PRIMARY KEY, blob text)`)
+	execSQL(t, conn, `INSERT INTO `+schema+`.big SELECT i, repeat(chr(97 + i % 26), 4096) FROM generate_series(1, 2000) i`)
 
 	base := map[string]any{"dsn": dsn, "schema": schema}
 	with := func(kv ...any) json.RawMessage {
@@ -103,7 +103,7 @@ func randHex() string {
 	return hex.EncodeToString(b)
 }
 
-func exec(t *testing.T, conn *pgx.Conn, sql string, args ...any) {
+func execSQL(t *testing.T, conn *pgx.Conn, sql string, args ...any) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()

@@ -43,13 +43,15 @@ type config struct {
 	// CursorInclusive makes incremental reads take cursor >= the stored
 	// value instead of >.
 	CursorInclusive bool
+	// Prefetch reads the next page in the background (default true).
+	Prefetch bool
 }
 
 // keys lists every key the connector accepts, for the unknown-key message.
 var keys = []string{
 	"host", "port", "database", "dbname", "username", "user", "password", "password_file",
 	"dsn", "schema", "sslmode", "connect_timeout", "table", "table_name", "query",
-	"pool_size", "key", "page_size", "cursor_inclusive", "application_name",
+	"pool_size", "key", "page_size", "cursor_inclusive", "prefetch", "application_name",
 }
 
 // configSchema is the JSON Schema of the configuration, reported in Spec.
@@ -78,13 +80,14 @@ const configSchema = `{
     "pool_size": {"type": "integer", "minimum": 1, "default": 4},
     "page_size": {"type": "integer", "minimum": 1, "default": 1048576, "description": "Source: most rows per page when the host sets no row cap."},
     "cursor_inclusive": {"type": "boolean", "default": false, "description": "Incremental reads take rows with cursor >= the stored value (re-reading the boundary rows) instead of >."},
+    "prefetch": {"type": "boolean", "default": true, "description": "Source: read the next page on a second connection while the host forwards the current one."},
     "application_name": {"type": "string", "default": "sqlflow-host"}
   }
 }`
 
 // parseConfig validates raw. Problems come back as field errors.
 func parseConfig(raw json.RawMessage) (*config, []sdk.FieldError) {
-	cfg := &config{Schema: defaultSchema}
+	cfg := &config{Schema: defaultSchema, Prefetch: true}
 	var fields map[string]json.RawMessage
 	if len(bytes.TrimSpace(raw)) == 0 {
 		raw = []byte("{}")
@@ -196,6 +199,10 @@ func parseConfig(raw json.RawMessage) (*config, []sdk.FieldError) {
 			}
 		case "cursor_inclusive":
 			if !decode(v, &cfg.CursorInclusive) {
+				bad(k, "must be true or false, got %s", v)
+			}
+		case "prefetch":
+			if !decode(v, &cfg.Prefetch) {
 				bad(k, "must be true or false, got %s", v)
 			}
 		case "application_name":

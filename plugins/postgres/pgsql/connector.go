@@ -55,6 +55,8 @@ type Connector struct {
 	streams map[string]*streamPlan
 	writes  map[string]*writeInfo
 	warned  map[string]bool
+	// prefetched is the next page being read ahead, if any.
+	prefetched *prefetch
 }
 
 // New returns an unconfigured postgres connector logging to logger.
@@ -95,10 +97,13 @@ func (c *Connector) Configure(ctx context.Context, raw json.RawMessage) ([]sdk.F
 		return ferrs, nil
 	}
 	c.mu.Lock()
-	old := c.pool
-	c.cfg, c.pool = cfg, nil
+	old, pf := c.pool, c.prefetched
+	c.cfg, c.pool, c.prefetched = cfg, nil, nil
 	c.streams = map[string]*streamPlan{}
 	c.mu.Unlock()
+	if pf != nil {
+		pf.discard()
+	}
 	if old != nil {
 		go old.Close() // waits for connections in use; never blocks Configure
 	}
@@ -108,9 +113,12 @@ func (c *Connector) Configure(ctx context.Context, raw json.RawMessage) ([]sdk.F
 // Close closes the connection pool.
 func (c *Connector) Close() {
 	c.mu.Lock()
-	p := c.pool
-	c.pool = nil
+	p, pf := c.pool, c.prefetched
+	c.pool, c.prefetched = nil, nil
 	c.mu.Unlock()
+	if pf != nil {
+		pf.discard()
+	}
 	if p != nil {
 		p.Close()
 	}

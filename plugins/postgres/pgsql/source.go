@@ -196,10 +196,94 @@ func (c *Connector) plan(ctx context.Context, stream string) (*streamPlan, error
 	return p, nil
 }
 
+// prefetchTimeout bounds a speculative read of the next page.
+const prefetchTimeout = 5 * time.Minute
+
+// prefetch is a read of the next page started while the host forwards the
+// previous one, so that the server, this plugin and the host work at once.
+type prefetch struct {
+	key    string
+	done   chan struct{}
+	page   sdk.Page
+	err    error
+	cancel context.CancelFunc
+}
+
+// discard cancels a prefetch and releases its page.
+func (p *prefetch) discard() {
+	p.cancel()
+	<-p.done
+	if p.page.Records != nil {
+		p.page.Records.Release()
+	}
+}
+
+func requestKey(req sdk.ReadRequest) string {
+	return fmt.Sprintf("%s\x00%s\x00%d\x00%d\x00%s\x00%s", req.Stream, req.Checkpoint, req.MaxRows, req.MaxBytes, req.CursorField, req.CursorValue)
+}
+
 // ReadPage returns the page at req.Checkpoint: up to MaxRows rows and
 // about MaxBytes of Arrow data, in the stream's order, after the rows the
 // checkpoint has read.
+//
+// After answering, it reads the next page in the background (one page
+// ahead, on its own connection). A request for exactly that checkpoint
+// gets the prefetched page; any other request discards it. A prefetch that
+// failed is simply read again, so errors are always those of the call.
 func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page, error) {
+	key := requestKey(req)
+	c.mu.Lock()
+	pf := c.prefetched
+	c.prefetched = nil
+	c.mu.Unlock()
+	var page sdk.Page
+	var err error
+	have := false
+	if pf != nil && pf.key == key {
+		select {
+		case <-pf.done:
+		case <-ctx.Done():
+			pf.discard()
+			return sdk.Page{}, c.fail(ctx, ctx.Err(), "read page of %s", req.Stream)
+		}
+		if pf.err == nil {
+			page, have = pf.page, true
+		}
+	} else if pf != nil {
+		pf.discard()
+	}
+	if !have {
+		page, err = c.readPage(ctx, req)
+		if err != nil {
+			return page, err
+		}
+	}
+	c.mu.Lock()
+	ahead := c.cfg != nil && c.cfg.Prefetch
+	c.mu.Unlock()
+	if !page.Done && ahead {
+		next := req
+		next.Checkpoint = page.Checkpoint
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), prefetchTimeout)
+		p := &prefetch{key: requestKey(next), done: make(chan struct{}), cancel: cancel}
+		go func() {
+			defer close(p.done)
+			defer cancel()
+			p.page, p.err = c.readPage(pctx, next)
+		}()
+		c.mu.Lock()
+		old := c.prefetched
+		c.prefetched = p
+		c.mu.Unlock()
+		if old != nil {
+			old.discard()
+		}
+	}
+	return page, nil
+}
+
+// readPage reads one page (see ReadPage).
+func (c *Connector) readPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page, error) {
 	cfg, pool, err := c.conn()
 	if err != nil {
 		return sdk.Page{}, err
