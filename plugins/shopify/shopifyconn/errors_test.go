@@ -133,15 +133,15 @@ func TestServerErrorsAndTimeouts(t *testing.T) {
 			}
 			// The host's deadline is honoured too, as TRANSIENT; a cancel
 			// stays a cancel.
-			release = make(chan struct{})
-			shop.OnRequest(func(fakeshop.Request) { <-release })
+			release2 := make(chan struct{})
+			shop.OnRequest(func(fakeshop.Request) { <-release2 })
 			dctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 			_, err = c.ReadPage(dctx, sdk.ReadRequest{Stream: "orders"})
 			cancel()
 			cctx, cancel := context.WithCancel(context.Background())
 			time.AfterFunc(50*time.Millisecond, cancel)
 			_, cerr := c.ReadPage(cctx, sdk.ReadRequest{Stream: "orders"})
-			close(release)
+			close(release2)
 			shop.OnRequest(nil)
 			if errclass.Of(err) != errclass.Transient || !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("deadline: %v %v", errclass.Of(err), err)
