@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
@@ -273,6 +274,10 @@ func parseConfig(raw json.RawMessage) (*config, []sdk.FieldError) {
 	// depend on the server's or the role's settings.
 	cc.RuntimeParams["timezone"] = "UTC"
 	cc.RuntimeParams["datestyle"] = "ISO, YMD"
+	// A query's unqualified names resolve in the configured schema first.
+	if cfg.Schema != defaultSchema {
+		cc.RuntimeParams["search_path"] = pgx.Identifier{cfg.Schema}.Sanitize() + ", public"
+	}
 	pc.MaxConns = int32(poolSize)
 	pc.MinConns = 0
 	pc.MaxConnIdleTime = 5 * time.Minute
