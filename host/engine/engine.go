@@ -77,11 +77,16 @@ type Engine struct {
 func New(p *config.Pipeline, launcher *plugin.Launcher, logger hclog.Logger) *Engine {
 	e := &Engine{Pipeline: p, Logger: logger, instances: map[string]*Instance{}}
 	e.start = func(ctx context.Context, c *config.Connector) (connector.Conn, func(), error) {
-		proc, err := launcher.Start(ctx, c.Type, c.Name)
-		if err != nil {
+		pol := e.startPolicy(c)
+		sv := plugin.NewSupervisor(launcher, c.Type, c.Name, func() (json.RawMessage, error) { return e.freshConfig(c) },
+			plugin.CrashLoop{MaxRestarts: pol.Recovery.MaxRestarts, Window: pol.Recovery.RestartWindow}, logger)
+		if err := sv.Start(ctx); err != nil {
 			return nil, nil, err
 		}
-		return proc.Client, proc.Kill, nil
+		if pol.Enabled && pol.Recovery.ConnectionRecovery && pol.Recovery.CheckInterval > 0 {
+			sv.WatchHealth(context.WithoutCancel(ctx), pol.Recovery.CheckInterval)
+		}
+		return sv, sv.Stop, nil
 	}
 	return e
 }

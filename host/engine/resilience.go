@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"encoding/json"
+	"os"
+
 	"github.com/sqlflow/sqlflow-host/host/config"
 	"github.com/sqlflow/sqlflow-host/host/resilience"
 	"github.com/sqlflow/sqlflow-host/sdk"
@@ -109,4 +112,42 @@ func (e *Engine) policy(c *config.Connector, spec sdk.Spec) (resilience.Resolved
 // shopify), keys in file order.
 func configJSON(c *config.Connector, pol resilience.Resolved) ([]byte, error) {
 	return c.MarshalConfig(pol.Strip(c.Config))
+}
+
+// startPolicy returns the policy resolved for c before its plugin starts
+// (the profile of its type, or of the network class for a third-party
+// type): it sizes the supervisor's crash-loop limit and health checks.
+func (e *Engine) startPolicy(c *config.Connector) resilience.Policy {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if r, ok := e.policies[key(c.Role, c.Name)]; ok {
+		return r.Policy
+	}
+	return resilience.Default()
+}
+
+// freshConfig expands c's settings again from the current environment and
+// encodes them for Configure without the keys the host consumed: what a
+// restarted plugin, or one whose credentials expired, is configured with.
+// Keys ending in _file are left to the connector, which reads the file
+// again on every Configure.
+func (e *Engine) freshConfig(c *config.Connector) (json.RawMessage, error) {
+	cfg, err := c.Resolve(func(k string) (string, bool) { return os.LookupEnv(k) })
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	inst := e.instances[key(c.Role, c.Name)]
+	e.mu.Unlock()
+	if inst != nil {
+		return c.MarshalConfig(inst.Policy.Strip(cfg))
+	}
+	return configJSON(c, e.policyOf(c))
+}
+
+// policyOf returns the resolved policy of c, or an empty one.
+func (e *Engine) policyOf(c *config.Connector) resilience.Resolved {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.policies[key(c.Role, c.Name)]
 }

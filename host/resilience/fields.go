@@ -82,6 +82,10 @@ var fields = []field{
 		ptr: func(p *Policy) any { return &p.Recovery.CredentialRefresh }},
 	{path: "recovery.recovery_check_interval", kind: kindSeconds, lo: 0, loOpen: true, hi: maxSeconds, allowed: "a number of seconds above 0, at most 86400",
 		ptr: func(p *Policy) any { return &p.Recovery.CheckInterval }},
+	{path: "recovery.max_restarts", kind: kindInt, lo: 1, hi: 1000, allowed: "a whole number from 1 to 1000",
+		ptr: func(p *Policy) any { return &p.Recovery.MaxRestarts }},
+	{path: "recovery.restart_window", kind: kindSeconds, lo: 0, loOpen: true, hi: maxSeconds, allowed: "a number of seconds above 0, at most 86400",
+		ptr: func(p *Policy) any { return &p.Recovery.RestartWindow }},
 
 	{path: "retry_budget.ratio", kind: kindNumber, lo: 0, loOpen: true, hi: 1, allowed: "a share above 0, at most 1",
 		ptr: func(p *Policy) any { return &p.Budget.Ratio }},

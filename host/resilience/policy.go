@@ -72,6 +72,11 @@ type Recovery struct {
 	CredentialRefresh bool
 	// CheckInterval is how often a running plugin is health-pinged.
 	CheckInterval time.Duration
+	// MaxRestarts is how many restarts RestartWindow allows before the
+	// connector is given up on (the crash-loop limit).
+	MaxRestarts int
+	// RestartWindow is the sliding window MaxRestarts counts over.
+	RestartWindow time.Duration
 }
 
 // Budget bounds retries to a share of calls over a sliding window, so an

@@ -49,6 +49,10 @@ var globalDefault = values{
 	"recovery.enable_connection_recovery": true,
 	"recovery.enable_credential_refresh":  false,
 	"recovery.recovery_check_interval":    30 * time.Second,
+	// A plugin that needs more than 5 restarts within 5 minutes is in a
+	// crash loop: restarting it again would only hide the fault.
+	"recovery.max_restarts":   5,
+	"recovery.restart_window": 5 * time.Minute,
 
 	// Retries may be at most 10% of calls over a minute, with 10 retries
 	// per minute always allowed so a connector making few calls can still

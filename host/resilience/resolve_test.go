@@ -397,7 +397,7 @@ func TestResolveInvalid(t *testing.T) {
 		{"unknown key in rate_limit", "type: rest\nresilience:\n  rate_limit: {strategy: wait}",
 			[]string{base + "20: sources.s.resilience.rate_limit.strategy: unknown key; allowed keys are enabled, max_requests_per_minute, burst_size, per_host, backpressure_strategy"}},
 		{"unknown key in recovery", "type: rest\nresilience:\n  recovery: {interval: 3}",
-			[]string{base + "18: sources.s.resilience.recovery.interval: unknown key; allowed keys are enabled, enable_connection_recovery, enable_credential_refresh, recovery_check_interval"}},
+			[]string{base + "18: sources.s.resilience.recovery.interval: unknown key; allowed keys are enabled, enable_connection_recovery, enable_credential_refresh, recovery_check_interval, max_restarts, restart_window"}},
 		{"jitter not a boolean", "type: rest\nresilience:\n  retry: {jitter: full}",
 			[]string{base + "23: sources.s.resilience.retry.jitter: must be true or false, not a string"}},
 		{"enabled not a boolean", "type: rest\nresilience:\n  enabled: 1",
@@ -596,7 +596,7 @@ func TestProfiles(t *testing.T) {
 		rest.Breaker != (resilience.Breaker{Enabled: true, FailureThreshold: 5, RecoveryTimeout: time.Minute, SuccessThreshold: 2}) ||
 		rest.CallTimeout != 30*time.Second ||
 		rest.RateLimit != (resilience.RateLimit{Enabled: true, PerMinute: 60, Burst: 10, PerHost: true, Strategy: resilience.StrategyWait}) ||
-		rest.Recovery != (resilience.Recovery{ConnectionRecovery: true, CredentialRefresh: true, CheckInterval: 30 * time.Second}) {
+		rest.Recovery != (resilience.Recovery{ConnectionRecovery: true, CredentialRefresh: true, CheckInterval: 30 * time.Second, MaxRestarts: 5, RestartWindow: 5 * time.Minute}) {
 		t.Errorf("rest: %+v", rest)
 	}
 	s3 := get("s3")
@@ -608,7 +608,7 @@ func TestProfiles(t *testing.T) {
 	pg := get("postgres")
 	if pg.Retry.MaxAttempts != 3 || pg.Retry.InitialDelay != 500*time.Millisecond || pg.Retry.MaxDelay != 10*time.Second ||
 		pg.Breaker.FailureThreshold != 3 || pg.Breaker.RecoveryTimeout != 30*time.Second || pg.CallTimeout != 30*time.Second ||
-		pg.Recovery != (resilience.Recovery{ConnectionRecovery: true, CredentialRefresh: false, CheckInterval: 15 * time.Second}) {
+		pg.Recovery != (resilience.Recovery{ConnectionRecovery: true, CredentialRefresh: false, CheckInterval: 15 * time.Second, MaxRestarts: 5, RestartWindow: 5 * time.Minute}) {
 		t.Errorf("postgres: %+v", pg)
 	}
 	for _, name := range []string{"csv", "parquet", "file"} {
