@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/sqlflow/sqlflow-host/host/config"
 )
 
 // docBlock is one fenced YAML block of a Markdown file.
@@ -65,7 +67,6 @@ func docBlocks(t *testing.T) []docBlock {
 var (
 	pipelineRe = regexp.MustCompile(`(?m)^version:`)
 	flowsRe    = regexp.MustCompile(`(?m)^flows:`)
-	typeRe     = regexp.MustCompile(`type:\s*([a-z_][a-z0-9_-]*)`)
 	varRe      = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 )
 
@@ -86,8 +87,7 @@ func TestDocExamples(t *testing.T) {
 		seen++
 		name := strings.ReplaceAll(b.file, "/", "_") + "_line" + itoa(b.line)
 		t.Run(name, func(t *testing.T) {
-			for _, m := range typeRe.FindAllStringSubmatch(b.text, -1) {
-				typ := m[1]
+			for _, typ := range connectorTypes(b.text) {
 				if typ == "google_sheets" {
 					typ = "gsheets"
 				}
@@ -97,7 +97,7 @@ func TestDocExamples(t *testing.T) {
 			}
 			for _, m := range varRe.FindAllStringSubmatch(b.text, -1) {
 				if _, ok := os.LookupEnv(m[1]); !ok {
-					t.Setenv(m[1], "placeholder-"+strings.ToLower(m[1]))
+					t.Setenv(m[1], placeholder(m[1]))
 				}
 			}
 			dir, ok := dirs[b.file]
@@ -137,8 +137,8 @@ func selfContained(text string) bool {
 	if strings.Contains(text, "${") {
 		return false
 	}
-	for _, m := range typeRe.FindAllStringSubmatch(text, -1) {
-		switch m[1] {
+	for _, typ := range connectorTypes(text) {
+		switch typ {
 		case "memory", "csv", "parquet":
 		default:
 			return false
@@ -158,4 +158,38 @@ func itoa(n int) string {
 		b = append([]byte{digits[n%10]}, b...)
 	}
 	return string(b)
+}
+
+// placeholder is a stand-in value for an environment variable a documented
+// example uses: shaped like what its name says (a DSN, a URL) so the
+// connector's own validation accepts it.
+func placeholder(name string) string {
+	switch n := strings.ToUpper(name); {
+	case strings.Contains(n, "DSN") || strings.Contains(n, "DATABASE_URL"):
+		return "postgres://user@127.0.0.1:5432/db?sslmode=disable"
+	case strings.Contains(n, "URL") || strings.Contains(n, "ENDPOINT"):
+		return "http://127.0.0.1:9/"
+	case strings.Contains(n, "PORT"):
+		return "5432"
+	}
+	return "placeholder-" + strings.ToLower(name)
+}
+
+// connectorTypes returns the connector types a pipeline example uses (the
+// type: of each source and destination, not of nested blocks such as
+// auth: or pagination:). A file that does not parse gives none: validate
+// then reports why.
+func connectorTypes(text string) []string {
+	p, err := config.Parse("example.yaml", []byte(text), func(name string) (string, bool) { return placeholder(name), true })
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, c := range p.Sources {
+		out = append(out, c.Type)
+	}
+	for _, c := range p.Destinations {
+		out = append(out, c.Type)
+	}
+	return out
 }

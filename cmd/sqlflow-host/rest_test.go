@@ -242,12 +242,16 @@ func TestRESTServerRestartMidPagination(t *testing.T) {
 		mu.Unlock()
 		// Kill: drop this connection and stop listening; restart later on
 		// the same port.
+		// Stop listening before the host sees its connection drop, so
+		// its retry cannot reach the old server.
+		var conn net.Conn
 		if hj, ok := w.(http.Hijacker); ok {
-			if c, _, err := hj.Hijack(); err == nil {
-				c.Close()
-			}
+			conn, _, _ = hj.Hijack()
 		}
-		old.Close() // stop listening now, before the host can retry
+		old.Close()
+		if conn != nil {
+			conn.Close()
+		}
 		go func() {
 			time.Sleep(400 * time.Millisecond)
 			l2, err := net.Listen("tcp", addr)
