@@ -365,6 +365,9 @@ func dumpTable(path string, t *table) error {
 	fail := func(err error) error {
 		return errclass.Permanentf("memory destination: writing dump_path %q: %w", path, err)
 	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fail(err)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fail(err)
