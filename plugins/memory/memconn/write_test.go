@@ -333,7 +333,12 @@ func TestSourceToDestination(t *testing.T) {
 }
 
 func TestDumpFailureLeavesTableUnchanged(t *testing.T) {
-	c := configured(t, `{"dump_path": "`+filepath.Join(t.TempDir(), "missing-dir", "t.arrow")+`"}`)
+	// A file where the dump's directory should be: the dump cannot be written.
+	blocker := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := configured(t, `{"dump_path": "`+filepath.Join(blocker, "t.arrow")+`"}`)
 	ctx := context.Background()
 	if err := c.BeginWrite(ctx, sdk.WriteRequest{WriteID: "w", Target: "t", Schema: kvSchema, Mode: sdk.ModeReplace}); err != nil {
 		t.Fatal(err)
