@@ -261,6 +261,7 @@ func (s *Supervisor) Recover(ctx context.Context) error {
 	s.proc = p
 	s.failed = nil
 	s.state = StateRunning
+	s.logger.Info("plugin restarted", "connector", s.instance, "restart", s.total, "took", time.Since(now).Round(time.Millisecond))
 	return nil
 }
 

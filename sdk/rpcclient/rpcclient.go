@@ -259,7 +259,11 @@ func FromStatus(ctx context.Context, err error) error {
 		}
 		return errclass.Wrap(errclass.Transient, &TransportError{Code: st.Code(), Err: errors.New(st.Message())})
 	case codes.DeadlineExceeded:
-		return errclass.Wrap(errclass.Transient, &TransportError{Code: st.Code(), Err: fmt.Errorf("%s: %w", st.Message(), context.DeadlineExceeded)})
+		cause := context.DeadlineExceeded
+		if msg := st.Message(); msg != cause.Error() {
+			cause = fmt.Errorf("%s: %w", msg, context.DeadlineExceeded)
+		}
+		return errclass.Wrap(errclass.Transient, &TransportError{Code: st.Code(), Err: cause})
 	case codes.Unavailable:
 		return errclass.Wrap(errclass.Transient, &TransportError{Code: st.Code(), Err: errors.New(st.Message())})
 	case codes.ResourceExhausted:

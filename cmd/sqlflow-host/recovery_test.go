@@ -1,0 +1,107 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pluginsWith returns a plugins directory holding the built plugins plus
+// the testdata plugin pkg as sqlflow-plugin-<typ>.
+func pluginsWith(t *testing.T, pkg, typ string) string {
+	t.Helper()
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	entries, _ := os.ReadDir(pluginsDir)
+	for _, e := range entries {
+		os.Symlink(filepath.Join(pluginsDir, e.Name()), filepath.Join(dir, e.Name()))
+	}
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "sqlflow-plugin-"+typ), "./testdata/"+pkg)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, out)
+	}
+	return dir
+}
+
+// A plugin that hangs inside ReadPage, deaf to its context, is caught by
+// the call's deadline, killed and replaced; the read resumes at the page
+// that hung and the run completes with every row once.
+func TestHungPluginIsReplaced(t *testing.T) {
+	dir := t.TempDir()
+	hang := write(t, dir, "hang-once", "")
+	p := write(t, dir, "p.yaml", `version: 1
+sources:
+  src:
+    type: hang
+    hang_file: `+hang+`
+    resilience: {timeout: 1, retry: {max_attempts: 3, initial_delay: 0.05, max_delay: 0.1}}
+destinations:
+  dst: {type: memory}
+flows:
+  - {from: src, to: dst, target: numbers}
+`)
+	t0 := time.Now()
+	r := cliDir(t, pluginsWith(t, "hangplugin", "hang"), "run", p)
+	expect(t, r, 0, "rows=2000", "1 plugin restart")
+	if _, err := os.Stat(hang); err == nil {
+		t.Fatal("the plugin never reached the page that hangs")
+	}
+	if took := time.Since(t0); took > 30*time.Second {
+		t.Fatalf("run took %v", took)
+	}
+	if !strings.Contains(r.stderr, "plugin restarted") {
+		t.Fatalf("no restart logged:\n%s", r)
+	}
+}
+
+// A host killed outright leaves its staging behind; the next run of the
+// same flow cleans it and completes.
+func TestNextRunCleansStagingOfAKilledHost(t *testing.T) {
+	bin := hostBinary(t)
+	dir := t.TempDir()
+	p := write(t, dir, "p.yaml", `version: 1
+sources:
+  gen: {type: memory, table_name: events, generate: {rows: 20000, seed: 3}, faults: {latency: 0.05}}
+destinations:
+  out: {type: csv, path: `+dir+`/out}
+flows:
+  - {name: slow, from: gen, to: out, target: events.csv}
+`)
+	cmd := exec.Command(bin, "--plugins-dir", pluginsDir, "run", "--page-rows", "100", p)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until staging exists, then SIGKILL the host.
+	deadline := time.Now().Add(30 * time.Second)
+	var staged []string
+	for time.Now().Before(deadline) {
+		staged, _ = filepath.Glob(filepath.Join(dir, "out", ".sqlflow-staging-slow-*"))
+		if len(staged) > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if len(staged) == 0 {
+		t.Fatal("no staging appeared before the host was killed")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "events.csv")); err == nil {
+		t.Fatal("a killed run made its target visible")
+	}
+	// The next run: fast this time.
+	os.WriteFile(p, []byte(strings.Replace(mustRead(t, p), "faults: {latency: 0.05}", "faults: {latency: 0}", 1)), 0o644)
+	r := cli(t, "run", "--page-rows", "5000", p)
+	expect(t, r, 0)
+	for _, s := range staged {
+		if _, err := os.Stat(s); err == nil {
+			t.Fatalf("staging of the killed run is still there: %s", s)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "events.csv")); err != nil {
+		t.Fatalf("target missing after the second run: %v", err)
+	}
+}
