@@ -146,9 +146,11 @@ var profiles = []profile{
 		// RESOURCE_EXHAUSTED and asks for truncated exponential backoff with
 		// random jitter capped near 32-64 s. So: 60 a minute with a burst of
 		// 1 (a bucket of 10 would allow 70 in the first minute), shared per
-		// host because connectors usually share one identity, five attempts
-		// and a 32 s cap. OAuth tokens expire: refresh credentials.
-		"retry.max_attempts":       5,
+		// host because connectors usually share one identity, seven attempts
+		// and a 32 s cap: the waits (about 1+2+4+8+16+32 s) outlast the
+		// one-minute quota window, so a 429 storm ends in a retry that
+		// fits the next window. OAuth tokens expire: refresh credentials.
+		"retry.max_attempts":       7,
 		"retry.initial_delay":      time.Second,
 		"retry.max_delay":          32 * time.Second,
 		"retry.backoff_multiplier": 2.0,
@@ -171,13 +173,16 @@ var profiles = []profile{
 		"recovery.recovery_check_interval":    30 * time.Second,
 	}},
 	{name: "shopify", values: values{
-		// Shopify's REST Admin API is a leaky bucket per app and store: 40
-		// requests, leaking 2 per second on standard plans. A token bucket
-		// of 40 refilled at 2/s (120 a minute) is exactly that bucket,
-		// shared per host (the store's domain). Higher plans leak faster:
-		// the plugin's rate hints (the X-Shopify-Shop-Api-Call-Limit header
-		// and 429 Retry-After) refine the pace from responses. Requests had
-		// no timeout in the old tool; they get 30 s here.
+		// Shopify limits with leaky buckets whose size and leak rate depend
+		// on the plan and the API: REST 40 requests leaking 2/s on standard
+		// plans (20/s on Plus), GraphQL cost points (1,000 restoring 50/s
+		// on standard plans). The plan's rates are read from responses, not
+		// assumed: the plugin reports every response's budget as rate
+		// hints (GraphQL throttleStatus, REST X-Shopify-Shop-Api-Call-Limit)
+		// and the limiter paces from them before the bucket empties. The
+		// token bucket here is only a ceiling: 1,200 a minute (Plus's REST
+		// leak rate) with a burst of 40 (the smallest bucket), shared per
+		// store. Requests had no timeout in the old tool; they get 30 s.
 		"retry.max_attempts":       5,
 		"retry.initial_delay":      time.Second,
 		"retry.max_delay":          30 * time.Second,
@@ -191,7 +196,7 @@ var profiles = []profile{
 		"timeout":                           30 * time.Second,
 
 		"rate_limit.enabled":                 true,
-		"rate_limit.max_requests_per_minute": 120.0,
+		"rate_limit.max_requests_per_minute": 1200.0,
 		"rate_limit.burst_size":              40,
 		"rate_limit.per_host":                true,
 		"rate_limit.backpressure_strategy":   StrategyWait,

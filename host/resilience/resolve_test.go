@@ -92,7 +92,7 @@ func TestResolveTiers(t *testing.T) {
 			name: "tier 1: shopify's leaky bucket", body: "type: shopify",
 			profile: "shopify",
 			want: map[string]want{
-				"rate_limit.max_requests_per_minute": {"120", "profile shopify"},
+				"rate_limit.max_requests_per_minute": {"1200", "profile shopify"},
 				"rate_limit.burst_size":              {"40", "profile shopify"},
 				"rate_limit.per_host":                {"true", "profile shopify"},
 			},
@@ -626,7 +626,7 @@ func TestProfiles(t *testing.T) {
 	if g := get("gsheets"); g.RateLimit.PerMinute != 60 || !g.RateLimit.Enabled {
 		t.Errorf("gsheets: %+v", g.RateLimit)
 	}
-	if s := get("shopify"); s.RateLimit.PerMinute != 120 || s.RateLimit.Burst != 40 {
+	if s := get("shopify"); s.RateLimit.PerMinute != 1200 || s.RateLimit.Burst != 40 {
 		t.Errorf("shopify: %+v", s.RateLimit)
 	}
 	if b := resilience.Default().Budget; b != (resilience.Budget{Ratio: 0.1, Window: time.Minute, MinRetries: 10}) {
