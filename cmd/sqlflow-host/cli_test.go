@@ -301,3 +301,16 @@ flows:
 `)
 	expect(t, cli(t, "check", p, "src"), 1, "missing.csv")
 }
+
+func TestGoogleSheetsAliasStartsTheGsheetsPlugin(t *testing.T) {
+	havePlugin(t, "gsheets")
+	p := write(t, t.TempDir(), "p.yaml", `version: 1
+sources:
+  sheet: {type: google_sheets, spreadsheet_id: abc, sheet_name: Sheet1, api_key: k}
+destinations:
+  out: {type: memory}
+flows:
+  - {from: sheet, stream: Sheet1, to: out, target: t}
+`)
+	expect(t, cli(t, "validate", p), 0, "is valid")
+}

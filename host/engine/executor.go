@@ -38,7 +38,7 @@ type executor struct {
 // call in progress on the instance).
 func (e *Engine) wrap(c *config.Connector, raw, conn connector.Conn, pol resilience.Policy) connector.Conn {
 	env := resilience.Env{
-		Name: c.Name, Type: c.Type, Role: string(c.Role), Host: TargetHost(c.Config),
+		Name: c.Name, Type: c.Type, Role: string(c.Role), Host: targetHostOf(c),
 		Limiters: &e.exec.limiters, Logger: e.Logger, Metrics: e.Metrics,
 	}
 	if r, ok := raw.(interface{ Recover(context.Context) error }); ok {
@@ -83,6 +83,20 @@ func TargetHost(cfg map[string]any) string {
 		}
 	}
 	return ""
+}
+
+// defaultHosts are the hosts of connector types that reach one public API
+// when their configuration names no endpoint, so connectors of that type
+// share one per-host limiter as the API's quota is shared.
+var defaultHosts = map[string]string{"gsheets": "sheets.googleapis.com", "google_sheets": "sheets.googleapis.com"}
+
+// targetHostOf is TargetHost of c's configuration, or its type's public
+// API host.
+func targetHostOf(c *config.Connector) string {
+	if h := TargetHost(c.Config); h != "" {
+		return h
+	}
+	return defaultHosts[c.Type]
 }
 
 // flowCounters returns the resilience counters of a flow, creating them.

@@ -216,3 +216,15 @@ func TestResolveDir(t *testing.T) {
 		t.Fatalf("exe: %v", d)
 	}
 }
+
+func TestAliasFindsItsPlugin(t *testing.T) {
+	dir := pluginsDir(t)
+	script(t, dir.Path, "gsheets", "exit 0")
+	b, err := plugin.Find(dir, "google_sheets")
+	if err != nil || b.Type != "gsheets" {
+		t.Fatalf("google_sheets found %+v, %v", b, err)
+	}
+	if plugin.Canonical("google_sheets") != "gsheets" || plugin.Canonical("csv") != "csv" {
+		t.Fatal("Canonical")
+	}
+}
