@@ -4,7 +4,8 @@
 // order, the batching or the exact Arrow types used for each column.
 //
 // Each value is rendered in a canonical text form (integers in decimal,
-// floats in the shortest form that round-trips, timestamps as RFC 3339 in
+// floats in the shortest form that round-trips, decimals in plain notation
+// without trailing fraction zeros, timestamps as RFC 3339 in
 // UTC with nanoseconds, dates as YYYY-MM-DD, binary as hex, null as a
 // marker distinct from every string), a row is its column values joined by
 // a separator, and the checksum is the wrapping sum of the rows' 64-bit
@@ -15,7 +16,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -107,7 +110,61 @@ func AppendValue(buf []byte, c arrow.Array, i int) []byte {
 		return a.Value(i).ToTime().UTC().AppendFormat(buf, time.DateOnly)
 	case *array.Date64:
 		return a.Value(i).ToTime().UTC().AppendFormat(buf, time.DateOnly)
+	case *array.Decimal128:
+		return appendDecimal128(buf, a, i)
 	default:
 		return append(buf, c.ValueStr(i)...)
 	}
+}
+
+// appendDecimal128 appends a decimal in plain notation with trailing
+// fraction zeros removed ("1.50" → "1.5", "2.00" → "2", "-0.00" → "0"),
+// so the same number hashes alike whatever the column's scale. Values whose
+// unscaled integer fits in an int64 are formatted without big-number
+// arithmetic, which would cost more than reading the row did.
+func appendDecimal128(buf []byte, a *array.Decimal128, i int) []byte {
+	v := a.Value(i)
+	scale := int(a.DataType().(*arrow.Decimal128Type).Scale)
+	hi, lo := v.HighBits(), v.LowBits()
+	var digits []byte
+	neg := false
+	if ((hi == 0 && lo <= math.MaxInt64) || (hi == -1 && lo > math.MaxInt64)) && int64(lo) != math.MinInt64 && scale >= 0 {
+		n := int64(lo)
+		if n < 0 {
+			neg, n = true, -n
+		}
+		var tmp [24]byte
+		digits = strconv.AppendInt(tmp[:0], n, 10)
+	} else {
+		str := v.ToString(int32(scale))
+		if strings.HasPrefix(str, "-") {
+			neg, str = true, str[1:]
+		}
+		if scale > 0 {
+			str = strings.Replace(str, ".", "", 1)
+		}
+		digits = []byte(strings.TrimLeft(str, "0"))
+		if scale < 0 {
+			return append(buf, v.ToString(int32(scale))...)
+		}
+	}
+	// digits is the unscaled magnitude; place the point scale digits from
+	// the right, then trim fraction zeros.
+	for len(digits) <= scale {
+		digits = append([]byte{'0'}, digits...)
+	}
+	intPart, frac := digits[:len(digits)-scale], digits[len(digits)-scale:]
+	frac = []byte(strings.TrimRight(string(frac), "0"))
+	if len(intPart) == 0 {
+		intPart = []byte{'0'}
+	}
+	if neg && !(string(intPart) == "0" && len(frac) == 0) {
+		buf = append(buf, '-')
+	}
+	buf = append(buf, intPart...)
+	if len(frac) > 0 {
+		buf = append(buf, '.')
+		buf = append(buf, frac...)
+	}
+	return buf
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sqlflow/sqlflow-host/sdk/rowhash"
@@ -67,5 +68,35 @@ func TestDuplicatesCount(t *testing.T) {
 	s.Add(a)
 	if s.Hash == 0 || s.Rows != 2 {
 		t.Fatalf("duplicates cancelled out: %v", s)
+	}
+}
+
+func TestDecimalCanonicalForm(t *testing.T) {
+	tests := []struct {
+		scale int32
+		v     decimal128.Num
+		want  string
+	}{
+		{0, decimal128.FromI64(0), "0"},
+		{2, decimal128.FromI64(0), "0"},
+		{2, decimal128.FromI64(150), "1.5"},
+		{2, decimal128.FromI64(200), "2"},
+		{2, decimal128.FromI64(-5), "-0.05"},
+		{5, decimal128.FromI64(1), "0.00001"},
+		{3, decimal128.FromI64(-12345), "-12.345"},
+		{0, decimal128.FromI64(-42), "-42"},
+		{2, decimal128.New(1, 0), "184467440737095516.16"}, // 2^64, beyond int64
+		{0, decimal128.New(-1, 0), "-18446744073709551616"},
+	}
+	for _, tt := range tests {
+		typ := &arrow.Decimal128Type{Precision: 38, Scale: tt.scale}
+		b := array.NewDecimal128Builder(memory.DefaultAllocator, typ)
+		b.Append(tt.v)
+		arr := b.NewDecimal128Array()
+		if got := string(rowhash.AppendValue(nil, arr, 0)); got != tt.want {
+			t.Errorf("scale %d: %q, want %q", tt.scale, got, tt.want)
+		}
+		arr.Release()
+		b.Release()
 	}
 }
