@@ -105,3 +105,74 @@ flows:
 		t.Fatalf("target missing after the second run: %v", err)
 	}
 }
+
+// A plugin that crashes on every start hits the crash-loop limit: the run
+// fails with an error naming the connector and showing the plugin's last
+// stderr lines, and the target is left as it was.
+func TestCrashLoopGivesUp(t *testing.T) {
+	dir := t.TempDir()
+	plugins := t.TempDir()
+	os.Chmod(plugins, 0o755)
+	entries, _ := os.ReadDir(pluginsDir)
+	for _, e := range entries {
+		os.Symlink(filepath.Join(pluginsDir, e.Name()), filepath.Join(plugins, e.Name()))
+	}
+	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "sqlflow-plugin-crash"), "./host/plugin/testdata/crashplugin")
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build crashplugin: %v\n%s", err, out)
+	}
+	write(t, dir, "target/keep.txt", "the target before the run\n")
+	p := write(t, dir, "p.yaml", `version: 1
+sources:
+  gen: {type: memory, table_name: t, generate: {rows: 10, seed: 1}}
+destinations:
+  flaky:
+    type: crash
+    exit_on_configure: true
+    seen_file: `+dir+`/target/seen
+    resilience: {retry: {max_attempts: 10, initial_delay: 0.01, max_delay: 0.05}, circuit_breaker: false, recovery: {max_restarts: 3, restart_window: 60}}
+flows:
+  - {from: gen, to: flaky, target: t}
+`)
+	r := cliDir(t, plugins, "run", p)
+	if r.code == 0 {
+		t.Fatalf("a plugin crashing on every start did not fail the run:\n%s", r)
+	}
+	expect(t, r, r.code, `"flaky"`, "plugin given up after repeated crashes", "more than 3 restarts", "crashing on purpose at configure")
+	got, _ := os.ReadDir(filepath.Join(dir, "target"))
+	if len(got) != 1 || got[0].Name() != "keep.txt" {
+		t.Fatalf("the target changed: %v", got)
+	}
+}
+
+// With the default circuit breaker the breaker may open before the
+// crash-loop limit is reached; the error still shows the plugin's last
+// words.
+func TestCrashingPluginErrorShowsStderr(t *testing.T) {
+	dir := t.TempDir()
+	plugins := t.TempDir()
+	os.Chmod(plugins, 0o755)
+	entries, _ := os.ReadDir(pluginsDir)
+	for _, e := range entries {
+		os.Symlink(filepath.Join(pluginsDir, e.Name()), filepath.Join(plugins, e.Name()))
+	}
+	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "sqlflow-plugin-crash"), "./host/plugin/testdata/crashplugin")
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build crashplugin: %v\n%s", err, out)
+	}
+	p := write(t, dir, "p.yaml", `version: 1
+sources:
+  gen: {type: memory, table_name: t, generate: {rows: 10, seed: 1}}
+destinations:
+  flaky: {type: crash, exit_on_configure: true, seen_file: `+dir+`/seen}
+flows:
+  - {from: gen, to: flaky, target: t}
+`)
+	r := cliDir(t, plugins, "run", p)
+	if r.code == 0 {
+		t.Fatalf("a plugin crashing on every start did not fail the run:\n%s", r)
+	}
+	expect(t, r, r.code, `"flaky"`, "crashing on purpose at configure")
+}

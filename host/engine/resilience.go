@@ -123,6 +123,14 @@ func (e *Engine) startPolicy(c *config.Connector) resilience.Policy {
 	if r, ok := e.policies[key(c.Role, c.Name)]; ok {
 		return r.Policy
 	}
+	// A third-party type: its class is known only from its Spec; until
+	// then its settings under the network profile (the class assumed for
+	// an empty one) size the supervisor.
+	for _, class := range []sdk.ResilienceClass{sdk.ResilienceNetwork, sdk.ResilienceFile, sdk.ResilienceNone} {
+		if r, _, err := resilience.Resolve(c, class); err == nil {
+			return r.Policy
+		}
+	}
 	return resilience.Default()
 }
 

@@ -316,7 +316,14 @@ func (s *Supervisor) current() (*Process, error) {
 	case s.state == StateGivenUp:
 		return nil, s.givenUpError()
 	case s.proc == nil:
-		return nil, errclass.Wrap(errclass.Transient, &rpcclient.TransportError{Err: fmt.Errorf("plugin of %q is not running", s.instance)})
+		msg := fmt.Sprintf("plugin of %q is not running", s.instance)
+		if s.total > 0 {
+			msg += fmt.Sprintf(" (restarted %d times)", s.total)
+		}
+		if s.lastStderr != "" {
+			msg += "; last lines of its stderr:\n" + s.lastStderr
+		}
+		return nil, errclass.Wrap(errclass.Transient, &rpcclient.TransportError{Err: errors.New(msg)})
 	}
 	return s.proc, nil
 }
