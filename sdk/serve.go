@@ -42,6 +42,16 @@ func Serve(newConnector func(logger hclog.Logger) Connector) {
 		os.Exit(1)
 	}
 	server := newServer(conn, logger)
+	// After the handshake go-plugin moves os.Stdout and os.Stderr onto a
+	// pipe it forwards over its stdio gRPC stream, which loses what a
+	// dying plugin wrote last. At the host's first call (always after
+	// that move) point both back at file descriptor 2, which the host
+	// reads to the end even when the process crashes.
+	stderr := os.Stderr
+	server.stdio = func() {
+		os.Stdout = stderr
+		os.Stderr = stderr
+	}
 
 	restoreStdout(handshake)
 	plugin.Serve(&plugin.ServeConfig{

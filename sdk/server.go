@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
@@ -27,6 +28,12 @@ type server struct {
 	dst    Destination
 	spec   Spec
 	logger hclog.Logger
+
+	// stdio, when set, is run once at the first call: it points the
+	// process's os.Stdout and os.Stderr back at file descriptor 2 (see
+	// Serve).
+	stdio     func()
+	stdioOnce sync.Once
 }
 
 // newServer returns a server for conn. The spec's roles and protocol version are
@@ -55,6 +62,13 @@ func FullSpec(conn Connector) Spec {
 	return spec
 }
 
+// enter runs the stdio hook once, at the first call of the host.
+func (s *server) enter() {
+	if s.stdio != nil {
+		s.stdioOnce.Do(s.stdio)
+	}
+}
+
 // guard turns a panic inside a handler into a PERMANENT error carrying the
 // panic text, and logs the stack to stderr; the process stays up.
 func (s *server) guard(op string, err *error) {
@@ -66,11 +80,13 @@ func (s *server) guard(op string, err *error) {
 
 func (s *server) Spec(ctx context.Context, _ *pb.SpecRequest) (_ *pb.SpecResponse, err error) {
 	defer s.guard("spec", &err)
+	s.enter()
 	return toSpecResponse(s.spec), nil
 }
 
 func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (_ *pb.ConfigureResponse, err error) {
 	defer s.guard("configure", &err)
+	s.enter()
 	ferrs, err := s.conn.Configure(ctx, req.GetConfigJson())
 	if err != nil {
 		return nil, toStatus(err)
@@ -80,6 +96,7 @@ func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (_ *pb
 
 func (s *server) Check(ctx context.Context, _ *pb.CheckRequest) (_ *pb.CheckResponse, err error) {
 	defer s.guard("check", &err)
+	s.enter()
 	if err := s.conn.Check(ctx); err != nil {
 		return nil, toStatus(err)
 	}
@@ -88,6 +105,7 @@ func (s *server) Check(ctx context.Context, _ *pb.CheckRequest) (_ *pb.CheckResp
 
 func (s *server) Discover(ctx context.Context, _ *pb.DiscoverRequest) (_ *pb.DiscoverResponse, err error) {
 	defer s.guard("discover", &err)
+	s.enter()
 	if s.src == nil {
 		return nil, toStatus(errclass.Permanentf("connector %s is not a source", s.spec.Name))
 	}
@@ -104,6 +122,7 @@ func (s *server) Discover(ctx context.Context, _ *pb.DiscoverRequest) (_ *pb.Dis
 
 func (s *server) ReadPage(ctx context.Context, req *pb.ReadPageRequest) (_ *pb.ReadPageResponse, err error) {
 	defer s.guard("read", &err)
+	s.enter()
 	if s.src == nil {
 		return nil, toStatus(errclass.Permanentf("connector %s is not a source", s.spec.Name))
 	}
@@ -123,6 +142,7 @@ func (s *server) ReadPage(ctx context.Context, req *pb.ReadPageRequest) (_ *pb.R
 
 func (s *server) BeginWrite(ctx context.Context, req *pb.BeginWriteRequest) (_ *pb.BeginWriteResponse, err error) {
 	defer s.guard("begin_write", &err)
+	s.enter()
 	if s.dst == nil {
 		return nil, toStatus(errclass.Permanentf("connector %s is not a destination", s.spec.Name))
 	}
@@ -138,6 +158,7 @@ func (s *server) BeginWrite(ctx context.Context, req *pb.BeginWriteRequest) (_ *
 
 func (s *server) WriteBatch(ctx context.Context, req *pb.WriteBatchRequest) (_ *pb.WriteBatchResponse, err error) {
 	defer s.guard("write", &err)
+	s.enter()
 	if s.dst == nil {
 		return nil, toStatus(errclass.Permanentf("connector %s is not a destination", s.spec.Name))
 	}
@@ -154,6 +175,7 @@ func (s *server) WriteBatch(ctx context.Context, req *pb.WriteBatchRequest) (_ *
 
 func (s *server) CommitWrite(ctx context.Context, req *pb.CommitWriteRequest) (_ *pb.CommitWriteResponse, err error) {
 	defer s.guard("commit", &err)
+	s.enter()
 	if s.dst == nil {
 		return nil, toStatus(errclass.Permanentf("connector %s is not a destination", s.spec.Name))
 	}
@@ -169,6 +191,7 @@ func (s *server) CommitWrite(ctx context.Context, req *pb.CommitWriteRequest) (_
 
 func (s *server) AbortWrite(ctx context.Context, req *pb.AbortWriteRequest) (_ *pb.AbortWriteResponse, err error) {
 	defer s.guard("abort", &err)
+	s.enter()
 	if s.dst == nil {
 		return nil, toStatus(errclass.Permanentf("connector %s is not a destination", s.spec.Name))
 	}
