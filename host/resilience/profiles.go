@@ -175,8 +175,8 @@ var profiles = []profile{
 	{name: "shopify", values: values{
 		// Shopify limits with leaky buckets whose size and leak rate depend
 		// on the plan and the API: REST 40 requests leaking 2/s on standard
-		// plans (20/s on Plus), GraphQL cost points (1,000 restoring 50/s
-		// on standard plans). The plan's rates are read from responses, not
+		// plans (20/s on Plus), GraphQL cost points (sizes and restore
+		// rates vary by plan and API version). The plan's rates are read from responses, not
 		// assumed: the plugin reports every response's budget as rate
 		// hints (GraphQL throttleStatus, REST X-Shopify-Shop-Api-Call-Limit)
 		// and the limiter paces from them before the bucket empties. The
