@@ -51,7 +51,7 @@ func toDiscoverResponse(streams []Stream) (*pb.DiscoverResponse, error) {
 			return nil, fmt.Errorf("stream %q: %w", s.Name, err)
 		}
 		out.Streams = append(out.Streams, &pb.Stream{
-			Name: s.Name, ArrowSchema: schema, PrimaryKey: s.PrimaryKey, CursorFields: s.CursorFields,
+			Name: s.Name, ArrowSchema: schema, PrimaryKey: s.PrimaryKey, CursorFields: s.CursorFields, Default: s.Default,
 		})
 	}
 	return out, nil

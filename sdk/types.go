@@ -101,6 +101,9 @@ type Stream struct {
 	PrimaryKey []string
 	// CursorFields lists the columns usable as an incremental cursor.
 	CursorFields []string
+	// Default marks the stream a flow that names no stream reads when the
+	// source offers several (at most one stream should set it).
+	Default bool
 }
 
 // ReadRequest asks a source for one page.

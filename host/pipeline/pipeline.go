@@ -282,7 +282,8 @@ func Run(ctx context.Context, f Flow, opts Options) (res Result, err error) {
 var ErrNoStream = errors.New("the source has several streams; name one with stream:")
 
 // PickStream chooses the flow's stream among a source's streams: the named
-// one, or the only one when name is empty.
+// one; when name is empty, the only one, or else the one the source marks
+// as its default.
 func PickStream(streams []sdk.Stream, name string) (sdk.Stream, error) {
 	names := make([]string, len(streams))
 	for i, s := range streams {
@@ -294,6 +295,15 @@ func PickStream(streams []sdk.Stream, name string) (sdk.Stream, error) {
 	if name == "" {
 		if len(streams) == 1 {
 			return streams[0], nil
+		}
+		var defaults []sdk.Stream
+		for _, s := range streams {
+			if s.Default {
+				defaults = append(defaults, s)
+			}
+		}
+		if len(defaults) == 1 {
+			return defaults[0], nil
 		}
 		if len(streams) == 0 {
 			return sdk.Stream{}, errors.New("the source offers no stream")

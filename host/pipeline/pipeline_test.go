@@ -232,6 +232,10 @@ func TestPickStream(t *testing.T) {
 	if _, err := pipeline.PickStream(two, "c"); err == nil || !strings.Contains(err.Error(), "[a b]") {
 		t.Fatal(err)
 	}
+	withDefault := []sdk.Stream{{Name: "a"}, {Name: "b", Default: true}}
+	if s, err := pipeline.PickStream(withDefault, ""); err != nil || s.Name != "b" {
+		t.Fatal("default stream:", s, err)
+	}
 	if _, err := pipeline.PickStream(nil, ""); err == nil {
 		t.Fatal("no error for no streams")
 	}

@@ -187,7 +187,10 @@ func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
 				cursors = append(cursors, l.Names[i])
 			}
 		}
-		streams = append(streams, sdk.Stream{Name: l.Sheet, Schema: l.schema(), CursorFields: cursors})
+		streams = append(streams, sdk.Stream{Name: l.Sheet, Schema: l.schema(), CursorFields: cursors,
+			// A flow without stream: reads the sheet sheet_name names, as
+			// configurations of the old tool expect.
+			Default: l.Sheet == s.cfg.SheetName})
 	}
 	c.mu.Lock()
 	if c.cfg.SpreadsheetID == s.cfg.SpreadsheetID && c.creds == s.creds {

@@ -575,9 +575,12 @@ type Stream struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// Arrow IPC schema bytes; empty when unknown.
-	ArrowSchema   []byte   `protobuf:"bytes,2,opt,name=arrow_schema,json=arrowSchema,proto3" json:"arrow_schema,omitempty"`
-	PrimaryKey    []string `protobuf:"bytes,3,rep,name=primary_key,json=primaryKey,proto3" json:"primary_key,omitempty"`
-	CursorFields  []string `protobuf:"bytes,4,rep,name=cursor_fields,json=cursorFields,proto3" json:"cursor_fields,omitempty"`
+	ArrowSchema  []byte   `protobuf:"bytes,2,opt,name=arrow_schema,json=arrowSchema,proto3" json:"arrow_schema,omitempty"`
+	PrimaryKey   []string `protobuf:"bytes,3,rep,name=primary_key,json=primaryKey,proto3" json:"primary_key,omitempty"`
+	CursorFields []string `protobuf:"bytes,4,rep,name=cursor_fields,json=cursorFields,proto3" json:"cursor_fields,omitempty"`
+	// The stream a flow that names none reads when the source has several
+	// (for example the sheet a Google Sheets source's sheet_name names).
+	Default       bool `protobuf:"varint,5,opt,name=default,proto3" json:"default,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -638,6 +641,13 @@ func (x *Stream) GetCursorFields() []string {
 		return x.CursorFields
 	}
 	return nil
+}
+
+func (x *Stream) GetDefault() bool {
+	if x != nil {
+		return x.Default
+	}
+	return false
 }
 
 type DiscoverResponse struct {
@@ -1374,13 +1384,14 @@ const file_sqlflow_connector_v1_connector_proto_rawDesc = "" +
 	"\ffield_errors\x18\x01 \x03(\v2 .sqlflow.connector.v1.FieldErrorR\vfieldErrors\"\x0e\n" +
 	"\fCheckRequest\"\x0f\n" +
 	"\rCheckResponse\"\x11\n" +
-	"\x0fDiscoverRequest\"\x85\x01\n" +
+	"\x0fDiscoverRequest\"\x9f\x01\n" +
 	"\x06Stream\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\farrow_schema\x18\x02 \x01(\fR\varrowSchema\x12\x1f\n" +
 	"\vprimary_key\x18\x03 \x03(\tR\n" +
 	"primaryKey\x12#\n" +
-	"\rcursor_fields\x18\x04 \x03(\tR\fcursorFields\"J\n" +
+	"\rcursor_fields\x18\x04 \x03(\tR\fcursorFields\x12\x18\n" +
+	"\adefault\x18\x05 \x01(\bR\adefault\"J\n" +
 	"\x10DiscoverResponse\x126\n" +
 	"\astreams\x18\x01 \x03(\v2\x1c.sqlflow.connector.v1.StreamR\astreams\"\xd0\x01\n" +
 	"\x0fReadPageRequest\x12\x16\n" +
