@@ -1,6 +1,9 @@
 package main
 
 import (
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -175,4 +178,72 @@ flows:
 		t.Fatalf("a plugin crashing on every start did not fail the run:\n%s", r)
 	}
 	expect(t, r, r.code, `"flaky"`, "crashing on purpose at configure")
+}
+
+// AUTH_EXPIRED from a source makes the host re-read the connector's
+// settings and configure it again; the connector re-reads its secret file,
+// finds the rotated credential, and the run succeeds with every row once.
+func TestExpiredCredentialIsRefreshedFromAChangedFile(t *testing.T) {
+	bin := hostBinary(t)
+	dir := t.TempDir()
+	secret := write(t, dir, "token", "A\n")
+	revoked := filepath.Join(dir, "revoked")
+	p := write(t, dir, "p.yaml", `version: 1
+sources:
+  gen:
+    type: memory
+    table_name: events
+    generate: {rows: 1000, seed: 5}
+    faults: {latency: 0.3, auth_file: `+secret+`, revoked_file: `+revoked+`}
+    resilience: {retry: {max_attempts: 2, initial_delay: 0.01, max_delay: 0.05}, recovery: {enable_credential_refresh: true}}
+destinations:
+  out: {type: memory}
+flows:
+  - {name: auth, from: gen, to: out, target: events}
+`)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin, "--plugins-dir", pluginsDir, "run", "--page-rows", "100", "--metrics-addr", addr, p)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Once a page went through with credential A (the run's metrics say
+	// so), rotate: the new credential B is written first, then the
+	// "server" revokes A.
+	deadline := time.Now().Add(30 * time.Second)
+	for !pagesDone(addr, "auth") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	os.WriteFile(secret, []byte("B\n"), 0o600)
+	os.WriteFile(revoked, []byte("A\n"), 0o600)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("run failed: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "injected expired credential") || !strings.Contains(stdout.String(), "rows=1000") {
+		t.Fatalf("no credential refresh happened, or rows were lost:\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}
+}
+
+// pagesDone reports whether the run serving metrics at addr counted a page
+// of flow.
+func pagesDone(addr, flow string) bool {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "flow_pages_total{") && strings.Contains(line, `flow="`+flow+`"`) {
+			f := strings.Fields(line)
+			return len(f) == 2 && f[1] != "0"
+		}
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,7 +57,9 @@ const configSchema = `{
         "rate_limited": {"type": "number", "minimum": 0, "maximum": 1, "default": 0},
         "retry_after": {"type": "number", "minimum": 0, "default": 0},
         "latency": {"type": "number", "minimum": 0, "default": 0},
-        "permanent_at_page": {"type": "integer", "minimum": 0, "default": 0}
+        "permanent_at_page": {"type": "integer", "minimum": 0, "default": 0},
+        "auth_file": {"type": "string", "description": "A credential file read at every Configure."},
+        "revoked_file": {"type": "string", "description": "Read at every page: while it names the credential read from auth_file at Configure, page reads fail AUTH_EXPIRED."}
       }
     },
     "dump_path": {"type": "string", "minLength": 1,
@@ -143,7 +146,7 @@ func parseGenerate(errs *fieldErrors, raw json.RawMessage) (*generator, bool) {
 
 func parseFaults(errs *fieldErrors, raw json.RawMessage) (*faultConfig, bool) {
 	obj, ok := errs.object("faults", raw,
-		[]string{"latency", "permanent_at_page", "rate_limited", "retry_after", "seed", "transient"})
+		[]string{"auth_file", "latency", "permanent_at_page", "rate_limited", "retry_after", "revoked_file", "seed", "transient"})
 	if !ok {
 		return nil, false
 	}
@@ -180,6 +183,23 @@ func parseFaults(errs *fieldErrors, raw json.RawMessage) (*faultConfig, bool) {
 	}
 	if v, ok := obj["seed"]; ok {
 		f.seed, _ = errs.integer("faults.seed", v, math.MinInt64)
+	}
+	if v, ok := obj["revoked_file"]; ok {
+		f.revokedFile, _ = errs.str("faults.revoked_file", v)
+	}
+	if v, ok := obj["auth_file"]; ok {
+		if path, ok := errs.str("faults.auth_file", v); ok {
+			// Read at every Configure, so a refreshed credential is seen.
+			data, err := os.ReadFile(path)
+			if err != nil {
+				errs.add("faults.auth_file", fmt.Sprintf("cannot read %s: %v", path, err))
+			} else {
+				f.authFile, f.credential = path, strings.TrimSpace(string(data))
+			}
+		}
+	}
+	if f.revokedFile != "" && f.authFile == "" {
+		errs.add("faults.revoked_file", "needs faults.auth_file, the credential file whose value it revokes")
 	}
 	if len(*errs) == n0 && f.transient+f.rateLimited > 1 {
 		errs.add("faults.rate_limited", fmt.Sprintf("faults.transient (%s) + faults.rate_limited (%s) is more than 1; together they are a share of ReadPage calls",

@@ -33,7 +33,7 @@ func TestConfigureFieldErrors(t *testing.T) {
 		{"generate rows string", `{"generate": {"rows": "10"}}`, "generate.rows", "must be an integer, got a string"},
 		{"generate seed type", `{"generate": {"rows": 1, "seed": "x"}}`, "generate.seed", "must be an integer"},
 		{"faults not an object", `{"faults": true}`, "faults", "must be an object"},
-		{"faults unknown key", `{"faults": {"flaky": 0.1}}`, "faults.flaky", "allowed keys are latency, permanent_at_page, rate_limited, retry_after, seed, transient"},
+		{"faults unknown key", `{"faults": {"flaky": 0.1}}`, "faults.flaky", "allowed keys are auth_file, latency, permanent_at_page, rate_limited, retry_after, revoked_file, seed, transient"},
 		{"transient above 1", `{"faults": {"transient": 1.5}}`, "faults.transient", "between 0 and 1"},
 		{"transient negative", `{"faults": {"transient": -0.1}}`, "faults.transient", "between 0 and 1"},
 		{"transient type", `{"faults": {"transient": "often"}}`, "faults.transient", "must be a number, got a string"},

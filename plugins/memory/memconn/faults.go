@@ -3,6 +3,8 @@ package memconn
 import (
 	"context"
 	"hash/fnv"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +21,11 @@ type faultConfig struct {
 	retryAfter      float64 // seconds, carried by RATE_LIMITED faults
 	latency         float64 // seconds added to every page
 	permanentAtPage int64   // 1-based page that always fails PERMANENT; 0 = never
+	// authFile is a credential file read at every Configure (as a real
+	// connector re-reads its *_file secrets). revokedFile plays the
+	// server: read at every page, it names a revoked credential; while it
+	// names the one read at Configure, page reads fail AUTH_EXPIRED.
+	authFile, credential, revokedFile string
 }
 
 // attempts counts, per process, how often each checkpoint was asked for, so
@@ -51,6 +58,11 @@ func (f *faultConfig) inject(ctx context.Context, checkpoint []byte, page int64,
 			t.Stop()
 			return errclass.Transientf("injected latency on page %d (faults.latency = %s) interrupted: %w", page, fmtNum(f.latency), ctx.Err())
 		case <-t.C:
+		}
+	}
+	if f.revokedFile != "" {
+		if data, err := os.ReadFile(f.revokedFile); err == nil && strings.TrimSpace(string(data)) == f.credential {
+			return errclass.AuthExpiredf("injected expired credential on page %d: the credential read from %s was revoked (faults.revoked_file); write a new one there", page, f.authFile)
 		}
 	}
 	if f.permanentAtPage > 0 && page == f.permanentAtPage {
