@@ -260,7 +260,7 @@ func (d *decoder) pipeline(p *Pipeline, root *yaml.Node, dir string) {
 			if strings.HasPrefix(k, "x-") {
 				continue
 			}
-			d.add(e.key, k, "unknown key%s; allowed keys are %s (and x-* keys, which are ignored)", suggest(k, topKeys), strings.Join(topKeys, ", "))
+			d.add(e.key, k, "unknown key%s; allowed keys are %s (and x-* keys, which are ignored)", Suggest(k, topKeys), strings.Join(topKeys, ", "))
 		}
 	}
 	d.version(p, root, version)
@@ -437,7 +437,7 @@ func (d *decoder) flow(p *Pipeline, i int, fn *yaml.Node, src, dst *refs) *Flow 
 		case "incremental":
 			f.Incremental = d.incremental(e.value, kp)
 		default:
-			d.add(e.key, kp, "unknown key%s; allowed keys are %s", suggest(k, flowKeys), strings.Join(flowKeys, ", "))
+			d.add(e.key, kp, "unknown key%s; allowed keys are %s", Suggest(k, flowKeys), strings.Join(flowKeys, ", "))
 		}
 	}
 	if f.Target == "" {
@@ -483,7 +483,7 @@ func (d *decoder) ref(f *Flow, fn *yaml.Node, key, name string, role Role, names
 		}
 		at("%q is a %s, not a %s; %s", name, otherRole, role, list)
 	default:
-		at("no %s named %q%s; %s", role, name, suggest(name, names), list)
+		at("no %s named %q%s; %s", role, name, Suggest(name, names), list)
 	}
 }
 
@@ -537,7 +537,7 @@ func (d *decoder) incremental(n *yaml.Node, path string) *Incremental {
 		case "cursor":
 			inc.Cursor, _ = d.str(e.value, path+".cursor")
 		default:
-			d.add(e.key, path+"."+e.key.Value, "unknown key%s; allowed keys are cursor", suggest(e.key.Value, []string{"cursor"}))
+			d.add(e.key, path+"."+e.key.Value, "unknown key%s; allowed keys are cursor", Suggest(e.key.Value, []string{"cursor"}))
 		}
 	}
 	if inc.Cursor == "" {
@@ -625,9 +625,11 @@ func (d *decoder) targets(flows []*Flow) {
 	}
 }
 
-// suggest returns "; did you mean X?" for the allowed word closest to s,
-// or "" when none is close.
-func suggest(s string, allowed []string) string {
+// Suggest returns " (did you mean X?)" for the allowed word closest to s
+// (edit distance below 3, ignoring case), or "" when none is close. Other
+// decoders of the pipeline file (resilience settings) word their unknown-key
+// errors with it too.
+func Suggest(s string, allowed []string) string {
 	best, bestD := "", 3
 	for _, a := range allowed {
 		if dd := distance(strings.ToLower(s), strings.ToLower(a)); dd < bestD {

@@ -312,7 +312,7 @@ func (r *resolver) mapping(n *yaml.Node) {
 		case "retry", "circuit_breaker", "recovery":
 			blocks[k] = e
 		default:
-			r.errNode(e.key, path+"."+k, "unknown key%s; allowed keys are %s", suggest(k, topKeys), strings.Join(topKeys, ", "))
+			r.errNode(e.key, path+"."+k, "unknown key%s; allowed keys are %s", config.Suggest(k, topKeys), strings.Join(topKeys, ", "))
 		}
 	}
 	anySetting := len(simple) > 0 || len(blocks) > 0
@@ -432,7 +432,7 @@ func (r *resolver) block(name string, e yamlEntry, path string) {
 			continue
 		}
 		if !containsString(allowed, k) {
-			r.errNode(be.key, fp, "unknown key%s; allowed keys are %s", suggest(k, allowed), strings.Join(allowed, ", "))
+			r.errNode(be.key, fp, "unknown key%s; allowed keys are %s", config.Suggest(k, allowed), strings.Join(allowed, ", "))
 			continue
 		}
 		if k == "enabled" {
@@ -809,43 +809,4 @@ func kindName(n *yaml.Node) string {
 		return "a " + strings.TrimPrefix(n.ShortTag(), "!!") + " value"
 	}
 	return "nothing"
-}
-
-// suggest returns " (did you mean X?)" for the allowed key closest to s,
-// or "" when none is close.
-func suggest(s string, allowed []string) string {
-	best, bestD := "", 3
-	for _, a := range allowed {
-		if d := distance(strings.ToLower(s), a); d < bestD {
-			best, bestD = a, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %s?)", best)
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
