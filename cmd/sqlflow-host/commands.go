@@ -306,7 +306,11 @@ func (a *app) discoverCommand() *cobra.Command {
 				if i > 0 {
 					fmt.Fprintln(a.stdout)
 				}
-				fmt.Fprintf(a.stdout, "stream %s\n", s.Name)
+				if s.Default && len(streams) > 1 {
+					fmt.Fprintf(a.stdout, "stream %s (default: read by flows that name no stream)\n", s.Name)
+				} else {
+					fmt.Fprintf(a.stdout, "stream %s\n", s.Name)
+				}
 				if len(s.PrimaryKey) > 0 {
 					fmt.Fprintf(a.stdout, "  primary key: %s\n", strings.Join(s.PrimaryKey, ", "))
 				}
