@@ -244,3 +244,21 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestHeaderMismatch: csv objects of one stream must share the first
+// object's header.
+func TestHeaderMismatch(t *testing.T) {
+	srv := newServer(t)
+	ctx := context.Background()
+	srv.put(t, "hm/a.csv", []byte("id,name\n1,a\n"))
+	srv.put(t, "hm/b.csv", []byte("id,other\n2,b\n"))
+	c := configure(t, srv.config(t, map[string]any{"path_prefix": "hm/"}))
+	p, err := c.ReadPage(ctx, sdk.ReadRequest{Stream: "hm"})
+	if err != nil || p.Records.NumRows() != 1 || p.Done {
+		t.Fatalf("first object: %v", err)
+	}
+	_, err = c.ReadPage(ctx, sdk.ReadRequest{Stream: "hm", Checkpoint: p.Checkpoint})
+	if !errclass.Is(err, errclass.Permanent) || !strings.Contains(err.Error(), "header") {
+		t.Fatalf("second object: %v, want PERMANENT about the header", err)
+	}
+}

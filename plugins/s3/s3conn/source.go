@@ -371,8 +371,15 @@ func readCSV(ctx context.Context, cfg config, cli *client, st *streamInfo, o obj
 	defer b.Release()
 	ncol := len(st.schema.Fields())
 	if start == 0 && cfg.Header {
-		if _, err := r.Read(); err != nil && err != io.EOF {
+		header, err := r.Read()
+		if err != nil && err != io.EOF {
 			return nil, csvErr(err, cli, o.Key)
+		}
+		for j, f := range st.schema.Fields() {
+			if err == nil && (len(header) != ncol || header[j] != f.Name) {
+				return nil, errclass.Permanentf("%s has the header %q, but the stream's first object has %q: objects of one stream share their header",
+					cli.url(o.Key), header, fieldNames(st.schema))
+			}
 		}
 		cp.Off = r.InputOffset()
 	}
@@ -573,4 +580,12 @@ func parquetErr(err error, cli *client, key string, rg int) error {
 		return err
 	}
 	return errclass.Permanentf("%s, row group %d: %v", cli.url(key), rg, err)
+}
+
+func fieldNames(s *arrow.Schema) []string {
+	out := make([]string, s.NumFields())
+	for i, f := range s.Fields() {
+		out[i] = f.Name
+	}
+	return out
 }
