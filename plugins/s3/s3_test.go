@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/sqlflow/sqlflow-host/plugins/s3/s3conn"
 	"github.com/sqlflow/sqlflow-host/sdk"
@@ -260,5 +263,43 @@ func TestHeaderMismatch(t *testing.T) {
 	_, err = c.ReadPage(ctx, sdk.ReadRequest{Stream: "hm", Checkpoint: p.Checkpoint})
 	if !errclass.Is(err, errclass.Permanent) || !strings.Contains(err.Error(), "header") {
 		t.Fatalf("second object: %v, want PERMANENT about the header", err)
+	}
+}
+
+// TestManyObjects: a prefix of 1,200 small objects (more than one
+// ListObjectsV2 page of 1,000) is read whole, in key order.
+func TestManyObjects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("uploads 1,200 objects")
+	}
+	srv := newServer(t)
+	const n = 1200
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			key := fmt.Sprintf("many/obj-%05d.csv", i)
+			body := strings.NewReader(fmt.Sprintf("id,name\n%d,n%d\n", i, i))
+			if _, err := srv.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(srv.bucket), Key: aws.String(key), Body: body}); err != nil {
+				t.Errorf("put %s: %v", key, err) // not Fatal: another goroutine
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	c := configure(t, srv.config(t, map[string]any{"path_prefix": "many/"}))
+	names, rows := readAll(t, c, 100)
+	if rows != n {
+		t.Fatalf("read %d rows from %d objects", rows, n)
+	}
+	for i, name := range names {
+		if name != fmt.Sprintf("n%d", i) {
+			t.Fatalf("row %d is %q: objects not read in key order", i, name)
+		}
 	}
 }
