@@ -150,8 +150,8 @@ func (s *Supervisor) Stop() {
 }
 
 // WatchHealth pings the plugin every interval until ctx ends or Stop; a
-// ping that fails or gets no answer within interval (a hung or stopped
-// process) kills the process, so the call in flight, or the next one,
+// ping that fails or gets no answer within interval (at least 2 s; a hung
+// or stopped process) kills the process, so the call in flight, or the next one,
 // fails as a crash and Recover replaces it.
 func (s *Supervisor) WatchHealth(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
@@ -176,7 +176,9 @@ func (s *Supervisor) WatchHealth(ctx context.Context, interval time.Duration) {
 			if p == nil {
 				continue
 			}
-			pctx, cancel := context.WithTimeout(ctx, interval)
+			// A busy machine can delay an answer; only a process that
+			// stays silent for a whole interval, and at least 2 s, is hung.
+			pctx, cancel := context.WithTimeout(ctx, max(interval, 2*time.Second))
 			err := p.Ping(pctx)
 			cancel()
 			if err != nil && ctx.Err() == nil {

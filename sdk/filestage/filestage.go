@@ -176,6 +176,14 @@ func Begin(dir string, m Manifest) (*Area, error) {
 			}
 		}
 	}
+	// Half-created staging of the same flow (a process killed between
+	// creating the directory and renaming it into place) has no manifest
+	// to list it by; its name says whose it is.
+	if tmps, err := filepath.Glob(filepath.Join(dir, StagingPrefix+safeName(m.Flow)+"-*.tmp")); err == nil {
+		for _, t := range tmps {
+			_ = os.RemoveAll(t)
+		}
+	}
 	if found != nil {
 		return found, nil
 	}

@@ -147,3 +147,25 @@ func TestStagedWriteLifecycle(t *testing.T) {
 		t.Fatal("committed staging of the flow survived the next Begin")
 	}
 }
+
+// Staging a killed process left half-created (no manifest yet, still named
+// .tmp) is removed by the next Begin of the same flow, and only of it.
+func TestBeginRemovesHalfCreatedStagingOfTheFlow(t *testing.T) {
+	dir := t.TempDir()
+	mine := filepath.Join(dir, filestage.StagingPrefix+"f-old.tmp")
+	other := filepath.Join(dir, filestage.StagingPrefix+"g-old.tmp")
+	for _, d := range []string{mine, other} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := filestage.Begin(dir, filestage.Manifest{Flow: "f", WriteID: "new", Target: "t.dat"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(mine); err == nil {
+		t.Fatal("half-created staging of the flow was left")
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Fatal("another flow's staging was removed")
+	}
+}
