@@ -35,6 +35,9 @@ var ErrTooLarge = errors.New("arrow batch exceeds the protocol's message size ca
 // followed by one record batch message and the end-of-stream marker.
 func EncodeRecord(rec arrow.RecordBatch) ([]byte, error) {
 	var buf bytes.Buffer
+	// Grow once to about the final size: growing by doubling cost ~4% of
+	// a flow's CPU (copies of ever larger buffers).
+	buf.Grow(dataSize(rec) + 4096)
 	w := ipc.NewWriter(&buf, ipc.WithSchema(rec.Schema()), ipc.WithAllocator(memory.DefaultAllocator))
 	if err := w.Write(rec); err != nil {
 		return nil, fmt.Errorf("encode arrow batch: %w", err)
@@ -102,4 +105,27 @@ func DecodeSchema(data []byte) (*arrow.Schema, error) {
 	}
 	defer r.Release()
 	return r.Schema(), nil
+}
+
+// dataSize is the size of rec's Arrow buffers, a close estimate of its IPC
+// encoding (which adds padding and flatbuffer headers).
+func dataSize(rec arrow.RecordBatch) int {
+	n := 0
+	for _, c := range rec.Columns() {
+		n += arrayDataSize(c.Data())
+	}
+	return n
+}
+
+func arrayDataSize(d arrow.ArrayData) int {
+	n := 0
+	for _, b := range d.Buffers() {
+		if b != nil {
+			n += b.Len()
+		}
+	}
+	for _, c := range d.Children() {
+		n += arrayDataSize(c)
+	}
+	return n
 }
