@@ -69,7 +69,7 @@ func mappingEntries(n *yaml.Node) ([]entry, []problem) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := resolve(n.Content[i])
 		if k == nil || k.Kind != yaml.ScalarNode {
-			probs = append(probs, problem{n.Content[i], "keys must be strings, not " + kindName(k)})
+			probs = append(probs, problem{n.Content[i], "keys must be strings, not " + KindName(k)})
 			continue
 		}
 		if isMerge(k) {
@@ -112,14 +112,14 @@ func mappingEntries(n *yaml.Node) ([]entry, []problem) {
 			visited[v] = true
 			for _, item := range v.Content {
 				if it := resolve(item); it == nil || it.Kind != yaml.MappingNode {
-					probs = append(probs, problem{item, "<< merges a mapping or a list of mappings, not " + kindName(it)})
+					probs = append(probs, problem{item, "<< merges a mapping or a list of mappings, not " + KindName(it)})
 					continue
 				}
 				merge(item, at)
 			}
 		case v != nil && v.Kind == yaml.SequenceNode:
 		default:
-			probs = append(probs, problem{at, "<< merges a mapping or a list of mappings, not " + kindName(v)})
+			probs = append(probs, problem{at, "<< merges a mapping or a list of mappings, not " + KindName(v)})
 		}
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -153,7 +153,10 @@ func (d *decoder) entries(n *yaml.Node, path string) []entry {
 	return out
 }
 
-func kindName(n *yaml.Node) string {
+// KindName names what a YAML node holds, for error messages ("a mapping",
+// "a list", "a number", "null", ...), following aliases. The resilience
+// decoder words its type errors with it too.
+func KindName(n *yaml.Node) string {
 	n = resolve(n)
 	if n == nil {
 		return "nothing"
@@ -286,7 +289,7 @@ func (d *decoder) str(n *yaml.Node, path string) (s string, ok bool) {
 		return "", false
 	}
 	if n.Kind != yaml.ScalarNode {
-		d.add(n, path, "must be a string, not %s", kindName(n))
+		d.add(n, path, "must be a string, not %s", KindName(n))
 		return "", false
 	}
 	if n.ShortTag() != "!!str" {

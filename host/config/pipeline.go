@@ -213,7 +213,7 @@ func (d *decoder) document(data []byte) *yaml.Node {
 	}
 	root := resolve(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
-		d.add(root, "", "the file must be a mapping (%s), not %s", want, kindName(root))
+		d.add(root, "", "the file must be a mapping (%s), not %s", want, KindName(root))
 		return nil
 	}
 	return root
@@ -289,7 +289,7 @@ func (d *decoder) version(p *Pipeline, root, n *yaml.Node) {
 		d.add(n, "version", "%s is not supported; this host reads version %d", n.Value, Version)
 		return
 	}
-	d.add(n, "version", "must be the number %d, not %s", Version, kindName(n))
+	d.add(n, "version", "must be the number %d, not %s", Version, KindName(n))
 }
 
 func (d *decoder) connectors(e entry, role Role, into map[string]*Connector, names *[]string, r *refs) {
@@ -299,7 +299,7 @@ func (d *decoder) connectors(e entry, role Role, into map[string]*Connector, nam
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		d.add(n, section, "must be a mapping of %s names to their settings, not %s", role, kindName(n))
+		d.add(n, section, "must be a mapping of %s names to their settings, not %s", role, KindName(n))
 		r.bad = true
 		return
 	}
@@ -321,7 +321,7 @@ func (d *decoder) connectors(e entry, role Role, into map[string]*Connector, nam
 func (d *decoder) connector(name string, role Role, path string, ce entry) *Connector {
 	v := resolve(ce.value)
 	if v == nil || v.Kind != yaml.MappingNode {
-		d.add(ce.value, path, "must be a mapping with type and the connector's settings, not %s", kindName(v))
+		d.add(ce.value, path, "must be a mapping with type and the connector's settings, not %s", KindName(v))
 		return nil
 	}
 	c := &Connector{Name: name, Role: role, Pos: d.pos(ce.key), node: v}
@@ -346,7 +346,7 @@ func (d *decoder) connector(name string, role Role, path string, ce entry) *Conn
 			case r.Kind == yaml.MappingNode, r.Kind == yaml.ScalarNode && r.ShortTag() == "!!bool":
 				c.Resilience = r
 			default:
-				d.add(e.value, path+".resilience", "must be a mapping of resilience settings or false, not %s", kindName(r))
+				d.add(e.value, path+".resilience", "must be a mapping of resilience settings or false, not %s", KindName(r))
 			}
 		}
 	}
@@ -373,7 +373,7 @@ func (d *decoder) flows(p *Pipeline, e entry, src, dst *refs) {
 		return
 	}
 	if n.Kind != yaml.SequenceNode {
-		d.add(n, "flows", "must be a list of flows, not %s", kindName(n))
+		d.add(n, "flows", "must be a list of flows, not %s", KindName(n))
 		return
 	}
 	for i, fn := range n.Content {
@@ -392,7 +392,7 @@ func (d *decoder) flow(p *Pipeline, i int, fn *yaml.Node, src, dst *refs) *Flow 
 	fn = resolve(fn)
 	f.Pos = d.pos(fn)
 	if fn.Kind != yaml.MappingNode {
-		d.add(fn, path, "must be a mapping with from, to and the flow's settings, not %s", kindName(fn))
+		d.add(fn, path, "must be a mapping with from, to and the flow's settings, not %s", KindName(fn))
 		return nil
 	}
 	var modeNode, keyNode *yaml.Node
@@ -504,7 +504,7 @@ func (d *decoder) columns(n *yaml.Node, path string) []string {
 			cp := path + "[" + strconv.Itoa(i) + "]"
 			c = resolve(c)
 			if c.Kind != yaml.ScalarNode || isNull(c) {
-				d.add(c, cp, "must be a column name, not %s", kindName(c))
+				d.add(c, cp, "must be a column name, not %s", KindName(c))
 				continue
 			}
 			s, ok := d.str(c, cp)
@@ -521,14 +521,14 @@ func (d *decoder) columns(n *yaml.Node, path string) []string {
 		}
 		return cols
 	}
-	d.add(n, path, "must be a column name or a list of column names, not %s", kindName(n))
+	d.add(n, path, "must be a column name or a list of column names, not %s", KindName(n))
 	return nil
 }
 
 func (d *decoder) incremental(n *yaml.Node, path string) *Incremental {
 	n = resolve(n)
 	if n.Kind != yaml.MappingNode {
-		d.add(n, path, "must be a mapping such as {cursor: updated_at}, not %s", kindName(n))
+		d.add(n, path, "must be a mapping such as {cursor: updated_at}, not %s", KindName(n))
 		return nil
 	}
 	inc := &Incremental{Pos: d.pos(n)}

@@ -419,7 +419,7 @@ func (r *resolver) block(name string, e yamlEntry, path string) {
 		if name == "rate_limit" {
 			what = "a number of requests per minute, " + what
 		}
-		r.errNode(v, kp, "must be %s, not %s", what, kindName(v))
+		r.errNode(v, kp, "must be %s, not %s", what, config.KindName(v))
 		return
 	}
 	allowed := blockKeys[name]
@@ -513,7 +513,7 @@ func (r *resolver) number(f field, n *yaml.Node, path string) (any, bool) {
 		if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" && strings.Contains(n.Value, "${") {
 			hint = " (environment variables are not expanded under resilience)"
 		}
-		r.errNode(n, path, "must be %s, not %s%s", f.allowed, kindName(n), hint)
+		r.errNode(n, path, "must be %s, not %s%s", f.allowed, config.KindName(n), hint)
 		return nil, false
 	}
 	var x float64
@@ -542,12 +542,12 @@ func (r *resolver) number(f field, n *yaml.Node, path string) (any, bool) {
 func (r *resolver) boolValue(n *yaml.Node, path string) (bool, bool) {
 	n = resolveAlias(n)
 	if !isBool(n) {
-		r.errNode(n, path, "must be true or false, not %s", kindName(n))
+		r.errNode(n, path, "must be true or false, not %s", config.KindName(n))
 		return false, false
 	}
 	var b bool
 	if err := n.Decode(&b); err != nil {
-		r.errNode(n, path, "must be true or false, not %s", kindName(n))
+		r.errNode(n, path, "must be true or false, not %s", config.KindName(n))
 		return false, false
 	}
 	return b, true
@@ -557,7 +557,7 @@ func (r *resolver) boolValue(n *yaml.Node, path string) (bool, bool) {
 func (r *resolver) strategy(n *yaml.Node, path string) (Strategy, bool) {
 	n = resolveAlias(n)
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
-		r.errNode(n, path, "must be wait or fail, not %s", kindName(n))
+		r.errNode(n, path, "must be wait or fail, not %s", config.KindName(n))
 		return "", false
 	}
 	switch s := Strategy(n.Value); s {
@@ -783,30 +783,4 @@ func isTrue(n *yaml.Node) bool {
 func isNumber(n *yaml.Node) bool {
 	t := n.ShortTag()
 	return t == "!!int" || t == "!!float"
-}
-
-func kindName(n *yaml.Node) string {
-	n = resolveAlias(n)
-	if n == nil {
-		return "nothing"
-	}
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!null":
-			return "null"
-		case "!!bool":
-			return "a boolean"
-		case "!!int", "!!float":
-			return "a number"
-		case "!!str":
-			return "a string"
-		}
-		return "a " + strings.TrimPrefix(n.ShortTag(), "!!") + " value"
-	}
-	return "nothing"
 }
