@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/coltype"
 )
 
 // Defaults of the configuration keys.
@@ -30,7 +31,7 @@ type config struct {
 	Encoding   string
 	NullValues []string
 	// Types holds the explicit column types, by column name.
-	Types      map[string]colType
+	Types      map[string]coltype.Type
 	SampleRows int
 }
 
@@ -141,7 +142,7 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 				bad(k, "set either columns or schema (an alias), not both")
 				break
 			}
-			types, msg := parseColumns(v)
+			types, msg := coltype.ParseColumns(v)
 			if msg != "" {
 				bad(k, "%s", msg)
 			}
@@ -190,42 +191,4 @@ func oneASCII(s string) (byte, bool) {
 		return 0, false
 	}
 	return s[0], true
-}
-
-// parseColumns reads explicit column types: a map name → type or a list of
-// {name, type}.
-func parseColumns(v json.RawMessage) (map[string]colType, string) {
-	out := map[string]colType{}
-	var asMap map[string]string
-	if decode(v, &asMap) {
-		names := make([]string, 0, len(asMap))
-		for n := range asMap {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			t, ok := parseTypeName(asMap[n])
-			if !ok {
-				return nil, fmt.Sprintf("column %q: unknown type %q; allowed: %s", n, asMap[n], typeNames)
-			}
-			out[n] = t
-		}
-		return out, ""
-	}
-	var asList []map[string]string
-	if !decode(v, &asList) {
-		return nil, "must be a map of column name to type, or a list of {name, type}"
-	}
-	for i, e := range asList {
-		n, tn := e["name"], e["type"]
-		if n == "" || len(e) != 2 {
-			return nil, fmt.Sprintf("entry %d: must be {\"name\": ..., \"type\": ...}", i)
-		}
-		t, ok := parseTypeName(tn)
-		if !ok {
-			return nil, fmt.Sprintf("column %q: unknown type %q; allowed: %s", n, tn, typeNames)
-		}
-		out[n] = t
-	}
-	return out, ""
 }

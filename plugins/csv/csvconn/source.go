@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/coltype"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 	"github.com/sqlflow/sqlflow-host/sdk/filestage"
 )
@@ -24,7 +25,7 @@ type streamInfo struct {
 	name   string
 	files  []string
 	header []string // the first file's header line, when has_header
-	types  []colType
+	types  []coltype.Type
 	schema *arrow.Schema
 }
 
@@ -52,7 +53,7 @@ func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
 	}
 	cursorFields := make([]string, 0, len(st.types))
 	for i, t := range st.types {
-		if t != tBool {
+		if t != coltype.Bool {
 			cursorFields = append(cursorFields, st.schema.Field(i).Name)
 		}
 	}
@@ -168,15 +169,15 @@ func inferStream(ctx context.Context, cfg config, files []string) (*streamInfo, 
 		return nil, errclass.Permanentf("file %q is empty: with has_header false its columns cannot be known", files[0])
 	}
 	names := columnNames(header, ncols)
-	types := make([]colType, ncols)
+	types := make([]coltype.Type, ncols)
 	fields := make([]arrow.Field, ncols)
 	for i := range types {
 		if t, ok := cfg.Types[names[i]]; ok {
 			types[i] = t
 		} else {
-			types[i] = infer(samples[i])
+			types[i] = coltype.Infer(samples[i])
 		}
-		fields[i] = arrow.Field{Name: names[i], Type: types[i].arrow(), Nullable: true}
+		fields[i] = arrow.Field{Name: names[i], Type: types[i].Arrow(), Nullable: true}
 	}
 	for name := range cfg.Types {
 		found := false
@@ -240,10 +241,10 @@ func raggedError(file string, line int64, got, want int) error {
 // and tracks the greatest value seen.
 type cursorFilter struct {
 	col     int
-	t       colType
-	bound   value
+	t       coltype.Type
+	bound   coltype.Value
 	bounded bool
-	max     value
+	max     coltype.Value
 	hasMax  bool
 }
 
@@ -302,11 +303,11 @@ func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 		if filter.col < 0 {
 			return sdk.Page{}, errclass.Permanentf("stream %q has no cursor column %q", st.name, req.CursorField)
 		}
-		filter.bound, filter.bounded, err = parseCursor(filter.t, req.CursorValue)
+		filter.bound, filter.bounded, err = coltype.ParseCursor(filter.t, req.CursorValue)
 		if err != nil {
 			return sdk.Page{}, errclass.Permanentf("stream %q, cursor %q: %v", st.name, req.CursorField, err)
 		}
-		filter.max, filter.hasMax, err = parseCursor(filter.t, cp.Cursor)
+		filter.max, filter.hasMax, err = coltype.ParseCursor(filter.t, cp.Cursor)
 		if err != nil {
 			return sdk.Page{}, errclass.Permanentf("stream %q: bad cursor in checkpoint: %v", st.name, err)
 		}
@@ -324,7 +325,7 @@ func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 	}
 	page := sdk.Page{Records: b.NewRecordBatch(), Done: cp.File >= len(st.files)}
 	if filter != nil && filter.hasMax {
-		cp.Cursor = cursorJSON(filter.t, filter.max)
+		cp.Cursor = coltype.CursorJSON(filter.t, filter.max)
 		page.CursorValue = cp.Cursor
 	}
 	if page.Done {
@@ -380,7 +381,7 @@ func (c *Connector) readFile(ctx context.Context, cfg config, st *streamInfo, cp
 		}
 	}
 	ncols := len(st.types)
-	cols := make([]value, ncols)
+	cols := make([]coltype.Value, ncols)
 	nulls := make([]bool, ncols)
 	for {
 		if *rows >= maxRows || *size >= maxBytes {
@@ -411,22 +412,22 @@ func (c *Connector) readFile(ctx context.Context, cfg config, st *streamInfo, cp
 				rowSize++
 				continue
 			}
-			v, err := parseValue(st.types[i], s)
+			v, err := coltype.Parse(st.types[i], s)
 			if err != nil {
 				return false, errclass.Permanentf("file %q, line %d, column %q: %v (the column's type is %s)", name, line, st.schema.Field(i).Name, err, st.types[i])
 			}
 			cols[i] = v
-			rowSize += valueSize(st.types[i], v) + 1
+			rowSize += coltype.Size(st.types[i], v) + 1
 		}
 		if filter != nil {
 			if nulls[filter.col] {
 				continue
 			}
 			v := cols[filter.col]
-			if filter.bounded && !less(filter.t, filter.bound, v) {
+			if filter.bounded && !coltype.Less(filter.t, filter.bound, v) {
 				continue
 			}
-			if !filter.hasMax || less(filter.t, filter.max, v) {
+			if !filter.hasMax || coltype.Less(filter.t, filter.max, v) {
 				filter.max, filter.hasMax = v, true
 			}
 		}
@@ -434,7 +435,7 @@ func (c *Connector) readFile(ctx context.Context, cfg config, st *streamInfo, cp
 			if nulls[i] {
 				b.Field(i).AppendNull()
 			} else {
-				appendValue(b.Field(i), st.types[i], cols[i])
+				coltype.Append(b.Field(i), st.types[i], cols[i])
 			}
 		}
 		*rows++

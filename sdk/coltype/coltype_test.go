@@ -1,0 +1,90 @@
+package coltype_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/sqlflow/sqlflow-host/sdk/coltype"
+)
+
+func TestInfer(t *testing.T) {
+	tests := []struct {
+		name   string
+		values []string
+		want   coltype.Type
+	}{
+		{"none", nil, coltype.String},
+		{"ints", []string{"1", "-2", "+30"}, coltype.Int64},
+		{"leading zero stays a string", []string{"007"}, coltype.String},
+		{"ints and floats", []string{"1", "2.5", "1e3"}, coltype.Float64},
+		{"no NaN", []string{"NaN"}, coltype.String},
+		{"bools", []string{"true", "FALSE"}, coltype.Bool},
+		{"dates", []string{"2024-05-01"}, coltype.Date},
+		{"timestamps", []string{"2024-05-01T12:30:00Z", "2024-05-01 12:30"}, coltype.Timestamp},
+		{"dates and timestamps", []string{"2024-05-01", "2024-05-01T12:30:00Z"}, coltype.String},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := coltype.Infer(tt.values); got != tt.want {
+				t.Errorf("Infer(%q) = %s, want %s", tt.values, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		t    coltype.Type
+		text string
+		json string
+	}{
+		{"int", coltype.Int64, "42", "42"},
+		{"float", coltype.Float64, "2.5", "2.5"},
+		{"date", coltype.Date, "2024-05-01", `"2024-05-01"`},
+		{"timestamp", coltype.Timestamp, "2024-05-01 12:30:00+02:00", `"2024-05-01T10:30:00Z"`},
+		{"string", coltype.String, "b", `"b"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := coltype.Parse(tt.t, tt.text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := coltype.CursorJSON(tt.t, v)
+			if string(got) != tt.json {
+				t.Fatalf("CursorJSON = %s, want %s", got, tt.json)
+			}
+			back, ok, err := coltype.ParseCursor(tt.t, got)
+			if err != nil || !ok || back != v {
+				t.Fatalf("ParseCursor(%s) = %v %v %v, want %v", got, back, ok, err, v)
+			}
+			if coltype.Less(tt.t, v, back) || coltype.Less(tt.t, back, v) {
+				t.Fatalf("a value is not equal to itself")
+			}
+		})
+	}
+	if _, ok, err := coltype.ParseCursor(coltype.Int64, json.RawMessage("null")); ok || err != nil {
+		t.Fatalf("null cursor: %v %v", ok, err)
+	}
+	if _, _, err := coltype.ParseCursor(coltype.Int64, json.RawMessage(`"x"`)); err == nil {
+		t.Fatal("a string cursor on an int64 column was accepted")
+	}
+}
+
+func TestParseColumns(t *testing.T) {
+	m, msg := coltype.ParseColumns(json.RawMessage(`{"a": "int", "b": "Timestamp"}`))
+	if msg != "" || m["a"] != coltype.Int64 || m["b"] != coltype.Timestamp {
+		t.Fatalf("map: %v %q", m, msg)
+	}
+	m, msg = coltype.ParseColumns(json.RawMessage(`[{"name": "a", "type": "double"}]`))
+	if msg != "" || m["a"] != coltype.Float64 {
+		t.Fatalf("list: %v %q", m, msg)
+	}
+	if _, msg = coltype.ParseColumns(json.RawMessage(`{"a": "decimal"}`)); msg == "" {
+		t.Fatal("unknown type accepted")
+	}
+	if _, msg = coltype.ParseColumns(json.RawMessage(`7`)); msg == "" {
+		t.Fatal("a number accepted")
+	}
+}
