@@ -633,6 +633,12 @@ func (c *Client) failed(ctx context.Context, o op, attempt int, authDone bool, e
 	if c.m != nil {
 		c.m.errors.WithLabelValues(c.env.Type, c.env.Name, opNames[o], classOf(err).String()).Inc()
 	}
+	if c.log.IsDebug() {
+		// One line per failed attempt (--log-level debug), retried or not:
+		// how many attempts a call made is visible, not only its retries.
+		c.log.Debug(fmt.Sprintf("Operation '%s' attempt %d/%d failed (%s): %s", o, attempt, c.maxAttempts, classOf(err), err.Error()),
+			"connector", c.env.Name)
+	}
 	return c.plan(ctx, o, attempt, authDone, err)
 }
 

@@ -64,6 +64,16 @@ func TestRetryAttemptsAndLogLines(t *testing.T) {
 		if got := logs.messages(); !slices.Equal(got, want) {
 			t.Fatalf("logs:\n%q\nwant\n%q", got, want)
 		}
+		// At debug level every failed attempt has its own line, the last
+		// one (not retried) included.
+		want = []string{
+			"Operation 'read' attempt 1/3 failed (TRANSIENT): connection timed out",
+			"Operation 'read' attempt 2/3 failed (TRANSIENT): connection timed out",
+			"Operation 'read' attempt 3/3 failed (TRANSIENT): connection timed out",
+		}
+		if got := logs.attempts(); !slices.Equal(got, want) {
+			t.Fatalf("attempt lines:\n%q\nwant\n%q", got, want)
+		}
 		if s := c.Stats(); s.Retries != 2 {
 			t.Fatalf("stats = %+v", s)
 		}

@@ -123,11 +123,18 @@ func (l *logBuf) String() string {
 }
 
 // messages returns the logged messages (hclog's "[LEVEL] message: k=v"
-// with the level and key/values cut off), in order.
-func (l *logBuf) messages() []string {
+// with the level and key/values cut off), in order, without the debug
+// lines of failed attempts (see attempts).
+func (l *logBuf) messages() []string { return l.filter(false) }
+
+// attempts returns the debug lines of failed attempts ("Operation 'read'
+// attempt 1/3 failed (TRANSIENT): …"), in order.
+func (l *logBuf) attempts() []string { return l.filter(true) }
+
+func (l *logBuf) filter(attempts bool) []string {
 	var out []string
 	for _, line := range strings.Split(strings.TrimSpace(l.String()), "\n") {
-		if line == "" {
+		if line == "" || strings.Contains(line, "] Operation '") != attempts {
 			continue
 		}
 		if i := strings.Index(line, "]"); i >= 0 {

@@ -12,72 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgproto3"
-
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
+	"github.com/sqlflow/sqlflow-host/internal/testenv"
 	"github.com/sqlflow/sqlflow-host/plugins/postgres/pgsql"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 )
-
-// fakeAuthServer is a PostgreSQL server that asks for a password and
-// refuses it with 28P01, as a server with password authentication does
-// for a wrong password (the test server trusts every local connection,
-// so a real wrong password cannot be provoked there). It returns the
-// server's address and a channel with the passwords it was sent.
-func fakeAuthServer(t *testing.T) (string, <-chan string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	got := make(chan string, 16)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				be := pgproto3.NewBackend(c, c)
-				msg, err := be.ReceiveStartupMessage()
-				if err != nil {
-					return
-				}
-				if _, ok := msg.(*pgproto3.SSLRequest); ok {
-					c.Write([]byte("N"))
-					if msg, err = be.ReceiveStartupMessage(); err != nil {
-						return
-					}
-				}
-				sm, ok := msg.(*pgproto3.StartupMessage)
-				if !ok {
-					return
-				}
-				be.Send(&pgproto3.AuthenticationCleartextPassword{})
-				be.Flush()
-				be.SetAuthType(pgproto3.AuthTypeCleartextPassword)
-				pm, err := be.Receive()
-				if err != nil {
-					return
-				}
-				if p, ok := pm.(*pgproto3.PasswordMessage); ok {
-					select {
-					case got <- p.Password:
-					default:
-					}
-				}
-				be.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: "28P01",
-					Message: fmt.Sprintf("password authentication failed for user %q", sm.Parameters["user"])})
-				be.Flush()
-			}()
-		}
-	}()
-	return ln.Addr().String(), got
-}
 
 // TestBadInput: a wrong password, a missing database, a role that may not
 // log in, a missing table and a bad query each give one clear PERMANENT
@@ -86,7 +26,8 @@ func fakeAuthServer(t *testing.T) (string, <-chan string) {
 func TestBadInput(t *testing.T) {
 	e := setup(t)
 	secret := "s3cr3t-" + randHex()
-	addr, sent := fakeAuthServer(t)
+	fake := testenv.NewPasswordServer(t)
+	addr, sent := fake.Addr, fake.Passwords
 	host, port, _ := net.SplitHostPort(addr)
 	u, _ := url.Parse(e.dsn)
 	noLogin := "nologin_" + randHex()
@@ -167,7 +108,8 @@ func TestBadInput(t *testing.T) {
 // Configure, and a refused password from a file is AUTH_EXPIRED (the host
 // configures the plugin again, re-reading the file, and retries once).
 func TestPasswordFile(t *testing.T) {
-	addr, sent := fakeAuthServer(t)
+	fake := testenv.NewPasswordServer(t)
+	addr, sent := fake.Addr, fake.Passwords
 	host, port, _ := net.SplitHostPort(addr)
 	file := filepath.Join(t.TempDir(), "pgpass")
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
