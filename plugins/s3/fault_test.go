@@ -23,9 +23,10 @@ import (
 )
 
 // faultProxy is a reverse proxy on loopback in front of the S3 server. The
-// first time it sees each ranged GET of an object and each PUT of a staged
-// part, it fails the request: alternately a 503 SlowDown answer and a reset
-// connection. A retry of the same request passes.
+// first time it sees each ranged GET of an object and each part upload
+// (UploadPart) of a data object, it fails the request: alternately a 503
+// SlowDown answer and a reset connection. A retry of the same request
+// passes.
 type faultProxy struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
@@ -43,10 +44,9 @@ func newFaultProxy(t *testing.T, target string) *faultProxy {
 	p := &faultProxy{seen: map[string]bool{}, faults: map[string]int{}}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		faulty := (r.Method == http.MethodGet && r.Header.Get("Range") != "") ||
-			(r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/.sqlflow-staging/") &&
-				strings.Contains(r.URL.Path, "/part-") && r.Header.Get("X-Amz-Copy-Source") == "")
+			(r.Method == http.MethodPut && r.URL.Query().Has("partNumber")) // UploadPart
 		if faulty {
-			key := r.Method + " " + r.URL.Path + " " + r.Header.Get("Range")
+			key := r.Method + " " + r.URL.Path + " " + r.Header.Get("Range") + " " + r.URL.Query().Get("partNumber")
 			p.mu.Lock()
 			first := !p.seen[key]
 			p.seen[key] = true
@@ -83,8 +83,8 @@ func newFaultProxy(t *testing.T, target string) *faultProxy {
 }
 
 // TestFaultsThroughCLI runs `sqlflow-host run` (csv objects on S3 → a
-// parquet dataset on S3), with every object read and every staged part
-// write failing once through the fault proxy (503 SlowDown or a reset
+// parquet dataset on S3), with every object read and every part upload
+// failing once through the fault proxy (503 SlowDown or a reset
 // connection): the host's retries finish the run, and the dataset holds
 // every row exactly once, with no staged parts left.
 func TestFaultsThroughCLI(t *testing.T) {
@@ -183,8 +183,8 @@ flows:
 		}
 	}
 	for _, k := range srv.keys(t, "out/.sqlflow-staging/") {
-		if strings.Contains(k, "/part-") {
-			t.Errorf("stray staged part after the run: %s", k)
+		if !strings.HasSuffix(k, "/write.json") {
+			t.Errorf("stray staging object after the run: %s", k)
 		}
 	}
 }

@@ -1,13 +1,17 @@
 package s3conn
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"path"
+	"io"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -16,6 +20,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
@@ -52,6 +58,13 @@ type writeInfo struct {
 
 	staging string
 	schema  *arrow.Schema
+
+	mu sync.Mutex
+	// uploads are the batches' multipart uploads this process knows, by seq.
+	uploads map[int64]*upload
+	// resumed: another process began the write (this one was restarted):
+	// a batch sent again may already have an upload on the server.
+	resumed bool
 }
 
 func join(parts ...string) string {
@@ -93,8 +106,57 @@ func destFormat(cfg config, target string) string {
 	return "parquet"
 }
 
-// BeginWrite records the write in its staging prefix and deletes every
-// other staging prefix of the same flow (writes a killed host left).
+// dataName is the dataset object of a write's batch seq.
+func dataName(writeID string, seq int64, format string) string {
+	return fmt.Sprintf("part-%s-%020d%s", safe(writeID), seq, extOf(format))
+}
+
+func (w *writeInfo) dataKey(cfg config, seq int64) string {
+	return join(cfg.Prefix, w.Target) + "/" + dataName(w.WriteID, seq, w.Format)
+}
+
+func (w *writeInfo) markerKey(seq int64) string {
+	return fmt.Sprintf("%s%s%020d", w.staging, markerPrefix, seq)
+}
+
+// markedSeqs returns the seqs of the batch markers among keys, in order.
+func markedSeqs(staging string, keys []string) []int64 {
+	var seqs []int64
+	for _, k := range keys {
+		rest, ok := strings.CutPrefix(k, staging+markerPrefix)
+		if !ok {
+			continue
+		}
+		if n, err := strconv.ParseInt(rest, 10, 64); err == nil {
+			seqs = append(seqs, n)
+		}
+	}
+	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
+	return seqs
+}
+
+// decodeWrite reads a write.json object.
+func decodeWrite(ctx context.Context, cli *client, key string) (*writeInfo, error) {
+	b, err := cli.readAll(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	w := &writeInfo{uploads: map[int64]*upload{}, resumed: true}
+	if err := json.Unmarshal(b, w); err != nil {
+		return nil, errclass.Permanentf("%s is not a sqlflow write record: %v", cli.url(key), err)
+	}
+	if w.schema, err = arrowipc.DecodeSchema(w.Schema); err != nil {
+		return nil, errclass.Permanentf("%s: %v", cli.url(key), err)
+	}
+	w.staging = strings.TrimSuffix(key, writeInfoObj)
+	return w, nil
+}
+
+// BeginWrite records the write in its staging prefix and cleans what
+// earlier writes of the same flow left (a killed host): their multipart
+// uploads are aborted, data objects a dead commit completed but no manifest
+// names are deleted, and their staging prefixes are removed. Called again
+// for the same write (after a plugin restart), it keeps the write.
 func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error {
 	cfg, cli, err := c.state()
 	if err != nil {
@@ -120,23 +182,50 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 	flowDir := join(cfg.Prefix, stagingDir, safe(req.Flow)) + "/"
 	w := &writeInfo{
 		Flow: req.Flow, WriteID: req.WriteID, Target: target, Mode: string(req.Mode), Format: format, Schema: schema,
-		staging: flowDir + safe(req.WriteID) + "/", schema: req.Schema,
+		staging: flowDir + safe(req.WriteID) + "/", schema: req.Schema, uploads: map[int64]*upload{},
 	}
 	old, err := cli.list(ctx, flowDir)
 	if err != nil {
 		return err
 	}
-	var stale []string
+	stale := map[string][]string{} // staging prefix of an earlier write → its keys
+	var stalePrefixes []string
+	exists := false
 	for _, o := range old {
-		if !strings.HasPrefix(o.Key, w.staging) {
-			stale = append(stale, o.Key)
+		if strings.HasPrefix(o.Key, w.staging) {
+			exists = exists || o.Key == w.staging+writeInfoObj
+			continue
 		}
+		dir := o.Key
+		if i := strings.Index(strings.TrimPrefix(o.Key, flowDir), "/"); i >= 0 {
+			dir = o.Key[:len(flowDir)+i+1]
+		}
+		if _, ok := stale[dir]; !ok {
+			stalePrefixes = append(stalePrefixes, dir)
+		}
+		stale[dir] = append(stale[dir], o.Key)
 	}
-	if len(stale) > 0 {
-		c.logger.Info("deleting staging objects of earlier writes of the flow", "flow", req.Flow, "objects", len(stale))
-		if err := cli.deleteKeys(ctx, stale); err != nil {
+	for _, dir := range stalePrefixes {
+		if err := c.dropStaged(ctx, cfg, cli, dir, stale[dir]); err != nil {
 			return err
 		}
+	}
+	c.mu.Lock()
+	known := c.writes[req.WriteID]
+	c.mu.Unlock()
+	if known != nil && exists {
+		return nil // BeginWrite again in the same process
+	}
+	if exists {
+		// A restarted plugin: the write was begun by an earlier process.
+		prev, err := decodeWrite(ctx, cli, w.staging+writeInfoObj)
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.writes[req.WriteID] = prev
+		c.mu.Unlock()
+		return nil
 	}
 	b, _ := json.Marshal(w)
 	if err := cli.put(ctx, w.staging+writeInfoObj, b); err != nil {
@@ -146,6 +235,101 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 	c.writes[req.WriteID] = w
 	c.mu.Unlock()
 	return nil
+}
+
+// dropStaged removes the staging prefix dir of an earlier write (keys are
+// its objects) with whatever that write left in S3 when it never committed.
+func (c *Connector) dropStaged(ctx context.Context, cfg config, cli *client, dir string, keys []string) error {
+	if slices.Contains(keys, dir+writeInfoObj) {
+		w, err := decodeWrite(ctx, cli, dir+writeInfoObj)
+		if err != nil {
+			return err
+		}
+		if !w.Committed {
+			c.logger.Info("cleaning an earlier write of the flow that never committed", "flow", w.Flow, "write_id", w.WriteID)
+			if err := c.dropWrite(ctx, cfg, cli, w, keys); err != nil {
+				return err
+			}
+		}
+	}
+	return cli.deleteKeys(ctx, keys)
+}
+
+// dropWrite aborts the multipart uploads of an uncommitted write (its
+// staging holds keys) and deletes its data objects that the dataset's
+// manifest does not name (completed by a commit that died before the
+// manifest). The staging prefix itself is left to the caller.
+func (c *Connector) dropWrite(ctx context.Context, cfg config, cli *client, w *writeInfo, keys []string) error {
+	seqs := markedSeqs(w.staging, keys)
+	w.mu.Lock()
+	ids := map[int64]string{}
+	for seq, up := range w.uploads {
+		if up.id != "" {
+			ids[seq] = up.id
+		}
+		if !slices.Contains(seqs, seq) {
+			seqs = append(seqs, seq)
+		}
+	}
+	w.mu.Unlock()
+	err := parallel(ctx, len(seqs), commitConcurrency, func(ctx context.Context, i int) error {
+		key := w.dataKey(cfg, seqs[i])
+		ups, err := cli.uploads(ctx, key)
+		if err != nil {
+			return err
+		}
+		found := false
+		for _, u := range ups {
+			found = found || aws.ToString(u.UploadId) == ids[seqs[i]]
+			if err := cli.abortUpload(ctx, key, aws.ToString(u.UploadId)); err != nil {
+				return err
+			}
+		}
+		if id := ids[seqs[i]]; id != "" && !found {
+			return cli.abortUpload(ctx, key, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	dir := join(cfg.Prefix, w.Target) + "/"
+	objs, err := cli.list(ctx, dir+"part-"+safe(w.WriteID)+"-")
+	if err != nil || len(objs) == 0 {
+		return err
+	}
+	cur, err := currentManifest(ctx, cli, dir)
+	if err != nil {
+		return err
+	}
+	named := map[string]bool{}
+	if cur != nil {
+		for _, f := range cur.Files {
+			named[dir+f] = true
+		}
+	}
+	var drop []string
+	for _, o := range objs {
+		if !named[o.Key] {
+			drop = append(drop, o.Key)
+		}
+	}
+	return cli.deleteKeys(ctx, drop)
+}
+
+// currentManifest reads the _SUCCESS manifest of the dataset under dir; nil
+// when there is none.
+func currentManifest(ctx context.Context, cli *client, dir string) (*manifest, error) {
+	objs, err := cli.list(ctx, dir+manifestName)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range objs {
+		if o.Key == dir+manifestName {
+			return readManifest(ctx, cli, o.Key)
+		}
+	}
+	return nil, nil
 }
 
 // findWrite returns the staged write writeID, from memory or, in a fresh
@@ -166,18 +350,9 @@ func (c *Connector) findWrite(ctx context.Context, cfg config, cli *client, writ
 		if !strings.HasSuffix(o.Key, suffix) {
 			continue
 		}
-		b, err := cli.readAll(ctx, o.Key)
-		if err != nil {
+		if w, err = decodeWrite(ctx, cli, o.Key); err != nil {
 			return nil, err
 		}
-		w = &writeInfo{}
-		if err := json.Unmarshal(b, w); err != nil {
-			return nil, errclass.Permanentf("%s is not a sqlflow write record: %v", cli.url(o.Key), err)
-		}
-		if w.schema, err = arrowipc.DecodeSchema(w.Schema); err != nil {
-			return nil, errclass.Permanentf("%s: %v", cli.url(o.Key), err)
-		}
-		w.staging = strings.TrimSuffix(o.Key, writeInfoObj)
 		c.mu.Lock()
 		c.writes[writeID] = w
 		c.mu.Unlock()
@@ -186,12 +361,18 @@ func (c *Connector) findWrite(ctx context.Context, cfg config, cli *client, writ
 	return nil, nil
 }
 
-func partName(seq int64, format string) string {
-	return fmt.Sprintf("part-%020d%s", seq, extOf(format))
-}
+// errUploadGone is wrapped in the TRANSIENT error of a part upload whose
+// multipart upload the server no longer knows; the batch's next attempt
+// starts a new upload. Test with errors.Is.
+var errUploadGone = errors.New("the multipart upload is gone")
 
-// WriteBatch stores the batch as one object, part-<seq>.<ext>, in the
-// staging prefix; a retried seq overwrites itself with the same bytes.
+// WriteBatch encodes the batch as one data object of the dataset,
+// <dataset>/part-<write id>-<seq>.<ext>, streamed into a multipart upload
+// of that key (parts of 16 MiB uploaded as they fill, up to 4 at once) that
+// only CommitWrite completes. It returns once every part is stored. The
+// same seq sent again (a retry, or a replay after a restart) uploads the
+// same parts into the same upload: a retried part overwrites itself, and
+// the batch is stored once.
 func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, rec arrow.RecordBatch) error {
 	cfg, cli, err := c.state()
 	if err != nil {
@@ -204,50 +385,136 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 	if w == nil || w.Committed {
 		return errclass.Permanentf("write %q is not open: BeginWrite first", writeID)
 	}
-	data, err := encode(cfg, w.Format, w.schema, rec)
-	if err != nil {
+	key := w.dataKey(cfg, seq)
+	// Open the upload (marker, then create or find it) while encoding.
+	ready := make(chan struct{})
+	var id string
+	var idErr error
+	go func() {
+		defer close(ready)
+		id, idErr = c.openUpload(ctx, cli, w, seq, key)
+	}()
+	pw := newPartWriter(ctx, cli, key, func() (string, error) { <-ready; return id, idErr })
+	if err := encodeTo(pw, cfg, w.Format, w.schema, rec); err != nil {
+		pw.abort()
+		<-ready
+		if idErr != nil && !errclass.Is(err, errclass.Permanent) {
+			return idErr // the encoder stopped because a part failed
+		}
 		return err
 	}
-	return cli.put(ctx, w.staging+partName(seq, w.Format), data)
+	parts, err := pw.close()
+	<-ready
+	if err != nil {
+		if errors.Is(err, errUploadGone) {
+			w.mu.Lock()
+			delete(w.uploads, seq)
+			w.mu.Unlock()
+		}
+		return err
+	}
+	w.mu.Lock()
+	if up := w.uploads[seq]; up != nil && up.id == id {
+		up.parts = parts
+	}
+	w.mu.Unlock()
+	return nil
 }
 
-// encode writes rec as a whole csv, jsonl or parquet object.
-func encode(cfg config, format string, schema *arrow.Schema, rec arrow.RecordBatch) ([]byte, error) {
-	var buf bytes.Buffer
+// openUpload returns the multipart upload of batch seq: the one this
+// process opened for it, else (after a restart) the one the server holds
+// for key, else a new one, created after the batch's marker is stored.
+func (c *Connector) openUpload(ctx context.Context, cli *client, w *writeInfo, seq int64, key string) (string, error) {
+	w.mu.Lock()
+	up, probe := w.uploads[seq], w.resumed
+	w.mu.Unlock()
+	if up != nil && up.id != "" {
+		return up.id, nil
+	}
+	if err := cli.put(ctx, w.markerKey(seq), nil); err != nil {
+		return "", err
+	}
+	remember := func(id string, suspect bool) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if prev := w.uploads[seq]; prev != nil {
+			suspect = suspect || prev.suspect
+		}
+		w.uploads[seq] = &upload{key: key, id: id, suspect: suspect}
+	}
+	if probe || up != nil {
+		ups, err := cli.uploads(ctx, key)
+		if err != nil {
+			return "", err
+		}
+		if n := len(ups); n > 0 {
+			id := aws.ToString(ups[n-1].UploadId)
+			remember(id, n > 1)
+			return id, nil
+		}
+	}
+	id, err := cli.createUpload(ctx, key)
+	if err != nil {
+		remember("", true) // the server may have created it anyway
+		return "", err
+	}
+	remember(id, false)
+	return id, nil
+}
+
+// encodeTo writes rec to out as a whole csv, jsonl or parquet object.
+func encodeTo(out io.Writer, cfg config, format string, schema *arrow.Schema, rec arrow.RecordBatch) error {
 	switch format {
 	case "csv":
-		w := arrowcsv.NewWriter(&buf, schema, arrowcsv.WithComma(cfg.Delimiter), arrowcsv.WithHeader(cfg.Header), arrowcsv.WithNullWriter(""))
+		w := arrowcsv.NewWriter(out, schema, arrowcsv.WithComma(cfg.Delimiter), arrowcsv.WithHeader(cfg.Header), arrowcsv.WithNullWriter(""))
 		if err := w.Write(rec); err != nil {
-			return nil, errclass.Permanentf("write csv: %v", err)
+			return encodeErr("csv", err)
 		}
 		if err := w.Flush(); err != nil {
-			return nil, errclass.Permanentf("write csv: %v", err)
+			return encodeErr("csv", err)
 		}
 	case "jsonl":
-		if err := array.RecordToJSON(rec, &buf); err != nil {
-			return nil, errclass.Permanentf("write jsonl: %v", err)
+		bw := bufio.NewWriterSize(out, 1<<20)
+		if err := array.RecordToJSON(rec, bw); err != nil {
+			return encodeErr("jsonl", err)
+		}
+		if err := bw.Flush(); err != nil {
+			return encodeErr("jsonl", err)
 		}
 	default:
 		props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithMaxRowGroupLength(1<<20))
-		fw, err := pqarrow.NewFileWriter(schema, &buf, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+		fw, err := pqarrow.NewFileWriter(schema, out, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 		if err != nil {
-			return nil, errclass.Permanentf("write parquet: %v", err)
+			return encodeErr("parquet", err)
 		}
 		if err := fw.Write(rec); err != nil {
-			return nil, errclass.Permanentf("write parquet: %v", err)
+			fw.Close()
+			return encodeErr("parquet", err)
 		}
 		if err := fw.Close(); err != nil {
-			return nil, errclass.Permanentf("write parquet: %v", err)
+			return encodeErr("parquet", err)
 		}
 	}
-	return buf.Bytes(), nil
+	return nil
 }
 
-// CommitWrite copies the staged parts into <prefix>/<target>/, writes the
-// dataset's _SUCCESS manifest (the moment the write becomes visible), then
-// deletes the objects no manifest names (replace: the old dataset) and the
-// staged parts. Every step is idempotent, so a commit interrupted anywhere
-// can be repeated, by this process or a fresh one.
+// encodeErr keeps a part upload's classified error (the writer stopped
+// because the upload failed) and makes any other encoding error PERMANENT.
+func encodeErr(format string, err error) error {
+	var ce *errclass.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	return errclass.Permanentf("write %s: %v", format, err)
+}
+
+// CommitWrite completes the multipart upload of every staged batch (the
+// data objects appear under <prefix>/<target>/ but no manifest names them
+// yet), writes the dataset's _SUCCESS manifest (the moment the write
+// becomes visible), then deletes the objects no manifest names (replace:
+// the old dataset) and the write's markers. Every step is idempotent, so a
+// commit interrupted anywhere can be repeated, by this process or a fresh
+// one.
 func (c *Connector) CommitWrite(ctx context.Context, writeID string, _ []byte) error {
 	cfg, cli, err := c.state()
 	if err != nil {
@@ -277,21 +544,26 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, _ []byte) e
 		}
 	}
 	if cur == nil || cur.WriteID != writeID {
-		parts, err := cli.list(ctx, w.staging+"part-")
+		markers, err := cli.list(ctx, w.staging+markerPrefix)
 		if err != nil {
 			return err
 		}
-		sort.Slice(parts, func(i, j int) bool { return parts[i].Key < parts[j].Key })
+		keys := make([]string, len(markers))
+		for i, m := range markers {
+			keys[i] = m.Key
+		}
+		seqs := markedSeqs(w.staging, keys)
+		if err := parallel(ctx, len(seqs), commitConcurrency, func(ctx context.Context, i int) error {
+			return c.completeBatch(ctx, cfg, cli, w, seqs[i])
+		}); err != nil {
+			return err
+		}
 		next := &manifest{WriteID: writeID, Format: w.Format, CommittedAt: time.Now().UTC().Format(time.RFC3339Nano)}
 		if w.Mode == string(sdk.ModeAppend) && cur != nil {
 			next.Files = append(next.Files, cur.Files...)
 		}
-		for _, p := range parts {
-			name := "part-" + safe(writeID) + "-" + strings.TrimPrefix(path.Base(p.Key), "part-")
-			if err := cli.copy(ctx, p.Key, dir+name); err != nil {
-				return err
-			}
-			next.Files = append(next.Files, name)
+		for _, seq := range seqs {
+			next.Files = append(next.Files, dataName(writeID, seq, w.Format))
 		}
 		b, _ := json.MarshalIndent(next, "", "  ")
 		if err := cli.put(ctx, dir+manifestName, b); err != nil {
@@ -319,10 +591,101 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, _ []byte) e
 	if err := cli.put(ctx, w.staging+writeInfoObj, b); err != nil {
 		return err
 	}
-	return cli.deletePrefix(ctx, w.staging+"part-")
+	return cli.deletePrefix(ctx, w.staging+markerPrefix)
 }
 
-// AbortWrite deletes the write's staging prefix; the dataset is untouched.
+// completeBatch completes the multipart upload of batch seq. In the process
+// that wrote the batch it uses the parts it uploaded; otherwise (a restart,
+// or a create whose answer was lost) it lists the key's uploads, completes
+// the newest that has parts and aborts the others. A batch whose upload is
+// gone but whose object exists was completed by an earlier commit.
+func (c *Connector) completeBatch(ctx context.Context, cfg config, cli *client, w *writeInfo, seq int64) error {
+	key := w.dataKey(cfg, seq)
+	w.mu.Lock()
+	up := w.uploads[seq]
+	var mine upload
+	if up != nil {
+		mine = *up
+	}
+	w.mu.Unlock()
+	if mine.completed {
+		return nil
+	}
+	done := func() {
+		w.mu.Lock()
+		if up := w.uploads[seq]; up != nil {
+			up.completed = true
+		}
+		w.mu.Unlock()
+	}
+	if mine.id != "" && len(mine.parts) > 0 && !mine.suspect {
+		gone, err := cli.completeUpload(ctx, key, mine.id, mine.parts)
+		if err != nil {
+			return err
+		}
+		if gone {
+			return c.alreadyComplete(ctx, cli, w, seq, key)
+		}
+		done()
+		return nil
+	}
+	ups, err := cli.uploads(ctx, key)
+	if err != nil {
+		return err
+	}
+	chosen := -1
+	var parts []types.CompletedPart
+	for i := len(ups) - 1; i >= 0 && chosen < 0; i-- {
+		id := aws.ToString(ups[i].UploadId)
+		if id == mine.id && len(mine.parts) > 0 {
+			chosen, parts = i, mine.parts
+			break
+		}
+		ps, err := cli.listParts(ctx, key, id)
+		if err != nil {
+			return err
+		}
+		if len(ps) > 0 {
+			chosen, parts = i, ps
+		}
+	}
+	for i, u := range ups {
+		if i != chosen {
+			if err := cli.abortUpload(ctx, key, aws.ToString(u.UploadId)); err != nil {
+				return err
+			}
+		}
+	}
+	if chosen < 0 {
+		return c.alreadyComplete(ctx, cli, w, seq, key)
+	}
+	gone, err := cli.completeUpload(ctx, key, aws.ToString(ups[chosen].UploadId), parts)
+	if err != nil {
+		return err
+	}
+	if gone {
+		return c.alreadyComplete(ctx, cli, w, seq, key)
+	}
+	done()
+	return nil
+}
+
+// alreadyComplete checks that batch seq, which has no upload left, is an
+// object: completed by an earlier, interrupted commit.
+func (c *Connector) alreadyComplete(ctx context.Context, cli *client, w *writeInfo, seq int64, key string) error {
+	ok, err := cli.exists(ctx, key)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errclass.Permanentf("batch %d of write %q is lost: %s has neither a multipart upload nor an object (were its uploads aborted, e.g. by a bucket lifecycle rule?); run the flow again", seq, w.WriteID, cli.url(key))
+	}
+	return nil
+}
+
+// AbortWrite aborts the write's multipart uploads, deletes any data object
+// of it that no manifest names, and deletes its staging prefix; the dataset
+// is untouched.
 func (c *Connector) AbortWrite(ctx context.Context, writeID string) error {
 	cfg, cli, err := c.state()
 	if err != nil {
@@ -335,7 +698,18 @@ func (c *Connector) AbortWrite(ctx context.Context, writeID string) error {
 	if w.Committed {
 		return nil
 	}
-	if err := cli.deletePrefix(ctx, w.staging); err != nil {
+	objs, err := cli.list(ctx, w.staging)
+	if err != nil {
+		return err
+	}
+	keys := make([]string, len(objs))
+	for i, o := range objs {
+		keys[i] = o.Key
+	}
+	if err := c.dropWrite(ctx, cfg, cli, w, keys); err != nil {
+		return err
+	}
+	if err := cli.deleteKeys(ctx, keys); err != nil {
 		return err
 	}
 	c.mu.Lock()

@@ -1,0 +1,322 @@
+package s3conn
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/sqlflow/sqlflow-host/sdk/classify/awsclass"
+	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+)
+
+// Multipart uploads of the destination.
+//
+// Every batch (seq) of a write becomes one data object,
+// <dataset>/part-<write id>-<seq>.<ext>, written as one multipart upload
+// straight to that key. The batch is encoded as a stream cut into parts of
+// partSize bytes (the last one shorter), uploaded up to partConcurrency at a
+// time while the encoder goes on; WriteBatch returns once every part is
+// stored, so an acknowledged batch is durable on the server. The upload is
+// completed only by CommitWrite: until then nothing of the write is listed
+// under the dataset prefix. A batch sent again (same seq) uploads the same
+// part numbers into the same upload: a retried part overwrites itself.
+//
+// Before an upload is created, an empty marker object upload-<seq> is put in
+// the write's staging prefix. Markers are how a later process finds a
+// write's uploads (S3-compatible servers such as MinIO list the uploads of
+// one exact key only, never of a prefix): CommitWrite completes the upload
+// of every marked seq, and AbortWrite or the flow's next BeginWrite aborts
+// them all (ListMultipartUploads on each marked key, then
+// AbortMultipartUpload).
+
+const (
+	// partSize is the size at which an encoded batch is cut into a new
+	// part: S3 wants every part but the last to be at least 5 MiB; 16 MiB
+	// keeps default pages (8 MiB of Arrow data) to one part and large ones
+	// (--page-bytes up to 255 MiB) to at most 16, well under S3's 10,000.
+	partSize = 16 << 20
+	// partConcurrency is how many parts of one batch upload at once.
+	partConcurrency = 4
+	// commitConcurrency is how many uploads CommitWrite and AbortWrite
+	// complete or abort at once.
+	commitConcurrency = 8
+	// markerPrefix starts the name of a batch's marker in the staging
+	// prefix.
+	markerPrefix = "upload-"
+)
+
+// upload is one batch's multipart upload, as this process knows it.
+type upload struct {
+	key string
+	id  string
+	// parts are the parts of the batch's last complete WriteBatch.
+	parts []types.CompletedPart
+	// suspect: a create call failed, so the server may hold an upload for
+	// key that this process never learnt of; commit lists them.
+	suspect bool
+	// completed by this process's CommitWrite.
+	completed bool
+}
+
+var bufPool = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, partSize+partSize/4)) }}
+
+// partWriter is an io.Writer that cuts what is written into parts of at
+// least partSize bytes and uploads them concurrently while the writer goes
+// on. Part numbers count from 1 in the order the bytes were written, so
+// the same bytes give the same parts.
+type partWriter struct {
+	ctx context.Context
+	cli *client
+	key string
+	// id waits for the upload to exist and returns its id.
+	id func() (string, error)
+
+	buf  *bytes.Buffer
+	next int32
+	sem  chan struct{}
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	done []types.CompletedPart
+	err  error
+}
+
+func newPartWriter(ctx context.Context, cli *client, key string, id func() (string, error)) *partWriter {
+	return &partWriter{ctx: ctx, cli: cli, key: key, id: id, sem: make(chan struct{}, partConcurrency)}
+}
+
+func (p *partWriter) Write(b []byte) (int, error) {
+	if err := p.failed(); err != nil {
+		return 0, err
+	}
+	if p.buf == nil {
+		p.buf = bufPool.Get().(*bytes.Buffer)
+	}
+	p.buf.Write(b)
+	if p.buf.Len() >= partSize {
+		p.flush()
+	}
+	return len(b), nil
+}
+
+func (p *partWriter) failed() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err
+}
+
+// flush uploads the buffered bytes as the next part, in the background.
+func (p *partWriter) flush() {
+	buf := p.buf
+	p.buf = nil
+	p.next++
+	n := p.next
+	p.sem <- struct{}{}
+	p.wg.Add(1)
+	go func() {
+		defer func() {
+			buf.Reset()
+			bufPool.Put(buf)
+			<-p.sem
+			p.wg.Done()
+		}()
+		id, err := p.id()
+		var part types.CompletedPart
+		if err == nil {
+			part, err = p.cli.uploadPart(p.ctx, p.key, id, n, buf.Bytes())
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if err != nil {
+			if p.err == nil {
+				p.err = err
+			}
+			return
+		}
+		p.done = append(p.done, part)
+	}()
+}
+
+// close uploads the last part (the only one, possibly empty, when fewer
+// than partSize bytes were written), waits for every part and returns them
+// in part-number order.
+func (p *partWriter) close() ([]types.CompletedPart, error) {
+	if p.buf != nil || p.next == 0 {
+		if p.buf == nil {
+			p.buf = bufPool.Get().(*bytes.Buffer)
+		}
+		p.flush()
+	}
+	p.wg.Wait()
+	if p.err != nil {
+		return nil, p.err
+	}
+	sort.Slice(p.done, func(i, j int) bool { return aws.ToInt32(p.done[i].PartNumber) < aws.ToInt32(p.done[j].PartNumber) })
+	return p.done, nil
+}
+
+// abort waits for the parts in flight after a failed encoding.
+func (p *partWriter) abort() {
+	if p.buf != nil {
+		p.buf.Reset()
+		bufPool.Put(p.buf)
+		p.buf = nil
+	}
+	p.wg.Wait()
+}
+
+func (c *client) createUpload(ctx context.Context, key string) (string, error) {
+	r, err := c.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(c.bucket), Key: aws.String(key)})
+	if err != nil {
+		return "", awsclass.Classify(ctx, err, "create a multipart upload of "+c.url(key))
+	}
+	return aws.ToString(r.UploadId), nil
+}
+
+func (c *client) uploadPart(ctx context.Context, key, id string, n int32, data []byte) (types.CompletedPart, error) {
+	r, err := c.s3.UploadPart(ctx, &s3.UploadPartInput{
+		Bucket: aws.String(c.bucket), Key: aws.String(key), UploadId: aws.String(id), PartNumber: aws.Int32(n),
+		Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),
+	})
+	if isNoSuchUpload(err) {
+		return types.CompletedPart{}, errclass.Transientf("upload part %d of %s: %w; the batch will start a new upload", n, c.url(key), errUploadGone)
+	}
+	if err != nil {
+		return types.CompletedPart{}, awsclass.Classify(ctx, err, "upload part "+strconv.Itoa(int(n))+" of "+c.url(key))
+	}
+	return types.CompletedPart{
+		PartNumber: aws.Int32(n), ETag: r.ETag,
+		ChecksumCRC32: r.ChecksumCRC32, ChecksumCRC32C: r.ChecksumCRC32C, ChecksumCRC64NVME: r.ChecksumCRC64NVME,
+		ChecksumSHA1: r.ChecksumSHA1, ChecksumSHA256: r.ChecksumSHA256,
+	}, nil
+}
+
+// completeUpload completes an upload. done reports an upload the server no
+// longer knows (completed by an earlier commit, or aborted).
+func (c *client) completeUpload(ctx context.Context, key, id string, parts []types.CompletedPart) (gone bool, err error) {
+	_, err = c.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+		Bucket: aws.String(c.bucket), Key: aws.String(key), UploadId: aws.String(id),
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
+	})
+	if isNoSuchUpload(err) {
+		return true, nil
+	}
+	return false, awsclass.Classify(ctx, err, "complete the multipart upload of "+c.url(key))
+}
+
+// abortUpload aborts an upload; one the server no longer knows is no error.
+func (c *client) abortUpload(ctx context.Context, key, id string) error {
+	_, err := c.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(c.bucket), Key: aws.String(key), UploadId: aws.String(id)})
+	if isNoSuchUpload(err) {
+		return nil
+	}
+	return awsclass.Classify(ctx, err, "abort the multipart upload of "+c.url(key))
+}
+
+// uploads returns the incomplete multipart uploads of exactly key, oldest
+// first.
+func (c *client) uploads(ctx context.Context, key string) ([]types.MultipartUpload, error) {
+	var out []types.MultipartUpload
+	in := &s3.ListMultipartUploadsInput{Bucket: aws.String(c.bucket), Prefix: aws.String(key)}
+	for {
+		r, err := c.s3.ListMultipartUploads(ctx, in)
+		if err != nil {
+			return nil, awsclass.Classify(ctx, err, "list the multipart uploads of "+c.url(key))
+		}
+		for _, u := range r.Uploads {
+			if aws.ToString(u.Key) == key {
+				out = append(out, u)
+			}
+		}
+		if !aws.ToBool(r.IsTruncated) {
+			break
+		}
+		in.KeyMarker, in.UploadIdMarker = r.NextKeyMarker, r.NextUploadIdMarker
+	}
+	sort.SliceStable(out, func(i, j int) bool { return aws.ToTime(out[i].Initiated).Before(aws.ToTime(out[j].Initiated)) })
+	return out, nil
+}
+
+// listParts returns an upload's parts in part-number order.
+func (c *client) listParts(ctx context.Context, key, id string) ([]types.CompletedPart, error) {
+	var out []types.CompletedPart
+	p := s3.NewListPartsPaginator(c.s3, &s3.ListPartsInput{Bucket: aws.String(c.bucket), Key: aws.String(key), UploadId: aws.String(id)})
+	for p.HasMorePages() {
+		r, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, awsclass.Classify(ctx, err, "list the parts of the multipart upload of "+c.url(key))
+		}
+		for _, pt := range r.Parts {
+			out = append(out, types.CompletedPart{
+				PartNumber: pt.PartNumber, ETag: pt.ETag,
+				ChecksumCRC32: pt.ChecksumCRC32, ChecksumCRC32C: pt.ChecksumCRC32C, ChecksumCRC64NVME: pt.ChecksumCRC64NVME,
+				ChecksumSHA1: pt.ChecksumSHA1, ChecksumSHA256: pt.ChecksumSHA256,
+			})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return aws.ToInt32(out[i].PartNumber) < aws.ToInt32(out[j].PartNumber) })
+	return out, nil
+}
+
+// exists reports whether key is an object.
+func (c *client) exists(ctx context.Context, key string) (bool, error) {
+	_, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(c.bucket), Key: aws.String(key)})
+	if err == nil {
+		return true, nil
+	}
+	var nf *types.NotFound
+	if errors.As(err, &nf) || isCode(err, "NoSuchKey") || isCode(err, "NotFound") {
+		return false, nil
+	}
+	return false, awsclass.Classify(ctx, err, "head "+c.url(key))
+}
+
+func isNoSuchUpload(err error) bool {
+	var nu *types.NoSuchUpload
+	return err != nil && (errors.As(err, &nu) || isCode(err, "NoSuchUpload"))
+}
+
+// parallel runs f for each of n items, at most limit at once, and returns
+// the first error.
+func parallel(parent context.Context, n, limit int, f func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	sem := make(chan struct{}, limit)
+	for i := range n {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := f(ctx, i); err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+					cancel()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if first == nil && parent.Err() != nil {
+		first = errclass.Wrap(errclass.Transient, parent.Err())
+	}
+	return first
+}
