@@ -9,16 +9,20 @@ import (
 // slides by a tenth of its length at a time.
 const budgetSlots = 10
 
-// retryBudget bounds retries to Ratio of calls, plus MinRetries, over a
-// sliding window (the sum of the last budgetSlots slots of Window/10).
-// Every call deposits; every retry withdraws. A retry is allowed while
-// retries < Ratio·calls + MinRetries over the window.
+// retryBudget bounds the calls that retry to Ratio of calls, plus
+// MinRetries, over a sliding window (the sum of the last budgetSlots slots
+// of Window/10). Every call deposits; a call withdraws once, at its first
+// retry, and is then admitted: its further retries are bounded by the retry
+// policy (max_attempts, backoff, the call's deadline), not by the budget.
+// A call is admitted while admitted < Ratio·calls + MinRetries over the
+// window.
 //
-// The retries of a call that succeeds in the end are given back: what the
-// budget bounds is retries that did not help. A dead service (every call
-// fails) gets Ratio·calls + MinRetries retries and no more, while a flaky
-// one whose retries get through (a source failing 40% of pages at random)
-// is not stopped by its own successful retries.
+// The admission of a call that succeeds in the end is given back: what the
+// budget bounds is retrying that did not help. A dead service (every call
+// fails) gets Ratio·calls + MinRetries calls retried and no more, while a
+// flaky one whose retries get through (a source failing 40% of pages at
+// random) is not stopped by its own successful retries, and one call in
+// flight can ride out an outage as long as its retry policy allows.
 type retryBudget struct {
 	ratio float64
 	min   float64

@@ -17,8 +17,9 @@ func budgeted(ratio float64, minRetries int) resilience.Policy {
 }
 
 // TestDeadPluginAttemptsStayNearTheBudget sends 1,000 calls to a connector
-// that always fails TRANSIENT: without a budget that is 3,000 attempts;
-// with a 10% budget about 1,100.
+// that always fails TRANSIENT, with max_attempts 3: without a budget that
+// is 3,000 attempts; with a 10% budget 100 calls are admitted to retrying
+// (each then makes its 3 attempts): 1,200.
 func TestDeadPluginAttemptsStayNearTheBudget(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -26,8 +27,8 @@ func TestDeadPluginAttemptsStayNearTheBudget(t *testing.T) {
 		minRetries int
 		max        int
 	}{
-		{"10% budget", 0.1, 0, 1100},
-		{"10% budget, 10 retries always allowed (the default)", 0.1, 10, 1110},
+		{"10% budget", 0.1, 0, 1200},
+		{"10% budget, 10 calls always admitted (the default)", 0.1, 10, 1220},
 		{"no budget", 0, 0, 3000},
 	}
 	for _, tt := range tests {
@@ -111,15 +112,43 @@ func TestBudgetGivesBackRetriesThatSucceeded(t *testing.T) {
 		if f.calls() != 2000 {
 			t.Fatalf("attempts %d", f.calls())
 		}
-		// Now it dies: 10% of the window's calls may still be retried.
+		// Now it dies: 10% of the window's calls may still be retried. The
+		// k-th failing call is admitted while the admitted ones are fewer
+		// than 0.1·(1000+k): the first 112 are, then one in ten as calls
+		// keep coming, 120 in all (0.1 × 1200 calls in the window), each
+		// making its 3 attempts; the other 80 make one.
 		f.mu.Lock()
 		f.script = always(errclass.Transientf("connection refused"))
 		f.mu.Unlock()
-		for range 100 {
+		for range 200 {
 			c.Check(t.Context())
 		}
-		if got := f.calls() - 2000; got != 100+110 {
-			t.Fatalf("attempts after the outage began = %d, want 210 (0.1 × 1100 calls in the window)", got)
+		if got := f.calls() - 2000; got != 120*3+80 {
+			t.Fatalf("attempts after the outage began = %d, want %d (120 calls admitted to retrying)", got, 120*3+80)
+		}
+	})
+}
+
+// TestBudgetLetsOneCallRideOutAnOutage: a connector making one call at a
+// time (a flow's read or write) whose server is down for longer than the
+// budget's MinRetries worth of retries: the call, once admitted, retries
+// up to max_attempts and succeeds when the server is back.
+func TestBudgetLetsOneCallRideOutAnOutage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeConn{script: func(n int) error {
+			if n <= 30 {
+				return errclass.Transientf("connection refused")
+			}
+			return nil
+		}}
+		p := budgeted(0.1, 10)
+		p.Retry.MaxAttempts = 60
+		c := resilience.New(f, p, resilience.Env{})
+		if err := c.Check(t.Context()); err != nil {
+			t.Fatalf("the call failed after 30 refused attempts with max_attempts 60: %v", err)
+		}
+		if f.calls() != 31 {
+			t.Fatalf("attempts %d, want 31", f.calls())
 		}
 	})
 }

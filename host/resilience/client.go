@@ -475,7 +475,12 @@ func (c *Client) plan(ctx context.Context, o op, attempt int, authDone bool, err
 		c.log.Debug(fmt.Sprintf("Not retrying operation '%s': the retry would start after the call's deadline.", o), "connector", c.env.Name)
 		return retryPlan{}
 	}
-	if c.budget != nil {
+	// The budget admits a call to retrying at its first retry; a call once
+	// admitted retries up to max_attempts (its own bound, with backoff and
+	// the call's deadline). So a flow whose one call in flight rides out a
+	// server restart is not cut short, while a dead plugin sent many calls
+	// sees only the budget's share of them retried.
+	if c.budget != nil && attempt == 1 {
 		ok, slot, first := c.budget.retry(now)
 		p.slot = slot
 		if !ok {
@@ -539,12 +544,12 @@ func call[T any](c *Client, ctx context.Context, o op, f func(context.Context) (
 		if c.breaker != nil && !c.clean.Load() && c.breaker.State() == gobreaker.StateOpen {
 			// This failure opened the breaker: the retry would be refused.
 			// The call ends with the failure itself; later calls fail fast.
-			if c.budget != nil {
+			if c.budget != nil && attempt == 1 {
 				c.budget.refund([]int64{plan.slot})
 			}
 			return res, err
 		}
-		if c.budget != nil && nTaken < len(taken) {
+		if c.budget != nil && attempt == 1 && nTaken < len(taken) {
 			taken[nTaken] = plan.slot
 			nTaken++
 		}

@@ -79,14 +79,15 @@ type Recovery struct {
 	RestartWindow time.Duration
 }
 
-// Budget bounds retries to a share of calls over a sliding window, so an
-// outage cannot turn into a retry storm.
+// Budget bounds the calls that retry to a share of calls over a sliding
+// window, so an outage cannot turn into a retry storm. A call is admitted
+// at its first retry; an admitted call retries up to Retry.MaxAttempts.
 type Budget struct {
-	// Ratio is the largest share of retries among calls (0.1 = 10%).
+	// Ratio is the largest share of calls that may retry (0.1 = 10%).
 	Ratio float64
 	// Window is the sliding window the share is measured over.
 	Window time.Duration
-	// MinRetries is how many retries are always allowed per window, so a
+	// MinRetries is how many calls may always retry per window, so a
 	// connector making few calls can still retry.
 	MinRetries int
 }
