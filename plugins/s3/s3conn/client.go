@@ -33,6 +33,9 @@ type object struct {
 	Key  string
 	ETag string
 	Size int64
+	// Modified is the object's LastModified, truncated to the second
+	// (ListObjectsV2 answers milliseconds, HeadObject seconds).
+	Modified time.Time
 }
 
 func newClient(ctx context.Context, cfg config) (*client, error) {
@@ -80,7 +83,8 @@ func (c *client) list(ctx context.Context, prefix string) ([]object, error) {
 			return nil, awsclass.Classify(ctx, err, "list "+c.url(prefix))
 		}
 		for _, o := range page.Contents {
-			out = append(out, object{Key: aws.ToString(o.Key), ETag: aws.ToString(o.ETag), Size: aws.ToInt64(o.Size)})
+			out = append(out, object{Key: aws.ToString(o.Key), ETag: aws.ToString(o.ETag), Size: aws.ToInt64(o.Size),
+				Modified: aws.ToTime(o.LastModified).UTC().Truncate(time.Second)})
 		}
 	}
 	return out, nil
@@ -92,7 +96,8 @@ func (c *client) head(ctx context.Context, key string) (object, error) {
 	if err != nil {
 		return object{}, awsclass.Classify(ctx, err, "head "+c.url(key))
 	}
-	return object{Key: key, ETag: aws.ToString(r.ETag), Size: aws.ToInt64(r.ContentLength)}, nil
+	return object{Key: key, ETag: aws.ToString(r.ETag), Size: aws.ToInt64(r.ContentLength),
+		Modified: aws.ToTime(r.LastModified).UTC().Truncate(time.Second)}, nil
 }
 
 // get opens key from byte off (to end when n <= 0, else n bytes), requiring

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/coltype"
 )
 
 // config is the validated configuration.
@@ -26,12 +27,19 @@ type config struct {
 	Delimiter       rune
 	Header          bool
 	MaxFiles        int
+	// Source keys of source.go: compression (auto, gzip, none), csv
+	// type inference, explicit csv column types and the sample size.
+	Compression string
+	InferTypes  bool
+	Types       map[string]coltype.Type
+	SampleRows  int
 }
 
 var allowedKeys = []string{
 	"bucket", "uri", "key", "path_prefix", "region", "access_key_id", "secret_access_key",
 	"session_token", "endpoint_url", "path_style", "file_format", "format", "csv_delimiter",
 	"csv_header", "max_files_per_run",
+	"compression", "csv_infer_types", "csv_columns", "csv_sample_rows",
 }
 
 const configSchema = `{
@@ -53,13 +61,17 @@ const configSchema = `{
     "format": {"enum": ["csv", "json", "jsonl", "parquet", "auto"], "description": "Alias of file_format."},
     "csv_delimiter": {"type": "string", "default": ","},
     "csv_header": {"type": "boolean", "default": true},
-    "max_files_per_run": {"type": "integer", "minimum": 1}
+    "max_files_per_run": {"type": "integer", "minimum": 1},
+    "compression": {"enum": ["auto", "gzip", "none"], "default": "auto", "description": "Source: gzip'd csv/jsonl objects; auto: by the .gz extension."},
+    "csv_infer_types": {"type": "boolean", "default": true, "description": "Source: infer csv column types (int64, float64, bool, date, timestamp, string) from a sample of the first object; false reads every column as a string."},
+    "csv_columns": {"description": "Source: explicit csv column types overriding inference, a map of column name to type or a list of {name, type}.", "oneOf": [{"type": "object", "additionalProperties": {"enum": ["int64", "float64", "bool", "date", "timestamp", "string"]}}, {"type": "array"}]},
+    "csv_sample_rows": {"type": "integer", "minimum": 1, "default": 1000, "description": "Source: rows of the first csv object sampled to infer types."}
   }
 }`
 
 // parseConfig validates raw; problems are field errors.
 func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
-	cfg := config{Region: "us-east-1", Format: "auto", Delimiter: ',', Header: true}
+	cfg := config{Region: "us-east-1", Format: "auto", Delimiter: ',', Header: true, Compression: "auto", InferTypes: true, SampleRows: defaultSampleRows}
 	var errs []sdk.FieldError
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, sdk.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
@@ -108,7 +120,7 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 			cfg.Bucket = pu.Host
 			p := strings.TrimPrefix(pu.Path, "/")
 			// A path with a known file extension is one object, else a prefix.
-			if p != "" && formatOf(p) != "" && cfg.Key == "" && cfg.Prefix == "" {
+			if p != "" && formatOf(strings.TrimSuffix(strings.ToLower(p), ".gz")) != "" && cfg.Key == "" && cfg.Prefix == "" {
 				cfg.Key = p
 			} else if p != "" && cfg.Prefix == "" {
 				cfg.Prefix = p
@@ -174,6 +186,7 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 			bad("max_files_per_run", "must be a positive integer")
 		}
 	}
+	parseSourceConfig(m, &cfg, bad)
 	return cfg, errs
 }
 

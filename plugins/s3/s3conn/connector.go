@@ -48,6 +48,7 @@ func (c *Connector) Spec() sdk.Spec {
 		ConfigSchema:    json.RawMessage(configSchema),
 		ResilienceClass: sdk.ResilienceNetwork,
 		Discover:        true,
+		Incremental:     true,
 		WriteModes:      []sdk.WriteMode{sdk.ModeReplace, sdk.ModeAppend},
 	}
 }
@@ -62,6 +63,7 @@ func (c *Connector) Configure(ctx context.Context, raw json.RawMessage) ([]sdk.F
 	if err != nil {
 		return nil, err
 	}
+	c.closeReads()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.cfg, c.cli = cfg, cli

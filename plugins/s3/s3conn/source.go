@@ -1,14 +1,8 @@
 package s3conn
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"path"
 	"sort"
 	"strings"
@@ -16,10 +10,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/coltype"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 )
 
@@ -31,31 +24,45 @@ const (
 )
 
 // checkpoint is the position after a page: in object Key (whose ETag was
-// ETag) at byte Off (csv, jsonl) or row Row of row group RowGroup
-// (parquet); Done means the object was read to its end.
+// ETag) at byte Off (csv, jsonl; for gzip'd objects the offset in the
+// uncompressed data), which is line Line, or at row Row of row group
+// RowGroup (parquet); Done means the object was read to its end. Cursor
+// is the incremental cursor so far (see cursor.go); Files counts the
+// objects finished in this read (max_files_per_run with _last_modified).
 type checkpoint struct {
-	Key      string `json:"key"`
-	ETag     string `json:"etag"`
-	Off      int64  `json:"off,omitempty"`
-	RowGroup int    `json:"row_group,omitempty"`
-	Row      int64  `json:"row,omitempty"`
-	Done     bool   `json:"done,omitempty"`
+	Key      string          `json:"key"`
+	ETag     string          `json:"etag"`
+	Off      int64           `json:"off,omitempty"`
+	Line     int64           `json:"line,omitempty"`
+	RowGroup int             `json:"row_group,omitempty"`
+	Row      int64           `json:"row,omitempty"`
+	Done     bool            `json:"done,omitempty"`
+	Cursor   json.RawMessage `json:"cursor,omitempty"`
+	Files    int             `json:"files,omitempty"`
 }
 
 // streamInfo is the configured dataset: its objects in key order, their
-// format and the stream's schema.
+// format, the stream's schema and (csv) the columns' types, and the object
+// read that the last page left open.
 type streamInfo struct {
 	name    string
 	format  string
-	objects []object
+	objects []object // the objects a full read reads (max_files_per_run applied)
+	all     []object // every data object, in key order
 	schema  *arrow.Schema
+	types   []coltype.Type // csv only
+	open    *openRead
 }
 
 // streamName names the configured dataset: the key's base name without its
-// extension, else the prefix's last segment, else the bucket.
+// extensions (.gz and the format's), else the prefix's last segment, else
+// the bucket.
 func streamName(cfg config) string {
 	if cfg.Key != "" {
 		b := path.Base(cfg.Key)
+		if strings.HasSuffix(strings.ToLower(b), ".gz") {
+			b = b[:len(b)-3]
+		}
 		return strings.TrimSuffix(b, path.Ext(b))
 	}
 	if p := strings.Trim(cfg.Prefix, "/"); p != "" {
@@ -75,13 +82,32 @@ func hidden(rel string) bool {
 	return false
 }
 
-// Discover returns the one stream of the configured dataset.
+// Discover returns the one stream of the configured dataset. Its cursor
+// fields are _last_modified (the objects' LastModified) and every column of
+// a comparable type.
 func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
 	st, err := c.stream(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return []sdk.Stream{{Name: st.name, Schema: st.schema}}, nil
+	cursors := []string{lastModifiedField}
+	for _, f := range st.schema.Fields() {
+		if t, ok := cursorType(f.Type); ok && t != coltype.Bool && f.Name != lastModifiedField {
+			cursors = append(cursors, f.Name)
+		}
+	}
+	return []sdk.Stream{{Name: st.name, Schema: st.schema, CursorFields: cursors}}, nil
+}
+
+// closeReads ends the object read the last page left open (Configure calls
+// it: a new configuration reads anew).
+func (c *Connector) closeReads() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.streams {
+		st.open.close()
+		st.open = nil
+	}
 }
 
 // stream lists the dataset's objects and reads its schema, once per
@@ -105,16 +131,18 @@ func (c *Connector) stream(ctx context.Context) (*streamInfo, error) {
 			return nil, err
 		}
 		st.objects = []object{o}
+		st.all = st.objects
 	} else {
 		objs, err := listDataset(ctx, cli, cfg.Prefix)
 		if err != nil {
 			return nil, err
 		}
 		for _, o := range objs {
-			if cfg.Format != "auto" || formatOf(o.Key) != "" {
+			if cfg.Format != "auto" || sourceFormatOf(o.Key) != "" {
 				st.objects = append(st.objects, o)
 			}
 		}
+		st.all = st.objects
 		if cfg.MaxFiles > 0 && len(st.objects) > cfg.MaxFiles {
 			st.objects = st.objects[:cfg.MaxFiles]
 		}
@@ -124,18 +152,25 @@ func (c *Connector) stream(ctx context.Context) (*streamInfo, error) {
 	}
 	st.format = cfg.Format
 	if st.format == "auto" {
-		st.format = formatOf(st.objects[0].Key)
+		st.format = sourceFormatOf(st.objects[0].Key)
 		if st.format == "" {
 			return nil, errclass.Permanentf("cannot tell the format of %s from its extension: set file_format", cli.url(st.objects[0].Key))
 		}
 		for _, o := range st.objects {
-			if f := formatOf(o.Key); f != st.format {
+			if f := sourceFormatOf(o.Key); f != st.format {
 				return nil, errclass.Permanentf("%s is %s but %s is %s: objects of one stream share a format (set path_prefix or file_format)",
 					cli.url(o.Key), f, cli.url(st.objects[0].Key), st.format)
 			}
 		}
 	}
-	if st.schema, err = readSchema(ctx, cfg, cli, st.format, st.objects[0]); err != nil {
+	if st.format == "parquet" {
+		for _, o := range st.objects {
+			if compressed(cfg, o.Key) {
+				return nil, errclass.Permanentf("%s: gzip'd parquet objects are not supported (parquet compresses its own column chunks); set compression: none if the object is plain parquet", cli.url(o.Key))
+			}
+		}
+	}
+	if err := readSchema(ctx, cfg, cli, st); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -182,106 +217,32 @@ func listDataset(ctx context.Context, cli *client, prefix string) ([]object, err
 }
 
 // readSchema reads the stream's schema from its first object: a csv
-// header (all columns strings), a jsonl first line, a parquet footer.
-func readSchema(ctx context.Context, cfg config, cli *client, format string, o object) (*arrow.Schema, error) {
-	switch format {
+// header and a sample of rows (types), a jsonl first line, a parquet
+// footer.
+func readSchema(ctx context.Context, cfg config, cli *client, st *streamInfo) error {
+	o := st.objects[0]
+	switch st.format {
 	case "parquet":
 		pf, err := openParquet(ctx, cli, o)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		defer pf.rdr.Close()
-		return pf.fr.Schema()
+		st.schema, err = pf.fr.Schema()
+		if err != nil {
+			return errclass.Permanentf("%s: %v", cli.url(o.Key), err)
+		}
+		return nil
 	case "csv":
-		rr := &rangeReader{ctx: ctx, c: cli, key: o.Key, etag: o.ETag, size: o.Size, window: 1 << 20}
-		defer rr.Close()
-		r := newCSVReader(rr, cfg)
-		rec, err := r.Read()
-		if err == io.EOF {
-			return nil, errclass.Permanentf("%s is empty: a csv stream needs at least a header", cli.url(o.Key))
-		}
-		if err != nil {
-			return nil, csvErr(err, cli, o.Key)
-		}
-		fields := make([]arrow.Field, len(rec))
-		for i, h := range rec {
-			name := h
-			if !cfg.Header {
-				name = fmt.Sprintf("column_%d", i+1)
-			}
-			fields[i] = arrow.Field{Name: name, Type: arrow.BinaryTypes.String, Nullable: true}
-		}
-		return arrow.NewSchema(fields, nil), nil
+		return csvSchema(ctx, cfg, cli, st)
 	default:
-		rr := &rangeReader{ctx: ctx, c: cli, key: o.Key, etag: o.ETag, size: o.Size, window: 1 << 20}
-		defer rr.Close()
-		br := bufio.NewReader(rr)
-		for {
-			line, err := br.ReadBytes('\n')
-			if len(bytes.TrimSpace(line)) > 0 {
-				return jsonSchema(line, cli.url(o.Key))
-			}
-			if err == io.EOF {
-				return nil, errclass.Permanentf("%s holds no JSON lines", cli.url(o.Key))
-			}
-			if err != nil {
-				return nil, err
-			}
-		}
+		return jsonlSchema(ctx, cfg, cli, st)
 	}
 }
 
-func newCSVReader(r io.Reader, cfg config) *csv.Reader {
-	cr := csv.NewReader(r)
-	cr.Comma = cfg.Delimiter
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = false
-	return cr
-}
-
-func csvErr(err error, cli *client, key string) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return errclass.Permanentf("%s: not valid CSV: %v", cli.url(key), pe)
-	}
-	if errclass.Of(err) != errclass.Unknown {
-		return err
-	}
-	return errclass.Transientf("read %s: %v", cli.url(key), err)
-}
-
-// jsonSchema infers a schema from one JSON object, in its key order:
-// numbers are float64, booleans bool, everything else a string (objects
-// and arrays as their JSON text).
-func jsonSchema(line []byte, where string) (*arrow.Schema, error) {
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.UseNumber()
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, errclass.Permanentf("%s: the first line is not a JSON object", where)
-	}
-	var fields []arrow.Field
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, errclass.Permanentf("%s: the first line is not valid JSON: %v", where, err)
-		}
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return nil, errclass.Permanentf("%s: the first line is not valid JSON: %v", where, err)
-		}
-		typ := arrow.DataType(arrow.BinaryTypes.String)
-		switch v.(type) {
-		case json.Number:
-			typ = arrow.PrimitiveTypes.Float64
-		case bool:
-			typ = arrow.FixedWidthTypes.Boolean
-		}
-		fields = append(fields, arrow.Field{Name: t.(string), Type: typ, Nullable: true})
-	}
-	return arrow.NewSchema(fields, nil), nil
-}
-
-// ReadPage reads one bounded page from the checkpoint's object.
+// ReadPage reads one bounded page from the checkpoint's object. A page
+// never spans two objects. With req.CursorField it reads incrementally:
+// _last_modified selects objects, a column selects rows (cursor.go).
 func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page, error) {
 	cfg, cli, err := c.state()
 	if err != nil {
@@ -294,39 +255,11 @@ func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 	if req.Stream != st.name {
 		return sdk.Page{}, errclass.Permanentf("unknown stream %q: this source offers %q", req.Stream, st.name)
 	}
-	if req.CursorField != "" {
-		return sdk.Page{}, errclass.Permanentf("incremental reads are not supported by the s3 connector yet")
-	}
 	var cp checkpoint
 	if len(req.Checkpoint) > 0 {
 		if err := json.Unmarshal(req.Checkpoint, &cp); err != nil {
 			return sdk.Page{}, errclass.Permanentf("invalid checkpoint %q: %v", req.Checkpoint, err)
 		}
-	}
-	// Find the object to read.
-	i := 0
-	if cp.Key != "" {
-		i = sort.Search(len(st.objects), func(i int) bool { return st.objects[i].Key >= cp.Key })
-		if cp.Done {
-			if i < len(st.objects) && st.objects[i].Key == cp.Key {
-				i++
-			}
-			cp = checkpoint{}
-		} else {
-			if i >= len(st.objects) || st.objects[i].Key != cp.Key {
-				return sdk.Page{}, errclass.Permanentf("%s, where the stream's checkpoint is, no longer exists: reset the flow's checkpoint to read the stream again", cli.url(cp.Key))
-			}
-			if st.objects[i].ETag != cp.ETag {
-				return sdk.Page{}, errclass.Permanentf("%s changed since the checkpoint was taken (ETag %s, now %s): reset the flow's checkpoint to read it again", cli.url(cp.Key), cp.ETag, st.objects[i].ETag)
-			}
-		}
-	}
-	if i >= len(st.objects) {
-		return sdk.Page{Records: emptyRecord(st.schema), Done: true}, nil
-	}
-	o := st.objects[i]
-	if cp.Key != o.Key {
-		cp = checkpoint{Key: o.Key, ETag: o.ETag}
 	}
 	maxRows, maxBytes := req.MaxRows, req.MaxBytes
 	if maxRows <= 0 {
@@ -335,6 +268,64 @@ func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 	if maxBytes <= 0 {
 		maxBytes = defaultMaxBytes
 	}
+
+	// The objects to read, in reading order, and where the checkpoint is.
+	var objs []object
+	var lm *modifiedCursor
+	var col *columnCursor
+	i := 0
+	if req.CursorField == lastModifiedField {
+		if lm, err = newModifiedCursor(st, req, cp); err != nil {
+			return sdk.Page{}, err
+		}
+		objs = lm.remaining(st.all, cfg.MaxFiles, cp.Files)
+		if cp.Key != "" && !cp.Done {
+			if len(objs) == 0 || objs[0].Key != cp.Key {
+				return sdk.Page{}, errclass.Permanentf("%s, where the stream's checkpoint is, is no longer listed or changed its LastModified: reset the flow's checkpoint to read the stream again", cli.url(cp.Key))
+			}
+			if objs[0].ETag != cp.ETag {
+				return sdk.Page{}, changedErr(cli, cp, objs[0])
+			}
+		} else {
+			cp = checkpoint{Cursor: cp.Cursor, Files: cp.Files}
+		}
+	} else {
+		if req.CursorField != "" {
+			if col, err = newColumnCursor(st, req, cp); err != nil {
+				return sdk.Page{}, err
+			}
+		}
+		objs = st.objects
+		if cp.Key != "" {
+			i = sort.Search(len(objs), func(i int) bool { return objs[i].Key >= cp.Key })
+			if cp.Done {
+				if i < len(objs) && objs[i].Key == cp.Key {
+					i++
+				}
+				cp = checkpoint{Cursor: cp.Cursor}
+			} else {
+				if i >= len(objs) || objs[i].Key != cp.Key {
+					return sdk.Page{}, errclass.Permanentf("%s, where the stream's checkpoint is, no longer exists: reset the flow's checkpoint to read the stream again", cli.url(cp.Key))
+				}
+				if objs[i].ETag != cp.ETag {
+					return sdk.Page{}, changedErr(cli, cp, objs[i])
+				}
+			}
+		}
+	}
+	if i >= len(objs) {
+		page := sdk.Page{Records: emptyRecord(st.schema), Done: true}
+		if lm != nil {
+			page.CursorValue = lm.json()
+		} else if col != nil {
+			page.CursorValue = col.json()
+		}
+		return page, nil
+	}
+	o := objs[i]
+	if cp.Key != o.Key {
+		cp = checkpoint{Key: o.Key, ETag: o.ETag, Cursor: cp.Cursor, Files: cp.Files}
+	}
 	var rec arrow.RecordBatch
 	switch st.format {
 	case "parquet":
@@ -342,244 +333,49 @@ func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 	case "csv":
 		rec, err = readCSV(ctx, cfg, cli, st, o, &cp, maxRows, maxBytes)
 	default:
-		rec, err = readJSONL(ctx, cli, st, o, &cp, maxRows, maxBytes)
+		rec, err = readJSONL(ctx, cfg, cli, st, o, &cp, maxRows, maxBytes)
 	}
 	if err != nil {
+		st.open.close()
+		st.open = nil
 		return sdk.Page{}, err
 	}
 	page := sdk.Page{Records: rec}
-	if cp.Done && i == len(st.objects)-1 {
-		page.Done = true
+	if col != nil {
+		if page.Records, err = col.filter(rec); err != nil {
+			rec.Release()
+			return sdk.Page{}, errclass.Permanentf("%s: %v", cli.url(o.Key), err)
+		}
+		cp.Cursor = col.json()
+		page.CursorValue = cp.Cursor
+	}
+	if cp.Done {
+		st.open.close()
+		st.open = nil
+		cp.Files++
+		if lm != nil {
+			lm.add(o)
+			page.Done = len(lm.remaining(st.all, cfg.MaxFiles, cp.Files)) == 0
+		} else {
+			page.Done = i == len(objs)-1
+		}
+	}
+	if lm != nil {
+		cp.Cursor = lm.json()
+		page.CursorValue = cp.Cursor
 	}
 	page.Checkpoint, _ = json.Marshal(cp)
 	return page, nil
+}
+
+func changedErr(cli *client, cp checkpoint, now object) error {
+	return errclass.Permanentf("%s changed since the checkpoint was taken (ETag %s, now %s): reset the flow's checkpoint to read it again", cli.url(cp.Key), cp.ETag, now.ETag)
 }
 
 func emptyRecord(schema *arrow.Schema) arrow.RecordBatch {
 	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 	defer b.Release()
 	return b.NewRecordBatch()
-}
-
-// readCSV reads rows from cp.Off (after the header at 0) up to the caps.
-func readCSV(ctx context.Context, cfg config, cli *client, st *streamInfo, o object, cp *checkpoint, maxRows, maxBytes int64) (arrow.RecordBatch, error) {
-	rr := &rangeReader{ctx: ctx, c: cli, key: o.Key, etag: o.ETag, off: cp.Off, size: o.Size, window: rangeWindow}
-	defer rr.Close()
-	r := newCSVReader(rr, cfg)
-	start := cp.Off
-	b := array.NewRecordBuilder(memory.DefaultAllocator, st.schema)
-	defer b.Release()
-	ncol := len(st.schema.Fields())
-	if start == 0 && cfg.Header {
-		header, err := r.Read()
-		if err != nil && err != io.EOF {
-			return nil, csvErr(err, cli, o.Key)
-		}
-		for j, f := range st.schema.Fields() {
-			if err == nil && (len(header) != ncol || header[j] != f.Name) {
-				return nil, errclass.Permanentf("%s has the header %q, but the stream's first object has %q: objects of one stream share their header",
-					cli.url(o.Key), header, fieldNames(st.schema))
-			}
-		}
-		cp.Off = r.InputOffset()
-	}
-	var rows, size int64
-	for rows < maxRows && size < maxBytes {
-		rec, err := r.Read()
-		if err == io.EOF {
-			cp.Done = true
-			break
-		}
-		if err != nil {
-			return nil, csvErr(err, cli, o.Key)
-		}
-		if len(rec) != ncol {
-			line, _ := r.FieldPos(0)
-			return nil, errclass.Permanentf("%s, record at line %d (counted from byte %d): %d fields, the stream has %d columns", cli.url(o.Key), line, start, len(rec), ncol)
-		}
-		for j, v := range rec {
-			sb := b.Field(j).(*array.StringBuilder)
-			if v == "" {
-				sb.AppendNull()
-			} else {
-				sb.Append(v)
-			}
-			size += int64(len(v))
-		}
-		rows++
-		cp.Off = start + r.InputOffset()
-	}
-	if !cp.Done && cp.Off >= o.Size {
-		cp.Done = true
-	}
-	return b.NewRecordBatch(), nil
-}
-
-// readJSONL reads lines from cp.Off up to the caps.
-func readJSONL(ctx context.Context, cli *client, st *streamInfo, o object, cp *checkpoint, maxRows, maxBytes int64) (arrow.RecordBatch, error) {
-	rr := &rangeReader{ctx: ctx, c: cli, key: o.Key, etag: o.ETag, off: cp.Off, size: o.Size, window: rangeWindow}
-	defer rr.Close()
-	br := bufio.NewReaderSize(rr, 1<<20)
-	b := array.NewRecordBuilder(memory.DefaultAllocator, st.schema)
-	defer b.Release()
-	index := map[string]int{}
-	for i, f := range st.schema.Fields() {
-		index[f.Name] = i
-	}
-	var rows, size int64
-	for rows < maxRows && size < maxBytes {
-		line, err := br.ReadBytes('\n')
-		if err != nil && err != io.EOF {
-			return nil, err
-		}
-		if len(bytes.TrimSpace(line)) > 0 {
-			if err := appendJSON(b, index, line); err != nil {
-				return nil, errclass.Permanentf("%s, line at byte %d: %v", cli.url(o.Key), cp.Off, err)
-			}
-			rows++
-			size += int64(len(line))
-		}
-		cp.Off += int64(len(line))
-		if err == io.EOF || cp.Off >= o.Size {
-			cp.Done = true
-			break
-		}
-	}
-	return b.NewRecordBatch(), nil
-}
-
-func appendJSON(b *array.RecordBuilder, index map[string]int, line []byte) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(line, &m); err != nil {
-		return fmt.Errorf("not a JSON object: %v", err)
-	}
-	set := make([]bool, len(index))
-	for k, raw := range m {
-		j, ok := index[k]
-		if !ok {
-			continue
-		}
-		set[j] = true
-		if string(raw) == "null" {
-			b.Field(j).AppendNull()
-			continue
-		}
-		switch fb := b.Field(j).(type) {
-		case *array.Float64Builder:
-			var f float64
-			if err := json.Unmarshal(raw, &f); err != nil {
-				return fmt.Errorf("field %q: %s is not a number (the first line made it one)", k, raw)
-			}
-			fb.Append(f)
-		case *array.BooleanBuilder:
-			var v bool
-			if err := json.Unmarshal(raw, &v); err != nil {
-				return fmt.Errorf("field %q: %s is not a boolean (the first line made it one)", k, raw)
-			}
-			fb.Append(v)
-		case *array.StringBuilder:
-			var s string
-			if raw[0] == '"' && json.Unmarshal(raw, &s) == nil {
-				fb.Append(s)
-			} else {
-				fb.Append(string(raw))
-			}
-		}
-	}
-	for j, ok := range set {
-		if !ok {
-			b.Field(j).AppendNull()
-		}
-	}
-	return nil
-}
-
-type parquetObject struct {
-	rdr *file.Reader
-	fr  *pqarrow.FileReader
-}
-
-func openParquet(ctx context.Context, cli *client, o object) (*parquetObject, error) {
-	ra := &readerAt{ctx: ctx, c: cli, key: o.Key, etag: o.ETag, size: o.Size}
-	rdr, err := file.NewParquetReader(ra)
-	if err != nil {
-		if errclass.Of(err) != errclass.Unknown {
-			return nil, err
-		}
-		return nil, errclass.Permanentf("%s is not a Parquet file: %v", cli.url(o.Key), err)
-	}
-	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: 1024}, memory.DefaultAllocator)
-	if err != nil {
-		rdr.Close()
-		return nil, errclass.Permanentf("%s: %v", cli.url(o.Key), err)
-	}
-	return &parquetObject{rdr: rdr, fr: fr}, nil
-}
-
-// readParquet reads up to the caps from row cp.Row of row group
-// cp.RowGroup (never across row groups).
-func readParquet(ctx context.Context, cli *client, st *streamInfo, o object, cp *checkpoint, maxRows, maxBytes int64) (arrow.RecordBatch, error) {
-	pf, err := openParquet(ctx, cli, o)
-	if err != nil {
-		return nil, err
-	}
-	defer pf.rdr.Close()
-	schema, err := pf.fr.Schema()
-	if err != nil {
-		return nil, errclass.Permanentf("%s: %v", cli.url(o.Key), err)
-	}
-	if !schema.Equal(st.schema) {
-		return nil, errclass.Permanentf("%s has the schema %s, but the stream's first object has %s: objects of one stream share their schema", cli.url(o.Key), schema, st.schema)
-	}
-	meta := pf.rdr.MetaData()
-	for cp.RowGroup < pf.rdr.NumRowGroups() && cp.Row >= meta.RowGroup(cp.RowGroup).NumRows() {
-		cp.RowGroup, cp.Row = cp.RowGroup+1, 0
-	}
-	if cp.RowGroup >= pf.rdr.NumRowGroups() {
-		cp.Done = true
-		return emptyRecord(st.schema), nil
-	}
-	rg := meta.RowGroup(cp.RowGroup)
-	rgRows := rg.NumRows()
-	batch := min(maxRows, rgRows-cp.Row)
-	if perRow := rg.TotalByteSize() / max(rgRows, 1); perRow > 0 {
-		batch = min(batch, max(maxBytes/perRow, 1))
-	}
-	pf.fr.Props.BatchSize = batch
-	rr, err := pf.fr.GetRecordReader(ctx, nil, []int{cp.RowGroup})
-	if err != nil {
-		return nil, parquetErr(err, cli, o.Key, cp.RowGroup)
-	}
-	defer rr.Release()
-	if cp.Row > 0 {
-		if err := rr.SeekToRow(cp.Row); err != nil {
-			return nil, parquetErr(err, cli, o.Key, cp.RowGroup)
-		}
-	}
-	if !rr.Next() {
-		if err := rr.Err(); err != nil {
-			return nil, parquetErr(err, cli, o.Key, cp.RowGroup)
-		}
-		return nil, errclass.Permanentf("%s, row group %d: no rows at row %d", cli.url(o.Key), cp.RowGroup, cp.Row)
-	}
-	rec := rr.RecordBatch()
-	n := min(rec.NumRows(), batch)
-	out := rec.NewSlice(0, n)
-	cp.Row += n
-	if cp.Row >= rgRows {
-		cp.RowGroup, cp.Row = cp.RowGroup+1, 0
-	}
-	if cp.RowGroup >= pf.rdr.NumRowGroups() {
-		cp.Done = true
-	}
-	return out, nil
-}
-
-func parquetErr(err error, cli *client, key string, rg int) error {
-	if errclass.Of(err) != errclass.Unknown {
-		return err
-	}
-	return errclass.Permanentf("%s, row group %d: %v", cli.url(key), rg, err)
 }
 
 func fieldNames(s *arrow.Schema) []string {

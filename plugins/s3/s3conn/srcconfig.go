@@ -1,0 +1,63 @@
+package s3conn
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/sqlflow/sqlflow-host/sdk/coltype"
+)
+
+// defaultSampleRows is how many rows of the first csv object are sampled
+// to infer column types when csv_sample_rows is not set.
+const defaultSampleRows = 1000
+
+// parseSourceConfig reads the source keys compression, csv_infer_types,
+// csv_columns and csv_sample_rows from m into cfg, reporting problems
+// through bad.
+func parseSourceConfig(m map[string]json.RawMessage, cfg *config, bad func(field, format string, args ...any)) {
+	if v, ok := m["compression"]; ok {
+		var s string
+		_ = json.Unmarshal(v, &s)
+		switch strings.ToLower(s) {
+		case "auto", "gzip", "none":
+			cfg.Compression = strings.ToLower(s)
+		default:
+			bad("compression", "must be auto (gzip when the key ends in .gz), gzip or none, got %s", v)
+		}
+	}
+	if v, ok := m["csv_infer_types"]; ok {
+		if err := json.Unmarshal(v, &cfg.InferTypes); err != nil || string(v) == "null" {
+			bad("csv_infer_types", "must be true or false, got %s", v)
+		}
+	}
+	if v, ok := m["csv_columns"]; ok {
+		types, msg := coltype.ParseColumns(v)
+		if msg != "" {
+			bad("csv_columns", "%s", msg)
+		}
+		cfg.Types = types
+	}
+	if v, ok := m["csv_sample_rows"]; ok {
+		if err := json.Unmarshal(v, &cfg.SampleRows); err != nil || cfg.SampleRows < 1 {
+			bad("csv_sample_rows", "must be a positive integer, got %s", v)
+		}
+	}
+}
+
+// compressed reports whether the object key is read through gzip: with
+// compression auto when the key ends in .gz (any case).
+func compressed(cfg config, key string) bool {
+	switch cfg.Compression {
+	case "gzip":
+		return true
+	case "none":
+		return false
+	}
+	return strings.HasSuffix(strings.ToLower(key), ".gz")
+}
+
+// sourceFormatOf is formatOf for source objects: the extension before a
+// trailing .gz names the format (orders.csv.gz is csv).
+func sourceFormatOf(key string) string {
+	return formatOf(strings.TrimSuffix(strings.ToLower(key), ".gz"))
+}
