@@ -1,6 +1,8 @@
 package sheetsconn
 
 import (
+	"github.com/sqlflow/sqlflow-host/sdk/coltype"
+
 	"bytes"
 	"crypto/x509"
 	"encoding/json"
@@ -49,7 +51,7 @@ type config struct {
 	Range     *a1Range
 	HasHeader bool
 	// Types holds the explicit column types, by column name.
-	Types      map[string]colType
+	Types      map[string]coltype.Type
 	PageSize   int64
 	SampleRows int64
 	Endpoint   string
@@ -316,8 +318,8 @@ func jsonProblem(err error) string {
 
 // parseColumns reads explicit column types: a map name → type or a list of
 // {name, type}.
-func parseColumns(v json.RawMessage) (map[string]colType, string) {
-	out := map[string]colType{}
+func parseColumns(v json.RawMessage) (map[string]coltype.Type, string) {
+	out := map[string]coltype.Type{}
 	var asMap map[string]string
 	if decode(v, &asMap) {
 		names := make([]string, 0, len(asMap))
@@ -326,9 +328,9 @@ func parseColumns(v json.RawMessage) (map[string]colType, string) {
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			t, ok := parseTypeName(asMap[n])
+			t, ok := coltype.ParseName(asMap[n])
 			if !ok {
-				return nil, fmt.Sprintf("column %q: unknown type %q; allowed: %s", n, asMap[n], typeNames)
+				return nil, fmt.Sprintf("column %q: unknown type %q; allowed: %s", n, asMap[n], coltype.Names)
 			}
 			out[n] = t
 		}
@@ -343,9 +345,9 @@ func parseColumns(v json.RawMessage) (map[string]colType, string) {
 		if n == "" || len(e) != 2 {
 			return nil, fmt.Sprintf("entry %d: must be {\"name\": ..., \"type\": ...}", i)
 		}
-		t, ok := parseTypeName(tn)
+		t, ok := coltype.ParseName(tn)
 		if !ok {
-			return nil, fmt.Sprintf("column %q: unknown type %q; allowed: %s", n, tn, typeNames)
+			return nil, fmt.Sprintf("column %q: unknown type %q; allowed: %s", n, tn, coltype.Names)
 		}
 		out[n] = t
 	}

@@ -25,6 +25,8 @@
 package sheetsconn
 
 import (
+	"github.com/sqlflow/sqlflow-host/sdk/coltype"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -183,7 +185,7 @@ func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
 	for _, l := range layouts {
 		var cursors []string
 		for i, t := range l.Types {
-			if t != tBool {
+			if t != coltype.Bool {
 				cursors = append(cursors, l.Names[i])
 			}
 		}

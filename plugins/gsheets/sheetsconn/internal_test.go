@@ -1,6 +1,8 @@
 package sheetsconn
 
 import (
+	"github.com/sqlflow/sqlflow-host/sdk/coltype"
+
 	"testing"
 	"time"
 )
@@ -69,9 +71,9 @@ func TestSerialNumbers(t *testing.T) {
 			t.Errorf("serial %v in %v: %s, want %s", tt.serial, tt.loc, got, tt.want)
 		}
 	}
-	v, err := convert(tDate, 45292.75, time.UTC)
-	if err != nil || v.i != 19723 {
-		t.Errorf("date of 45292.75: %v %v", v.i, err)
+	v, err := convert(coltype.Date, 45292.75, time.UTC)
+	if err != nil || v.I != 19723 {
+		t.Errorf("date of 45292.75: %v %v", v.I, err)
 	}
 }
 
@@ -80,20 +82,20 @@ func TestInfer(t *testing.T) {
 	tests := []struct {
 		name  string
 		cells []sampleCell
-		want  colType
+		want  coltype.Type
 	}{
-		{"empty", nil, tString},
-		{"only blanks", []sampleCell{c(nil, ""), c("", "")}, tString},
-		{"ints", []sampleCell{c(1.0, ""), c(nil, ""), c(-3.0, "NUMBER")}, tInt64},
-		{"floats", []sampleCell{c(1.0, ""), c(2.5, "")}, tFloat64},
-		{"too big for int", []sampleCell{c(1e17, "")}, tFloat64},
-		{"bools", []sampleCell{c(true, ""), c(false, "")}, tBool},
-		{"dates", []sampleCell{c(45292.0, "DATE"), c(45293.0, "DATE")}, tDate},
-		{"date times", []sampleCell{c(45292.0, "DATE"), c(45293.5, "DATE_TIME")}, tTimestamp},
-		{"date and number", []sampleCell{c(45292.0, "DATE"), c(3.0, "")}, tInt64},
-		{"text", []sampleCell{c("a", ""), c(1.0, "")}, tString},
-		{"bools and numbers", []sampleCell{c(true, ""), c(1.0, "")}, tString},
-		{"formula errors ignored", []sampleCell{c(1.0, ""), c("#N/A", "")}, tInt64},
+		{"empty", nil, coltype.String},
+		{"only blanks", []sampleCell{c(nil, ""), c("", "")}, coltype.String},
+		{"ints", []sampleCell{c(1.0, ""), c(nil, ""), c(-3.0, "NUMBER")}, coltype.Int64},
+		{"floats", []sampleCell{c(1.0, ""), c(2.5, "")}, coltype.Float64},
+		{"too big for int", []sampleCell{c(1e17, "")}, coltype.Float64},
+		{"bools", []sampleCell{c(true, ""), c(false, "")}, coltype.Bool},
+		{"dates", []sampleCell{c(45292.0, "DATE"), c(45293.0, "DATE")}, coltype.Date},
+		{"date times", []sampleCell{c(45292.0, "DATE"), c(45293.5, "DATE_TIME")}, coltype.Timestamp},
+		{"date and number", []sampleCell{c(45292.0, "DATE"), c(3.0, "")}, coltype.Int64},
+		{"text", []sampleCell{c("a", ""), c(1.0, "")}, coltype.String},
+		{"bools and numbers", []sampleCell{c(true, ""), c(1.0, "")}, coltype.String},
+		{"formula errors ignored", []sampleCell{c(1.0, ""), c("#N/A", "")}, coltype.Int64},
 	}
 	for _, tt := range tests {
 		if got := infer(tt.cells); got != tt.want {

@@ -1,6 +1,9 @@
 package sheetsconn
 
 import (
+	"encoding/json"
+	"github.com/sqlflow/sqlflow-host/sdk/coltype"
+
 	"context"
 	"fmt"
 	"strconv"
@@ -26,25 +29,43 @@ type layout struct {
 	// FirstRow is the first data row (after the header), LastRow the last
 	// row read: the sheet's last row when the read began, or the range's.
 	// LastRow < FirstRow means there is nothing to read.
-	FirstRow int64     `json:"first_row"`
-	LastRow  int64     `json:"last_row"`
-	Names    []string  `json:"names"`
-	Types    []colType `json:"types"`
-	TimeZone string    `json:"tz"`
+	FirstRow int64    `json:"first_row"`
+	LastRow  int64    `json:"last_row"`
+	Names    []string `json:"names"`
+	Types    typeList `json:"types"`
+	TimeZone string   `json:"tz"`
 
 	loc *time.Location
 }
 
-// MarshalText writes a type by name, so checkpoints read plainly.
-func (t colType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+// typeList is a layout's column types, written by name so that
+// checkpoints read plainly (["int64","string"]).
+type typeList []coltype.Type
 
-// UnmarshalText reads a type name.
-func (t *colType) UnmarshalText(b []byte) error {
-	v, ok := parseTypeName(string(b))
-	if !ok {
-		return fmt.Errorf("unknown column type %q", b)
+// MarshalJSON writes the types by name.
+func (l typeList) MarshalJSON() ([]byte, error) {
+	names := make([]string, len(l))
+	for i, t := range l {
+		names[i] = t.String()
 	}
-	*t = v
+	return json.Marshal(names)
+}
+
+// UnmarshalJSON reads type names.
+func (l *typeList) UnmarshalJSON(b []byte) error {
+	var names []string
+	if err := json.Unmarshal(b, &names); err != nil {
+		return err
+	}
+	out := make(typeList, len(names))
+	for i, n := range names {
+		t, ok := coltype.ParseName(n)
+		if !ok {
+			return fmt.Errorf("unknown column type %q", n)
+		}
+		out[i] = t
+	}
+	*l = out
 	return nil
 }
 
@@ -68,7 +89,7 @@ func (l *layout) check() error {
 func (l *layout) schema() *arrow.Schema {
 	fields := make([]arrow.Field, len(l.Names))
 	for i, n := range l.Names {
-		fields[i] = arrow.Field{Name: n, Type: l.Types[i].arrow(), Nullable: true}
+		fields[i] = arrow.Field{Name: n, Type: l.Types[i].Arrow(), Nullable: true}
 	}
 	return arrow.NewSchema(fields, nil)
 }
@@ -217,8 +238,8 @@ func (s session) newLayout(r rect, rows [][]sampleCell, tz string, loc *time.Loc
 	for j := range width {
 		name := ""
 		if j < len(header) && !isNull(header[j].v) {
-			if v, err := convert(tString, header[j].v, loc); err == nil {
-				name = strings.TrimSpace(v.s)
+			if v, err := convert(coltype.String, header[j].v, loc); err == nil {
+				name = strings.TrimSpace(v.S)
 			}
 		}
 		if name == "" {

@@ -1,6 +1,8 @@
 package sheetsconn
 
 import (
+	"github.com/sqlflow/sqlflow-host/sdk/coltype"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,10 +22,10 @@ const defaultMaxBytes = 8 << 20
 // and tracks the greatest value seen.
 type cursorFilter struct {
 	col     int
-	t       colType
-	bound   value
+	t       coltype.Type
+	bound   coltype.Value
 	bounded bool
-	max     value
+	max     coltype.Value
 	hasMax  bool
 }
 
@@ -65,7 +67,7 @@ func (s session) readPage(ctx context.Context, req sdk.ReadRequest, cp checkpoin
 		out.Row = next
 		page := sdk.Page{Records: b.NewRecordBatch(), Done: next > l.LastRow}
 		if filter != nil && filter.hasMax {
-			out.Max = cursorJSON(filter.t, filter.max)
+			out.Max = coltype.CursorJSON(filter.t, filter.max)
 			page.CursorValue = out.Max
 		}
 		data, err := json.Marshal(out)
@@ -104,7 +106,7 @@ func (s session) readPage(ctx context.Context, req sdk.ReadRequest, cp checkpoin
 	}
 
 	width := len(l.Names)
-	cells := make([]value, width)
+	cells := make([]coltype.Value, width)
 	nulls := make([]bool, width)
 	var size, rows, formulaErrs int64
 	firstErr := ""
@@ -123,7 +125,7 @@ func (s session) readPage(ctx context.Context, req sdk.ReadRequest, cp checkpoin
 				v = row[j]
 			}
 			nulls[j] = isNull(v)
-			if !nulls[j] && l.Types[j] != tString && isFormulaError(v) {
+			if !nulls[j] && l.Types[j] != coltype.String && isFormulaError(v) {
 				nulls[j] = true
 				formulaErrs++
 				if firstErr == "" {
@@ -141,7 +143,7 @@ func (s session) readPage(ctx context.Context, req sdk.ReadRequest, cp checkpoin
 					l.Sheet, colLetters(l.FirstCol+j), rowNum, l.Names[j], err, l.Types[j], l.Names[j])
 			}
 			cells[j] = cv
-			rowSize += valueSize(l.Types[j], cv) + 1
+			rowSize += coltype.Size(l.Types[j], cv) + 1
 		}
 		if empty {
 			continue // a blank row is no record
@@ -151,10 +153,10 @@ func (s session) readPage(ctx context.Context, req sdk.ReadRequest, cp checkpoin
 				continue
 			}
 			v := cells[filter.col]
-			if filter.bounded && !less(filter.t, filter.bound, v) {
+			if filter.bounded && !coltype.Less(filter.t, filter.bound, v) {
 				continue
 			}
-			if !filter.hasMax || less(filter.t, filter.max, v) {
+			if !filter.hasMax || coltype.Less(filter.t, filter.max, v) {
 				filter.max, filter.hasMax = v, true
 			}
 		}
@@ -162,7 +164,7 @@ func (s session) readPage(ctx context.Context, req sdk.ReadRequest, cp checkpoin
 			if nulls[j] {
 				b.Field(j).AppendNull()
 			} else {
-				appendValue(b.Field(j), l.Types[j], cells[j])
+				coltype.Append(b.Field(j), l.Types[j], cells[j])
 			}
 		}
 		rows++

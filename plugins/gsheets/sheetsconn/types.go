@@ -1,6 +1,8 @@
 package sheetsconn
 
 import (
+	"github.com/sqlflow/sqlflow-host/sdk/coltype"
+
 	"encoding/json"
 	"fmt"
 	"math"
@@ -9,77 +11,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 )
-
-// colType is a column's type.
-type colType int
-
-const (
-	tInt64 colType = iota
-	tFloat64
-	tBool
-	tDate
-	tTimestamp
-	tString
-)
-
-const typeNames = "int64, float64, bool, date, timestamp, string"
-
-func (t colType) String() string {
-	return [...]string{"int64", "float64", "bool", "date", "timestamp", "string"}[t]
-}
-
-// timestampType is the Arrow type of timestamp columns: microseconds in
-// UTC, like the csv and parquet connectors'.
-var timestampType = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
-
-func (t colType) arrow() arrow.DataType {
-	switch t {
-	case tInt64:
-		return arrow.PrimitiveTypes.Int64
-	case tFloat64:
-		return arrow.PrimitiveTypes.Float64
-	case tBool:
-		return arrow.FixedWidthTypes.Boolean
-	case tDate:
-		return arrow.FixedWidthTypes.Date32
-	case tTimestamp:
-		return timestampType
-	default:
-		return arrow.BinaryTypes.String
-	}
-}
-
-// parseTypeName reads a type name of the columns key, with the csv
-// connector's aliases.
-func parseTypeName(s string) (colType, bool) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "int64", "int", "integer", "bigint", "long":
-		return tInt64, true
-	case "float64", "float", "double", "number", "real":
-		return tFloat64, true
-	case "bool", "boolean":
-		return tBool, true
-	case "date":
-		return tDate, true
-	case "timestamp", "datetime":
-		return tTimestamp, true
-	case "string", "str", "text", "varchar", "utf8":
-		return tString, true
-	}
-	return 0, false
-}
-
-// value is one converted cell: i holds int64 values, days since the Unix
-// epoch (date) and microseconds since it (timestamp); f floats; b bools;
-// s strings.
-type value struct {
-	i int64
-	f float64
-	b bool
-	s string
-}
 
 // sheetsEpochDays is the Unix day of Google Sheets' day 0, 1899-12-30:
 // serial number n is the date 1899-12-30 plus n days.
@@ -122,96 +54,96 @@ func isFormulaError(v any) bool {
 // convert turns a non-empty cell (a float64, string or bool as the API
 // sends them) into a value of type t, or explains why it cannot. loc is
 // the spreadsheet's time zone: serial numbers are wall-clock times there.
-func convert(t colType, v any, loc *time.Location) (value, error) {
+func convert(t coltype.Type, v any, loc *time.Location) (coltype.Value, error) {
 	switch t {
-	case tInt64:
+	case coltype.Int64:
 		switch x := v.(type) {
 		case float64:
 			if x != math.Trunc(x) || math.Abs(x) >= 1<<63 {
-				return value{}, fmt.Errorf("%s is not an integer", fmtNumber(x))
+				return coltype.Value{}, fmt.Errorf("%s is not an integer", fmtNumber(x))
 			}
-			return value{i: int64(x)}, nil
+			return coltype.Value{I: int64(x)}, nil
 		case string:
 			s := strings.TrimSpace(x)
 			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-				return value{i: n}, nil
+				return coltype.Value{I: n}, nil
 			}
-			return value{}, fmt.Errorf("text %q is not an integer", x)
+			return coltype.Value{}, fmt.Errorf("text %q is not an integer", x)
 		}
-	case tFloat64:
+	case coltype.Float64:
 		switch x := v.(type) {
 		case float64:
-			return value{f: x}, nil
+			return coltype.Value{F: x}, nil
 		case string:
 			f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
 			if err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
-				return value{f: f}, nil
+				return coltype.Value{F: f}, nil
 			}
-			return value{}, fmt.Errorf("text %q is not a number", x)
+			return coltype.Value{}, fmt.Errorf("text %q is not a number", x)
 		}
-	case tBool:
+	case coltype.Bool:
 		switch x := v.(type) {
 		case bool:
-			return value{b: x}, nil
+			return coltype.Value{B: x}, nil
 		case string:
 			switch strings.ToLower(strings.TrimSpace(x)) {
 			case "true":
-				return value{b: true}, nil
+				return coltype.Value{B: true}, nil
 			case "false":
-				return value{b: false}, nil
+				return coltype.Value{B: false}, nil
 			}
-			return value{}, fmt.Errorf("text %q is not a boolean (TRUE or FALSE)", x)
+			return coltype.Value{}, fmt.Errorf("text %q is not a boolean (TRUE or FALSE)", x)
 		}
-	case tDate:
+	case coltype.Date:
 		switch x := v.(type) {
 		case float64:
 			days := math.Floor(x)
 			if math.Abs(days) > 3_000_000 {
-				return value{}, fmt.Errorf("%s is not a date serial number", fmtNumber(x))
+				return coltype.Value{}, fmt.Errorf("%s is not a date serial number", fmtNumber(x))
 			}
-			return value{i: int64(days) + sheetsEpochDays}, nil
+			return coltype.Value{I: int64(days) + sheetsEpochDays}, nil
 		case string:
 			if d, err := time.Parse(time.DateOnly, strings.TrimSpace(x)); err == nil {
-				return value{i: int64(arrow.Date32FromTime(d))}, nil
+				return coltype.Value{I: int64(arrow.Date32FromTime(d))}, nil
 			}
 			if us, err := parseTimestamp(strings.TrimSpace(x), loc); err == nil {
-				return value{i: int64(arrow.Date32FromTime(time.UnixMicro(us).In(loc)))}, nil
+				return coltype.Value{I: int64(arrow.Date32FromTime(time.UnixMicro(us).In(loc)))}, nil
 			}
-			return value{}, fmt.Errorf("text %q is not a date (YYYY-MM-DD)", x)
+			return coltype.Value{}, fmt.Errorf("text %q is not a date (YYYY-MM-DD)", x)
 		}
-	case tTimestamp:
+	case coltype.Timestamp:
 		switch x := v.(type) {
 		case float64:
 			us, ok := serialToMicros(x, loc)
 			if !ok {
-				return value{}, fmt.Errorf("%s is not a date-time serial number", fmtNumber(x))
+				return coltype.Value{}, fmt.Errorf("%s is not a date-time serial number", fmtNumber(x))
 			}
-			return value{i: us}, nil
+			return coltype.Value{I: us}, nil
 		case string:
 			s := strings.TrimSpace(x)
 			if d, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
-				return value{i: d.UnixMicro()}, nil
+				return coltype.Value{I: d.UnixMicro()}, nil
 			}
 			us, err := parseTimestamp(s, loc)
 			if err != nil {
-				return value{}, err
+				return coltype.Value{}, err
 			}
-			return value{i: us}, nil
+			return coltype.Value{I: us}, nil
 		}
 	default:
 		switch x := v.(type) {
 		case float64:
-			return value{s: fmtNumber(x)}, nil
+			return coltype.Value{S: fmtNumber(x)}, nil
 		case bool:
 			if x {
-				return value{s: "TRUE"}, nil
+				return coltype.Value{S: "TRUE"}, nil
 			}
-			return value{s: "FALSE"}, nil
+			return coltype.Value{S: "FALSE"}, nil
 		case string:
-			return value{s: x}, nil
+			return coltype.Value{S: x}, nil
 		}
 	}
-	return value{}, fmt.Errorf("%s is not a valid %s", describe(v), t)
+	return coltype.Value{}, fmt.Errorf("%s is not a valid %s", describe(v), t)
 }
 
 // describe names a cell value in a message.
@@ -296,7 +228,7 @@ type sampleCell struct {
 //     date-times, int64 when every one is a whole number of at most 2^53,
 //     else float64;
 //   - anything else (text, or a mix): string.
-func infer(cells []sampleCell) colType {
+func infer(cells []sampleCell) coltype.Type {
 	var nums, bools, other, dates, dateTimes, whole int
 	for _, c := range cells {
 		if isNull(c.v) || isFormulaError(c.v) {
@@ -322,118 +254,49 @@ func infer(cells []sampleCell) colType {
 	}
 	switch {
 	case other > 0 || (nums > 0 && bools > 0) || nums+bools == 0:
-		return tString
+		return coltype.String
 	case bools > 0:
-		return tBool
+		return coltype.Bool
 	case dates == nums:
-		return tDate
+		return coltype.Date
 	case dates+dateTimes == nums:
-		return tTimestamp
+		return coltype.Timestamp
 	case whole == nums:
-		return tInt64
+		return coltype.Int64
 	default:
-		return tFloat64
+		return coltype.Float64
 	}
-}
-
-// appendValue appends v to the builder of a column of type t.
-func appendValue(b array.Builder, t colType, v value) {
-	switch t {
-	case tInt64:
-		b.(*array.Int64Builder).Append(v.i)
-	case tFloat64:
-		b.(*array.Float64Builder).Append(v.f)
-	case tBool:
-		b.(*array.BooleanBuilder).Append(v.b)
-	case tDate:
-		b.(*array.Date32Builder).Append(arrow.Date32(v.i))
-	case tTimestamp:
-		b.(*array.TimestampBuilder).Append(arrow.Timestamp(v.i))
-	default:
-		b.(*array.StringBuilder).Append(v.s)
-	}
-}
-
-// valueSize estimates the Arrow bytes one value takes.
-func valueSize(t colType, v value) int64 {
-	switch t {
-	case tBool:
-		return 1
-	case tDate:
-		return 4
-	case tString:
-		return int64(len(v.s)) + 4
-	default:
-		return 8
-	}
-}
-
-// less reports a < b for two values of type t: numbers, dates and times
-// compare as such, never as text.
-func less(t colType, a, b value) bool {
-	switch t {
-	case tFloat64:
-		return a.f < b.f
-	case tBool:
-		return !a.b && b.b
-	case tString:
-		return a.s < b.s
-	default:
-		return a.i < b.i
-	}
-}
-
-// cursorJSON renders a cursor value as JSON: numbers as numbers, dates and
-// timestamps as strings (YYYY-MM-DD, RFC 3339 in UTC), strings as strings.
-func cursorJSON(t colType, v value) json.RawMessage {
-	var out any
-	switch t {
-	case tInt64:
-		out = v.i
-	case tFloat64:
-		out = v.f
-	case tBool:
-		out = v.b
-	case tDate:
-		out = arrow.Date32(v.i).ToTime().Format(time.DateOnly)
-	case tTimestamp:
-		out = time.UnixMicro(v.i).UTC().Format(time.RFC3339Nano)
-	default:
-		out = v.s
-	}
-	data, _ := json.Marshal(out)
-	return data
 }
 
 // parseCursor reads a stored cursor (JSON) as a value of type t; false
 // for a missing or null cursor.
-func parseCursor(t colType, raw json.RawMessage) (value, bool, error) {
+func parseCursor(t coltype.Type, raw json.RawMessage) (coltype.Value, bool, error) {
 	s := strings.TrimSpace(string(raw))
 	if s == "" || s == "null" {
-		return value{}, false, nil
+		return coltype.Value{}, false, nil
 	}
 	var x any
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
 	if err := dec.Decode(&x); err != nil {
-		return value{}, false, fmt.Errorf("cursor value %s is not valid JSON", s)
+		return coltype.Value{}, false, fmt.Errorf("cursor value %s is not valid JSON", s)
 	}
 	var cell any
 	switch y := x.(type) {
 	case json.Number:
 		f, err := y.Float64()
 		if err != nil {
-			return value{}, false, fmt.Errorf("cursor value %s is not a number", s)
+			return coltype.Value{}, false, fmt.Errorf("cursor value %s is not a number", s)
 		}
-		if t == tInt64 {
+		if t == coltype.Int64 {
 			// 9.5 as the cursor of an int column: rows > 9.5 are rows > 9.
 			if n, err := y.Int64(); err == nil {
-				return value{i: n}, true, nil
+				return coltype.Value{I: n}, true, nil
 			}
-			return value{i: int64(math.Floor(f))}, true, nil
+			return coltype.Value{I: int64(math.Floor(f))}, true, nil
 		}
 		cell = f
-		if t == tDate || t == tTimestamp {
+		if t == coltype.Date || t == coltype.Timestamp {
 			cell = y.String() // a number stored for a date column is text here
 		}
 	case string:
@@ -441,11 +304,11 @@ func parseCursor(t colType, raw json.RawMessage) (value, bool, error) {
 	case bool:
 		cell = y
 	default:
-		return value{}, false, fmt.Errorf("cursor value %s must be a number or a string", s)
+		return coltype.Value{}, false, fmt.Errorf("cursor value %s must be a number or a string", s)
 	}
 	v, err := convert(t, cell, time.UTC)
 	if err != nil {
-		return value{}, false, fmt.Errorf("cursor value %s does not fit the cursor column's type %s: %v", s, t, err)
+		return coltype.Value{}, false, fmt.Errorf("cursor value %s does not fit the cursor column's type %s: %v", s, t, err)
 	}
 	return v, true, nil
 }
