@@ -219,7 +219,7 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 				bad(k, "set either columns or schema (an alias), not both")
 				break
 			}
-			types, msg := parseColumns(v)
+			types, msg := coltype.ParseColumns(v)
 			if msg != "" {
 				bad(k, "%s", msg)
 			}
@@ -314,44 +314,6 @@ func jsonProblem(err error) string {
 		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
 	}
 	return "not a JSON object"
-}
-
-// parseColumns reads explicit column types: a map name → type or a list of
-// {name, type}.
-func parseColumns(v json.RawMessage) (map[string]coltype.Type, string) {
-	out := map[string]coltype.Type{}
-	var asMap map[string]string
-	if decode(v, &asMap) {
-		names := make([]string, 0, len(asMap))
-		for n := range asMap {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			t, ok := coltype.ParseName(asMap[n])
-			if !ok {
-				return nil, fmt.Sprintf("column %q: unknown type %q; allowed: %s", n, asMap[n], coltype.Names)
-			}
-			out[n] = t
-		}
-		return out, ""
-	}
-	var asList []map[string]string
-	if !decode(v, &asList) {
-		return nil, "must be a map of column name to type, or a list of {name, type}"
-	}
-	for i, e := range asList {
-		n, tn := e["name"], e["type"]
-		if n == "" || len(e) != 2 {
-			return nil, fmt.Sprintf("entry %d: must be {\"name\": ..., \"type\": ...}", i)
-		}
-		t, ok := coltype.ParseName(tn)
-		if !ok {
-			return nil, fmt.Sprintf("column %q: unknown type %q; allowed: %s", n, tn, coltype.Names)
-		}
-		out[n] = t
-	}
-	return out, ""
 }
 
 func nonEmpty(raw json.RawMessage) []byte {
