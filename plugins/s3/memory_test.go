@@ -3,8 +3,8 @@ package main_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
+	"github.com/sqlflow/sqlflow-host/internal/procstat"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/sdktest"
 )
@@ -95,22 +96,17 @@ func (s *server) uploadGenerated(t *testing.T, key string, parts, partSize int) 
 	return rows
 }
 
-// vmHWM returns a process's peak resident set size (VmHWM in
-// /proc/<pid>/status), in bytes.
+// vmHWM returns a process's peak resident set size, in bytes.
 func vmHWM(t *testing.T, pid int) int64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	hwm, err := procstat.PeakRSS(pid)
+	if errors.Is(err, procstat.ErrUnsupported) {
+		t.Skip(err)
+	}
 	if err != nil {
-		t.Skipf("peak RSS needs Linux's /proc: %v", err)
+		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	t.Fatalf("no VmHWM in /proc/%d/status", pid)
-	return 0
+	return hwm
 }
 
 // TestBigObjectBoundedMemory reads one 208 MiB csv object through the
