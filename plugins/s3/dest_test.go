@@ -16,7 +16,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/rowhash"
@@ -72,6 +71,27 @@ func wideBatch(schema *arrow.Schema, first, n, width int) arrow.RecordBatch {
 	return b.NewRecordBatch()
 }
 
+// midUpload leaves key as the plugin does while it uploads batch seq of
+// the write staged under staging: the batch's marker, and an incomplete
+// multipart upload of key with one part. It returns key.
+func (s *server) midUpload(t *testing.T, staging, key string, seq int64) string {
+	t.Helper()
+	ctx := context.Background()
+	s.put(t, fmt.Sprintf("%supload-%020d", staging, seq), nil)
+	up, err := s.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.s3.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(s.bucket), Key: aws.String(key), UploadId: up.UploadId,
+		PartNumber: aws.Int32(1), Body: strings.NewReader(`{"id": 1}` + "\n")}); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.uploadsOf(t, key)) != 1 {
+		t.Fatalf("no upload of %s", key)
+	}
+	return key
+}
+
 func dataKey(prefix, target, writeID string, seq int64, ext string) string {
 	return fmt.Sprintf("%s/%s/part-%s-%020d%s", prefix, target, writeID, seq, ext)
 }
@@ -79,7 +99,9 @@ func dataKey(prefix, target, writeID string, seq int64, ext string) string {
 // TestMultipartBatches writes batches of 20 to 40 MB (several parts each)
 // in csv and parquet, sends one batch twice and one again from a fresh
 // process (a restarted plugin), and checks that each batch is one valid
-// object holding its rows once, and that no upload is left.
+// multipart object, durable when WriteBatch returns but named by no
+// manifest before the commit, that the dataset holds each row once, and
+// that no upload is left.
 func TestMultipartBatches(t *testing.T) {
 	if testing.Short() {
 		t.Skip("uploads about 250 MB")
@@ -132,20 +154,20 @@ func TestMultipartBatches(t *testing.T) {
 			for seq := int64(1); seq <= 3; seq++ {
 				k := dataKey("mp", format, req.WriteID, seq, "."+format)
 				keys = append(keys, k)
-				ids := srv.uploadsOf(t, k)
-				if len(ids) != 1 {
-					t.Fatalf("%s has %d multipart uploads before the commit, want 1 (a retried batch reuses its upload)", k, len(ids))
+				h, err := srv.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(srv.bucket), Key: aws.String(k)})
+				if err != nil {
+					t.Fatalf("batch %d is not durable after WriteBatch: %v", seq, err)
 				}
-				parts, err := srv.s3.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String(srv.bucket), Key: aws.String(k), UploadId: aws.String(ids[0])})
-				if err != nil || len(parts.Parts) < 2 {
-					t.Errorf("%s: %d parts (%v), want several", k, len(parts.Parts), err)
+				if etag := aws.ToString(h.ETag); !strings.Contains(etag, "-") || strings.HasSuffix(strings.Trim(etag, `"`), "-1") {
+					t.Errorf("%s has ETag %s: not a multipart object of several parts", k, etag)
 				}
 			}
-			if got := srv.keys(t, "mp/"+format+"/"); len(got) > 0 {
-				t.Errorf("objects visible under the dataset prefix before the commit: %v", got)
+			srv.noUploadsLeft(t, keys)
+			if files, _ := srv.manifestFiles(ctx, "mp/"+format); len(files) > 0 {
+				t.Errorf("a manifest names %v before the commit", files)
 			}
-			// The first process commits: it knows batches 1 and 2 (but the
-			// server's 2 was sent again elsewhere) and finds 3 by its marker.
+			// The first process commits: it wrote batches 1 and 2 (and 2
+			// was sent again elsewhere); batch 3 it finds in S3.
 			if err := w.CommitWrite(ctx, req.WriteID, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -212,9 +234,10 @@ func readCSVObject(t *testing.T, srv *server, ctx context.Context, key string, s
 	return s
 }
 
-// TestLeftoverUploads: a write that a killed host left (open multipart
-// uploads, and one object a dead commit completed) is cleaned by the next
-// BeginWrite of the same flow; an aborted write leaves no upload behind.
+// TestLeftoverUploads: a write that a killed host left (the objects of its
+// batches, and the multipart upload of the batch under way) is cleaned by
+// the next BeginWrite of the same flow; an aborted write leaves nothing,
+// not even the upload of a batch under way.
 func TestLeftoverUploads(t *testing.T) {
 	srv := newServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -237,34 +260,15 @@ func TestLeftoverUploads(t *testing.T) {
 		}
 		rec.Release()
 	}
-	// A commit that died after completing batch 1's upload, before the
-	// manifest: complete it by hand.
-	k1 := dataKey("lo", "t", "w1", 1, ".jsonl")
-	ids := srv.uploadsOf(t, k1)
-	if len(ids) != 1 {
-		t.Fatalf("uploads of %s: %v", k1, ids)
-	}
-	parts, err := srv.s3.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String(srv.bucket), Key: aws.String(k1), UploadId: aws.String(ids[0])})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var done []s3types.CompletedPart
-	for _, p := range parts.Parts {
-		done = append(done, s3types.CompletedPart{PartNumber: p.PartNumber, ETag: p.ETag, ChecksumCRC32: p.ChecksumCRC32, ChecksumCRC64NVME: p.ChecksumCRC64NVME})
-	}
-	if _, err := srv.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
-		Bucket: aws.String(srv.bucket), Key: aws.String(k1), UploadId: aws.String(ids[0]),
-		MultipartUpload: &s3types.CompletedMultipartUpload{Parts: done},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	// Batch 4 was being uploaded when the host was killed.
+	k4 := srv.midUpload(t, "lo/.sqlflow-staging/f/w1/", dataKey("lo", "t", "w1", 4, ".jsonl"), 4)
 	// The next run of the flow, in a new process.
 	next := configure(t, cfg)
 	req.WriteID = "w2"
 	if err := next.BeginWrite(ctx, req); err != nil {
 		t.Fatal(err)
 	}
-	srv.noUploadsLeft(t, []string{k1, dataKey("lo", "t", "w1", 2, ".jsonl"), dataKey("lo", "t", "w1", 3, ".jsonl")})
+	srv.noUploadsLeft(t, []string{k4})
 	for _, k := range srv.keys(t, "lo/") {
 		if strings.Contains(k, "w1") {
 			t.Errorf("left by the dead write w1 after the next BeginWrite: %s", k)
@@ -278,10 +282,11 @@ func TestLeftoverUploads(t *testing.T) {
 		}
 		rec.Release()
 	}
+	k3 := srv.midUpload(t, "lo/.sqlflow-staging/f/w2/", dataKey("lo", "t", "w2", 3, ".jsonl"), 3)
 	if err := next.AbortWrite(ctx, "w2"); err != nil {
 		t.Fatal(err)
 	}
-	srv.noUploadsLeft(t, []string{dataKey("lo", "t", "w2", 1, ".jsonl"), dataKey("lo", "t", "w2", 2, ".jsonl")})
+	srv.noUploadsLeft(t, []string{k3})
 	if left := srv.keys(t, "lo/"); len(left) > 0 {
 		t.Errorf("after the abort: %v", left)
 	}

@@ -21,7 +21,6 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
@@ -368,11 +367,13 @@ var errUploadGone = errors.New("the multipart upload is gone")
 
 // WriteBatch encodes the batch as one data object of the dataset,
 // <dataset>/part-<write id>-<seq>.<ext>, streamed into a multipart upload
-// of that key (parts of 16 MiB uploaded as they fill, up to 4 at once) that
-// only CommitWrite completes. It returns once every part is stored. The
-// same seq sent again (a retry, or a replay after a restart) uploads the
-// same parts into the same upload: a retried part overwrites itself, and
-// the batch is stored once.
+// of that key (parts of 16 MiB uploaded as they fill, up to 4 at once) and
+// completed before it returns: the batch is durable, and named by no
+// manifest until CommitWrite. The same seq sent again reuses the upload
+// when it was not completed (a retried part overwrites itself), else
+// uploads the same bytes again over the object: the batch is stored once.
+// Completing here, while the batch is in hand, makes every failure of the
+// completion recoverable by sending the batch again.
 func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, rec arrow.RecordBatch) error {
 	cfg, cli, err := c.state()
 	if err != nil {
@@ -405,19 +406,29 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 	}
 	parts, err := pw.close()
 	<-ready
-	if err != nil {
-		if errors.Is(err, errUploadGone) {
-			w.mu.Lock()
-			delete(w.uploads, seq)
-			w.mu.Unlock()
+	if err == nil {
+		var gone bool
+		if gone, err = cli.completeUpload(ctx, key, id, parts); err == nil && gone {
+			// A completion interrupted half-way (MinIO drops the parts'
+			// metadata before it renames them) or an upload that vanished:
+			// start again with a new upload.
+			_ = cli.abortUpload(ctx, key, id)
+			err = errclass.Transientf("complete the multipart upload of %s: %w; the batch is uploaded again", cli.url(key), errUploadGone)
 		}
-		return err
 	}
 	w.mu.Lock()
-	if up := w.uploads[seq]; up != nil && up.id == id {
-		up.parts = parts
+	defer w.mu.Unlock()
+	if errors.Is(err, errUploadGone) {
+		if up := w.uploads[seq]; up != nil && up.id == id {
+			up.id, up.suspect = "", true
+		}
 	}
-	w.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if up := w.uploads[seq]; up != nil && up.id == id {
+		up.parts, up.completed = parts, true
+	}
 	return nil
 }
 
@@ -428,7 +439,7 @@ func (c *Connector) openUpload(ctx context.Context, cli *client, w *writeInfo, s
 	w.mu.Lock()
 	up, probe := w.uploads[seq], w.resumed
 	w.mu.Unlock()
-	if up != nil && up.id != "" {
+	if up != nil && up.id != "" && !up.completed {
 		return up.id, nil
 	}
 	if err := cli.put(ctx, w.markerKey(seq), nil); err != nil {
@@ -442,7 +453,7 @@ func (c *Connector) openUpload(ctx context.Context, cli *client, w *writeInfo, s
 		}
 		w.uploads[seq] = &upload{key: key, id: id, suspect: suspect}
 	}
-	if probe || up != nil {
+	if probe || (up != nil && up.suspect) {
 		ups, err := cli.uploads(ctx, key)
 		if err != nil {
 			return "", err
@@ -508,13 +519,13 @@ func encodeErr(format string, err error) error {
 	return errclass.Permanentf("write %s: %v", format, err)
 }
 
-// CommitWrite completes the multipart upload of every staged batch (the
-// data objects appear under <prefix>/<target>/ but no manifest names them
-// yet), writes the dataset's _SUCCESS manifest (the moment the write
-// becomes visible), then deletes the objects no manifest names (replace:
-// the old dataset) and the write's markers. Every step is idempotent, so a
-// commit interrupted anywhere can be repeated, by this process or a fresh
-// one.
+// CommitWrite aborts any multipart upload of the write that a retried
+// create or a dead process left beside the completed one, writes the
+// dataset's _SUCCESS manifest naming the write's data objects (the moment
+// the write becomes visible), then deletes the objects no manifest names
+// (replace: the old dataset) and the write's markers. Every step is
+// idempotent, so a commit interrupted anywhere can be repeated, by this
+// process or a fresh one.
 func (c *Connector) CommitWrite(ctx context.Context, writeID string, _ []byte) error {
 	cfg, cli, err := c.state()
 	if err != nil {
@@ -544,26 +555,18 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, _ []byte) e
 		}
 	}
 	if cur == nil || cur.WriteID != writeID {
-		markers, err := cli.list(ctx, w.staging+markerPrefix)
-		if err != nil {
-			return err
-		}
-		keys := make([]string, len(markers))
-		for i, m := range markers {
-			keys[i] = m.Key
-		}
-		seqs := markedSeqs(w.staging, keys)
-		if err := parallel(ctx, len(seqs), commitConcurrency, func(ctx context.Context, i int) error {
-			return c.completeBatch(ctx, cfg, cli, w, seqs[i])
-		}); err != nil {
+		if err := c.abortStrays(ctx, cfg, cli, w); err != nil {
 			return err
 		}
 		next := &manifest{WriteID: writeID, Format: w.Format, CommittedAt: time.Now().UTC().Format(time.RFC3339Nano)}
 		if w.Mode == string(sdk.ModeAppend) && cur != nil {
 			next.Files = append(next.Files, cur.Files...)
 		}
-		for _, seq := range seqs {
-			next.Files = append(next.Files, dataName(writeID, seq, w.Format))
+		mine := "part-" + safe(writeID) + "-"
+		for _, o := range objs { // in key order, so in seq order
+			if rel := strings.TrimPrefix(o.Key, dir); strings.HasPrefix(rel, mine) && !strings.Contains(rel, "/") {
+				next.Files = append(next.Files, rel)
+			}
 		}
 		b, _ := json.MarshalIndent(next, "", "  ")
 		if err := cli.put(ctx, dir+manifestName, b); err != nil {
@@ -594,93 +597,40 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, _ []byte) e
 	return cli.deletePrefix(ctx, w.staging+markerPrefix)
 }
 
-// completeBatch completes the multipart upload of batch seq. In the process
-// that wrote the batch it uses the parts it uploaded; otherwise (a restart,
-// or a create whose answer was lost) it lists the key's uploads, completes
-// the newest that has parts and aborts the others. A batch whose upload is
-// gone but whose object exists was completed by an earlier commit.
-func (c *Connector) completeBatch(ctx context.Context, cfg config, cli *client, w *writeInfo, seq int64) error {
-	key := w.dataKey(cfg, seq)
-	w.mu.Lock()
-	up := w.uploads[seq]
-	var mine upload
-	if up != nil {
-		mine = *up
-	}
-	w.mu.Unlock()
-	if mine.completed {
-		return nil
-	}
-	done := func() {
-		w.mu.Lock()
-		if up := w.uploads[seq]; up != nil {
-			up.completed = true
-		}
-		w.mu.Unlock()
-	}
-	if mine.id != "" && len(mine.parts) > 0 && !mine.suspect {
-		gone, err := cli.completeUpload(ctx, key, mine.id, mine.parts)
-		if err != nil {
-			return err
-		}
-		if gone {
-			return c.alreadyComplete(ctx, cli, w, seq, key)
-		}
-		done()
-		return nil
-	}
-	ups, err := cli.uploads(ctx, key)
+// abortStrays aborts the incomplete multipart uploads of a write's marked
+// batches, except where this process created the batch's only upload and
+// completed it (then none is left): after a restart, or a create whose
+// answer was lost, the server may hold uploads this process never saw.
+func (c *Connector) abortStrays(ctx context.Context, cfg config, cli *client, w *writeInfo) error {
+	markers, err := cli.list(ctx, w.staging+markerPrefix)
 	if err != nil {
 		return err
 	}
-	chosen := -1
-	var parts []types.CompletedPart
-	for i := len(ups) - 1; i >= 0 && chosen < 0; i-- {
-		id := aws.ToString(ups[i].UploadId)
-		if id == mine.id && len(mine.parts) > 0 {
-			chosen, parts = i, mine.parts
-			break
+	keys := make([]string, len(markers))
+	for i, m := range markers {
+		keys[i] = m.Key
+	}
+	var check []int64
+	w.mu.Lock()
+	for _, seq := range markedSeqs(w.staging, keys) {
+		if up := w.uploads[seq]; up == nil || !up.completed || up.suspect {
+			check = append(check, seq)
 		}
-		ps, err := cli.listParts(ctx, key, id)
+	}
+	w.mu.Unlock()
+	return parallel(ctx, len(check), commitConcurrency, func(ctx context.Context, i int) error {
+		key := w.dataKey(cfg, check[i])
+		ups, err := cli.uploads(ctx, key)
 		if err != nil {
 			return err
 		}
-		if len(ps) > 0 {
-			chosen, parts = i, ps
-		}
-	}
-	for i, u := range ups {
-		if i != chosen {
+		for _, u := range ups {
 			if err := cli.abortUpload(ctx, key, aws.ToString(u.UploadId)); err != nil {
 				return err
 			}
 		}
-	}
-	if chosen < 0 {
-		return c.alreadyComplete(ctx, cli, w, seq, key)
-	}
-	gone, err := cli.completeUpload(ctx, key, aws.ToString(ups[chosen].UploadId), parts)
-	if err != nil {
-		return err
-	}
-	if gone {
-		return c.alreadyComplete(ctx, cli, w, seq, key)
-	}
-	done()
-	return nil
-}
-
-// alreadyComplete checks that batch seq, which has no upload left, is an
-// object: completed by an earlier, interrupted commit.
-func (c *Connector) alreadyComplete(ctx context.Context, cli *client, w *writeInfo, seq int64, key string) error {
-	ok, err := cli.exists(ctx, key)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errclass.Permanentf("batch %d of write %q is lost: %s has neither a multipart upload nor an object (were its uploads aborted, e.g. by a bucket lifecycle rule?); run the flow again", seq, w.WriteID, cli.url(key))
-	}
-	return nil
+		return nil
+	})
 }
 
 // AbortWrite aborts the write's multipart uploads, deletes any data object

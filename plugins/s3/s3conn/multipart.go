@@ -20,21 +20,23 @@ import (
 //
 // Every batch (seq) of a write becomes one data object,
 // <dataset>/part-<write id>-<seq>.<ext>, written as one multipart upload
-// straight to that key. The batch is encoded as a stream cut into parts of
-// partSize bytes (the last one shorter), uploaded up to partConcurrency at a
-// time while the encoder goes on; WriteBatch returns once every part is
-// stored, so an acknowledged batch is durable on the server. The upload is
-// completed only by CommitWrite: until then nothing of the write is listed
-// under the dataset prefix. A batch sent again (same seq) uploads the same
-// part numbers into the same upload: a retried part overwrites itself.
+// straight to that key (no staging copy, no server-side copy at commit).
+// The batch is encoded as a stream cut into parts of partSize bytes (the
+// last one shorter), uploaded up to partConcurrency at a time while the
+// encoder goes on, and the upload is completed before WriteBatch returns:
+// an acknowledged batch is durable, and a completion that fails is repaired
+// by sending the batch again (the host does), which a completion deferred
+// to CommitWrite could not be. The object is named by no manifest until
+// CommitWrite. A batch sent again after an attempt that did not complete
+// uploads the same part numbers into the same upload: a retried part
+// overwrites itself.
 //
 // Before an upload is created, an empty marker object upload-<seq> is put in
 // the write's staging prefix. Markers are how a later process finds a
-// write's uploads (S3-compatible servers such as MinIO list the uploads of
-// one exact key only, never of a prefix): CommitWrite completes the upload
-// of every marked seq, and AbortWrite or the flow's next BeginWrite aborts
-// them all (ListMultipartUploads on each marked key, then
-// AbortMultipartUpload).
+// write's incomplete uploads (S3-compatible servers such as MinIO list the
+// uploads of one exact key only, never of a prefix): CommitWrite, AbortWrite
+// and the flow's next BeginWrite call ListMultipartUploads on each marked
+// key and AbortMultipartUpload on what is left.
 
 const (
 	// partSize is the size at which an encoded batch is cut into a new
@@ -44,8 +46,8 @@ const (
 	partSize = 16 << 20
 	// partConcurrency is how many parts of one batch upload at once.
 	partConcurrency = 4
-	// commitConcurrency is how many uploads CommitWrite and AbortWrite
-	// complete or abort at once.
+	// commitConcurrency is how many keys CommitWrite, AbortWrite and
+	// BeginWrite check for stray uploads at once.
 	commitConcurrency = 8
 	// markerPrefix starts the name of a batch's marker in the staging
 	// prefix.
@@ -56,12 +58,12 @@ const (
 type upload struct {
 	key string
 	id  string
-	// parts are the parts of the batch's last complete WriteBatch.
+	// parts are the parts the completed upload was made of.
 	parts []types.CompletedPart
-	// suspect: a create call failed, so the server may hold an upload for
-	// key that this process never learnt of; commit lists them.
+	// suspect: a create or completion failed, so the server may hold an
+	// upload of key that this process does not know; commit lists them.
 	suspect bool
-	// completed by this process's CommitWrite.
+	// completed: the batch's object is in place.
 	completed bool
 }
 
@@ -197,14 +199,16 @@ func (c *client) uploadPart(ctx context.Context, key, id string, n int32, data [
 	}, nil
 }
 
-// completeUpload completes an upload. done reports an upload the server no
-// longer knows (completed by an earlier commit, or aborted).
+// completeUpload completes an upload. gone reports an upload the server no
+// longer knows (NoSuchUpload: completed by an earlier attempt whose answer
+// was lost, or aborted) or whose parts it no longer finds (InvalidPart:
+// MinIO after a completion cut off half-way).
 func (c *client) completeUpload(ctx context.Context, key, id string, parts []types.CompletedPart) (gone bool, err error) {
 	_, err = c.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
 		Bucket: aws.String(c.bucket), Key: aws.String(key), UploadId: aws.String(id),
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
 	})
-	if isNoSuchUpload(err) {
+	if isNoSuchUpload(err) || isCode(err, "InvalidPart") {
 		return true, nil
 	}
 	return false, awsclass.Classify(ctx, err, "complete the multipart upload of "+c.url(key))
@@ -264,41 +268,32 @@ func (c *client) listParts(ctx context.Context, key, id string) ([]types.Complet
 	return out, nil
 }
 
-// exists reports whether key is an object.
-func (c *client) exists(ctx context.Context, key string) (bool, error) {
-	_, err := c.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(c.bucket), Key: aws.String(key)})
-	if err == nil {
-		return true, nil
-	}
-	var nf *types.NotFound
-	if errors.As(err, &nf) || isCode(err, "NoSuchKey") || isCode(err, "NotFound") {
-		return false, nil
-	}
-	return false, awsclass.Classify(ctx, err, "head "+c.url(key))
-}
-
 func isNoSuchUpload(err error) bool {
 	var nu *types.NoSuchUpload
 	return err != nil && (errors.As(err, &nu) || isCode(err, "NoSuchUpload"))
 }
 
 // parallel runs f for each of n items, at most limit at once, and returns
-// the first error.
-func parallel(parent context.Context, n, limit int, f func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancel(parent)
-	defer cancel()
+// the first error. After an error it starts no new item but lets those
+// under way finish: an S3 request cut off half-way can leave worse state
+// than one that fails (MinIO's multipart calls are not atomic under a
+// client disconnect).
+func parallel(ctx context.Context, n, limit int, f func(ctx context.Context, i int) error) error {
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
 		first error
 	)
+	failed := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return first != nil
+	}
 	sem := make(chan struct{}, limit)
 	for i := range n {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
+		sem <- struct{}{}
+		if failed() || ctx.Err() != nil {
+			<-sem
 			break
 		}
 		wg.Add(1)
@@ -308,15 +303,14 @@ func parallel(parent context.Context, n, limit int, f func(ctx context.Context, 
 				mu.Lock()
 				if first == nil {
 					first = err
-					cancel()
 				}
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	if first == nil && parent.Err() != nil {
-		first = errclass.Wrap(errclass.Transient, parent.Err())
+	if first == nil && ctx.Err() != nil {
+		first = errclass.Wrap(errclass.Transient, ctx.Err())
 	}
 	return first
 }
