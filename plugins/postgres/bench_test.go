@@ -458,3 +458,49 @@ func vmHWM(pid int) int64 {
 	}
 	return 0
 }
+
+// BenchmarkPostgresRead reads an existing table (SQLFLOW_BENCH_PG_TABLE,
+// schema.table, in SQLFLOW_TEST_POSTGRES) with the connector in-process,
+// pages encoded to Arrow IPC as the SDK does: the connector's own cost,
+// for profiling without generating a table each time:
+//
+//	SQLFLOW_BENCH_PG_TABLE=perf.src go test -run '^$' -bench PostgresRead -benchtime 1x -cpuprofile /tmp/cpu.out ./plugins/postgres/
+func BenchmarkPostgresRead(b *testing.B) {
+	table := os.Getenv("SQLFLOW_BENCH_PG_TABLE")
+	if table == "" {
+		b.Skip("set SQLFLOW_BENCH_PG_TABLE=schema.table to read an existing table")
+	}
+	dsn := testenv.Postgres(b)
+	ctx := context.Background()
+	schema, _, _ := strings.Cut(table, ".")
+	for range b.N {
+		c := pgsql.New(nil)
+		if fe, err := c.Configure(ctx, []byte(fmt.Sprintf(`{"dsn": %q, "schema": %q}`, dsn, schema))); err != nil || len(fe) > 0 {
+			b.Fatal(fe, err)
+		}
+		t0 := time.Now()
+		req := sdk.ReadRequest{Stream: table, MaxRows: 1 << 20, MaxBytes: 8 << 20}
+		var n, size int64
+		for {
+			p, err := c.ReadPage(ctx, req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			data, err := arrowipc.EncodeRecord(p.Records)
+			if err != nil {
+				b.Fatal(err)
+			}
+			size += int64(len(data))
+			n += p.Records.NumRows()
+			p.Records.Release()
+			if p.Done {
+				break
+			}
+			req.Checkpoint = p.Checkpoint
+		}
+		el := time.Since(t0)
+		c.Close()
+		b.ReportMetric(float64(n)/el.Seconds(), "rows/s")
+		b.ReportMetric(float64(size)/(1<<20)/el.Seconds(), "MB/s")
+	}
+}

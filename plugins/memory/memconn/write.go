@@ -24,6 +24,9 @@ import (
 type table struct {
 	schema *arrow.Schema
 	recs   []arrow.RecordBatch
+	// rowSum is the rowhash of recs, kept with them so an append does not
+	// hash the rows already there again.
+	rowSum rowhash.Sum
 }
 
 func (t *table) release() {
@@ -41,11 +44,32 @@ func (t *table) sum() rowhash.Sum {
 	return s
 }
 
+// batchSum is the rowhash of one staged batch, computed in the background
+// from WriteBatch so that the commit does not hash every row at the end
+// (the checksum cost more CPU than everything else the destination does).
+type batchSum struct {
+	done chan struct{}
+	sum  rowhash.Sum
+}
+
+// hashBatch starts hashing rec (retaining it until done).
+func hashBatch(rec arrow.RecordBatch) *batchSum {
+	b := &batchSum{done: make(chan struct{})}
+	rec.Retain()
+	go func() {
+		defer close(b.done)
+		defer rec.Release()
+		b.sum.Add(rec)
+	}()
+	return b
+}
+
 // write is the staging area of one write id.
 type write struct {
 	req       sdk.WriteRequest
 	target    string
 	batches   map[int64]arrow.RecordBatch // by seq; each retained
+	sums      map[int64]*batchSum         // by seq: each batch's rowhash
 	committed bool
 	report    map[string]string
 	dir       string // durable staging directory; empty without staging_dir
@@ -120,7 +144,7 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 			}
 		}
 	}
-	w := &write{req: req, target: target, batches: map[int64]arrow.RecordBatch{}}
+	w := &write{req: req, target: target, batches: map[int64]arrow.RecordBatch{}, sums: map[int64]*batchSum{}}
 	if cfg.stagingDir != "" {
 		w.dir = stageDir(cfg.stagingDir, req.Flow, req.WriteID)
 		cleanFlow(cfg.stagingDir, req.Flow, w.dir)
@@ -129,6 +153,9 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 			return err
 		}
 		w.batches, w.committed = batches, committed
+		for seq, rec := range batches {
+			w.sums[seq] = hashBatch(rec)
+		}
 		if committed {
 			w.report = map[string]string{"table": target, "committed": "by an earlier plugin process"}
 		}
@@ -164,6 +191,7 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 	}
 	rec.Retain()
 	w.batches[seq] = rec
+	w.sums[seq] = hashBatch(rec)
 	return nil
 }
 
@@ -200,8 +228,16 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 	}
 	sort.Slice(seqs, func(i, j int) bool { return seqs[i] < seqs[j] })
 	staged := make([]arrow.RecordBatch, len(seqs))
+	var stagedSum rowhash.Sum
 	for i, s := range seqs {
 		staged[i] = w.batches[s]
+		bs := w.sums[s]
+		select {
+		case <-bs.done:
+		case <-ctx.Done():
+			return errclass.Transientf("commit write %q to memory table %q: %v", writeID, w.target, ctx.Err())
+		}
+		stagedSum.Merge(bs.sum)
 	}
 
 	old := c.tables[w.target]
@@ -220,8 +256,15 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 	next := &table{schema: schema}
 	if w.req.Mode == sdk.ModeUpsert {
 		next.recs, err = upsert(base, staged, schema, w.req.Key)
+		if err == nil {
+			next.rowSum = next.sum()
+		}
 	} else {
 		next.recs = append(retainAll(base), retainAll(staged)...)
+		next.rowSum = stagedSum
+		if base != nil {
+			next.rowSum.Merge(old.rowSum)
+		}
 	}
 	if err != nil {
 		next.release()
@@ -245,7 +288,7 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 	c.tables[w.target] = next
 	w.release()
 	w.committed = true
-	sum := next.sum()
+	sum := next.rowSum
 	w.report = map[string]string{
 		"table":    w.target,
 		"rows":     strconv.FormatInt(sum.Rows, 10),
