@@ -7,9 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,20 +92,20 @@ func BenchmarkE2EPostgres(b *testing.B) {
 		if err == nil {
 			copyBytes, _ = strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
 		}
-		t0 := time.Now()
-		if out, err := exec.CommandContext(ctx, "psql", dsn, "-qc", `\copy (select * from `+table+`) to '/dev/null'`).CombinedOutput(); err != nil {
-			b.Fatalf("psql copy out: %v\n%s", err, out)
-		}
-		report(benchResult{name: "psql copy out", rows: rows, bytes: copyBytes, elapsed: time.Since(t0), note: "text COPY bytes"})
+		r := runPsql(ctx, b, dsn, `\copy (select * from `+table+`) to '/dev/null'`, "psql copy out")
+		r.rows, r.bytes, r.note = rows, copyBytes, "text COPY bytes"
+		report(r)
 	}
 	var arrowBytes int64
+	bareIdx := -1
 	{
-		t0 := time.Now()
+		t0, cpu0, pg0 := time.Now(), selfCPU(), serverCPU()
 		n, err := barePgx(ctx, conn, table)
 		if err != nil {
 			b.Fatal(err)
 		}
-		report(benchResult{name: "bare pgx scan to arrow", rows: n, elapsed: time.Since(t0)})
+		report(benchResult{name: "bare pgx scan to arrow", rows: n, elapsed: time.Since(t0), cpu: selfCPU() - cpu0, serverCPU: serverCPU() - pg0, note: "(MB/s of the connector's Arrow IPC bytes)"})
+		bareIdx = len(results) - 1
 	}
 	{
 		c := pgsql.New(nil)
@@ -111,7 +113,7 @@ func BenchmarkE2EPostgres(b *testing.B) {
 		if fe, err := c.Configure(ctx, []byte(fmt.Sprintf(`{"dsn": %q, "schema": %q}`, dsn, schema))); err != nil || len(fe) > 0 {
 			b.Fatal(fe, err)
 		}
-		t0 := time.Now()
+		t0, cpu0, pg0 := time.Now(), selfCPU(), serverCPU()
 		req := sdk.ReadRequest{Stream: table, MaxRows: 1 << 20, MaxBytes: 8 << 20}
 		var n int64
 		for {
@@ -131,9 +133,13 @@ func BenchmarkE2EPostgres(b *testing.B) {
 			}
 			req.Checkpoint = p.Checkpoint
 		}
-		report(benchResult{name: "connector in-process", rows: n, bytes: arrowBytes, elapsed: time.Since(t0), note: "Arrow IPC bytes"})
+		report(benchResult{name: "connector in-process", rows: n, bytes: arrowBytes, elapsed: time.Since(t0), cpu: selfCPU() - cpu0, serverCPU: serverCPU() - pg0, note: "Arrow IPC bytes"})
+		if bareIdx >= 0 {
+			results[bareIdx].bytes = arrowBytes
+		}
 	}
 	bin := buildBinaries(b)
+	_ = bareIdx
 	dir := b.TempDir()
 	{
 		p := filepath.Join(dir, "pg_to_memory.yaml")
@@ -148,6 +154,21 @@ flows:
 		r := runHost(ctx, b, bin, p, "postgres → memory via plugins")
 		r.rows, r.bytes, r.note = rows, arrowBytes, "Arrow IPC bytes"
 		report(r)
+	}
+	{
+		p := filepath.Join(dir, "pg_to_parquet.yaml")
+		writeFileB(b, p, fmt.Sprintf(`version: 1
+sources:
+  pg: {type: postgres, dsn: %q, schema: %s, table: src}
+destinations:
+  lake: {type: parquet, path: %q}
+flows:
+  - {from: pg, to: lake, target: src.parquet}
+`, dsn, schema, filepath.Join(dir, "lake")))
+		r := runHost(ctx, b, bin, p, "postgres → parquet via plugins")
+		r.rows, r.bytes, r.note = rows, arrowBytes, "Arrow IPC bytes"
+		report(r)
+		os.RemoveAll(filepath.Join(dir, "lake"))
 	}
 	{
 		// The same without the numeric column, read through a query with a
@@ -167,11 +188,9 @@ flows:
 		r := runHost(ctx, b, bin, p, "postgres → memory, no numeric")
 		r.rows, r.note = rows, "(7 of 8 columns)"
 		report(r)
-		t0 := time.Now()
-		if out, err := exec.CommandContext(ctx, "psql", dsn, "-qc", `\copy (select id, qty, score, name, created_at, day, active from `+table+`) to '/dev/null'`).CombinedOutput(); err != nil {
-			b.Fatalf("psql copy out: %v\n%s", err, out)
-		}
-		report(benchResult{name: "psql copy out, no numeric", rows: rows, elapsed: time.Since(t0), note: "(7 of 8 columns)"})
+		r = runPsql(ctx, b, dsn, `\copy (select id, qty, score, name, created_at, day, active from `+table+`) to '/dev/null'`, "psql copy out, no numeric")
+		r.rows, r.note = rows, "(7 of 8 columns)"
+		report(r)
 	}
 	{
 		csvPath := filepath.Join(dir, "src.csv")
@@ -180,11 +199,9 @@ flows:
 		}
 		st, _ := os.Stat(csvPath)
 		mustExec(b, conn, "CREATE TABLE "+schema+".psql_in (LIKE "+table+")")
-		t0 := time.Now()
-		if out, err := exec.CommandContext(ctx, "psql", dsn, "-qc", `\copy `+schema+`.psql_in from '`+csvPath+`' csv header`).CombinedOutput(); err != nil {
-			b.Fatalf("psql copy in: %v\n%s", err, out)
-		}
-		report(benchResult{name: "psql copy in csv", rows: rows, bytes: st.Size(), elapsed: time.Since(t0), note: "CSV bytes"})
+		r := runPsql(ctx, b, dsn, `\copy `+schema+`.psql_in from '`+csvPath+`' csv header`, "psql copy in csv")
+		r.rows, r.bytes, r.note = rows, st.Size(), "CSV bytes"
+		report(r)
 		p := filepath.Join(dir, "csv_to_pg.yaml")
 		writeFileB(b, p, fmt.Sprintf(`version: 1
 sources:
@@ -194,7 +211,7 @@ destinations:
 flows:
   - {from: f, to: pg, target: csv_in, mode: append}
 `, csvPath, dsn, schema))
-		r := runHost(ctx, b, bin, p, "csv → postgres via plugins")
+		r = runHost(ctx, b, bin, p, "csv → postgres via plugins")
 		r.rows, r.bytes, r.note = rows, st.Size(), "CSV bytes"
 		report(r)
 		var got int64
@@ -203,10 +220,31 @@ flows:
 		}
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "\n%-28s %10s %9s %12s %9s %14s %14s  %s\n", "run", "rows", "seconds", "rows/s", "MB/s", "host RSS MiB", "plugin RSS MiB", "bytes counted")
+	fmt.Fprintf(&sb, "\n%-30s %9s %8s %10s %7s %8s %8s %9s  %-30s %s\n", "run", "rows", "seconds", "rows/s", "MB/s", "CPU s", "pg CPU s", "host RSS", "plugin RSS MiB (CPU s)", "bytes counted")
 	for _, r := range results {
-		fmt.Fprintf(&sb, "%-28s %10d %9.2f %12.0f %9.1f %14s %14s  %s\n", r.name, r.rows, r.elapsed.Seconds(), r.rowsPerSec(), r.mbPerSec(), mib(r.hostRSS), r.pluginRSS, r.note)
+		fmt.Fprintf(&sb, "%-30s %9d %8.2f %10.0f %7.1f %8.2f %8.2f %9s  %-30s %s\n", r.name, r.rows, r.elapsed.Seconds(), r.rowsPerSec(), r.mbPerSec(), r.cpu.Seconds(), r.serverCPU.Seconds(), mib(r.hostRSS), r.pluginRSS, r.note)
 	}
+	sb.WriteString("CPU s: user+system of the client side (psql; the benchmark process; the host and its plugins, from wait4).\n" +
+		"pg CPU s: the PostgreSQL server's processes over the run (all of them: other clients of the server count too).\n" +
+		"% of psql: ")
+	byName := map[string]benchResult{}
+	for _, r := range results {
+		byName[r.name] = r
+	}
+	for _, c := range [][2]string{
+		{"connector in-process", "psql copy out"}, {"postgres → memory via plugins", "psql copy out"},
+		{"postgres → parquet via plugins", "psql copy out"}, {"postgres → memory, no numeric", "psql copy out, no numeric"},
+		{"csv → postgres via plugins", "psql copy in csv"},
+	} {
+		if x, ok := byName[c[0]]; ok {
+			if y, ok := byName[c[1]]; ok {
+				pct := 100 * x.rowsPerSec() / y.rowsPerSec()
+				fmt.Fprintf(&sb, "%s %.0f%%; ", c[0], pct)
+				b.ReportMetric(pct, strings.ReplaceAll(c[0], " ", "_")+"_%_of_psql")
+			}
+		}
+	}
+	sb.WriteString("\n")
 	b.Log(sb.String())
 	fmt.Fprint(os.Stderr, sb.String())
 }
@@ -216,9 +254,67 @@ type benchResult struct {
 	rows      int64
 	bytes     int64
 	elapsed   time.Duration
+	cpu       time.Duration // client side: psql, this process, or the host and its plugins
+	serverCPU time.Duration // the PostgreSQL server's processes
 	hostRSS   int64
 	pluginRSS string
 	note      string
+}
+
+// runPsql runs psql with one command and measures it.
+func runPsql(ctx context.Context, b testing.TB, dsn, command, name string) benchResult {
+	cmd := exec.CommandContext(ctx, "psql", dsn, "-qc", command)
+	pg0 := serverCPU()
+	t0 := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("%s: %v\n%s", name, err, out)
+	}
+	return benchResult{name: name, elapsed: time.Since(t0), cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), serverCPU: serverCPU() - pg0}
+}
+
+// selfCPU is this process's user+system time.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// serverCPU is the user+system time of the PostgreSQL server on this
+// machine: its live processes and the exited backends the postmaster
+// reaped (its children's times). Zero when none is visible.
+func serverCPU() time.Duration {
+	ents, _ := os.ReadDir("/proc")
+	type proc struct{ ppid, self, children int64 }
+	procs := map[int64]proc{}
+	for _, e := range ents {
+		pid, err := strconv.ParseInt(e.Name(), 10, 64)
+		if err != nil {
+			continue
+		}
+		st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(st)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 || !strings.HasSuffix(s[:i], "(postgres") {
+			continue
+		}
+		f := strings.Fields(s[i+2:])
+		if len(f) < 15 {
+			continue
+		}
+		n := func(k int) int64 { v, _ := strconv.ParseInt(f[k], 10, 64); return v }
+		procs[pid] = proc{ppid: n(1), self: n(11) + n(12), children: n(13) + n(14)}
+	}
+	var ticks int64
+	for _, p := range procs {
+		ticks += p.self
+		if _, ok := procs[p.ppid]; !ok { // the postmaster: add the backends it reaped
+			ticks += p.children
+		}
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
 
 func (r benchResult) rowsPerSec() float64 { return float64(r.rows) / r.elapsed.Seconds() }
@@ -335,6 +431,7 @@ func buildBinaries(b testing.TB) string {
 		{filepath.Join(pdir, "sqlflow-plugin-postgres"), "./plugins/postgres"},
 		{filepath.Join(pdir, "sqlflow-plugin-memory"), "./plugins/memory"},
 		{filepath.Join(pdir, "sqlflow-plugin-csv"), "./plugins/csv"},
+		{filepath.Join(pdir, "sqlflow-plugin-parquet"), "./plugins/parquet"},
 	} {
 		cmd := exec.Command("go", "build", "-o", p.out, p.pkg)
 		cmd.Dir = root
@@ -358,6 +455,9 @@ func runHost(ctx context.Context, b testing.TB, bin, pipeline, name string) benc
 	}
 	var mu sync.Mutex
 	peaks := map[string]int64{}
+	cpus := map[int]time.Duration{} // last CPU time seen per process
+	comms := map[int]string{}
+	pg0 := serverCPU()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -373,9 +473,13 @@ func runHost(ctx context.Context, b testing.TB, bin, pipeline, name string) benc
 			}
 			for pid, comm := range descendants(cmd.Process.Pid) {
 				if hwm := vmHWM(pid); hwm > 0 {
+					c := procCPU(pid)
 					mu.Lock()
 					if hwm > peaks[comm] {
 						peaks[comm] = hwm
+					}
+					if c > cpus[pid] {
+						cpus[pid], comms[pid] = c, comm
 					}
 					mu.Unlock()
 				}
@@ -389,13 +493,20 @@ func runHost(ctx context.Context, b testing.TB, bin, pipeline, name string) benc
 	if err != nil {
 		b.Fatalf("%s: %v\n%s", name, err, out.String())
 	}
-	r := benchResult{name: name, elapsed: elapsed, hostRSS: peaks["sqlflow-host"]}
+	r := benchResult{name: name, elapsed: elapsed, hostRSS: peaks["sqlflow-host"], serverCPU: serverCPU() - pg0,
+		cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
+	pcpu := map[string]time.Duration{}
+	for pid, c := range cpus {
+		pcpu[comms[pid]] += c
+	}
 	var parts []string
 	for comm, v := range peaks {
 		if comm != "sqlflow-host" {
-			parts = append(parts, fmt.Sprintf("%s %d", strings.TrimPrefix(comm, "sqlflow-plugin-"), v>>20))
+			parts = append(parts, fmt.Sprintf("%s %d (%.1f)", strings.TrimPrefix(comm, "sqlflow-plugin-"), v>>20, pcpu[comm].Seconds()))
 		}
 	}
+	sort.Strings(parts)
+	parts = append(parts, fmt.Sprintf("host %.1f", pcpu["sqlflow-host"].Seconds()))
 	r.pluginRSS = strings.Join(parts, ", ")
 	return r
 }
@@ -439,6 +550,26 @@ func descendants(root int) map[int]string {
 		}
 	}
 	return out
+}
+
+// procCPU returns a process's user+system time so far, or 0.
+func procCPU(pid int) time.Duration {
+	st, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0
+	}
+	s := string(st)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	k, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+k) * time.Second / 100
 }
 
 // vmHWM returns a process's peak resident set size in bytes, or 0.
