@@ -5,8 +5,10 @@ package arrowipc
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -54,8 +56,12 @@ func EncodeRecord(rec arrow.RecordBatch) ([]byte, error) {
 
 // DecodeRecord reads the single record batch of Arrow IPC stream bytes. The
 // caller releases the result. Bytes holding no batch are an error.
+//
+// The batch's buffers are slices of data, not copies (a page is decoded
+// without copying its 8 MiB again): data must not be modified while the
+// batch is in use.
 func DecodeRecord(data []byte) (arrow.RecordBatch, error) {
-	r, err := ipc.NewReader(bytes.NewReader(data), ipc.WithAllocator(memory.DefaultAllocator))
+	r, err := ipc.NewReaderFromMessageReader(&sliceMessages{data: data}, ipc.WithAllocator(memory.DefaultAllocator))
 	if err != nil {
 		return nil, fmt.Errorf("decode arrow batch: %w", err)
 	}
@@ -128,4 +134,80 @@ func arrayDataSize(d arrow.ArrayData) int {
 		n += arrayDataSize(c)
 	}
 	return n
+}
+
+// sliceMessages is an ipc.MessageReader over IPC stream bytes in memory
+// that hands out each message's metadata and body as slices of them,
+// where ipc.NewMessageReader would copy every body into a new buffer.
+type sliceMessages struct {
+	data []byte
+	off  int
+	msg  *ipc.Message
+}
+
+// Message returns the next message, or io.EOF at the end of the stream.
+func (r *sliceMessages) Message() (msg *ipc.Message, err error) {
+	defer func() {
+		if p := recover(); p != nil { // a damaged flatbuffer
+			msg, err = nil, fmt.Errorf("arrow/ipc: invalid message metadata: %v", p)
+		}
+	}()
+	next := func(n int) ([]byte, error) {
+		if n < 0 || n > len(r.data)-r.off {
+			return nil, fmt.Errorf("arrow/ipc: truncated message: want %d bytes at offset %d of %d", n, r.off, len(r.data))
+		}
+		b := r.data[r.off : r.off+n : r.off+n]
+		r.off += n
+		return b, nil
+	}
+	if r.off == len(r.data) {
+		return nil, io.EOF
+	}
+	var h []byte
+	if h, err = next(4); err != nil {
+		return nil, err
+	}
+	msgLen := int32(binary.LittleEndian.Uint32(h))
+	switch uint32(msgLen) {
+	case 0:
+		return nil, io.EOF
+	case 0xFFFFFFFF: // continuation token, then the length
+		if h, err = next(4); err != nil {
+			return nil, err
+		}
+		if msgLen = int32(binary.LittleEndian.Uint32(h)); msgLen == 0 {
+			return nil, io.EOF
+		}
+	}
+	if msgLen < 4 {
+		return nil, fmt.Errorf("arrow/ipc: invalid message metadata length %d", msgLen)
+	}
+	meta, err := next(int(msgLen))
+	if err != nil {
+		return nil, err
+	}
+	metaBuf := memory.NewBufferBytes(meta)
+	// The body's length is in the metadata: read it through a message
+	// with an empty body, then make the real one.
+	probe := ipc.NewMessage(metaBuf, memory.NewBufferBytes([]byte{}))
+	bodyLen := probe.BodyLen()
+	probe.Release()
+	if bodyLen < 0 || bodyLen > int64(len(r.data)-r.off) {
+		return nil, fmt.Errorf("arrow/ipc: invalid message body length %d (%d bytes left)", bodyLen, len(r.data)-r.off)
+	}
+	body, _ := next(int(bodyLen))
+	if r.msg != nil {
+		r.msg.Release()
+	}
+	r.msg = ipc.NewMessage(metaBuf, memory.NewBufferBytes(body))
+	return r.msg, nil
+}
+
+func (r *sliceMessages) Retain() {}
+
+func (r *sliceMessages) Release() {
+	if r.msg != nil {
+		r.msg.Release()
+		r.msg = nil
+	}
 }

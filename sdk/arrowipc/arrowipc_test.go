@@ -111,3 +111,48 @@ func BenchmarkEncodeRecord(b *testing.B) {
 		b.SetBytes(int64(len(data)))
 	}
 }
+
+// TestDecodeRecordAliasesAndTruncation checks that a decoded batch's
+// buffers are slices of the input (no copy) and that every truncation of
+// a valid encoding is an error, never a panic or a short batch.
+func TestDecodeRecordAliasesAndTruncation(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{{Name: "n", Type: arrow.PrimitiveTypes.Int64}, {Name: "s", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	for i := range 1000 {
+		b.Field(0).(*array.Int64Builder).Append(int64(i))
+		b.Field(1).(*array.StringBuilder).Append("v")
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	data, err := arrowipc.EncodeRecord(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := arrowipc.DecodeRecord(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := got.Column(0).Data().Buffers()[1].Bytes()
+	if !array.RecordEqual(rec, got) {
+		t.Fatal("decoded batch differs")
+	}
+	first := &vals[0]
+	inData := false
+	for i := range data {
+		if &data[i] == first {
+			inData = true
+			break
+		}
+	}
+	if !inData {
+		t.Error("DecodeRecord copied the values; want slices of the input")
+	}
+	got.Release()
+	for n := range len(data) - 8 { // the last 8 bytes are the end-of-stream marker
+		if r, err := arrowipc.DecodeRecord(data[:n]); err == nil {
+			r.Release()
+			t.Fatalf("DecodeRecord of the first %d of %d bytes: no error", n, len(data))
+		}
+	}
+}

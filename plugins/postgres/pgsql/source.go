@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,11 @@ type streamPlan struct {
 	mode   orderMode
 	schema *arrow.Schema
 	label  string // for messages: table "s"."t", the query
+	// varBytes is, per column, the average bytes of a variable-length
+	// value on the last page read (0 for fixed-width columns), to size the
+	// next page's builders once instead of growing them by doubling
+	// (guarded by the connector's mu).
+	varBytes []int64
 }
 
 // checkpoint is the position after a page, encoded as JSON.
@@ -328,9 +334,20 @@ func (c *Connector) readPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 
 	rb := array.NewRecordBuilder(memory.DefaultAllocator, p.schema)
 	defer rb.Release()
+	// Size the builders for the page at once: growing them by doubling
+	// costs a copy and a fresh zeroed buffer each time.
+	rb.Reserve(int(limit))
+	c.mu.Lock()
+	varBytes := slices.Clone(p.varBytes)
+	c.mu.Unlock()
 	decs := make([]*decoder, len(p.cols))
 	for i, col := range p.cols {
 		decs[i] = newDecoder(col, rb.Field(i))
+		if i < len(varBytes) && varBytes[i] > 0 {
+			if vb, ok := rb.Field(i).(interface{ ReserveData(int) }); ok {
+				vb.ReserveData(int(min(limit*varBytes[i]+limit*varBytes[i]/16, maxBytes+maxBytes/4)))
+			}
+		}
 	}
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
@@ -395,6 +412,20 @@ func (c *Connector) readPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 		}
 	}
 	rec := rb.NewRecordBatch()
+	if rows > 0 {
+		vb := make([]int64, len(p.cols))
+		for i, col := range rec.Columns() {
+			switch a := col.(type) {
+			case *array.String:
+				vb[i] = int64(len(a.ValueBytes()))/rows + 1
+			case *array.Binary:
+				vb[i] = int64(len(a.ValueBytes()))/rows + 1
+			}
+		}
+		c.mu.Lock()
+		p.varBytes = vb
+		c.mu.Unlock()
+	}
 
 	next := checkpoint{Page: cp.Page + 1, Rows: cp.Rows + rows, Order: q.orderNames, Last: cp.Last, Cursor: cp.Cursor, RowBytes: cp.RowBytes}
 	if rows > 0 {
