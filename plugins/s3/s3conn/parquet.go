@@ -5,6 +5,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
@@ -14,14 +15,22 @@ import (
 type parquetObject struct {
 	rdr *file.Reader
 	fr  *pqarrow.FileReader
+	pr  *prefetchReader
 }
 
-// openParquet reads ob's footer (range requests through readerAt). Column
-// chunks are read when a row group is: one range request per column chunk,
-// the columns in parallel.
+// openParquet reads ob's footer (range requests through readerAt). A row
+// group's column chunks are fetched whole by parallel range requests when
+// it is read, and the next row group's while it is decoded
+// (prefetchReader).
 func openParquet(ctx context.Context, cli *client, ob object) (*parquetObject, error) {
-	ra := &readerAt{ctx: ctx, c: cli, key: ob.Key, etag: ob.ETag, size: ob.Size}
-	rdr, err := file.NewParquetReader(ra)
+	pr := newPrefetchReader(&readerAt{ctx: ctx, c: cli, key: ob.Key, etag: ob.ETag, size: ob.Size})
+	// A buffered stream reads a column chunk through a 1 MiB buffer instead
+	// of copying it whole into a new allocation (the chunk is in memory
+	// already when its row group was fetched).
+	props := parquet.NewReaderProperties(memory.DefaultAllocator)
+	props.BufferedStreamEnabled = true
+	props.BufferSize = 1 << 20
+	rdr, err := file.NewParquetReader(pr, file.WithReadProps(props))
 	if err != nil {
 		if errclass.Of(err) != errclass.Unknown {
 			return nil, err
@@ -33,7 +42,7 @@ func openParquet(ctx context.Context, cli *client, ob object) (*parquetObject, e
 		rdr.Close()
 		return nil, errclass.Permanentf("%s: %v", cli.url(ob.Key), err)
 	}
-	return &parquetObject{rdr: rdr, fr: fr}, nil
+	return &parquetObject{rdr: rdr, fr: fr, pr: pr}, nil
 }
 
 // readParquet reads up to the caps from row cp.Row of row group
@@ -87,6 +96,10 @@ func readParquet(ctx context.Context, cli *client, st *streamInfo, ob object, cp
 			o.prr.Release()
 			o.prr = nil
 		}
+		// This row group's bytes, then the next one's while this one is
+		// decoded and sent.
+		pf.pr.fetch(meta, cp.RowGroup, cp.RowGroup)
+		pf.pr.fetch(meta, cp.RowGroup+1, cp.RowGroup)
 		pf.fr.Props.BatchSize = batch
 		rr, err := pf.fr.GetRecordReader(o.ctx, nil, []int{cp.RowGroup})
 		if err != nil {
