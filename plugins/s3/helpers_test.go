@@ -30,7 +30,7 @@ type server struct {
 	s3                               *s3.Client
 }
 
-func newServer(t *testing.T) *server {
+func newServer(t testing.TB) *server {
 	t.Helper()
 	ep := testenv.Require(t, testenv.S3EndpointVar, "the URL of an S3-compatible server (MinIO: eval \"$(.ci/minio.sh)\")")
 	s := &server{endpoint: ep, access: os.Getenv("SQLFLOW_TEST_S3_ACCESS_KEY"), secret: os.Getenv("SQLFLOW_TEST_S3_SECRET_KEY")}
@@ -66,7 +66,7 @@ func newServer(t *testing.T) *server {
 }
 
 // config returns a connector config for the bucket plus extra keys.
-func (s *server) config(t *testing.T, extra map[string]any) json.RawMessage {
+func (s *server) config(t testing.TB, extra map[string]any) json.RawMessage {
 	t.Helper()
 	m := map[string]any{
 		"bucket": s.bucket, "endpoint_url": s.endpoint,
