@@ -407,9 +407,10 @@ func floorDiv(a, b int64) int64 {
 // length.
 var copyHeader = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
 
-// encodeCopy appends rec's rows to buf as binary COPY tuples with one
-// extra int8 column, pos = seq<<32 | row (the staging order).
-func encodeCopy(buf []byte, rec arrow.RecordBatch, targets []pgTarget, seq int64) []byte {
+// encodeCopy appends rec's rows to buf as binary COPY tuples; with withPos,
+// each with one extra int8 column, pos = seq<<32 | row (the staging order,
+// which only upsert needs).
+func encodeCopy(buf []byte, rec arrow.RecordBatch, targets []pgTarget, seq int64, withPos bool) []byte {
 	be := binary.BigEndian
 	cols := rec.Columns()
 	encs := make([]valueEnc, len(cols))
@@ -417,8 +418,12 @@ func encodeCopy(buf []byte, rec arrow.RecordBatch, targets []pgTarget, seq int64
 		encs[j] = targets[j].mk(a)
 	}
 	n := int(rec.NumRows())
+	nfields := len(cols)
+	if withPos {
+		nfields++
+	}
 	for i := range n {
-		buf = be.AppendUint16(buf, uint16(len(cols)+1))
+		buf = be.AppendUint16(buf, uint16(nfields))
 		for j, a := range cols {
 			if a.IsNull(i) {
 				buf = be.AppendUint32(buf, math.MaxUint32)
@@ -426,7 +431,9 @@ func encodeCopy(buf []byte, rec arrow.RecordBatch, targets []pgTarget, seq int64
 			}
 			buf = encs[j](buf, i)
 		}
-		buf = be.AppendUint64(be.AppendUint32(buf, 8), uint64(seq<<32|int64(i)))
+		if withPos {
+			buf = be.AppendUint64(be.AppendUint32(buf, 8), uint64(seq<<32|int64(i)))
+		}
 	}
 	return buf
 }

@@ -86,8 +86,16 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 	if err := c.cleanFlow(ctx, pool, cfg, req.Flow, req.WriteID); err != nil {
 		return err
 	}
-	if _, err := c.checkTarget(ctx, pool, w); err != nil {
+	tcols, err := c.checkTarget(ctx, pool, w)
+	if err != nil {
 		return err
+	}
+	// A write into a table that does not exist yet stages into a regular
+	// table that the commit renames into place (see CommitWrite); any other
+	// write stages into an UNLOGGED one that the commit copies from.
+	create := "CREATE UNLOGGED TABLE IF NOT EXISTS "
+	if tcols == nil && adoptable(w) {
+		create = "CREATE TABLE IF NOT EXISTS "
 	}
 	schemaBytes, err := arrowipc.EncodeSchema(w.schema)
 	if err != nil {
@@ -100,7 +108,7 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, "CREATE UNLOGGED TABLE IF NOT EXISTS "+w.staging.Sanitize()+" ("+stagingColumns(w)+")")
+		_, err = tx.Exec(ctx, create+w.staging.Sanitize()+" ("+stagingColumns(w)+")")
 		return err
 	})
 	if err != nil {
@@ -186,14 +194,34 @@ func stagingName(flow, writeID string) string {
 }
 
 // stagingColumns is the column list of a write's staging table: the
-// natural type of every field, then the position column.
+// natural type of every field, then, for upsert, the position column.
 func stagingColumns(w *writeInfo) string {
 	parts := make([]string, 0, len(w.types)+1)
 	for i, f := range w.schema.Fields() {
 		parts = append(parts, pgx.Identifier{f.Name}.Sanitize()+" "+w.types[i].sql)
 	}
-	parts = append(parts, posColumn+" bigint")
+	if w.mode == sdk.ModeUpsert {
+		parts = append(parts, posColumn+" bigint")
+	}
 	return strings.Join(parts, ", ")
+}
+
+// adoptable reports whether the staging of w can become the target
+// itself at commit (renamed into place) when the target does not exist:
+// not an upsert, and every column created with its natural type (no
+// postgres.type metadata asking for uuid, jsonb, …). Such a write stages
+// into a regular (logged) table, so the commit is a rename instead of
+// copying every row again.
+func adoptable(w *writeInfo) bool {
+	if w.mode == sdk.ModeUpsert {
+		return false
+	}
+	for i, f := range w.schema.Fields() {
+		if createType(f, w.types[i]) != w.types[i].sql {
+			return false
+		}
+	}
+	return true
 }
 
 func internal(cfg *config, table string) string {
@@ -458,14 +486,17 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 	}
 	buf := make([]byte, 0, 1<<16)
 	buf = append(buf, copyHeader...)
-	buf = encodeCopy(buf, rec, w.types, seq)
+	withPos := w.mode == sdk.ModeUpsert
+	buf = encodeCopy(buf, rec, w.types, seq, withPos)
 	buf = append(buf, 0xff, 0xff)
 
 	cols := make([]string, 0, len(w.types)+1)
 	for _, f := range w.schema.Fields() {
 		cols = append(cols, pgx.Identifier{f.Name}.Sanitize())
 	}
-	cols = append(cols, posColumn)
+	if withPos {
+		cols = append(cols, posColumn)
+	}
 	copySQL := "COPY " + w.staging.Sanitize() + " (" + strings.Join(cols, ", ") + ") FROM STDIN (FORMAT binary)"
 	skipped := false
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
@@ -533,6 +564,20 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 		tcols, err := targetColumns(ctx, tx, w.target)
 		if err != nil {
 			return err
+		}
+		if tcols == nil && adoptable(w) {
+			var persistence string
+			if err := tx.QueryRow(ctx, "SELECT relpersistence::text FROM pg_class WHERE oid = to_regclass($1)", w.staging.Sanitize()).Scan(&persistence); err != nil {
+				return err
+			}
+			if persistence == "p" {
+				// The staging is a regular table: it becomes the target.
+				if err := c.adoptStaging(ctx, tx, w); err != nil {
+					return err
+				}
+				rows = ledgered
+				return c.finishCommit(ctx, tx, cfg, w, state, rows, false)
+			}
 		}
 		if tcols == nil {
 			if err := c.createTarget(ctx, tx, w); err != nil {
@@ -617,20 +662,7 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 		if w.mode == sdk.ModeUpsert {
 			rows = ledgered
 		}
-		if state != nil {
-			if _, err := tx.Exec(ctx, "INSERT INTO "+internal(cfg, stateTable)+" (flow, state, write_id, updated_at) VALUES ($1, $2, $3, now()) "+
-				"ON CONFLICT (flow) DO UPDATE SET state = EXCLUDED.state, write_id = EXCLUDED.write_id, updated_at = now()", w.flow, state, writeID); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.Exec(ctx, "UPDATE "+internal(cfg, writesTable)+" SET status = 'committed', rows = $2, finished_at = now() WHERE write_id = $1", writeID, rows); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, "DELETE FROM "+internal(cfg, batchesTable)+" WHERE write_id = $1", writeID); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, "DROP TABLE IF EXISTS "+w.staging.Sanitize())
-		return err
+		return c.finishCommit(ctx, tx, cfg, w, state, rows, true)
 	})
 	if err != nil {
 		if errclass.Of(err) != errclass.Unknown && pgStateOf(err) == "" {
@@ -645,6 +677,62 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 	w.status, w.rows = statusCommitted, rows
 	c.mu.Unlock()
 	c.logger.Info("write committed", "write_id", writeID, "table", w.target.Sanitize(), "mode", string(w.mode), "rows", rows, "repeat", already)
+	return nil
+}
+
+// finishCommit ends a commit's transaction: it stores the state blob,
+// marks the write committed, forgets its ledger and drops the staging
+// (unless the staging became the target).
+func (c *Connector) finishCommit(ctx context.Context, tx pgx.Tx, cfg *config, w *writeInfo, state []byte, rows int64, dropStaging bool) error {
+	if state != nil {
+		if _, err := tx.Exec(ctx, "INSERT INTO "+internal(cfg, stateTable)+" (flow, state, write_id, updated_at) VALUES ($1, $2, $3, now()) "+
+			"ON CONFLICT (flow) DO UPDATE SET state = EXCLUDED.state, write_id = EXCLUDED.write_id, updated_at = now()", w.flow, state, w.id); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.Exec(ctx, "UPDATE "+internal(cfg, writesTable)+" SET status = 'committed', rows = $2, finished_at = now() WHERE write_id = $1", w.id, rows); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM "+internal(cfg, batchesTable)+" WHERE write_id = $1", w.id); err != nil {
+		return err
+	}
+	if !dropStaging {
+		return nil
+	}
+	_, err := tx.Exec(ctx, "DROP TABLE IF EXISTS "+w.staging.Sanitize())
+	return err
+}
+
+// adoptStaging makes a regular staging table the (missing) target, in the
+// commit's transaction: the constraints createTarget would give it (NOT
+// NULL, the key as primary key), then a move into the target's schema and
+// a rename. Nothing is copied; readers see no table, then the whole one.
+func (c *Connector) adoptStaging(ctx context.Context, tx pgx.Tx, w *writeInfo) error {
+	var alter []string
+	for _, f := range w.schema.Fields() {
+		if !f.Nullable {
+			alter = append(alter, "ALTER COLUMN "+pgx.Identifier{f.Name}.Sanitize()+" SET NOT NULL")
+		}
+	}
+	if len(w.key) > 0 {
+		alter = append(alter, "ADD PRIMARY KEY ("+quotedList(w.key)+")")
+	}
+	if len(alter) > 0 {
+		if _, err := tx.Exec(ctx, "ALTER TABLE "+w.staging.Sanitize()+" "+strings.Join(alter, ", ")); err != nil {
+			return err
+		}
+	}
+	staging := w.staging
+	if w.target[0] != staging[0] {
+		if _, err := tx.Exec(ctx, "ALTER TABLE "+staging.Sanitize()+" SET SCHEMA "+pgx.Identifier{w.target[0]}.Sanitize()); err != nil {
+			return err
+		}
+		staging = pgx.Identifier{w.target[0], staging[1]}
+	}
+	if _, err := tx.Exec(ctx, "ALTER TABLE "+staging.Sanitize()+" RENAME TO "+pgx.Identifier{w.target[1]}.Sanitize()); err != nil {
+		return err
+	}
+	c.logger.Info("created the target table from the staging (renamed into place)", "table", w.target.Sanitize(), "key", strings.Join(w.key, ","))
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package pgsql_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -267,5 +268,83 @@ func TestUnsupportedArrowType(t *testing.T) {
 	err := d.BeginWrite(e.ctx, sdk.WriteRequest{WriteID: "x", Flow: "f", Target: "t", Schema: s, Mode: sdk.ModeAppend})
 	if errclass.Of(err) != errclass.Permanent || !strings.Contains(err.Error(), `column "s"`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestCommitAdoptsStaging: a write into a table that does not exist yet
+// stages into a regular table and the commit renames it into place (with
+// the NOT NULL columns and the key createTarget would give it, in the
+// target's schema), while a write into an existing table stages UNLOGGED
+// and copies. Both end with exactly the written rows and no staging.
+func TestCommitAdoptsStaging(t *testing.T) {
+	e := setup(t)
+	d := e.connector(t)
+	other := e.schema + "_other"
+	e.exec(t, "CREATE SCHEMA "+other)
+	t.Cleanup(func() { e.conn.Exec(context.Background(), "DROP SCHEMA "+other+" CASCADE") })
+	stagingPersistence := func() string {
+		var p *string
+		e.scalar(t, "SELECT max(relpersistence::text) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname LIKE 'sqlflow\\_stage\\_%' AND c.relkind = 'r'", &p, e.schema)
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	for _, target := range []string{"fresh", other + ".fresh"} {
+		req := sdk.WriteRequest{WriteID: "n_" + strings.ReplaceAll(target, ".", "_"), Flow: "adopt", Target: target, Schema: kvSchema, Mode: sdk.ModeReplace, Key: []string{"id"}}
+		if err := d.BeginWrite(e.ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		if p := stagingPersistence(); p != "p" {
+			t.Errorf("%s: staging of a write into a missing table has relpersistence %q, want p (regular)", target, p)
+		}
+		for i, r := range []arrow.RecordBatch{kv(kvSchema, 1, "a", 2, ""), kv(kvSchema, 3, "c")} {
+			if err := d.WriteBatch(e.ctx, req.WriteID, int64(i+1), r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := d.CommitWrite(e.ctx, req.WriteID, nil); err != nil {
+			t.Fatal(err)
+		}
+		name := target
+		if !strings.Contains(name, ".") {
+			name = e.schema + "." + name
+		}
+		var got string
+		e.scalar(t, "SELECT string_agg(id || '=' || coalesce(name, 'NULL'), ' ' ORDER BY id) FROM "+name, &got)
+		if got != "1=a 2=NULL 3=c" {
+			t.Errorf("%s after commit: %s", target, got)
+		}
+		var cols, pk, persistence string
+		e.scalar(t, "SELECT string_agg(attname || ':' || attnotnull, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped", &cols, name)
+		e.scalar(t, `SELECT coalesce(string_agg(a.attname, ','), '') FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+		  WHERE i.indrelid = $1::regclass AND i.indisprimary`, &pk, name)
+		e.scalar(t, "SELECT relpersistence::text FROM pg_class WHERE oid = $1::regclass", &persistence, name)
+		if cols != "id:true,name:false" || pk != "id" || persistence != "p" {
+			t.Errorf("%s: columns %s, primary key %q, relpersistence %q; want id:true,name:false, id, p", target, cols, pk, persistence)
+		}
+		if p := stagingPersistence(); p != "" {
+			t.Errorf("%s: a staging table is left after the commit", target)
+		}
+		if err := d.CommitWrite(e.ctx, req.WriteID, nil); err != nil {
+			t.Errorf("%s: repeated commit: %v", target, err)
+		}
+	}
+	// Into the existing table: UNLOGGED staging, copied at commit.
+	req := sdk.WriteRequest{WriteID: "again", Flow: "adopt", Target: "fresh", Schema: kvSchema, Mode: sdk.ModeReplace}
+	if err := d.BeginWrite(e.ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if p := stagingPersistence(); p != "u" {
+		t.Errorf("staging of a write into an existing table has relpersistence %q, want u (unlogged)", p)
+	}
+	if err := d.WriteBatch(e.ctx, "again", 1, kv(kvSchema, 7, "g")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.CommitWrite(e.ctx, "again", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.rowsOf(t, "fresh"); got != "7=g" {
+		t.Errorf("after replace into the existing table: %s", got)
 	}
 }
