@@ -2,6 +2,7 @@ package csvconn
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,8 @@ type recordReader struct {
 	buf    []byte
 	ends   []int
 	quoted []bool
+	// slowOnly turns fastRecord off (tests compare both paths).
+	slowOnly bool
 }
 
 // syntaxError is malformed CSV at a line.
@@ -103,6 +106,9 @@ func (p *recordReader) read() (fields []string, quoted []bool, line int64, err e
 	}
 	line = p.line
 	p.buf, p.ends, p.quoted = p.buf[:0], p.ends[:0], p.quoted[:0]
+	if !p.slowOnly && p.fastRecord() {
+		return p.fields(line)
+	}
 	for {
 		// One field.
 		b, err := p.readByte()
@@ -161,19 +167,85 @@ func (p *recordReader) read() (fields []string, quoted []bool, line int64, err e
 		}
 		return nil, nil, line, &syntaxError{p.line, fmt.Sprintf("unexpected %q after a closing quote in field %d", b, len(p.ends))}
 	}
-	fields = make([]string, len(p.ends))
+	return p.fields(line)
+}
+
+// fastRecord reads the next record when it is one whole line in the
+// buffer without a quote character (the common case), splitting it at the
+// delimiters with bytes.IndexByte instead of a call per byte. It reports
+// false, having read nothing, for anything else (a quote, a line longer
+// than the buffer, the last line without a newline), which the byte loop
+// handles.
+func (p *recordReader) fastRecord() bool {
+	n := p.r.Buffered()
+	buf, _ := p.r.Peek(n)
+	i := bytes.IndexByte(buf, '\n')
+	if i < 0 {
+		buf, _ = p.r.Peek(p.r.Size())
+		if i = bytes.IndexByte(buf, '\n'); i < 0 {
+			return false
+		}
+	}
+	rec := buf[:i]
+	if bytes.IndexByte(rec, p.quote) >= 0 {
+		return false
+	}
+	if len(rec) > 0 && rec[len(rec)-1] == '\r' { // "\r\n" ends the record
+		rec = rec[:len(rec)-1]
+	}
+	for {
+		j := bytes.IndexByte(rec, p.delim)
+		if j < 0 {
+			break
+		}
+		p.buf = append(p.buf, rec[:j]...)
+		p.ends = append(p.ends, len(p.buf))
+		p.quoted = append(p.quoted, false)
+		rec = rec[j+1:]
+	}
+	p.buf = append(p.buf, rec...)
+	p.ends = append(p.ends, len(p.buf))
+	p.quoted = append(p.quoted, false)
+	p.r.Discard(i + 1)
+	p.offset += int64(i + 1)
+	p.line++
+	return true
+}
+
+// fields converts the record in p.buf and p.ends into strings (UTF-8),
+// one allocation per record: the fields are substrings of one string.
+func (p *recordReader) fields(line int64) ([]string, []bool, int64, error) {
+	fields := make([]string, len(p.ends))
+	if p.latin1 {
+		start := 0
+		for i, end := range p.ends {
+			fields[i] = latin1ToUTF8(p.buf[start:end])
+			start = end
+		}
+		return fields, p.quoted, line, nil
+	}
+	valid := utf8.Valid(p.buf)
+	for _, end := range p.ends {
+		// Valid as a whole but a character cut in two by a delimiter is
+		// still two invalid fields: check them one by one.
+		if valid && end < len(p.buf) && p.buf[end]&0xC0 == 0x80 {
+			valid = false
+		}
+	}
+	if !valid {
+		start := 0
+		for i, end := range p.ends {
+			if !utf8.Valid(p.buf[start:end]) {
+				return nil, nil, line, &syntaxError{line, fmt.Sprintf("field %d is not valid UTF-8 (set encoding: latin-1 if the file is Latin-1)", i+1)}
+			}
+			start = end
+		}
+	}
+	all := string(p.buf)
 	start := 0
 	for i, end := range p.ends {
-		raw := p.buf[start:end]
+		fields[i] = all[start:end]
 		start = end
-		if p.latin1 {
-			fields[i] = latin1ToUTF8(raw)
-			continue
-		}
-		if !utf8.Valid(raw) {
-			return nil, nil, line, &syntaxError{line, fmt.Sprintf("field %d is not valid UTF-8 (set encoding: latin-1 if the file is Latin-1)", i+1)}
-		}
-		fields[i] = string(raw)
 	}
 	return fields, p.quoted, line, nil
 }
