@@ -3,7 +3,7 @@
 #   make run    build the host and every plugin, run examples/quickstart/pipeline.yaml
 #   make test   the whole test suite
 #
-# Other targets: build, bench, proto, proto-check, lint, clean.
+# Other targets: build, bench, bench-e2e, bench-postgres, bench-s3, proto, proto-check, lint, clean.
 
 GO      ?= go
 BIN     := bin
@@ -17,7 +17,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 PROTO_DIR  := sdk/proto
 PROTO_FILE := sqlflow/connector/v1/connector.proto
 
-.PHONY: all build host plugins run test test-short bench bench-e2e proto proto-tools proto-check lint clean
+.PHONY: all build host plugins run test test-short bench bench-e2e bench-postgres bench-s3 proto proto-tools proto-check lint clean
 
 all: build
 
@@ -50,6 +50,15 @@ bench: build
 # own binaries. Knobs (SQLFLOW_BENCH_SIZES, ..._REPS, ...): docs/benchmarks.md.
 bench-e2e:
 	SQLFLOW_BENCH_E2E=1 $(GO) test -run '^$$' -bench 'E2E' -benchtime 1x -timeout 60m ./bench/...
+
+# Connector benchmarks against real services (issue figures in
+# docs/benchmarks.md). They need SQLFLOW_TEST_POSTGRES, or the
+# SQLFLOW_TEST_S3_* variables of .ci/minio.sh, as the tests do.
+bench-postgres:
+	SQLFLOW_BENCH_E2E=1 $(GO) test -run '^$$' -bench 'E2EPostgres' -benchtime 1x -timeout 60m ./plugins/postgres/
+
+bench-s3:
+	SQLFLOW_BENCH_E2E=1 $(GO) test -run '^$$' -bench 'E2E(Upload|Download)' -benchtime 1x -timeout 60m ./plugins/s3/
 
 proto-tools:
 	@command -v protoc >/dev/null || { echo "protoc missing: apt-get install -y protobuf-compiler"; exit 1; }
