@@ -60,8 +60,8 @@ func PeakRSS(pid int) (int64, error) {
 	return hwm, nil
 }
 
-// Tree returns root and its descendants, each with its command name
-// (/proc's Name, at most 15 bytes).
+// Tree returns root and its descendants, each with its program's base name
+// (of its first argument; /proc's 15-byte Name when that is unreadable).
 func Tree(root int) map[int]string {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
@@ -77,6 +77,12 @@ func Tree(root int) map[int]string {
 		name, ppid, _, err := status(pid)
 		if err != nil {
 			continue
+		}
+		if argv, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); err == nil && len(argv) > 0 {
+			// Name is cut at 15 bytes (sqlflow-plugin-s3 would be
+			// sqlflow-plugin-): prefer the program's base name.
+			arg0, _, _ := strings.Cut(string(argv), "\x00")
+			name = filepath.Base(arg0)
 		}
 		names[pid] = name
 		children[ppid] = append(children[ppid], pid)
@@ -98,8 +104,8 @@ func Tree(root int) map[int]string {
 	return out
 }
 
-// Sampler records the peak RSS of every process of a tree, by command
-// name, reading /proc at a fixed interval until Stop. VmHWM is itself a
+// Sampler records the peak RSS of every process of a tree, by program
+// name (as [Tree] names them), reading /proc at a fixed interval until Stop. VmHWM is itself a
 // high-water mark, so a sample misses only a process that lived less than
 // one interval.
 type Sampler struct {
@@ -142,7 +148,7 @@ func (s *Sampler) once(root int) {
 	}
 }
 
-// Stop ends sampling and returns the peak RSS in bytes of each command
+// Stop ends sampling and returns the peak RSS in bytes of each program
 // name seen (the greatest over processes of the same name).
 func (s *Sampler) Stop() map[string]int64 {
 	close(s.stop)
