@@ -42,10 +42,11 @@ import (
 //   - the connector in-process: ReadPage to the end, each page encoded as
 //     Arrow IPC as the SDK does, no gRPC;
 //   - `sqlflow-host run` (compiled host and plugins) from the s3 source to
-//     the parquet destination on local disk, with compression snappy (the
-//     source's codec) and zstd (the parquet destination's default), the
-//     source's rate limit lifted; and once under the s3 profile as it is
-//     (100 calls a minute: each page is a call).
+//     the memory destination (which holds the table: the source, the host
+//     and gRPC without a file format to write) and to the parquet
+//     destination on local disk (snappy, the source's codec), the source's
+//     rate limit lifted; and to memory under the s3 profile as it is (100
+//     calls a minute, and each page is a call).
 //
 // The measurements alternate for SQLFLOW_BENCH_ROUNDS rounds (default 3)
 // and the medians are reported: MB/s of parquet bytes read from S3, rows/s,
@@ -85,7 +86,7 @@ func BenchmarkE2EDownload(b *testing.B) {
 
 	bin := buildDownloadBench(b)
 	work := b.TempDir()
-	pipeline := func(name, codec, resilience string) string {
+	pipeline := func(name, dest, resilience string) string {
 		p := filepath.Join(work, name+".yaml")
 		cfg := fmt.Sprintf(`version: 1
 sources:
@@ -99,12 +100,10 @@ sources:
 %s
 destinations:
   local:
-    type: parquet
-    path: %s
-    compression: %s
+    %s
 flows:
   - {name: download, from: lake, stream: orders, to: local, target: orders.parquet, mode: replace}
-`, srv.bucket, srv.endpoint, resilience, filepath.Join(work, "out-"+name), codec)
+`, srv.bucket, srv.endpoint, resilience, dest)
 		if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 			b.Fatal(err)
 		}
@@ -114,10 +113,12 @@ flows:
 	// calls a minute, which caps 8 MiB pages at about 14 MB/s) lifted.
 	lifted := "    resilience: {rate_limit: {max_requests_per_minute: 60000, burst_size: 100}}"
 	type variant struct{ name, pipeline string }
+	parquetDest := "{type: parquet, path: " + filepath.Join(work, "out") + ", compression: snappy}"
+	memoryDest := "{type: memory, table_name: orders}"
 	variants := []variant{
-		{"sqlflow-host run → parquet snappy", pipeline("snappy-lifted", "snappy", lifted)},
-		{"sqlflow-host run → parquet zstd", pipeline("zstd-lifted", "zstd", lifted)},
-		{"sqlflow-host run → snappy, s3 profile", pipeline("snappy-profile", "snappy", "")},
+		{"sqlflow-host run → memory", pipeline("memory-lifted", memoryDest, lifted)},
+		{"sqlflow-host run → parquet (snappy)", pipeline("parquet-lifted", parquetDest, lifted)},
+		{"sqlflow-host run → memory, s3 profile", pipeline("memory-profile", memoryDest, "")},
 	}
 	// SQLFLOW_BENCH_S3_SKIP_CLI=1 leaves out the CLI runs (to profile the
 	// in-process read with -cpuprofile); SQLFLOW_BENCH_S3_SKIP_PROFILE=1
@@ -135,7 +136,7 @@ flows:
 			r := runDownload(ctx, b, bin, v.pipeline, v.name)
 			r.bytes, r.rows = bytes, rows
 			results[v.name] = append(results[v.name], r)
-			os.RemoveAll(strings.Replace(strings.TrimSuffix(v.pipeline, ".yaml"), work+"/", work+"/out-", 1))
+			os.RemoveAll(filepath.Join(work, "out"))
 		}
 	}
 	names := []string{"transfer manager download", "connector in-process"}
@@ -313,18 +314,19 @@ func inProcessRead(ctx context.Context, b *testing.B, srv *server, bytes int64) 
 	return dlResult{elapsed: time.Since(t0), bytes: bytes, rows: rows, pluginRSS: "(in the benchmark process)"}
 }
 
-// buildDownloadBench builds the host and the s3 and parquet plugins into
+// buildDownloadBench builds the host and the s3, parquet and memory plugins into
 // a directory (plugins in its plugins/ subdirectory).
 func buildDownloadBench(b *testing.B) string {
 	dir := b.TempDir()
 	os.Chmod(dir, 0o755)
 	root, _ := filepath.Abs("../..")
 	var wg sync.WaitGroup
-	errs := make([]error, 3)
+	errs := make([]error, 4)
 	for i, p := range [][2]string{
 		{"sqlflow-host", "./cmd/sqlflow-host"},
 		{"plugins/sqlflow-plugin-s3", "./plugins/s3"},
 		{"plugins/sqlflow-plugin-parquet", "./plugins/parquet"},
+		{"plugins/sqlflow-plugin-memory", "./plugins/memory"},
 	} {
 		wg.Add(1)
 		go func() {
