@@ -113,7 +113,9 @@ flows:
 	// calls a minute, which caps 8 MiB pages at about 14 MB/s) lifted.
 	lifted := "    resilience: {rate_limit: {max_requests_per_minute: 60000, burst_size: 100}}"
 	type variant struct{ name, pipeline string }
-	parquetDest := "{type: parquet, path: " + filepath.Join(work, "out") + ", compression: snappy}"
+	// The parquet destination writes the whole file at commit: give that
+	// call more than the file profile's timeout on a busy machine.
+	parquetDest := "{type: parquet, path: " + filepath.Join(work, "out") + ", compression: snappy, resilience: {timeout: 1800}}"
 	memoryDest := "{type: memory, table_name: orders}"
 	variants := []variant{
 		{"sqlflow-host run → memory", pipeline("memory-lifted", memoryDest, lifted)},
@@ -132,7 +134,10 @@ flows:
 	for round := 0; round < rounds; round++ {
 		results["transfer manager download"] = append(results["transfer manager download"], tmDownload(ctx, b, tm, srv.bucket, keys, bytes, rows))
 		results["connector in-process"] = append(results["connector in-process"], inProcessRead(ctx, b, srv, bytes))
-		for _, v := range variants {
+		for i, v := range variants {
+			if i == 2 && round > 0 {
+				break // the run under the profile's rate limit is slow: once
+			}
 			r := runDownload(ctx, b, bin, v.pipeline, v.name)
 			r.bytes, r.rows = bytes, rows
 			results[v.name] = append(results[v.name], r)
