@@ -157,6 +157,8 @@ func decodeWrite(ctx context.Context, cli *client, key string) (*writeInfo, erro
 // names are deleted, and their staging prefixes are removed. Called again
 // for the same write (after a plugin restart), it keeps the write.
 func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error {
+	ctx, cancel := beforeDeadline(ctx)
+	defer cancel()
 	cfg, cli, err := c.state()
 	if err != nil {
 		return err
@@ -375,6 +377,8 @@ var errUploadGone = errors.New("the multipart upload is gone")
 // Completing here, while the batch is in hand, makes every failure of the
 // completion recoverable by sending the batch again.
 func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, rec arrow.RecordBatch) error {
+	ctx, cancel := beforeDeadline(ctx)
+	defer cancel()
 	cfg, cli, err := c.state()
 	if err != nil {
 		return err
@@ -534,6 +538,8 @@ func encodeErr(format string, err error) error {
 // idempotent, so a commit interrupted anywhere can be repeated, by this
 // process or a fresh one.
 func (c *Connector) CommitWrite(ctx context.Context, writeID string, _ []byte) error {
+	ctx, cancel := beforeDeadline(ctx)
+	defer cancel()
 	cfg, cli, err := c.state()
 	if err != nil {
 		return err
@@ -644,6 +650,8 @@ func (c *Connector) abortStrays(ctx context.Context, cfg config, cli *client, w 
 // of it that no manifest names, and deletes its staging prefix; the dataset
 // is untouched.
 func (c *Connector) AbortWrite(ctx context.Context, writeID string) error {
+	ctx, cancel := beforeDeadline(ctx)
+	defer cancel()
 	cfg, cli, err := c.state()
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -266,6 +267,19 @@ func (c *client) listParts(ctx context.Context, key, id string) ([]types.Complet
 	}
 	sort.Slice(out, func(i, j int) bool { return aws.ToInt32(out[i].PartNumber) < aws.ToInt32(out[j].PartNumber) })
 	return out, nil
+}
+
+// beforeDeadline ends a call's S3 requests a little before the call's own
+// deadline (a tenth of the time left, at most 2 s), so that a call stuck on
+// a slow server answers with a TRANSIENT error naming the request, instead
+// of the host timing the call out and restarting a plugin that was only
+// waiting on S3.
+func beforeDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, dl.Add(-min(time.Until(dl)/10, 2*time.Second)))
 }
 
 func isNoSuchUpload(err error) bool {
