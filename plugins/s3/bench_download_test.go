@@ -165,7 +165,8 @@ flows:
 		fmt.Fprintf(&out, "%-40s   runs: %s\n", "", strings.Join(all, " "))
 		b.ReportMetric(r.mbPerSec(), strings.NewReplacer(" ", "_", "→", "to", ",", "").Replace(n)+"_MB/s")
 	}
-	b.Log(out.String())
+	// Printed, not logged: go test cuts a benchmark's log to a few lines.
+	fmt.Print(out.String())
 }
 
 // dlResult is one measured read of the dataset.
@@ -375,7 +376,8 @@ func runDownload(ctx context.Context, b *testing.B, bin, pipeline, name string) 
 	r := dlResult{elapsed: elapsed, hostRSS: peaks["sqlflow-host"]}
 	var parts []string
 	for comm, v := range peaks {
-		if strings.HasPrefix(comm, "sqlflow-plugin") {
+		if strings.HasPrefix(comm, "sqlflow-plugin-") && comm != "sqlflow-plugin-" {
+			// (a process caught between fork and exec has no name of its own)
 			parts = append(parts, fmt.Sprintf("%s %d", strings.TrimPrefix(comm, "sqlflow-plugin-"), v>>20))
 		}
 	}
