@@ -240,6 +240,10 @@ func TestRESTServerRestartMidPagination(t *testing.T) {
 			conn.Close()
 		}
 		go func() {
+			// Down for 400 ms: the retries (full jitter, some near 0 s)
+			// fail several times in a row; the breaker's threshold is set
+			// above what they can reach, so the test is about the restart
+			// and the pages, not the breaker.
 			time.Sleep(400 * time.Millisecond)
 			l2, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -266,7 +270,7 @@ func TestRESTServerRestartMidPagination(t *testing.T) {
 	})
 
 	dir := t.TempDir()
-	p := restPipeline(t, dir, "http://"+addr+"/v1/items", `    resilience: {retry: {max_attempts: 10, initial_delay: 0.2, max_delay: 0.5}}`)
+	p := restPipeline(t, dir, "http://"+addr+"/v1/items", `    resilience: {retry: {max_attempts: 10, initial_delay: 0.2, max_delay: 0.5}, circuit_breaker: {failure_threshold: 20}}`)
 	r := cli(t, "run", p)
 	_, order := api.requests()
 	expect(t, r, 0)

@@ -79,7 +79,8 @@ func New(p *config.Pipeline, launcher *plugin.Launcher, logger hclog.Logger) *En
 	e.start = func(ctx context.Context, c *config.Connector) (connector.Conn, func(), error) {
 		pol := e.startPolicy(c)
 		sv := plugin.NewSupervisor(launcher, c.Type, c.Name, func() (json.RawMessage, error) { return e.freshConfig(c) },
-			plugin.CrashLoop{MaxRestarts: pol.Recovery.MaxRestarts, Window: pol.Recovery.RestartWindow}, logger)
+			plugin.CrashLoop{MaxRestarts: pol.Recovery.MaxRestarts, Window: pol.Recovery.RestartWindow,
+				RestartAtStart: pol.Enabled && pol.Recovery.ConnectionRecovery}, logger)
 		if err := sv.Start(ctx); err != nil {
 			return nil, nil, err
 		}

@@ -28,6 +28,12 @@ import (
 // after it, not waited on forever.
 const DefaultStartTimeout = 20 * time.Second
 
+// ErrKilledAtStartup is wrapped by the error of a start whose plugin
+// process was killed by a signal before it completed the handshake (the
+// OOM killer, an operator, a chaos test): a crash, unlike a plugin that
+// exits with a status of its own. Test with errors.Is.
+var ErrKilledAtStartup = errors.New("plugin killed by a signal at start-up")
+
 // stderrLines is how many of a plugin's last stderr lines are kept for
 // error messages.
 const stderrLines = 20
@@ -158,6 +164,13 @@ func (l *Launcher) startError(bin Binary, p *Process, err error) error {
 	case strings.Contains(msg, "Failed to read any lines from plugin's stdout"),
 		strings.Contains(msg, "plugin exited before we could connect"):
 		msg = "it exited at start-up"
+		if sig, ok := p.signal(); ok {
+			err = fmt.Errorf("start plugin %s (%s): it was killed by signal %v at start-up: %w", bin.Type, bin.Path, sig, ErrKilledAtStartup)
+			if tail := p.StderrTail(); tail != "" {
+				err = fmt.Errorf("%w\nlast lines of its stderr:\n%s", err, tail)
+			}
+			return err
+		}
 	case strings.Contains(msg, "Unrecognized remote plugin message"):
 		msg = "it is not a sqlflow-host plugin (no go-plugin handshake on its stdout): " + firstLine(msg)
 	case strings.Contains(msg, "timeout while waiting for plugin to start"):
@@ -194,6 +207,19 @@ func (p *Process) Ping(ctx context.Context) error {
 	}
 	_, err := grpc_health_v1.NewHealthClient(p.conn).Check(ctx, &grpc_health_v1.HealthCheckRequest{Service: goplugin.GRPCServiceName})
 	return err
+}
+
+// signal returns the signal that ended the plugin's process, once it has
+// exited; false while it runs or when it exited with a status.
+func (p *Process) signal() (syscall.Signal, bool) {
+	if p.cmd == nil || p.cmd.ProcessState == nil {
+		return 0, false
+	}
+	ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return 0, false
+	}
+	return ws.Signal(), true
 }
 
 // Exited reports whether the plugin process has exited.

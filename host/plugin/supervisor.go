@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,6 +42,11 @@ type CrashLoop struct {
 	// restart (the first restart of a window waits nothing); zero means
 	// 200 ms and 5 s.
 	BaseDelay, MaxDelay time.Duration
+	// RestartAtStart starts the plugin again when its first start fails
+	// because the process was killed by a signal (ErrKilledAtStartup),
+	// counted against the same limit as restarts. A plugin that exits on
+	// its own at start-up is not started again: that is not a crash.
+	RestartAtStart bool
 }
 
 func (c CrashLoop) withDefaults() CrashLoop {
@@ -102,14 +108,72 @@ func NewSupervisor(l *Launcher, typ, instance string, config func() (json.RawMes
 // Start launches the first process. It does not configure it: the caller
 // does, to see the field errors.
 func (s *Supervisor) Start(ctx context.Context) error {
-	p, err := s.launcher.Start(ctx, s.typ, s.instance)
-	if err != nil {
-		return err
+	for {
+		p, err := s.launcher.Start(ctx, s.typ, s.instance)
+		if err == nil {
+			s.mu.Lock()
+			s.proc = p
+			s.state = StateRunning
+			s.mu.Unlock()
+			return nil
+		}
+		if !s.loop.RestartAtStart || !errors.Is(err, ErrKilledAtStartup) {
+			return err
+		}
+		s.mu.Lock()
+		s.lastStderr = stderrOf(err)
+		aerr := s.admitRestart(ctx, time.Now())
+		s.mu.Unlock()
+		if aerr != nil {
+			return aerr
+		}
+		s.logger.Warn("plugin was killed at start-up; starting it again", "connector", s.instance, "type", s.typ, "error", err.Error())
 	}
-	s.mu.Lock()
-	s.proc = p
-	s.state = StateRunning
-	s.mu.Unlock()
+}
+
+// stderrOf returns the stderr lines a start error shows, or "".
+func stderrOf(err error) string {
+	const mark = "last lines of its stderr:\n"
+	msg := err.Error()
+	if i := strings.Index(msg, mark); i >= 0 {
+		return msg[i+len(mark):]
+	}
+	return ""
+}
+
+// admitRestart counts a restart against the crash-loop limit: past it the
+// supervisor gives up (the returned error says so); otherwise it waits the
+// jittered backoff of the window's restarts so far. s.mu is held.
+func (s *Supervisor) admitRestart(ctx context.Context, now time.Time) error {
+	cut := now.Add(-s.loop.Window)
+	kept := s.restarts[:0]
+	for _, t := range s.restarts {
+		if t.After(cut) {
+			kept = append(kept, t)
+		}
+	}
+	s.restarts = kept
+	if len(s.restarts) >= s.loop.MaxRestarts {
+		s.state = StateGivenUp
+		s.logger.Error("plugin crashed too often; giving up", "connector", s.instance,
+			"restarts", len(s.restarts), "window", s.loop.Window)
+		return s.givenUpError()
+	}
+	s.state = StateRestarting
+	if n := len(s.restarts); n > 0 {
+		d := s.loop.BaseDelay << (n - 1)
+		if d > s.loop.MaxDelay || d <= 0 {
+			d = s.loop.MaxDelay
+		}
+		d = time.Duration(rand.Int64N(int64(d) + 1))
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s.restarts = append(s.restarts, now)
+	s.total++
 	return nil
 }
 
@@ -206,14 +270,6 @@ func (s *Supervisor) Recover(ctx context.Context) error {
 		return nil // already replaced by another caller
 	}
 	now := time.Now()
-	cut := now.Add(-s.loop.Window)
-	kept := s.restarts[:0]
-	for _, t := range s.restarts {
-		if t.After(cut) {
-			kept = append(kept, t)
-		}
-	}
-	s.restarts = kept
 	if old := s.proc; old != nil {
 		old.Kill() // returns once its stderr is drained
 		if tail := old.StderrTail(); tail != "" {
@@ -221,27 +277,9 @@ func (s *Supervisor) Recover(ctx context.Context) error {
 		}
 		s.proc = nil
 	}
-	if len(s.restarts) >= s.loop.MaxRestarts {
-		s.state = StateGivenUp
-		s.logger.Error("plugin crashed too often; giving up", "connector", s.instance,
-			"restarts", len(s.restarts), "window", s.loop.Window)
-		return s.givenUpError()
+	if err := s.admitRestart(ctx, now); err != nil {
+		return err
 	}
-	s.state = StateRestarting
-	if n := len(s.restarts); n > 0 {
-		d := s.loop.BaseDelay << (n - 1)
-		if d > s.loop.MaxDelay || d <= 0 {
-			d = s.loop.MaxDelay
-		}
-		d = time.Duration(rand.Int64N(int64(d) + 1))
-		select {
-		case <-time.After(d):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	s.restarts = append(s.restarts, now)
-	s.total++
 	s.logger.Warn("restarting plugin", "connector", s.instance, "type", s.typ, "restart", s.total)
 	p, err := s.launcher.Start(ctx, s.typ, s.instance)
 	if err != nil {
