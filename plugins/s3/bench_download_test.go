@@ -320,19 +320,20 @@ func inProcessRead(ctx context.Context, b *testing.B, srv *server, bytes int64) 
 	return dlResult{elapsed: time.Since(t0), bytes: bytes, rows: rows, pluginRSS: "(in the benchmark process)"}
 }
 
-// buildDownloadBench builds the host and the s3, parquet and memory plugins into
+// buildDownloadBench builds the host and the s3, parquet, memory and csv plugins into
 // a directory (plugins in its plugins/ subdirectory).
-func buildDownloadBench(b *testing.B) string {
+func buildDownloadBench(b testing.TB) string {
 	dir := b.TempDir()
 	os.Chmod(dir, 0o755)
 	root, _ := filepath.Abs("../..")
 	var wg sync.WaitGroup
-	errs := make([]error, 4)
+	errs := make([]error, 5)
 	for i, p := range [][2]string{
 		{"sqlflow-host", "./cmd/sqlflow-host"},
 		{"plugins/sqlflow-plugin-s3", "./plugins/s3"},
 		{"plugins/sqlflow-plugin-parquet", "./plugins/parquet"},
 		{"plugins/sqlflow-plugin-memory", "./plugins/memory"},
+		{"plugins/sqlflow-plugin-csv", "./plugins/csv"},
 	} {
 		wg.Add(1)
 		go func() {
