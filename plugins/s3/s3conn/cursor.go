@@ -102,22 +102,32 @@ func (m *modifiedCursor) add(o object) {
 	}
 }
 
-// remaining returns the objects of all not yet covered, oldest first (by
-// LastModified, then key), at most maxFiles-files of them when maxFiles is
-// set (files objects were already read in this read).
-func (m *modifiedCursor) remaining(all []object, maxFiles, files int) []object {
+// byModified returns the stream's objects oldest first (by LastModified,
+// then key), sorted once.
+func (st *streamInfo) byModified() []object {
+	if st.modOrder == nil {
+		st.modOrder = append([]object(nil), st.all...)
+		sort.SliceStable(st.modOrder, func(i, j int) bool {
+			a, b := st.modOrder[i], st.modOrder[j]
+			if !a.Modified.Equal(b.Modified) {
+				return a.Modified.Before(b.Modified)
+			}
+			return a.Key < b.Key
+		})
+	}
+	return st.modOrder
+}
+
+// remaining returns the objects of sorted (oldest first) not yet covered,
+// at most maxFiles-files of them when maxFiles is set (files objects were
+// already read in this read).
+func (m *modifiedCursor) remaining(sorted []object, maxFiles, files int) []object {
 	var out []object
-	for _, o := range all {
+	for _, o := range sorted {
 		if !m.covers(o) {
 			out = append(out, o)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].Modified.Equal(out[j].Modified) {
-			return out[i].Modified.Before(out[j].Modified)
-		}
-		return out[i].Key < out[j].Key
-	})
 	if maxFiles > 0 {
 		out = out[:max(0, min(len(out), maxFiles-files))]
 	}

@@ -52,6 +52,9 @@ type streamInfo struct {
 	schema  *arrow.Schema
 	types   []coltype.Type // csv only
 	open    *openRead
+	// modOrder is all sorted by (LastModified, key), for incremental reads
+	// by _last_modified (byModified).
+	modOrder []object
 }
 
 // streamName names the configured dataset: the key's base name without its
@@ -278,7 +281,7 @@ func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 		if lm, err = newModifiedCursor(st, req, cp); err != nil {
 			return sdk.Page{}, err
 		}
-		objs = lm.remaining(st.all, cfg.MaxFiles, cp.Files)
+		objs = lm.remaining(st.byModified(), cfg.MaxFiles, cp.Files)
 		if cp.Key != "" && !cp.Done {
 			if len(objs) == 0 || objs[0].Key != cp.Key {
 				return sdk.Page{}, errclass.Permanentf("%s, where the stream's checkpoint is, is no longer listed or changed its LastModified: reset the flow's checkpoint to read the stream again", cli.url(cp.Key))
@@ -355,7 +358,7 @@ func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 		cp.Files++
 		if lm != nil {
 			lm.add(o)
-			page.Done = len(lm.remaining(st.all, cfg.MaxFiles, cp.Files)) == 0
+			page.Done = len(lm.remaining(st.byModified(), cfg.MaxFiles, cp.Files)) == 0
 		} else {
 			page.Done = i == len(objs)-1
 		}
