@@ -602,7 +602,7 @@ func TestProfiles(t *testing.T) {
 	s3 := get("s3")
 	if s3.Retry.MaxAttempts != 3 || s3.Retry.InitialDelay != time.Second || s3.Retry.MaxDelay != time.Minute || s3.Retry.Multiplier != 2 ||
 		s3.Breaker.FailureThreshold != 3 || s3.Breaker.RecoveryTimeout != 30*time.Second || s3.CallTimeout != time.Minute ||
-		s3.RateLimit != (resilience.RateLimit{Enabled: true, PerMinute: 100, Burst: 5, Strategy: resilience.StrategyWait}) {
+		s3.RateLimit != (resilience.RateLimit{Enabled: true, PerMinute: 3000, Burst: 50, Strategy: resilience.StrategyWait}) {
 		t.Errorf("s3: %+v", s3)
 	}
 	pg := get("postgres")
