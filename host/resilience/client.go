@@ -583,7 +583,11 @@ func attempt1[T any](c *Client, ctx context.Context, o op, now time.Time, attemp
 		now = start
 	}
 	actx := ctx
-	if d := c.p.CallTimeout; d > 0 {
+	d := c.p.CallTimeout
+	if o == opCommit && c.p.CommitTimeout > 0 {
+		d = c.p.CommitTimeout
+	}
+	if d > 0 {
 		end := now.Add(d)
 		if dl, ok := ctx.Deadline(); !ok || end.Before(dl) {
 			var cancel context.CancelFunc

@@ -309,6 +309,28 @@ func TestCallTimeoutReachesThePluginAndIsRetried(t *testing.T) {
 	})
 }
 
+// TestCommitTimeout: a commit's attempt is bounded by CommitTimeout, the
+// other calls by CallTimeout.
+func TestCommitTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeConn{}
+		p := retryOnly(3, time.Second, time.Minute, 2, false)
+		p.CallTimeout = 30 * time.Second
+		p.CommitTimeout = 30 * time.Minute
+		c := resilience.New(f, p, resilience.Env{})
+		start := time.Now()
+		if err := c.WriteBatch(t.Context(), "w", 1, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CommitWrite(t.Context(), "w", nil); err != nil {
+			t.Fatal(err)
+		}
+		if f.deadlines[0] != start.Add(30*time.Second) || f.deadlines[1] != start.Add(30*time.Minute) {
+			t.Fatalf("deadlines %v, want start+30s (write) and start+30m (commit)", f.deadlines)
+		}
+	})
+}
+
 func TestAuthExpiredRefreshedAndRetriedOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeConn{script: always(errclass.AuthExpiredf("token expired"))}

@@ -44,6 +44,8 @@ var fields = []field{
 		ptr: func(p *Policy) any { return &p.Enabled }},
 	{path: "timeout", kind: kindSeconds, lo: 0, loOpen: true, hi: maxSeconds, allowed: "a number of seconds above 0, at most 86400",
 		ptr: func(p *Policy) any { return &p.CallTimeout }},
+	{path: "commit_timeout", kind: kindSeconds, lo: 0, loOpen: true, hi: maxSeconds, allowed: "a number of seconds above 0, at most 86400",
+		ptr: func(p *Policy) any { return &p.CommitTimeout }},
 
 	{path: "retry.max_attempts", kind: kindInt, lo: 1, hi: 100, allowed: "a whole number from 1 to 100 (1 means no retry)",
 		ptr: func(p *Policy) any { return &p.Retry.MaxAttempts }},

@@ -100,9 +100,13 @@ type Policy struct {
 	// CallTimeout bounds every call (a context deadline that reaches the
 	// plugin); zero means none.
 	CallTimeout time.Duration
-	Retry       Retry
-	Breaker     Breaker
-	RateLimit   RateLimit
-	Recovery    Recovery
-	Budget      Budget
+	// CommitTimeout bounds CommitWrite instead of CallTimeout: a commit
+	// does work that grows with the write (a parquet file encoded, a table
+	// swapped, objects completed), so it gets its own, longer bound.
+	CommitTimeout time.Duration
+	Retry         Retry
+	Breaker       Breaker
+	RateLimit     RateLimit
+	Recovery      Recovery
+	Budget        Budget
 }

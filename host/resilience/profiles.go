@@ -19,6 +19,10 @@ var globalDefault = values{
 	// Long enough for a large page over a slow link, short enough that a
 	// hung call is noticed within a minute.
 	"timeout": 30 * time.Second,
+	// A commit does work that grows with the write (a whole parquet file
+	// encoded, millions of rows moved into a table): half an hour, so a
+	// large write is not cut off by the per-call timeout meant for pages.
+	"commit_timeout": 30 * time.Minute,
 
 	// Three attempts with full-jitter backoff from 1 s doubling to at most
 	// 30 s: rides out a short blip without holding a flow for minutes.

@@ -109,7 +109,7 @@ func (r Resolved) Strip(cfg map[string]any) map[string]any {
 
 // The keys users write.
 var (
-	topKeys = []string{"enabled", "retry_attempts", "timeout", "rate_limit", "retry", "circuit_breaker", "recovery"}
+	topKeys = []string{"enabled", "retry_attempts", "timeout", "commit_timeout", "rate_limit", "retry", "circuit_breaker", "recovery"}
 
 	blockKeys = map[string][]string{
 		"retry":           {"enabled", "max_attempts", "initial_delay", "max_delay", "backoff_multiplier", "jitter"},
@@ -301,7 +301,7 @@ func (r *resolver) mapping(n *yaml.Node) {
 		switch k {
 		case "enabled":
 			enabled = &e
-		case "retry_attempts", "timeout":
+		case "retry_attempts", "timeout", "commit_timeout":
 			simple = append(simple, e)
 		case "rate_limit":
 			if v := resolveAlias(e.value); v.Kind == yaml.ScalarNode && isNumber(v) {
@@ -393,6 +393,10 @@ func (r *resolver) simpleKey(e yamlEntry, path string) {
 	case "timeout":
 		if v, ok := r.number(mustField("timeout"), e.value, kp); ok {
 			r.set("timeout", v, s)
+		}
+	case "commit_timeout":
+		if v, ok := r.number(mustField("commit_timeout"), e.value, kp); ok {
+			r.set("commit_timeout", v, s)
 		}
 	case "rate_limit":
 		if v, ok := r.number(mustField("rate_limit.max_requests_per_minute"), e.value, kp); ok {

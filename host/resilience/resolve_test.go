@@ -389,7 +389,7 @@ func TestResolveInvalid(t *testing.T) {
 		{"strategy not a string", "type: rest\nresilience:\n  rate_limit: {backpressure_strategy: 1}",
 			[]string{base + "43: sources.s.resilience.rate_limit.backpressure_strategy: must be wait or fail, not a number"}},
 		{"unknown top-level key", "type: rest\nresilience:\n  retries: 3",
-			[]string{base + "7: sources.s.resilience.retries: unknown key; allowed keys are enabled, retry_attempts, timeout, rate_limit, retry, circuit_breaker, recovery"}},
+			[]string{base + "7: sources.s.resilience.retries: unknown key; allowed keys are enabled, retry_attempts, timeout, commit_timeout, rate_limit, retry, circuit_breaker, recovery"}},
 		{"unknown key in retry", "type: rest\nresilience:\n  retry: {attempts: 3}",
 			[]string{base + "15: sources.s.resilience.retry.attempts: unknown key; allowed keys are enabled, max_attempts, initial_delay, max_delay, backoff_multiplier, jitter"}},
 		{"unknown key in circuit_breaker", "type: rest\nresilience:\n  circuit_breaker: {failure_treshold: 3}",
@@ -422,7 +422,7 @@ func TestResolveInvalid(t *testing.T) {
 				base + "52: sources.s.resilience.retry.backoff_multiplier: 0 is not allowed; use a number from 1 to 100 (1 keeps every delay the same)",
 				"p.yaml:7:32: sources.s.resilience.rate_limit.burst_size: 0 is not allowed; use a whole number from 1 to 1000000",
 				"p.yaml:7:58: sources.s.resilience.rate_limit.backpressure_strategy: \"x\" is not allowed; use wait (block until a request is allowed) or fail (fail the call at once as rate limited)",
-				"p.yaml:8:7: sources.s.resilience.colour: unknown key; allowed keys are enabled, retry_attempts, timeout, rate_limit, retry, circuit_breaker, recovery",
+				"p.yaml:8:7: sources.s.resilience.colour: unknown key; allowed keys are enabled, retry_attempts, timeout, commit_timeout, rate_limit, retry, circuit_breaker, recovery",
 			}},
 	}
 	for _, tt := range tests {
