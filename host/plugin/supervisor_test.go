@@ -1,9 +1,11 @@
 package plugin_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,6 +124,14 @@ func TestHealthPingKillsAHungPlugin(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	// kill(2) only queues the stop: wait until the kernel reports the
+	// process stopped, so the call below cannot slip in before it.
+	for deadline := time.Now().Add(10 * time.Second); processState(pid) != 'T'; {
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d is not stopped after SIGSTOP (state %c)", pid, processState(pid))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	s.WatchHealth(ctx, 200*time.Millisecond)
 	// A call now fails as a transport error once the ping killed the
 	// process (no call deadline is set here: only the ping can end it).
@@ -135,4 +145,19 @@ func TestHealthPingKillsAHungPlugin(t *testing.T) {
 	if err := s.Check(ctx); err != nil || s.Pid() == pid {
 		t.Fatalf("after recovery: %v (pid %d, was %d)", err, s.Pid(), pid)
 	}
+}
+
+// processState returns the state letter of /proc/<pid>/stat (R, S, T, …),
+// or 0 when it cannot be read.
+func processState(pid int) byte {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The state follows the command name, which is in parentheses.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 || i+2 >= len(data) {
+		return 0
+	}
+	return data[i+2]
 }

@@ -10,9 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,8 +43,8 @@ import (
 //     the memory destination (which holds the table: the source, the host
 //     and gRPC without a file format to write) and to the parquet
 //     destination on local disk (snappy, the source's codec), the source's
-//     rate limit lifted; and to memory under the s3 profile as it is (100
-//     calls a minute, and each page is a call).
+//     rate limit lifted; and to memory under the s3 profile as it is
+//     (3,000 calls a minute, and each page is a call).
 //
 // The measurements alternate for SQLFLOW_BENCH_ROUNDS rounds (default 3)
 // and the medians are reported: MB/s of parquet bytes read from S3, rows/s,
@@ -60,14 +58,7 @@ func BenchmarkE2EDownload(b *testing.B) {
 		b.Skip("set SQLFLOW_BENCH_E2E=1 to run the end-to-end s3 download benchmark")
 	}
 	srv := newServer(b)
-	mib := int64(1100)
-	if s := os.Getenv("SQLFLOW_BENCH_S3_MIB"); s != "" {
-		mib, _ = strconv.ParseInt(s, 10, 64)
-	}
-	rounds := 3
-	if s := os.Getenv("SQLFLOW_BENCH_ROUNDS"); s != "" {
-		rounds, _ = strconv.Atoi(s)
-	}
+	mib, rounds := benchParams()
 	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Minute)
 	defer cancel()
 	tm := transfermanager.New(srv.s3)
@@ -84,7 +75,7 @@ func BenchmarkE2EDownload(b *testing.B) {
 	}
 	b.Logf("generated %d parquet objects, %d MiB, %d rows in %.1fs", len(keys), bytes>>20, rows, time.Since(start).Seconds())
 
-	bin := buildDownloadBench(b)
+	bin := buildBenchBinaries(b, "s3", "parquet", "memory", "csv")
 	work := b.TempDir()
 	pipeline := func(name, dest, resilience string) string {
 		p := filepath.Join(work, name+".yaml")
@@ -148,14 +139,14 @@ flows:
 	for _, v := range variants {
 		names = append(names, v.name)
 	}
-	base := median(results[names[0]]).mbPerSec()
+	base := medianRun(results[names[0]], func(r dlResult) time.Duration { return r.elapsed }).mbPerSec()
 	var out strings.Builder
 	fmt.Fprintf(&out, "\n%-40s %9s %8s %12s %8s %10s  %s\n", "", "seconds", "MB/s", "rows/s", "of dl", "host MiB", "plugins MiB")
 	for _, n := range names {
 		if len(results[n]) == 0 {
 			continue
 		}
-		r := median(results[n])
+		r := medianRun(results[n], func(r dlResult) time.Duration { return r.elapsed })
 		fmt.Fprintf(&out, "%-40s %9.2f %8.1f %12.0f %7.0f%% %10s  %s\n", n, r.elapsed.Seconds(), r.mbPerSec(), float64(r.rows)/r.elapsed.Seconds(),
 			100*r.mbPerSec()/base, rssMiB(r.hostRSS), r.pluginRSS)
 		var all []string
@@ -178,19 +169,6 @@ type dlResult struct {
 }
 
 func (r dlResult) mbPerSec() float64 { return float64(r.bytes) / 1e6 / r.elapsed.Seconds() }
-
-func median(rs []dlResult) dlResult {
-	s := append([]dlResult(nil), rs...)
-	sort.Slice(s, func(i, j int) bool { return s[i].elapsed < s[j].elapsed })
-	return s[len(s)/2]
-}
-
-func rssMiB(n int64) string {
-	if n == 0 {
-		return "-"
-	}
-	return strconv.FormatInt(n>>20, 10)
-}
 
 // benchSchema is the generated dataset's schema: an order id, a customer,
 // an amount, a random 16-character code and a time.
@@ -318,41 +296,6 @@ func inProcessRead(ctx context.Context, b *testing.B, srv *server, bytes int64) 
 		req.Checkpoint = p.Checkpoint
 	}
 	return dlResult{elapsed: time.Since(t0), bytes: bytes, rows: rows, pluginRSS: "(in the benchmark process)"}
-}
-
-// buildDownloadBench builds the host and the s3, parquet, memory and csv plugins into
-// a directory (plugins in its plugins/ subdirectory).
-func buildDownloadBench(b testing.TB) string {
-	dir := b.TempDir()
-	os.Chmod(dir, 0o755)
-	root, _ := filepath.Abs("../..")
-	var wg sync.WaitGroup
-	errs := make([]error, 5)
-	for i, p := range [][2]string{
-		{"sqlflow-host", "./cmd/sqlflow-host"},
-		{"plugins/sqlflow-plugin-s3", "./plugins/s3"},
-		{"plugins/sqlflow-plugin-parquet", "./plugins/parquet"},
-		{"plugins/sqlflow-plugin-memory", "./plugins/memory"},
-		{"plugins/sqlflow-plugin-csv", "./plugins/csv"},
-	} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cmd := exec.Command("go", "build", "-o", filepath.Join(dir, p[0]), p[1])
-			cmd.Dir = root
-			if out, err := cmd.CombinedOutput(); err != nil {
-				errs[i] = fmt.Errorf("build %s: %v\n%s", p[1], err, out)
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	os.Chmod(filepath.Join(dir, "plugins"), 0o755)
-	return dir
 }
 
 // runDownload runs `sqlflow-host run` on the pipeline, sampling the peak

@@ -41,7 +41,7 @@ import (
 //   - through `sqlflow-host run` (compiled host and plugins): parquet
 //     source → s3 destination (parquet), with the destination's rate limit
 //     off (what the connector can do), and once more with the s3 profile's
-//     default rate limit (100 calls a minute) when SQLFLOW_BENCH_S3_PROFILE=1.
+//     default rate limit (3,000 calls a minute) when SQLFLOW_BENCH_S3_PROFILE=1.
 //
 // The plain upload and the connector alternate for SQLFLOW_BENCH_ROUNDS
 // rounds (default 3) and the medians are reported: MB/s of the source
@@ -57,14 +57,7 @@ func BenchmarkE2EUpload(b *testing.B) {
 		b.Skip("set SQLFLOW_BENCH_E2E=1 to run the end-to-end s3 upload benchmark")
 	}
 	srv := newServer(b)
-	mib := int64(1100)
-	if s := os.Getenv("SQLFLOW_BENCH_S3_MIB"); s != "" {
-		mib, _ = strconv.ParseInt(s, 10, 64)
-	}
-	rounds := 3
-	if s := os.Getenv("SQLFLOW_BENCH_ROUNDS"); s != "" {
-		rounds, _ = strconv.Atoi(s)
-	}
+	mib, rounds := benchParams()
 	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Minute)
 	defer cancel()
 	dir := b.TempDir()
@@ -72,7 +65,7 @@ func BenchmarkE2EUpload(b *testing.B) {
 	t0 := time.Now()
 	rows, size := writeOrdersParquet(b, src, mib<<20)
 	b.Logf("generated %s: %d rows, %.1f MiB in %.1fs", src, rows, float64(size)/(1<<20), time.Since(t0).Seconds())
-	bin := buildUploadBench(b)
+	bin := buildBenchBinaries(b, "s3", "parquet")
 	tm := transfermanager.New(srv.s3)
 
 	pipeline := func(name, resilience string) string {
@@ -124,7 +117,7 @@ flows:
 	if got := datasetRows(ctx, b, srv, "bench/orders"); got != rows {
 		b.Errorf("the dataset holds %d rows, the file %d", got, rows)
 	}
-	results := []upResult{upMedian(plain), upMedian(conn)}
+	results := []upResult{medianRun(plain, func(r upResult) time.Duration { return r.elapsed }), medianRun(conn, func(r upResult) time.Duration { return r.elapsed })}
 	if os.Getenv("SQLFLOW_BENCH_S3_PROFILE") == "1" {
 		deletePrefix(ctx, b, srv, "bench/")
 		res := runUpload(ctx, b, bin, pipeline("profile", ""), env, "… with the s3 profile's rate limit")
@@ -137,7 +130,7 @@ flows:
 	fmt.Fprintf(&sb, "%-38s %8s %9s %12s %8s %12s %12s  %-24s %s\n", "run", "seconds", "MB/s", "rows/s", "share", "written MiB", "host RSS MiB", "plugin RSS MiB", "CPU time")
 	for _, r := range results {
 		fmt.Fprintf(&sb, "%-38s %8.2f %9.1f %12.0f %7.0f%% %12.1f %12s  %-24s %s\n", r.name, r.elapsed.Seconds(), r.mbPerSec(), r.rowsPerSec(),
-			100*r.mbPerSec()/results[0].mbPerSec(), float64(max(r.written, r.bytes*boolInt(r.written == 0)))/(1<<20), upRSS(r.peaks["sqlflow-host"]), r.pluginRSS(), r.cpuShares())
+			100*r.mbPerSec()/results[0].mbPerSec(), float64(max(r.written, r.bytes*boolInt(r.written == 0)))/(1<<20), rssMiB(r.peaks["sqlflow-host"]), r.pluginRSS(), r.cpuShares())
 		b.ReportMetric(r.mbPerSec(), strings.NewReplacer(" ", "_", "→", "to", "…", "", "'", "").Replace(r.name)+"_MB/s")
 	}
 	b.Log(sb.String())
@@ -161,7 +154,7 @@ func (r upResult) pluginRSS() string {
 	var parts []string
 	for name, v := range r.peaks {
 		if name != "sqlflow-host" {
-			parts = append(parts, fmt.Sprintf("%s %s", strings.TrimPrefix(name, "sqlflow-plugin-"), upRSS(v)))
+			parts = append(parts, fmt.Sprintf("%s %s", strings.TrimPrefix(name, "sqlflow-plugin-"), rssMiB(v)))
 		}
 	}
 	sort.Strings(parts)
@@ -177,25 +170,11 @@ func (r upResult) cpuShares() string {
 	return strings.Join(parts, ", ")
 }
 
-func upRSS(n int64) string {
-	if n == 0 {
-		return "-"
-	}
-	return strconv.FormatInt(n>>20, 10)
-}
-
 func boolInt(b bool) int64 {
 	if b {
 		return 1
 	}
 	return 0
-}
-
-// upMedian returns the run of median elapsed time.
-func upMedian(rs []upResult) upResult {
-	s := append([]upResult(nil), rs...)
-	sort.Slice(s, func(i, j int) bool { return s[i].elapsed < s[j].elapsed })
-	return s[len(s)/2]
 }
 
 // ordersSchema is the generated file's schema.
@@ -268,22 +247,6 @@ func writeOrdersParquet(b *testing.B, path string, size int64) (int64, int64) {
 		b.Fatal(err)
 	}
 	return rows, st.Size()
-}
-
-// buildUploadBench builds the host and the parquet and s3 plugins.
-func buildUploadBench(b *testing.B) string {
-	dir := b.TempDir()
-	os.Chmod(dir, 0o755)
-	for out, pkg := range map[string]string{
-		filepath.Join(dir, "sqlflow-host"):                      "../../cmd/sqlflow-host",
-		filepath.Join(dir, "plugins", "sqlflow-plugin-s3"):      ".",
-		filepath.Join(dir, "plugins", "sqlflow-plugin-parquet"): "../parquet",
-	} {
-		if msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
-			b.Fatalf("go build %s: %v\n%s", pkg, err, msg)
-		}
-	}
-	return dir
 }
 
 // runUpload runs `sqlflow-host run` on a pipeline, sampling every 50 ms

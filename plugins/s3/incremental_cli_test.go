@@ -21,7 +21,7 @@ func TestIncrementalThroughCLI(t *testing.T) {
 		t.Skip("builds the host and plugins")
 	}
 	srv := newServer(t)
-	bin := buildDownloadBench(t)
+	bin := buildBenchBinaries(t, "s3", "csv")
 	work := t.TempDir()
 	srv.put(t, "landing/a.csv", []byte("id,name\n1,a\n2,b\n"))
 	srv.put(t, "landing/b.csv", []byte("id,name\n3,c\n4,d\n5,e\n"))
