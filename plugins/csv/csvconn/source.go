@@ -237,15 +237,11 @@ func raggedError(file string, line int64, got, want int) error {
 	return errclass.Permanentf("file %q, line %d: the row has %d fields, but the file has %d columns", file, line, got, want)
 }
 
-// cursorFilter selects rows whose cursor column is greater than a bound
-// and tracks the greatest value seen.
+// cursorFilter selects rows whose cursor column (col) is past the stored
+// bound and tracks the greatest value seen.
 type cursorFilter struct {
-	col     int
-	t       coltype.Type
-	bound   coltype.Value
-	bounded bool
-	max     coltype.Value
-	hasMax  bool
+	col int
+	*coltype.Cursor
 }
 
 // ReadPage returns the page at req.Checkpoint: up to req.MaxRows rows and
@@ -294,23 +290,25 @@ func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 
 	var filter *cursorFilter
 	if req.CursorField != "" {
-		filter = &cursorFilter{col: -1}
+		col := -1
 		for i, f := range st.schema.Fields() {
 			if f.Name == req.CursorField {
-				filter.col, filter.t = i, st.types[i]
+				col = i
 			}
 		}
-		if filter.col < 0 {
+		if col < 0 {
 			return sdk.Page{}, errclass.Permanentf("stream %q has no cursor column %q", st.name, req.CursorField)
 		}
-		filter.bound, filter.bounded, err = coltype.ParseCursor(filter.t, req.CursorValue)
+		t := st.types[col]
+		bound, bounded, err := coltype.ParseCursor(t, req.CursorValue)
 		if err != nil {
 			return sdk.Page{}, errclass.Permanentf("stream %q, cursor %q: %v", st.name, req.CursorField, err)
 		}
-		filter.max, filter.hasMax, err = coltype.ParseCursor(filter.t, cp.Cursor)
+		max, hasMax, err := coltype.ParseCursor(t, cp.Cursor)
 		if err != nil {
 			return sdk.Page{}, errclass.Permanentf("stream %q: bad cursor in checkpoint: %v", st.name, err)
 		}
+		filter = &cursorFilter{col: col, Cursor: coltype.NewCursor(t, bound, bounded, max, hasMax)}
 	}
 
 	b := array.NewRecordBuilder(memory.DefaultAllocator, st.schema)
@@ -324,9 +322,10 @@ func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 		}
 	}
 	page := sdk.Page{Records: b.NewRecordBatch(), Done: cp.File >= len(st.files)}
-	if filter != nil && filter.hasMax {
-		cp.Cursor = coltype.CursorJSON(filter.t, filter.max)
-		page.CursorValue = cp.Cursor
+	if filter != nil {
+		if j := filter.JSON(); j != nil {
+			cp.Cursor, page.CursorValue = j, j
+		}
 	}
 	if page.Done {
 		cp.Name, cp.Offset, cp.Line, cp.Row = "", 0, 1, 0
@@ -423,12 +422,8 @@ func (c *Connector) readFile(ctx context.Context, cfg config, st *streamInfo, cp
 			if nulls[filter.col] {
 				continue
 			}
-			v := cols[filter.col]
-			if filter.bounded && !coltype.Less(filter.t, filter.bound, v) {
+			if !filter.Keep(cols[filter.col]) {
 				continue
-			}
-			if !filter.hasMax || coltype.Less(filter.t, filter.max, v) {
-				filter.max, filter.hasMax = v, true
 			}
 		}
 		for i := range cols {

@@ -18,15 +18,11 @@ import (
 // about 8 MiB, the protocol's default page size.
 const defaultMaxBytes = 8 << 20
 
-// cursorFilter selects rows whose cursor column is greater than a bound
-// and tracks the greatest value seen.
+// cursorFilter selects rows whose cursor column (col) is past the stored
+// bound and tracks the greatest value seen.
 type cursorFilter struct {
-	col     int
-	t       coltype.Type
-	bound   coltype.Value
-	bounded bool
-	max     coltype.Value
-	hasMax  bool
+	col int
+	*coltype.Cursor
 }
 
 func (s session) newFilter(req sdk.ReadRequest, cp checkpoint) (*cursorFilter, error) {
@@ -34,23 +30,25 @@ func (s session) newFilter(req sdk.ReadRequest, cp checkpoint) (*cursorFilter, e
 		return nil, nil
 	}
 	l := cp.Layout
-	f := &cursorFilter{col: -1}
+	col := -1
 	for i, n := range l.Names {
 		if n == req.CursorField {
-			f.col, f.t = i, l.Types[i]
+			col = i
 		}
 	}
-	if f.col < 0 {
+	if col < 0 {
 		return nil, errclass.Permanentf("incremental cursor field %q is not a column of sheet %q; its columns are %s", req.CursorField, l.Sheet, quoteList(l.Names))
 	}
-	var err error
-	if f.bound, f.bounded, err = parseCursor(f.t, req.CursorValue); err != nil {
+	t := l.Types[col]
+	bound, bounded, err := parseCursor(t, req.CursorValue)
+	if err != nil {
 		return nil, errclass.Permanentf("sheet %q, incremental cursor %q: %v", l.Sheet, req.CursorField, err)
 	}
-	if f.max, f.hasMax, err = parseCursor(f.t, cp.Max); err != nil {
+	max, hasMax, err := parseCursor(t, cp.Max)
+	if err != nil {
 		return nil, errclass.Permanentf("sheet %q: bad cursor in checkpoint: %v", l.Sheet, err)
 	}
-	return f, nil
+	return &cursorFilter{col: col, Cursor: coltype.NewCursor(t, bound, bounded, max, hasMax)}, nil
 }
 
 // readPage reads the page at cp.
@@ -66,9 +64,10 @@ func (s session) readPage(ctx context.Context, req sdk.ReadRequest, cp checkpoin
 		out := cp
 		out.Row = next
 		page := sdk.Page{Records: b.NewRecordBatch(), Done: next > l.LastRow}
-		if filter != nil && filter.hasMax {
-			out.Max = coltype.CursorJSON(filter.t, filter.max)
-			page.CursorValue = out.Max
+		if filter != nil {
+			if j := filter.JSON(); j != nil {
+				out.Max, page.CursorValue = j, j
+			}
 		}
 		data, err := json.Marshal(out)
 		if err != nil {
@@ -152,12 +151,8 @@ func (s session) readPage(ctx context.Context, req sdk.ReadRequest, cp checkpoin
 			if nulls[filter.col] {
 				continue
 			}
-			v := cells[filter.col]
-			if filter.bounded && !coltype.Less(filter.t, filter.bound, v) {
+			if !filter.Keep(cells[filter.col]) {
 				continue
-			}
-			if !filter.hasMax || coltype.Less(filter.t, filter.max, v) {
-				filter.max, filter.hasMax = v, true
 			}
 		}
 		for j := range width {

@@ -152,13 +152,9 @@ func (m *modifiedCursor) json() json.RawMessage {
 // stored bound (compared by the column's type) and tracks the greatest
 // value read.
 type columnCursor struct {
-	name    string
-	col     int
-	t       coltype.Type
-	bound   coltype.Value
-	bounded bool
-	max     coltype.Value
-	hasMax  bool
+	name string
+	col  int
+	*coltype.Cursor
 }
 
 func newColumnCursor(st *streamInfo, req sdk.ReadRequest, cp checkpoint) (*columnCursor, error) {
@@ -172,15 +168,15 @@ func newColumnCursor(st *streamInfo, req sdk.ReadRequest, cp checkpoint) (*colum
 	if !ok {
 		return nil, errclass.Permanentf("stream %q: column %q is of type %s, which cannot be an incremental cursor (allowed: integers, floats, strings, dates, timestamps)", st.name, f.Name, f.Type)
 	}
-	c := &columnCursor{name: f.Name, col: idx[0], t: t}
-	var err error
-	if c.bound, c.bounded, err = coltype.ParseCursor(t, req.CursorValue); err != nil {
+	bound, bounded, err := coltype.ParseCursor(t, req.CursorValue)
+	if err != nil {
 		return nil, errclass.Permanentf("stream %q, cursor %q: %v", st.name, f.Name, err)
 	}
-	if c.max, c.hasMax, err = coltype.ParseCursor(t, cp.Cursor); err != nil {
+	max, hasMax, err := coltype.ParseCursor(t, cp.Cursor)
+	if err != nil {
 		return nil, errclass.Permanentf("stream %q: bad cursor in the checkpoint: %v", st.name, err)
 	}
-	return c, nil
+	return &columnCursor{name: f.Name, col: idx[0], Cursor: coltype.NewCursor(t, bound, bounded, max, hasMax)}, nil
 }
 
 // cursorType maps an Arrow type to the type its values compare as.
@@ -272,12 +268,8 @@ func (c *columnCursor) filter(rec arrow.RecordBatch) (arrow.RecordBatch, error) 
 		if a.IsNull(i) {
 			continue
 		}
-		v := cursorValue(a, i)
-		if c.bounded && !coltype.Less(c.t, c.bound, v) {
+		if !c.Keep(cursorValue(a, i)) {
 			continue
-		}
-		if !c.hasMax || coltype.Less(c.t, c.max, v) {
-			c.max, c.hasMax = v, true
 		}
 		if len(runs) > 0 && runs[len(runs)-1][1] == i {
 			runs[len(runs)-1][1] = i + 1
@@ -319,9 +311,4 @@ func (c *columnCursor) filter(rec arrow.RecordBatch) (arrow.RecordBatch, error) 
 }
 
 // json renders the greatest cursor value read so far, nil when none.
-func (c *columnCursor) json() json.RawMessage {
-	if !c.hasMax {
-		return nil
-	}
-	return coltype.CursorJSON(c.t, c.max)
-}
+func (c *columnCursor) json() json.RawMessage { return c.JSON() }
