@@ -7,17 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sqlflow/sqlflow-host/internal/testenv"
 )
-
-// attemptRe matches the host's debug line for a failed attempt of a call
-// (host/resilience): "Operation 'read' attempt 1/5 failed (PERMANENT): …".
-var attemptRe = regexp.MustCompile(`Operation '(\w+)' attempt (\d+)/(\d+) failed \((\w+)\)`)
 
 // TestBadInputThroughCLI runs flows whose postgres source is wrong in one
 // way each — a refused password, a missing database, a missing table, a
@@ -107,7 +102,7 @@ flows:
 			if r := retries(out); len(r) > 0 {
 				t.Errorf("the host retried a PERMANENT error:\n%s", strings.Join(r, "\n"))
 			}
-			attempts := attemptRe.FindAllStringSubmatch(out, -1)
+			attempts := testenv.AttemptLine.FindAllStringSubmatch(out, -1)
 			if len(attempts) != 1 {
 				t.Errorf("%d failed attempts logged, want exactly 1:\n%s", len(attempts), out)
 			} else if a := attempts[0]; a[2] != "1" || a[3] != "5" || a[4] != "PERMANENT" {

@@ -7,18 +7,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-)
 
-// attemptRe matches the host's debug line for a failed attempt of a call
-// (host/resilience): "Operation 'read' attempt 1/5 failed (PERMANENT): …".
-var attemptRe = regexp.MustCompile(`Operation '(\w+)' attempt (\d+)/(\d+) failed \((\w+)\)`)
+	"github.com/sqlflow/sqlflow-host/internal/testenv"
+)
 
 // TestBadInputThroughCLI runs s3 → s3 flows through `sqlflow-host run`
 // with wrong keys or a missing bucket on either side, into a dataset an
@@ -129,7 +126,7 @@ flows:
 			}
 			// One attempt per call: the failing call, and the clean-up
 			// (abort) the host makes after a failed write, fail once each.
-			attempts := attemptRe.FindAllStringSubmatch(out, -1)
+			attempts := testenv.AttemptLine.FindAllStringSubmatch(out, -1)
 			if len(attempts) == 0 {
 				t.Errorf("no failed attempt logged:\n%s", out)
 			}
