@@ -63,6 +63,7 @@ func Serve(newConnector func(logger hclog.Logger) Connector) {
 			opts = append(opts,
 				grpc.MaxRecvMsgSize(arrowipc.MaxMessageSize),
 				grpc.MaxSendMsgSize(arrowipc.MaxMessageSize),
+				grpc.ForceServerCodecV2(protocol.Codec()),
 			)
 			return grpc.NewServer(opts...)
 		},

@@ -1,0 +1,195 @@
+package protocol
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/sqlflow/sqlflow-host/sdk/proto/sqlflow/connector/v1"
+)
+
+func payload(n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7 + i>>8)
+	}
+	return b
+}
+
+// split cuts b into buffers of at most n bytes, as gRPC hands a message
+// over in HTTP/2 frames.
+func split(b []byte, n int) mem.BufferSlice {
+	var s mem.BufferSlice
+	for len(b) > n {
+		s = append(s, mem.SliceBuffer(b[:n]))
+		b = b[n:]
+	}
+	return append(s, mem.SliceBuffer(b))
+}
+
+func messages() map[string]proto.Message {
+	return map[string]proto.Message{
+		"large page": &pb.ReadPageResponse{Records: payload(3 << 20), Checkpoint: []byte(`{"after":42}`), Done: true,
+			CursorValueJson: []byte(`"2024-01-01"`), RateHints: &pb.RateHints{RetryAfterSeconds: 1.5}},
+		"small page":    &pb.ReadPageResponse{Records: payload(100), Checkpoint: []byte("c")},
+		"empty page":    &pb.ReadPageResponse{Done: true},
+		"large batch":   &pb.WriteBatchRequest{WriteId: "w-1", Seq: 7, Records: payload(1 << 20)},
+		"small batch":   &pb.WriteBatchRequest{WriteId: "w-1", Seq: 1, Records: payload(10)},
+		"other message": &pb.CommitWriteRequest{WriteId: "w-1", State: payload(64 << 10)},
+	}
+}
+
+// TestCodecWireCompatible checks that the codec's encoding is the
+// protobuf wire format both ways: what it marshals, package proto reads
+// back equal; what package proto marshals, it reads back equal. That is
+// what lets a host and a plugin built with gRPC's default codec talk to
+// this one.
+func TestCodecWireCompatible(t *testing.T) {
+	c := Codec()
+	if c.Name() != "proto" {
+		t.Fatalf("Name() = %q, want proto (the content subtype peers expect)", c.Name())
+	}
+	for name, m := range messages() {
+		t.Run(name, func(t *testing.T) {
+			enc, err := c.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := m.ProtoReflect().New().Interface()
+			if err := proto.Unmarshal(enc.Materialize(), got); err != nil {
+				t.Fatalf("proto.Unmarshal of the codec's encoding: %v", err)
+			}
+			if !proto.Equal(got, m) {
+				t.Fatalf("proto.Unmarshal of the codec's encoding differs from the message")
+			}
+			std, err := proto.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, frame := range []int{len(std) + 1, 16 << 10, 1000} {
+				got := m.ProtoReflect().New().Interface()
+				if err := c.Unmarshal(split(std, frame), got); err != nil {
+					t.Fatalf("Unmarshal of proto.Marshal's encoding in %d-byte frames: %v", frame, err)
+				}
+				if !proto.Equal(got, m) {
+					t.Fatalf("Unmarshal of proto.Marshal's encoding in %d-byte frames differs from the message", frame)
+				}
+			}
+		})
+	}
+}
+
+// TestCodecMarshalLeavesMessage checks that Marshal puts the records back
+// and hands gRPC the records slice itself rather than a copy.
+func TestCodecMarshalLeavesMessage(t *testing.T) {
+	rec := payload(1 << 20)
+	m := &pb.WriteBatchRequest{WriteId: "w", Seq: 3, Records: rec}
+	enc, err := Codec().Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &m.Records[0] != &rec[0] || len(m.Records) != len(rec) {
+		t.Fatal("Marshal did not restore the message's records")
+	}
+	last := enc[len(enc)-1].ReadOnlyData()
+	if len(last) != len(rec) || &last[0] != &rec[0] {
+		t.Fatal("Marshal copied the records instead of passing them on")
+	}
+	if enc.Len() != proto.Size(m) {
+		t.Fatalf("encoded %d bytes, proto.Size says %d", enc.Len(), proto.Size(m))
+	}
+}
+
+// TestCodecRepeatedField checks proto's rule for a bytes field that occurs
+// more than once on the wire (the last one wins) with the other fields
+// kept, wherever the occurrences are.
+func TestCodecRepeatedField(t *testing.T) {
+	first, last := payload(40<<10), bytes.Repeat([]byte{9}, 50<<10)
+	var b []byte
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendBytes(b, first)
+	b = protowire.AppendTag(b, 3, protowire.BytesType)
+	b = protowire.AppendBytes(b, []byte("ckpt"))
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendBytes(b, last)
+	b = protowire.AppendTag(b, 4, protowire.VarintType)
+	b = protowire.AppendVarint(b, 1)
+
+	want := &pb.ReadPageResponse{}
+	if err := proto.Unmarshal(b, want); err != nil {
+		t.Fatal(err)
+	}
+	got := &pb.ReadPageResponse{}
+	if err := Codec().Unmarshal(split(b, 16<<10), got); err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(got, want) || !bytes.Equal(got.Records, last) || string(got.Checkpoint) != "ckpt" || !got.Done {
+		t.Fatalf("got records %d bytes, checkpoint %q, done %v", len(got.Records), got.Checkpoint, got.Done)
+	}
+}
+
+// TestCodecBadInput checks that a truncated or malformed message is an
+// error, as it is for package proto, not a panic or a short page.
+func TestCodecBadInput(t *testing.T) {
+	good, err := proto.Marshal(&pb.WriteBatchRequest{WriteId: "w", Seq: 1, Records: payload(64 << 10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string][]byte{
+		"truncated records": good[:len(good)-10],
+		"bad tag":           append(bytes.Repeat([]byte{0xff}, 11), good...),
+	}
+	for name, b := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := Codec().Unmarshal(split(b, 16<<10), &pb.WriteBatchRequest{})
+			if err == nil {
+				t.Fatal("Unmarshal accepted a malformed message")
+			}
+			if proto.Unmarshal(b, &pb.WriteBatchRequest{}) == nil {
+				t.Fatal("the case is not malformed for package proto either")
+			}
+		})
+	}
+	if _, err := Codec().Marshal("not a message"); err == nil || !strings.Contains(err.Error(), "string") {
+		t.Fatalf("Marshal of a string: %v", err)
+	}
+	if err := Codec().Unmarshal(nil, 42); err == nil {
+		t.Fatal("Unmarshal into an int succeeded")
+	}
+}
+
+// BenchmarkCodec compares the codec with package proto on an 8 MiB page,
+// the default page cap, received in 16 KiB frames.
+func BenchmarkCodec(b *testing.B) {
+	m := &pb.ReadPageResponse{Records: payload(8 << 20), Checkpoint: []byte(`{"after":42}`)}
+	std, _ := proto.Marshal(m)
+	frames := split(std, 16<<10)
+	b.Run("codec", func(b *testing.B) {
+		b.SetBytes(int64(len(std)))
+		for b.Loop() {
+			enc, _ := Codec().Marshal(m)
+			_ = enc
+			var got pb.ReadPageResponse
+			if err := Codec().Unmarshal(frames, &got); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("proto", func(b *testing.B) {
+		b.SetBytes(int64(len(std)))
+		for b.Loop() {
+			enc, _ := proto.Marshal(m)
+			_ = enc
+			buf := frames.MaterializeToBuffer(mem.DefaultBufferPool())
+			var got pb.ReadPageResponse
+			if err := proto.Unmarshal(buf.ReadOnlyData(), &got); err != nil {
+				b.Fatal(err)
+			}
+			buf.Free()
+		}
+	})
+}
