@@ -322,11 +322,18 @@ func (c *Connector) readPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 	if err != nil {
 		return sdk.Page{}, err
 	}
-	rowBytes := cp.RowBytes
+	rowBytes, byteCap := cp.RowBytes, maxBytes+maxBytes/8
 	if rowBytes <= 0 {
-		rowBytes = estimateRowBytes(p.cols)
+		// A guess from the types: the page stops at MaxBytes.
+		rowBytes, byteCap = estimateRowBytes(p.cols), maxBytes
 	}
-	limit := min(maxRows, max(1, maxBytes/rowBytes+maxBytes/rowBytes/8+1))
+	// Once the bytes per row are known (from the previous page) the LIMIT
+	// is what ends a page: rows past the one a page stops at would still
+	// be sent by the server and read to the end of the result, only to be
+	// read again by the next page (with a LIMIT 1/8 over the estimate and
+	// a stop at MaxBytes that was 13% of a table read twice). byteCap
+	// guards against rows much larger than the estimate.
+	limit := min(maxRows, max(1, maxBytes/rowBytes+1))
 	q.sql += " LIMIT " + strconv.FormatInt(limit, 10)
 	if p.mode == modeOffset {
 		q.sql += " OFFSET " + strconv.FormatInt(cp.Offset, 10)
@@ -394,7 +401,7 @@ func (c *Connector) readPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 			off += l
 		}
 		rows++
-		if bytes >= maxBytes || rows >= maxRows {
+		if bytes >= byteCap || rows >= maxRows {
 			full = true
 			break
 		}
