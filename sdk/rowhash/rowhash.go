@@ -38,13 +38,17 @@ type Sum struct {
 //
 // It picks each column's formatter once per batch (not per value) and has
 // fast paths for the forms that dominate real data (timestamps and dates,
-// whose time.Time formatting cost more than the rest of the row); every
-// value is rendered exactly as AppendValue renders it.
+// whose time.Time formatting cost more than the rest of the row; float64s
+// that are short decimals; decimals that fit in 64 bits); every value is
+// rendered exactly as AppendValue renders it. Columns without nulls skip
+// the validity bitmap.
 func (s *Sum) Add(rec arrow.RecordBatch) {
 	cols := rec.Columns()
 	apps := make([]func([]byte, int) []byte, len(cols))
+	nullable := make([]bool, len(cols)) // only these need the validity bitmap read
 	for j, c := range cols {
 		apps[j] = appender(c)
+		nullable[j] = c.NullN() > 0
 	}
 	buf := make([]byte, 0, 256)
 	for i := 0; i < int(rec.NumRows()); i++ {
@@ -53,7 +57,7 @@ func (s *Sum) Add(rec arrow.RecordBatch) {
 			if j > 0 {
 				buf = append(buf, 0x1f)
 			}
-			if c.IsNull(i) {
+			if nullable[j] && c.IsNull(i) {
 				buf = append(buf, nullMarker...)
 				continue
 			}
@@ -77,7 +81,7 @@ func appender(c arrow.Array) func([]byte, int) []byte {
 		return func(buf []byte, i int) []byte { return strconv.AppendInt(buf, vs[i], 10) }
 	case *array.Float64:
 		vs := a.Float64Values()
-		return func(buf []byte, i int) []byte { return strconv.AppendFloat(buf, vs[i], 'g', -1, 64) }
+		return func(buf []byte, i int) []byte { return appendFloat64(buf, vs[i]) }
 	case *array.String:
 		return func(buf []byte, i int) []byte { return append(buf, a.Value(i)...) }
 	case *array.Boolean:
@@ -246,7 +250,7 @@ func AppendValue(buf []byte, c arrow.Array, i int) []byte {
 	case *array.Float32:
 		return strconv.AppendFloat(buf, float64(a.Value(i)), 'g', -1, 32)
 	case *array.Float64:
-		return strconv.AppendFloat(buf, a.Value(i), 'g', -1, 64)
+		return appendFloat64(buf, a.Value(i))
 	case *array.Boolean:
 		return strconv.AppendBool(buf, a.Value(i))
 	case *array.String:
@@ -274,34 +278,30 @@ func AppendValue(buf []byte, c arrow.Array, i int) []byte {
 // appendDecimal128 appends a decimal in plain notation with trailing
 // fraction zeros removed ("1.50" → "1.5", "2.00" → "2", "-0.00" → "0"),
 // so the same number hashes alike whatever the column's scale. Values whose
-// unscaled integer fits in an int64 are formatted without big-number
-// arithmetic, which would cost more than reading the row did.
+// unscaled integer's magnitude fits in a uint64 are formatted by appendPlain,
+// without big-number arithmetic, which would cost more than reading the row
+// did.
 func appendDecimal128(buf []byte, a *array.Decimal128, i int) []byte {
 	v := a.Value(i)
 	scale := int(a.DataType().(*arrow.Decimal128Type).Scale)
 	hi, lo := v.HighBits(), v.LowBits()
-	var digits []byte
-	neg := false
-	if ((hi == 0 && lo <= math.MaxInt64) || (hi == -1 && lo > math.MaxInt64)) && int64(lo) != math.MinInt64 && scale >= 0 {
-		n := int64(lo)
-		if n < 0 {
-			neg, n = true, -n
-		}
-		var tmp [24]byte
-		digits = strconv.AppendInt(tmp[:0], n, 10)
-	} else {
-		str := v.ToString(int32(scale))
-		if strings.HasPrefix(str, "-") {
-			neg, str = true, str[1:]
-		}
-		if scale > 0 {
-			str = strings.Replace(str, ".", "", 1)
-		}
-		digits = []byte(strings.TrimLeft(str, "0"))
-		if scale < 0 {
-			return append(buf, v.ToString(int32(scale))...)
+	if scale >= 0 {
+		switch {
+		case hi == 0:
+			return appendPlain(buf, false, lo, scale)
+		case hi == -1 && lo != 0: // -(2^64 - lo), magnitude -lo mod 2^64
+			return appendPlain(buf, true, -lo, scale)
 		}
 	}
+	str := v.ToString(int32(scale))
+	if scale < 0 {
+		return append(buf, str...)
+	}
+	neg := strings.HasPrefix(str, "-")
+	if neg {
+		str = str[1:]
+	}
+	digits := []byte(strings.TrimLeft(strings.Replace(str, ".", "", 1), "0"))
 	// digits is the unscaled magnitude; place the point scale digits from
 	// the right, then trim fraction zeros.
 	for len(digits) <= scale {
@@ -322,3 +322,110 @@ func appendDecimal128(buf []byte, a *array.Decimal128, i int) []byte {
 	}
 	return buf
 }
+
+// appendPlain appends m / 10^scale in plain notation without trailing
+// fraction zeros (m=1500, scale=3 → "1.5"; m=5, scale=3 → "0.005"; m=0 → "0"),
+// with a '-' in front when neg and m is not zero: the canonical text of a
+// decimal, and of a float64 in the range where 'g' uses %f notation.
+func appendPlain(buf []byte, neg bool, m uint64, scale int) []byte {
+	if m == 0 {
+		return append(buf, '0')
+	}
+	// Drop min(trailing zeros, scale) zeros: by 8 while it can, then by 4,
+	// 2 and 1 (a 15-digit float64 decimal is mostly zeros).
+	for scale >= 8 && m%1e8 == 0 {
+		m /= 1e8
+		scale -= 8
+	}
+	if scale >= 4 && m%1e4 == 0 {
+		m /= 1e4
+		scale -= 4
+	}
+	if scale >= 2 && m%100 == 0 {
+		m /= 100
+		scale -= 2
+	}
+	if scale >= 1 && m%10 == 0 {
+		m /= 10
+		scale--
+	}
+	// Write right to left: scale fraction digits (the leading ones zeros
+	// once m runs out), the point, at least one integer digit, the sign.
+	var tmp [64]byte // 38 fraction digits, '.', 20 integer digits, '-'
+	i := len(tmp)
+	if scale > 0 {
+		for ; scale > 0; scale-- {
+			i--
+			tmp[i] = byte('0' + m%10)
+			m /= 10
+		}
+		i--
+		tmp[i] = '.'
+	}
+	for {
+		i--
+		tmp[i] = byte('0' + m%10)
+		m /= 10
+		if m == 0 {
+			break
+		}
+	}
+	if neg {
+		i--
+		tmp[i] = '-'
+	}
+	return append(buf, tmp[i:]...)
+}
+
+// appendFloat64 appends strconv.AppendFloat(buf, v, 'g', -1, 64), the
+// shortest decimal that parses back to v, without strconv's search for it
+// when v is a short decimal (see shortDecimal), the common case in data.
+func appendFloat64(buf []byte, v float64) []byte {
+	if v == 0 && !math.Signbit(v) {
+		return append(buf, '0') // -0 is "-0", left to strconv
+	}
+	if k, d, ok := shortDecimal(math.Abs(v)); ok {
+		return appendPlain(buf, v < 0, k, d)
+	}
+	return strconv.AppendFloat(buf, v, 'g', -1, 64)
+}
+
+// shortDecimal reports whether a (> 0) is in [1e-4, 1e6), where 'g' writes
+// the shortest decimal in plain (%f) notation, and has a decimal of at most
+// 15 significant digits; if so that decimal is k/10^d, which appendPlain
+// writes (trailing zeros removed) exactly as strconv does.
+//
+// It is exact. With a in [10^e, 10^(e+1)) it takes k ≈ round(a·10^d),
+// d = 14-e, so that k has 15 digits, and accepts k only when
+// float64(k)/10^d == a: k (< 10^15 < 2^53) and 10^d (d <= 18) are exact
+// float64s and IEEE division rounds correctly, so acceptance means the
+// decimal k/10^d parses to a. Two different decimals of at most 15
+// significant digits never parse to the same normal float64 (DBL_DIG is
+// 15), so k/10^d less its trailing zeros is the only decimal of 15 or fewer
+// digits that parses to a: it is the shortest one, the digits strconv
+// finds, and (as 1e-4 and 1e6 are such decimals too) it lies in [1e-4, 1e6).
+// When a has no such decimal the check fails and strconv does the work.
+// Only speed depends on how k is computed: when a has such a decimal K,
+// a·10^d is within 10^15·2^-52 < 0.25 of K and adding 0.5 then truncating
+// gives K, but a k off by one (say, from a fused multiply-add) would just
+// fail the check.
+func shortDecimal(a float64) (k uint64, d int, ok bool) {
+	if !(a >= 1e-4 && a < 1e6) {
+		return 0, 0, false
+	}
+	e := -4
+	for e < 5 && a >= pow10[e+1+4] {
+		e++
+	}
+	d = 14 - e
+	p := pow10[d+4]
+	k = uint64(a*p + 0.5) // math.Round is a function call on amd64
+	if k < 1e15 && float64(k)/p == a {
+		return k, d, true
+	}
+	return 0, 0, false
+}
+
+// pow10[i] is 10^(i-4), exact for i >= 4: 1e-4 .. 1e18.
+var pow10 = [...]float64{1e-4, 1e-3, 1e-2, 1e-1, 1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+	1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18}
