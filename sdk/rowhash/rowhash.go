@@ -89,11 +89,11 @@ func appender(c arrow.Array) func([]byte, int) []byte {
 	case *array.Timestamp:
 		vs := a.TimestampValues()
 		unit := a.DataType().(*arrow.TimestampType).Unit
-		var memo dayMemo
-		return func(buf []byte, i int) []byte { return appendTimestamp(buf, int64(vs[i]), unit, &memo) }
+		memo := new(dayMemo)
+		return func(buf []byte, i int) []byte { return appendTimestamp(buf, int64(vs[i]), unit, memo) }
 	case *array.Date32:
 		vs := a.Date32Values()
-		var memo dayMemo
+		memo := new(dayMemo)
 		return func(buf []byte, i int) []byte {
 			if date, ok := memo.date(int64(vs[i])); ok {
 				return append(buf, date...)
@@ -148,26 +148,34 @@ func appendTimestamp(buf []byte, v int64, unit arrow.TimeUnit, memo *dayMemo) []
 	return append(buf, 'Z')
 }
 
-// dayMemo remembers the text of the last day formatted: a column's
-// neighbouring values mostly fall on the same day.
+// dayMemo remembers the text of recently formatted days, direct-mapped
+// by the day number: a column's values mostly fall on the same day
+// (timestamps) or cycle through a few thousand days (dates), and civil
+// costs more than the lookup.
 type dayMemo struct {
-	days  int64
-	text  [10]byte
-	valid bool
+	slots [dayMemoSlots]struct {
+		days  int64
+		text  [10]byte
+		valid bool
+	}
 }
+
+// dayMemoSlots is the number of days a dayMemo holds (a power of two).
+const dayMemoSlots = 1024
 
 // date returns days since 1970-01-01 as YYYY-MM-DD; ok is false outside
 // the years civil handles.
 func (m *dayMemo) date(days int64) ([]byte, bool) {
-	if !m.valid || m.days != days {
+	e := &m.slots[uint64(days)&(dayMemoSlots-1)]
+	if !e.valid || e.days != days {
 		y, mo, d, ok := civil(days)
 		if !ok {
 			return nil, false
 		}
-		appendDate(m.text[:0], y, mo, d)
-		m.days, m.valid = days, true
+		appendDate(e.text[:0], y, mo, d)
+		e.days, e.valid = days, true
 	}
-	return m.text[:], true
+	return e.text[:], true
 }
 
 // appendDate appends YYYY-MM-DD (y in 0..9999).

@@ -237,3 +237,34 @@ func BenchmarkAdd(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
 }
+
+// TestAddDaysCycling checks the day memo where it is used hardest: dates
+// and timestamps cycling through more days than it holds, so that slots
+// are reused for other days all along.
+func TestAddDaysCycling(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "d", Type: arrow.FixedWidthTypes.Date32},
+		{Name: "ts", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	for i := range 30000 {
+		day := int64(i*7919%5000 - 2500)
+		b.Field(0).(*array.Date32Builder).Append(arrow.Date32(day))
+		b.Field(1).(*array.TimestampBuilder).Append(arrow.Timestamp((day*86400 + int64(i)) * 1e6))
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	var got, want rowhash.Sum
+	got.Add(rec)
+	var buf []byte
+	for i := range int(rec.NumRows()) {
+		buf = rowhash.AppendValue(buf[:0], rec.Column(0), i)
+		buf = append(buf, 0x1f)
+		buf = rowhash.AppendValue(buf, rec.Column(1), i)
+		want.Merge(rowhash.Sum{Rows: 1, Hash: xxh3.Hash(buf)})
+	}
+	if got != want {
+		t.Fatalf("Add = %+v, AppendValue row by row = %+v", got, want)
+	}
+}
