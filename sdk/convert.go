@@ -69,8 +69,9 @@ func fromReadPageRequest(r *pb.ReadPageRequest) ReadRequest {
 	}
 }
 
-// toReadPageResponse encodes a page. It releases p.Records.
-func toReadPageResponse(p Page) (*pb.ReadPageResponse, error) {
+// toReadPageResponse encodes a page, into a buffer from lender when it is
+// not nil. It releases p.Records.
+func toReadPageResponse(p Page, lender lender) (*pb.ReadPageResponse, error) {
 	out := &pb.ReadPageResponse{
 		Checkpoint:      p.Checkpoint,
 		Done:            p.Done,
@@ -79,7 +80,14 @@ func toReadPageResponse(p Page) (*pb.ReadPageResponse, error) {
 	}
 	if p.Records != nil {
 		defer p.Records.Release()
-		data, err := arrowipc.EncodeRecord(p.Records)
+		var buf []byte
+		if lender != nil {
+			buf = lender.Lend(arrowipc.EncodedSize(p.Records))
+		}
+		data, err := arrowipc.EncodeRecordTo(buf, p.Records)
+		if buf != nil && (err != nil || len(data) == 0 || &data[0] != &buf[:1][0]) {
+			lender.Reclaim(buf) // not sent from buf: an error, or it outgrew it
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -92,6 +100,13 @@ func toReadPageResponse(p Page) (*pb.ReadPageResponse, error) {
 		return nil, fmt.Errorf("connector returned a page with an empty checkpoint that is not done")
 	}
 	return out, nil
+}
+
+// lender hands out buffers that gRPC gives back once it has sent them
+// (*protocol.Codec).
+type lender interface {
+	Lend(n int) []byte
+	Reclaim(b []byte)
 }
 
 // toRateHints converts rate hints to their wire form; nil stays nil.

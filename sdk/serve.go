@@ -3,6 +3,8 @@ package sdk
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -35,6 +37,7 @@ func Serve(newConnector func(logger hclog.Logger) Connector) {
 		os.Exit(1)
 	}
 	watchParent()
+	stopProfile := startCPUProfile(logger)
 
 	conn := newConnector(logger)
 	if conn == nil {
@@ -42,6 +45,8 @@ func Serve(newConnector func(logger hclog.Logger) Connector) {
 		os.Exit(1)
 	}
 	server := newServer(conn, logger)
+	codec := protocol.NewCodec()
+	server.lender = codec
 	// After the handshake go-plugin moves os.Stdout and os.Stderr onto a
 	// pipe it forwards over its stdio gRPC stream, which loses what a
 	// dying plugin wrote last. At the host's first call (always after
@@ -63,13 +68,37 @@ func Serve(newConnector func(logger hclog.Logger) Connector) {
 			opts = append(opts,
 				grpc.MaxRecvMsgSize(arrowipc.MaxMessageSize),
 				grpc.MaxSendMsgSize(arrowipc.MaxMessageSize),
-				grpc.ForceServerCodecV2(protocol.Codec()),
+				grpc.ForceServerCodecV2(codec),
 			)
 			return grpc.NewServer(opts...)
 		},
 		Logger: logger,
 	})
+	stopProfile()
 	os.Exit(0)
+}
+
+// startCPUProfile writes a CPU profile of this process to
+// $SQLFLOW_CPUPROFILE_DIR/<binary>-<pid>.prof when that variable is set
+// (docs/benchmarks.md, "Profiling"); the returned function ends it.
+func startCPUProfile(logger hclog.Logger) (stop func()) {
+	dir := os.Getenv("SQLFLOW_CPUPROFILE_DIR")
+	if dir == "" {
+		return func() {}
+	}
+	path := filepath.Join(dir, fmt.Sprintf("%s-%d.prof", filepath.Base(os.Args[0]), os.Getpid()))
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		logger.Warn("no CPU profile", "path", path, "error", err)
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
 
 // RegisterServer registers conn's connector service on s, as Serve does

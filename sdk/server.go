@@ -28,6 +28,9 @@ type server struct {
 	dst    Destination
 	spec   Spec
 	logger hclog.Logger
+	// lender, when set, holds the buffers pages are encoded into (the
+	// gRPC server's codec; see Serve).
+	lender lender
 
 	// stdio, when set, is run once at the first call: it points the
 	// process's os.Stdout and os.Stderr back at file descriptor 2 (see
@@ -133,7 +136,7 @@ func (s *server) ReadPage(ctx context.Context, req *pb.ReadPageRequest) (_ *pb.R
 		}
 		return nil, toStatus(err)
 	}
-	resp, err := toReadPageResponse(page)
+	resp, err := toReadPageResponse(page, s.lender)
 	if err != nil {
 		return nil, toStatus(errclass.Permanentf("stream %q: %w", req.GetStream(), err))
 	}

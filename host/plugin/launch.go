@@ -125,7 +125,7 @@ func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, e
 			grpc.WithDefaultCallOptions(
 				grpc.MaxCallRecvMsgSize(arrowipc.MaxMessageSize),
 				grpc.MaxCallSendMsgSize(arrowipc.MaxMessageSize),
-				grpc.ForceCodecV2(protocol.Codec()),
+				grpc.ForceCodecV2(protocol.NewCodec()),
 			),
 			// One layer of retries, the host's: gRPC must not repeat calls.
 			grpc.WithDisableRetry(),

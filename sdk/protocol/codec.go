@@ -2,8 +2,8 @@ package protocol
 
 import (
 	"fmt"
+	"sync"
 
-	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
@@ -16,9 +16,9 @@ import (
 // costs less than the extra bookkeeping.
 const aliasThreshold = 16 << 10
 
-// Codec returns the gRPC codec both sides of the connector protocol use.
-// It writes and reads the standard protobuf wire format, so it speaks to
-// any plugin or host built with gRPC's default codec (its name is "proto"),
+// Codec is the gRPC codec both sides of the connector protocol use. It
+// writes and reads the standard protobuf wire format, so it speaks to any
+// plugin or host built with gRPC's default codec (its name is "proto"),
 // but it moves the Arrow bytes of a page (ReadPageResponse.records) and of
 // a batch (WriteBatchRequest.records) without the copies the default codec
 // makes:
@@ -31,15 +31,107 @@ const aliasThreshold = 16 << 10
 //   - Unmarshal copies the received frames once into a new buffer and
 //     points records at its bytes, where the default codec copies them
 //     once into a pooled buffer and again into the field.
+//   - A side that sends pages can encode them into buffers from Lend: gRPC
+//     gives such a buffer back to the codec once it has written it, and
+//     the next page is encoded into it instead of into fresh memory that
+//     the runtime must clear (8 MiB a page).
 //
-// Every other message goes through package proto unchanged.
-func Codec() encoding.CodecV2 { return codec{} }
+// Every other message goes through package proto unchanged. Use one Codec
+// per gRPC server or connection; its methods are safe for concurrent use.
+type Codec struct {
+	mu   sync.Mutex
+	lent map[*byte]*[]byte // buffers out on Lend, by their first byte
+	free []*[]byte         // buffers back from gRPC, ready to lend again
+}
 
-type codec struct{}
+// maxFree is how many buffers a Codec keeps for lending again; a plugin
+// has at most a page being sent and one being read ahead.
+const maxFree = 4
+
+// NewCodec returns a codec with nothing lent.
+func NewCodec() *Codec { return &Codec{lent: map[*byte]*[]byte{}} }
+
+// Lend returns an empty buffer with room for at least n bytes in which to
+// encode the records of a message this codec will marshal. When Marshal
+// is given records that begin at the buffer's first byte (encoded into
+// it without outgrowing it), gRPC hands the buffer back once it has
+// written it and the caller must not touch it after the call. A buffer
+// whose records are not marshaled (an error before the answer, or
+// records that outgrew it and moved) must be given back with Reclaim.
+func (c *Codec) Lend(n int) []byte {
+	n = max(n, 1)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var p *[]byte
+	for i, f := range c.free {
+		if cap(*f) >= n {
+			p = f
+			c.free = append(c.free[:i], c.free[i+1:]...)
+			break
+		}
+	}
+	if p == nil {
+		b := make([]byte, 0, n)
+		p = &b
+	}
+	b := (*p)[:cap(*p)]
+	c.lent[&b[0]] = p
+	return b[:0]
+}
+
+// Reclaim takes back a buffer from Lend whose records will not be
+// marshaled. Other slices are ignored.
+func (c *Codec) Reclaim(b []byte) {
+	if cap(b) == 0 {
+		return
+	}
+	b = b[:1]
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.lent[&b[0]]; ok {
+		delete(c.lent, &b[0])
+		c.putLocked(p)
+	}
+}
+
+// take removes records' buffer from the lent ones; nil when records do
+// not start a lent buffer.
+func (c *Codec) take(records []byte) *[]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.lent[&records[0]]
+	if !ok {
+		return nil
+	}
+	delete(c.lent, &records[0])
+	return p
+}
+
+func (c *Codec) putLocked(p *[]byte) {
+	if len(c.free) < maxFree {
+		*p = (*p)[:0]
+		c.free = append(c.free, p)
+	}
+}
+
+// Get is for gRPC (mem.BufferPool): it is never asked, as the codec hands
+// gRPC only buffers it made.
+func (c *Codec) Get(n int) *[]byte {
+	b := make([]byte, n)
+	return &b
+}
+
+// Put is for gRPC (mem.BufferPool): a lent buffer comes back here once
+// gRPC has written it.
+func (c *Codec) Put(p *[]byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putLocked(p)
+}
 
 // Name is "proto": the content subtype every gRPC peer expects of
 // protobuf messages.
-func (codec) Name() string { return "proto" }
+func (c *Codec) Name() string { return "proto" }
 
 // records returns a pointer to the Arrow bytes field of m and its field
 // number, or nil for messages without one.
@@ -54,7 +146,7 @@ func records(m proto.Message) (*[]byte, protowire.Number) {
 }
 
 // Marshal encodes v.
-func (codec) Marshal(v any) (mem.BufferSlice, error) {
+func (c *Codec) Marshal(v any) (mem.BufferSlice, error) {
 	m, ok := v.(proto.Message)
 	if !ok {
 		return nil, fmt.Errorf("protocol codec: cannot marshal %T, want a proto.Message", v)
@@ -76,11 +168,15 @@ func (codec) Marshal(v any) (mem.BufferSlice, error) {
 	}
 	head = protowire.AppendTag(head, num, protowire.BytesType)
 	head = protowire.AppendVarint(head, uint64(len(payload)))
+	if p := c.take(payload); p != nil {
+		*p = payload
+		return mem.BufferSlice{mem.SliceBuffer(head), mem.NewBuffer(p, c)}, nil
+	}
 	return mem.BufferSlice{mem.SliceBuffer(head), mem.SliceBuffer(payload)}, nil
 }
 
 // Unmarshal decodes data into v.
-func (codec) Unmarshal(data mem.BufferSlice, v any) error {
+func (c *Codec) Unmarshal(data mem.BufferSlice, v any) error {
 	m, ok := v.(proto.Message)
 	if !ok {
 		return fmt.Errorf("protocol codec: cannot unmarshal into %T, want a proto.Message", v)

@@ -49,7 +49,7 @@ func messages() map[string]proto.Message {
 // what lets a host and a plugin built with gRPC's default codec talk to
 // this one.
 func TestCodecWireCompatible(t *testing.T) {
-	c := Codec()
+	c := NewCodec()
 	if c.Name() != "proto" {
 		t.Fatalf("Name() = %q, want proto (the content subtype peers expect)", c.Name())
 	}
@@ -88,7 +88,7 @@ func TestCodecWireCompatible(t *testing.T) {
 func TestCodecMarshalLeavesMessage(t *testing.T) {
 	rec := payload(1 << 20)
 	m := &pb.WriteBatchRequest{WriteId: "w", Seq: 3, Records: rec}
-	enc, err := Codec().Marshal(m)
+	enc, err := NewCodec().Marshal(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestCodecRepeatedField(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := &pb.ReadPageResponse{}
-	if err := Codec().Unmarshal(split(b, 16<<10), got); err != nil {
+	if err := NewCodec().Unmarshal(split(b, 16<<10), got); err != nil {
 		t.Fatal(err)
 	}
 	if !proto.Equal(got, want) || !bytes.Equal(got.Records, last) || string(got.Checkpoint) != "ckpt" || !got.Done {
@@ -145,7 +145,7 @@ func TestCodecBadInput(t *testing.T) {
 	}
 	for name, b := range cases {
 		t.Run(name, func(t *testing.T) {
-			err := Codec().Unmarshal(split(b, 16<<10), &pb.WriteBatchRequest{})
+			err := NewCodec().Unmarshal(split(b, 16<<10), &pb.WriteBatchRequest{})
 			if err == nil {
 				t.Fatal("Unmarshal accepted a malformed message")
 			}
@@ -154,10 +154,10 @@ func TestCodecBadInput(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Codec().Marshal("not a message"); err == nil || !strings.Contains(err.Error(), "string") {
+	if _, err := NewCodec().Marshal("not a message"); err == nil || !strings.Contains(err.Error(), "string") {
 		t.Fatalf("Marshal of a string: %v", err)
 	}
-	if err := Codec().Unmarshal(nil, 42); err == nil {
+	if err := NewCodec().Unmarshal(nil, 42); err == nil {
 		t.Fatal("Unmarshal into an int succeeded")
 	}
 }
@@ -171,10 +171,10 @@ func BenchmarkCodec(b *testing.B) {
 	b.Run("codec", func(b *testing.B) {
 		b.SetBytes(int64(len(std)))
 		for b.Loop() {
-			enc, _ := Codec().Marshal(m)
+			enc, _ := NewCodec().Marshal(m)
 			_ = enc
 			var got pb.ReadPageResponse
-			if err := Codec().Unmarshal(frames, &got); err != nil {
+			if err := NewCodec().Unmarshal(frames, &got); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -192,4 +192,47 @@ func BenchmarkCodec(b *testing.B) {
 			buf.Free()
 		}
 	})
+}
+
+// TestCodecLend checks the lending cycle: records encoded into a lent
+// buffer go to gRPC as a buffer that comes back to the codec when freed,
+// and the next Lend hands out the same memory; a buffer reclaimed
+// unsent is lent again too; other records are passed on as they are.
+func TestCodecLend(t *testing.T) {
+	c := NewCodec()
+	buf := c.Lend(1 << 20)
+	if len(buf) != 0 || cap(buf) < 1<<20 {
+		t.Fatalf("Lend(1 MiB) = len %d cap %d", len(buf), cap(buf))
+	}
+	first := &buf[:1][0]
+	rec := append(buf, payload(1<<20)...)
+	enc, err := c.Marshal(&pb.ReadPageResponse{Records: rec, Checkpoint: []byte("c")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, plain := enc[len(enc)-1].(mem.SliceBuffer); plain {
+		t.Fatal("records in a lent buffer were passed on as a plain slice: they would never come back")
+	}
+	if again := c.Lend(1 << 20); &again[:1][0] == first {
+		t.Fatal("a buffer gRPC has not freed yet was lent again")
+	}
+	enc.Free() // what gRPC does once the message is written
+	if again := c.Lend(1 << 20); &again[:1][0] != first {
+		t.Fatal("the freed buffer was not lent again")
+	}
+
+	unsent := c.Lend(2 << 20)
+	c.Reclaim(unsent)
+	if again := c.Lend(2 << 20); &again[:1][0] != &unsent[:1][0] {
+		t.Fatal("a reclaimed buffer was not lent again")
+	}
+	c.Reclaim(payload(10)) // not lent: ignored
+
+	enc, err = c.Marshal(&pb.WriteBatchRequest{WriteId: "w", Records: payload(1 << 20)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, plain := enc[len(enc)-1].(mem.SliceBuffer); !plain {
+		t.Fatal("records that were not lent went to gRPC as a pooled buffer")
+	}
 }

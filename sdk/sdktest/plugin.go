@@ -125,7 +125,7 @@ func start(bin string) (*Plugin, error) {
 			grpc.WithDefaultCallOptions(
 				grpc.MaxCallRecvMsgSize(arrowipc.MaxMessageSize),
 				grpc.MaxCallSendMsgSize(arrowipc.MaxMessageSize),
-				grpc.ForceCodecV2(protocol.Codec()),
+				grpc.ForceCodecV2(protocol.NewCodec()),
 			),
 			// The host is the only layer of retries; so is the kit.
 			grpc.WithDisableRetry(),
