@@ -1,9 +1,11 @@
 package pgsql
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"sort"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
@@ -18,7 +21,10 @@ import (
 
 // Defaults of the configuration keys.
 const (
-	defaultSchema   = "public"
+	defaultSchema = "public"
+	// readBufferSize is how much of the server's stream one read(2) may
+	// take.
+	readBufferSize  = 256 << 10
 	defaultPort     = 5432
 	defaultPoolSize = 4
 	// defaultPageRows caps a page's rows when the host asks for no row
@@ -269,6 +275,11 @@ func parseConfig(raw json.RawMessage) (*config, []sdk.FieldError) {
 	}
 	if _, ok := cc.RuntimeParams["application_name"]; !ok || appName != "sqlflow-host" {
 		cc.RuntimeParams["application_name"] = appName
+	}
+	// Read the server's stream through a 256 KiB buffer: pgx refills an
+	// 8 KiB one, a read(2) for every 8 KiB of rows.
+	cc.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
+		return pgproto3.NewFrontend(bufio.NewReaderSize(r, readBufferSize), w)
 	}
 	// Text forms the connector parses or binds (cursor values) must not
 	// depend on the server's or the role's settings.
