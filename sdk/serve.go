@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
+	"github.com/sqlflow/sqlflow-host/sdk/cpuprofile"
 	"github.com/sqlflow/sqlflow-host/sdk/protocol"
 )
 
@@ -37,7 +37,10 @@ func Serve(newConnector func(logger hclog.Logger) Connector) {
 		os.Exit(1)
 	}
 	watchParent()
-	stopProfile := startCPUProfile(logger)
+	stopProfile, err := cpuprofile.Start(filepath.Base(os.Args[0]))
+	if err != nil {
+		logger.Warn("no CPU profile", "error", err)
+	}
 
 	conn := newConnector(logger)
 	if conn == nil {
@@ -76,29 +79,6 @@ func Serve(newConnector func(logger hclog.Logger) Connector) {
 	})
 	stopProfile()
 	os.Exit(0)
-}
-
-// startCPUProfile writes a CPU profile of this process to
-// $SQLFLOW_CPUPROFILE_DIR/<binary>-<pid>.prof when that variable is set
-// (docs/benchmarks.md, "Profiling"); the returned function ends it.
-func startCPUProfile(logger hclog.Logger) (stop func()) {
-	dir := os.Getenv("SQLFLOW_CPUPROFILE_DIR")
-	if dir == "" {
-		return func() {}
-	}
-	path := filepath.Join(dir, fmt.Sprintf("%s-%d.prof", filepath.Base(os.Args[0]), os.Getpid()))
-	f, err := os.Create(path)
-	if err == nil {
-		err = pprof.StartCPUProfile(f)
-	}
-	if err != nil {
-		logger.Warn("no CPU profile", "path", path, "error", err)
-		return func() {}
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}
 }
 
 // RegisterServer registers conn's connector service on s, as Serve does

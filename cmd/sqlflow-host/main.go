@@ -20,40 +20,19 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"runtime/pprof"
 	"syscall"
+
+	"github.com/sqlflow/sqlflow-host/sdk/cpuprofile"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	stopProfile := startCPUProfile()
+	stopProfile, err := cpuprofile.Start("sqlflow-host")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sqlflow-host:", err)
+	}
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	stopProfile()
 	os.Exit(code)
-}
-
-// startCPUProfile writes a CPU profile of the host to
-// $SQLFLOW_CPUPROFILE_DIR/sqlflow-host-<pid>.prof when that variable is
-// set; each plugin writes its own beside it (docs/benchmarks.md,
-// "Profiling"). The returned function ends it.
-func startCPUProfile() (stop func()) {
-	dir := os.Getenv("SQLFLOW_CPUPROFILE_DIR")
-	if dir == "" {
-		return func() {}
-	}
-	path := filepath.Join(dir, fmt.Sprintf("sqlflow-host-%d.prof", os.Getpid()))
-	f, err := os.Create(path)
-	if err == nil {
-		err = pprof.StartCPUProfile(f)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "sqlflow-host: no CPU profile at %s: %v\n", path, err)
-		return func() {}
-	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-	}
 }

@@ -45,8 +45,12 @@ type Codec struct {
 }
 
 // maxFree is how many buffers a Codec keeps for lending again; a plugin
-// has at most a page being sent and one being read ahead.
-const maxFree = 4
+// has at most a page being sent and one being read ahead. maxLent bounds
+// the buffers it tracks as lent, should some never come back.
+const (
+	maxFree = 4
+	maxLent = 16
+)
 
 // NewCodec returns a codec with nothing lent.
 func NewCodec() *Codec { return &Codec{lent: map[*byte]*[]byte{}} }
@@ -75,6 +79,14 @@ func (c *Codec) Lend(n int) []byte {
 		p = &b
 	}
 	b := (*p)[:cap(*p)]
+	if len(c.lent) >= maxLent {
+		// Buffers whose messages were never marshaled: forget one. If
+		// its message is marshaled after all, it goes as a plain slice.
+		for k := range c.lent {
+			delete(c.lent, k)
+			break
+		}
+	}
 	c.lent[&b[0]] = p
 	return b[:0]
 }
