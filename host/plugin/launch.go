@@ -106,6 +106,7 @@ func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, e
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
 		timeout = max(time.Until(dl), time.Millisecond)
 	}
+	codec := protocol.NewCodec()
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  protocol.Handshake(),
 		Plugins:          protocol.PluginSet(),
@@ -125,7 +126,7 @@ func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, e
 			grpc.WithDefaultCallOptions(
 				grpc.MaxCallRecvMsgSize(arrowipc.MaxMessageSize),
 				grpc.MaxCallSendMsgSize(arrowipc.MaxMessageSize),
-				grpc.ForceCodecV2(protocol.NewCodec()),
+				grpc.ForceCodecV2(codec),
 			),
 			// One layer of retries, the host's: gRPC must not repeat calls.
 			grpc.WithDisableRetry(),
@@ -148,7 +149,7 @@ func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, e
 		return nil, fmt.Errorf("plugin %s (%s): unexpected client type %T", typ, bin.Path, raw)
 	}
 	p.conn = conn
-	p.Client = rpcclient.New(conn)
+	p.Client = rpcclient.NewWithCodec(conn, codec)
 	return p, nil
 }
 

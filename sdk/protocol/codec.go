@@ -35,6 +35,9 @@ const aliasThreshold = 16 << 10
 //     gives such a buffer back to the codec once it has written it, and
 //     the next page is encoded into it instead of into fresh memory that
 //     the runtime must clear (8 MiB a page).
+//   - A side that receives pages can give a page's records back with
+//     Reclaim once it is done with them (the host, after the destination
+//     has the batch): the next page is gathered into the same memory.
 //
 // Every other message goes through package proto unchanged. Use one Codec
 // per gRPC server or connection; its methods are safe for concurrent use.
@@ -49,7 +52,7 @@ type Codec struct {
 // the buffers it tracks as lent, should some never come back.
 const (
 	maxFree = 4
-	maxLent = 16
+	maxLent = 8
 )
 
 // NewCodec returns a codec with nothing lent.
@@ -79,20 +82,30 @@ func (c *Codec) Lend(n int) []byte {
 		p = &b
 	}
 	b := (*p)[:cap(*p)]
+	c.trackLocked(&b[0], p)
+	return b[:0]
+}
+
+// trackLocked records p as out, by the first byte of what was handed out
+// of it. Past maxLent it forgets one: a buffer whose message was never
+// marshaled, or whose page was never reclaimed, is then left to the
+// garbage collector (if its message is marshaled after all, it goes as a
+// plain slice).
+func (c *Codec) trackLocked(first *byte, p *[]byte) {
 	if len(c.lent) >= maxLent {
-		// Buffers whose messages were never marshaled: forget one. If
-		// its message is marshaled after all, it goes as a plain slice.
 		for k := range c.lent {
 			delete(c.lent, k)
 			break
 		}
 	}
-	c.lent[&b[0]] = p
-	return b[:0]
+	c.lent[first] = p
 }
 
 // Reclaim takes back a buffer from Lend whose records will not be
-// marshaled. Other slices are ignored.
+// marshaled, or the records of a ReadPageResponse this codec decoded
+// once nothing uses them any more: the next page is gathered into that
+// memory instead of into a new buffer the runtime must clear. Other
+// slices are ignored.
 func (c *Codec) Reclaim(b []byte) {
 	if cap(b) == 0 {
 		return
@@ -199,18 +212,54 @@ func (c *Codec) Unmarshal(data mem.BufferSlice, v any) error {
 		defer buf.Free()
 		return proto.Unmarshal(buf.ReadOnlyData(), m)
 	}
-	b := data.Materialize()
+	_, page := m.(*pb.ReadPageResponse)
+	var p *[]byte // the buffer a page is gathered into, to be reclaimed
+	var b []byte
+	if page {
+		p = c.reuse(data.Len())
+		b = (*p)[:data.Len()]
+	} else {
+		b = make([]byte, data.Len())
+	}
+	data.CopyTo(b)
 	payload, rest, err := cutBytesField(b, num)
+	if err == nil {
+		err = proto.Unmarshal(rest, m)
+	}
 	if err != nil {
+		if p != nil {
+			c.Put(p)
+		}
 		return fmt.Errorf("protocol codec: %T: %w", m, err)
 	}
-	if err := proto.Unmarshal(rest, m); err != nil {
-		return err
+	if len(payload) == 0 { // proto.Unmarshal leaves an empty bytes field nil
+		if p != nil {
+			c.Put(p)
+		}
+		return nil
 	}
-	if len(payload) > 0 { // proto.Unmarshal leaves an empty bytes field nil
-		*field = payload
+	*field = payload
+	if p != nil {
+		c.mu.Lock()
+		c.trackLocked(&payload[0], p)
+		c.mu.Unlock()
 	}
 	return nil
+}
+
+// reuse returns a buffer of at least n bytes to gather a page into: a
+// reclaimed one (not cleared: every byte is overwritten) or a new one.
+func (c *Codec) reuse(n int) *[]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, f := range c.free {
+		if cap(*f) >= n {
+			c.free = append(c.free[:i], c.free[i+1:]...)
+			return f
+		}
+	}
+	b := make([]byte, n)
+	return &b
 }
 
 // cutBytesField splits the encoded message b into the value of its bytes

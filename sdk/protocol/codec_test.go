@@ -262,3 +262,45 @@ func TestCodecLendBounded(t *testing.T) {
 		enc.Free()
 	}
 }
+
+// TestCodecReclaimPage checks the receiving side: a page's records given
+// back with Reclaim are where the next page is gathered, and a page not
+// given back is never overwritten.
+func TestCodecReclaimPage(t *testing.T) {
+	c := NewCodec()
+	recv := func(fill byte) *pb.ReadPageResponse {
+		t.Helper()
+		std, err := proto.Marshal(&pb.ReadPageResponse{Records: bytes.Repeat([]byte{fill}, 1<<20), Checkpoint: []byte("c")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &pb.ReadPageResponse{}
+		if err := c.Unmarshal(split(std, 16<<10), m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	first := recv(1)
+	held := recv(2) // never given back
+	c.Reclaim(first.Records)
+	third := recv(3)
+	if &third.Records[0] != &first.Records[0] {
+		t.Fatal("the next page was not gathered into the reclaimed one's memory")
+	}
+	if !bytes.Equal(held.Records, bytes.Repeat([]byte{2}, 1<<20)) || !bytes.Equal(third.Records, bytes.Repeat([]byte{3}, 1<<20)) {
+		t.Fatal("a page's bytes changed")
+	}
+	if string(third.Checkpoint) != "c" {
+		t.Fatalf("checkpoint %q", third.Checkpoint)
+	}
+	// A batch the receiving plugin keeps is never taken back.
+	std, _ := proto.Marshal(&pb.WriteBatchRequest{WriteId: "w", Records: payload(1 << 20)})
+	batch := &pb.WriteBatchRequest{}
+	if err := c.Unmarshal(split(std, 16<<10), batch); err != nil {
+		t.Fatal(err)
+	}
+	c.Reclaim(batch.Records)
+	if next := recv(4); &next.Records[0] == &batch.Records[0] {
+		t.Fatal("a batch's memory was reused")
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 	pb "github.com/sqlflow/sqlflow-host/sdk/proto/sqlflow/connector/v1"
+	"github.com/sqlflow/sqlflow-host/sdk/protocol"
 )
 
 // Page is one page as it crossed the wire: the record batch stays encoded.
@@ -39,16 +40,33 @@ type Page struct {
 	CursorValue json.RawMessage
 	// RateHints are the rate-limit facts of the response, or nil.
 	RateHints *sdk.RateHints
+	// Release, when not nil, gives Records' memory back for the next page
+	// (see NewWithCodec). Call it at most once, when nothing reads
+	// Records any more (a host: once the destination acknowledged the
+	// batch); a page never released is left to the garbage collector.
+	Release func()
 }
 
 // Client calls one plugin. It is safe for concurrent use.
 type Client struct {
-	c pb.ConnectorClient
+	c     pb.ConnectorClient
+	pages reclaimer
 }
+
+// reclaimer takes back the records of a page its codec decoded
+// (*protocol.Codec).
+type reclaimer interface{ Reclaim(records []byte) }
 
 // New returns a client over conn.
 func New(conn grpc.ClientConnInterface) *Client {
 	return &Client{c: pb.NewConnectorClient(conn)}
+}
+
+// NewWithCodec returns a client over conn whose calls use codec (conn
+// must have been dialled with grpc.ForceCodecV2(codec)): pages then come
+// with a Release that gives their memory back to the codec.
+func NewWithCodec(conn grpc.ClientConnInterface, codec *protocol.Codec) *Client {
+	return &Client{c: pb.NewConnectorClient(conn), pages: codec}
 }
 
 // Spec asks for the connector's description.
@@ -103,7 +121,12 @@ func (c *Client) ReadPage(ctx context.Context, req sdk.ReadRequest) (Page, error
 	if err != nil {
 		return Page{}, FromStatus(ctx, err)
 	}
-	return FromReadPageResponse(r), nil
+	p := FromReadPageResponse(r)
+	if c.pages != nil && len(p.Records) > 0 {
+		records := p.Records
+		p.Release = func() { c.pages.Reclaim(records) }
+	}
+	return p, nil
 }
 
 // BeginWrite opens a staged write.
