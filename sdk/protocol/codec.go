@@ -43,8 +43,8 @@ const aliasThreshold = 16 << 10
 // per gRPC server or connection; its methods are safe for concurrent use.
 type Codec struct {
 	mu   sync.Mutex
-	lent map[*byte]*[]byte // buffers out on Lend, by their first byte
-	free []*[]byte         // buffers back from gRPC, ready to lend again
+	lent map[*byte]*[]byte // buffers out (lent, or holding a received page), by the first byte handed out
+	free []*[]byte         // buffers back (from gRPC or Reclaim), ready to use again
 }
 
 // maxFree is how many buffers a Codec keeps for lending again; a plugin
@@ -69,14 +69,7 @@ func (c *Codec) Lend(n int) []byte {
 	n = max(n, 1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var p *[]byte
-	for i, f := range c.free {
-		if cap(*f) >= n {
-			p = f
-			c.free = append(c.free[:i], c.free[i+1:]...)
-			break
-		}
-	}
+	p := c.freeLocked(n)
 	if p == nil {
 		b := make([]byte, 0, n)
 		p = &b
@@ -251,15 +244,24 @@ func (c *Codec) Unmarshal(data mem.BufferSlice, v any) error {
 // reclaimed one (not cleared: every byte is overwritten) or a new one.
 func (c *Codec) reuse(n int) *[]byte {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	p := c.freeLocked(n)
+	c.mu.Unlock()
+	if p == nil {
+		b := make([]byte, n)
+		p = &b
+	}
+	return p
+}
+
+// freeLocked takes a kept buffer with room for n bytes; nil when none has.
+func (c *Codec) freeLocked(n int) *[]byte {
 	for i, f := range c.free {
 		if cap(*f) >= n {
 			c.free = append(c.free[:i], c.free[i+1:]...)
 			return f
 		}
 	}
-	b := make([]byte, n)
-	return &b
+	return nil
 }
 
 // cutBytesField splits the encoded message b into the value of its bytes
