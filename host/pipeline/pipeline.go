@@ -243,9 +243,9 @@ func Run(ctx context.Context, f Flow, opts Options) (res Result, err error) {
 			}
 			res.Rows += p.Rows
 			res.Bytes += int64(len(p.Records))
-			if p.Release != nil {
-				p.Release() // the destination has the batch
-			}
+		}
+		if p.Release != nil {
+			p.Release() // the destination has the batch, or there was none
 		}
 		res.Pages++
 		if len(p.CursorValue) > 0 {

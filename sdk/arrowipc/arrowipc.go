@@ -42,7 +42,8 @@ func EncodeRecord(rec arrow.RecordBatch) ([]byte, error) {
 // EncodedSize is about the size of rec's IPC encoding (a little more): a
 // buffer of this size given to EncodeRecordTo is not outgrown.
 func EncodedSize(rec arrow.RecordBatch) int {
-	return dataSize(rec) + dataSize(rec)/64 + 4096
+	n := dataSize(rec)
+	return n + n/64 + 4096
 }
 
 // EncodeRecordTo is EncodeRecord writing into dst's spare capacity from
