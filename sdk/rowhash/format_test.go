@@ -219,3 +219,105 @@ func BenchmarkDecimal128(b *testing.B) {
 		buf = appendDecimal128(buf[:0], arr, i%arr.Len())
 	}
 }
+
+// TestEightDigits checks the SWAR digits of eightDigits against put4's
+// table for every value below 10^8.
+func TestEightDigits(t *testing.T) {
+	step := uint32(1)
+	if testing.Short() {
+		step = 97
+	}
+	var want [8]byte
+	for v := uint32(0); v < 1e8; v += step {
+		put4(want[:4], v/1e4)
+		put4(want[4:], v%1e4)
+		var got [8]byte
+		put8(got[:], v)
+		if got != want {
+			t.Fatalf("eightDigits(%d) = %q", v, got[:])
+		}
+	}
+}
+
+// TestCivil compares civil (Neri and Schneider) with H. Hinnant's
+// algorithm on every day it handles, and checks it refuses the days
+// around.
+func TestCivil(t *testing.T) {
+	for days := int64(-719468); days <= 2932896; days++ {
+		z := days + 719468
+		era := z / 146097
+		doe := z - era*146097
+		yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+		y := yoe + era*400
+		doy := doe - (365*yoe + yoe/4 - yoe/100)
+		mp := (5*doy + 2) / 153
+		d := doy - (153*mp+2)/5 + 1
+		m := mp + 3
+		if mp >= 10 {
+			m = mp - 9
+		}
+		if m <= 2 {
+			y++
+		}
+		gy, gm, gd, ok := civil(days)
+		if !ok || int64(gy) != y || int64(gm) != m || int64(gd) != d {
+			t.Fatalf("civil(%d) = %d-%d-%d %v, want %d-%d-%d", days, gy, gm, gd, ok, y, m, d)
+		}
+	}
+	for _, days := range []int64{-719469, 2932897, math.MinInt64, math.MaxInt64} {
+		if _, _, _, ok := civil(days); ok {
+			t.Errorf("civil(%d) ok", days)
+		}
+	}
+}
+
+// TestPutIntegers compares putInt and putUint with strconv on edges
+// (around every power of ten) and random values of every length, with
+// garbage after the buffer's end to catch a wrong length.
+func TestPutIntegers(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	var vs []uint64
+	for _, p := range pow10u {
+		vs = append(vs, p-1, p, p+1)
+	}
+	vs = append(vs, 0, math.MaxUint64, math.MaxInt64, 1<<63)
+	for range 200000 {
+		vs = append(vs, r.Uint64()>>r.IntN(64))
+	}
+	buf := make([]byte, 32)
+	for _, u := range vs {
+		for i := range buf {
+			buf[i] = 'x'
+		}
+		if got, want := string(buf[:putUint(buf, 0, u)]), strconv.FormatUint(u, 10); got != want {
+			t.Fatalf("putUint(%d) = %q", u, got)
+		}
+		for _, v := range []int64{int64(u), -int64(u)} {
+			if got, want := string(buf[:putInt(buf, 0, v)]), strconv.FormatInt(v, 10); got != want {
+				t.Fatalf("putInt(%d) = %q", v, got)
+			}
+		}
+	}
+}
+
+// TestPutDecimal compares putDecimal's word path with putPlain for every
+// scale it takes, on values of every length below and just above 10^8,
+// with trailing zeros or without, and signs.
+func TestPutDecimal(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	buf1, buf2 := make([]byte, 64), make([]byte, 64)
+	for scale := range 12 {
+		for range 20000 {
+			m := r.Uint64N(pow10u[r.IntN(10)])
+			if r.IntN(3) == 0 {
+				m -= m % pow10u[r.IntN(6)]
+			}
+			neg := r.IntN(2) == 0
+			got := string(buf1[:putDecimal(buf1, 0, neg, m, scale)])
+			want := string(buf2[:putPlain(buf2, 0, neg, m, scale)])
+			if got != want {
+				t.Fatalf("putDecimal(%v, %d, %d) = %q, putPlain %q", neg, m, scale, got, want)
+			}
+		}
+	}
+}

@@ -14,9 +14,12 @@
 package rowhash
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math"
+	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,178 +39,63 @@ type Sum struct {
 
 // Add adds every row of rec.
 //
-// It picks each column's formatter once per batch (not per value) and has
-// fast paths for the forms that dominate real data (timestamps and dates,
-// whose time.Time formatting cost more than the rest of the row; float64s
-// that are short decimals; decimals that fit in 64 bits); every value is
-// rendered exactly as AppendValue renders it. Columns without nulls skip
-// the validity bitmap.
+// It renders the rows chunkRows at a time, column by column: each
+// column's renderer (picked once per batch, by type) writes its values of
+// the chunk in one loop, each straight into its row's place in the chunk
+// (a region sized for the longest text the row's values can have), so no
+// value is formatted elsewhere and copied, and there is no call per value.
+// Then each row of the chunk is hashed. The renderers have fast paths for
+// the forms that dominate real data (timestamps and dates, whose
+// time.Time formatting cost more than the rest of the row; float64s that
+// are short decimals; decimals that fit in 64 bits; integers and short
+// decimals as whole words of digits); every value is rendered exactly as
+// AppendValue renders it. Columns without nulls skip the validity bitmap.
 func (s *Sum) Add(rec arrow.RecordBatch) {
-	cols := rec.Columns()
-	apps := make([]func([]byte, int) []byte, len(cols))
-	nullable := make([]bool, len(cols)) // only these need the validity bitmap read
-	for j, c := range cols {
-		apps[j] = appender(c)
-		nullable[j] = c.NullN() > 0
+	n := int(rec.NumRows())
+	s.Rows += int64(n)
+	if n == 0 {
+		return
 	}
-	buf := make([]byte, 0, 256)
-	for i := 0; i < int(rec.NumRows()); i++ {
-		buf = buf[:0]
-		for j, c := range cols {
-			if j > 0 {
-				buf = append(buf, 0x1f)
-			}
-			if nullable[j] && c.IsNull(i) {
-				buf = append(buf, nullMarker...)
-				continue
-			}
-			buf = apps[j](buf, i)
-		}
-		s.Hash += xxh3.Hash(buf)
+	if rec.NumCols() == 0 {
+		s.Hash += uint64(n) * xxh3.Hash(nil) // every row is the empty text
+		return
 	}
-	s.Rows += rec.NumRows()
-}
-
-// appender returns the function that appends the canonical text of a
-// column's non-null row i: AppendValue's rendering, with the type switch
-// done once.
-func appender(c arrow.Array) func([]byte, int) []byte {
-	switch a := c.(type) {
-	case *array.Int32:
-		vs := a.Int32Values()
-		return func(buf []byte, i int) []byte { return strconv.AppendInt(buf, int64(vs[i]), 10) }
-	case *array.Int64:
-		vs := a.Int64Values()
-		return func(buf []byte, i int) []byte { return strconv.AppendInt(buf, vs[i], 10) }
-	case *array.Float64:
-		vs := a.Float64Values()
-		return func(buf []byte, i int) []byte { return appendFloat64(buf, vs[i]) }
-	case *array.String:
-		return func(buf []byte, i int) []byte { return append(buf, a.Value(i)...) }
-	case *array.Boolean:
-		return func(buf []byte, i int) []byte { return strconv.AppendBool(buf, a.Value(i)) }
-	case *array.Timestamp:
-		vs := a.TimestampValues()
-		unit := a.DataType().(*arrow.TimestampType).Unit
-		memo := new(dayMemo)
-		return func(buf []byte, i int) []byte { return appendTimestamp(buf, int64(vs[i]), unit, memo) }
-	case *array.Date32:
-		vs := a.Date32Values()
-		memo := new(dayMemo)
-		return func(buf []byte, i int) []byte {
-			if date, ok := memo.date(int64(vs[i])); ok {
-				return append(buf, date...)
-			}
-			return vs[i].ToTime().UTC().AppendFormat(buf, time.DateOnly)
-		}
-	case *array.Decimal128:
-		return func(buf []byte, i int) []byte { return appendDecimal128(buf, a, i) }
+	cols := make([]column, rec.NumCols())
+	for j, a := range rec.Columns() {
+		cols[j] = newColumn(a)
 	}
-	return func(buf []byte, i int) []byte { return AppendValue(buf, c, i) }
-}
-
-// appendTimestamp appends v (in unit) as time.RFC3339Nano in UTC, as
-// AppendValue does, without going through time.Time for years 0 to 9999.
-func appendTimestamp(buf []byte, v int64, unit arrow.TimeUnit, memo *dayMemo) []byte {
-	var sec, nsec int64
-	switch unit {
-	case arrow.Second:
-		sec = v
-	case arrow.Millisecond:
-		sec, nsec = floorDivMod(v, 1e3)
-		nsec *= 1e6
-	case arrow.Microsecond:
-		sec, nsec = floorDivMod(v, 1e6)
-		nsec *= 1e3
-	case arrow.Nanosecond:
-		sec, nsec = floorDivMod(v, 1e9)
-	default:
-		return arrow.Timestamp(v).ToTime(unit).UTC().AppendFormat(buf, time.RFC3339Nano)
-	}
-	days, secOfDay := floorDivMod(sec, 86400)
-	date, ok := memo.date(days)
-	if !ok {
-		return arrow.Timestamp(v).ToTime(unit).UTC().AppendFormat(buf, time.RFC3339Nano)
-	}
-	buf = append(buf, date...)
-	hh, mm, ss := secOfDay/3600, secOfDay/60%60, secOfDay%60
-	buf = append(buf, 'T', byte('0'+hh/10), byte('0'+hh%10), ':', byte('0'+mm/10), byte('0'+mm%10), ':', byte('0'+ss/10), byte('0'+ss%10))
-	if nsec != 0 {
-		var f [10]byte
-		f[0] = '.'
-		for k, n := 9, nsec; k >= 1; k-- {
-			f[k] = byte('0' + n%10)
-			n /= 10
-		}
-		n := 10
-		for f[n-1] == '0' {
-			n--
-		}
-		buf = append(buf, f[:n]...)
-	}
-	return append(buf, 'Z')
-}
-
-// dayMemo remembers the text of recently formatted days, direct-mapped
-// by the day number: a column's values mostly fall on the same day
-// (timestamps) or cycle through a few thousand days (dates), and civil
-// costs more than the lookup.
-type dayMemo struct {
-	slots [dayMemoSlots]struct {
-		days  int64
-		text  [10]byte
-		valid bool
+	c := &chunk{start: make([]int, chunkRows+1), end: make([]int, chunkRows)}
+	for lo := 0; lo < n; lo += chunkRows {
+		s.addChunk(c, rec, cols, lo, min(lo+chunkRows, n))
 	}
 }
 
-// dayMemoSlots is the number of days a dayMemo holds (a power of two).
-const dayMemoSlots = 1024
-
-// date returns days since 1970-01-01 as YYYY-MM-DD; ok is false outside
-// the years civil handles.
-func (m *dayMemo) date(days int64) ([]byte, bool) {
-	e := &m.slots[uint64(days)&(dayMemoSlots-1)]
-	if !e.valid || e.days != days {
-		y, mo, d, ok := civil(days)
-		if !ok {
-			return nil, false
-		}
-		appendDate(e.text[:0], y, mo, d)
-		e.days, e.valid = days, true
-	}
-	return e.text[:], true
-}
-
-// appendDate appends YYYY-MM-DD (y in 0..9999).
-func appendDate(buf []byte, y, m, d int64) []byte {
-	return append(buf, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
-		byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10))
-}
-
-// civil converts days since 1970-01-01 to a proleptic Gregorian date (H.
-// Hinnant's algorithm). ok is false outside 0000-03-01 to 9999-12-31, which the
-// callers leave to package time.
-func civil(days int64) (y, m, d int64, ok bool) {
+// civil converts days since 1970-01-01 to a proleptic Gregorian date. ok
+// is false outside 0000-03-01 to 9999-12-31, which the callers leave to
+// package time. It is C. Neri and L. Schneider's algorithm ("Euclidean
+// affine functions and their application to calendar algorithms", 2022):
+// unsigned 32-bit arithmetic with multiplications in place of most
+// divisions, on days shifted by 82 eras of 400 years to be non-negative.
+func civil(days int64) (y, m, d uint32, ok bool) {
 	if days < -719468 || days > 2932896 { // 0000-03-01 .. 9999-12-31
 		return 0, 0, 0, false
 	}
-	z := days + 719468
-	era := z / 146097 // z >= 0 here
-	doe := z - era*146097
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
-	y = yoe + era*400
-	doy := doe - (365*yoe + yoe/4 - yoe/100)
-	mp := (5*doy + 2) / 153
-	d = doy - (153*mp+2)/5 + 1
-	if mp < 10 {
-		m = mp + 3
-	} else {
-		m = mp - 9
+	const eras = 82
+	n := uint32(days + 719468 + 146097*eras) // days since 0000-03-01, shifted
+	n1 := 4*n + 3
+	century := n1 / 146097
+	n2 := n1%146097 | 3 // 4 * day of the century + 3
+	p2 := 2939745 * uint64(n2)
+	yoc := uint32(p2 >> 32)         // year of the century
+	doy := uint32(p2) / 2939745 / 4 // day of the year, from March 1st
+	n3 := 2141*doy + 197913
+	mo, dd := n3>>16, n3&0xffff/2141
+	yy := 100*century + yoc
+	if doy >= 306 { // January and February belong to the next year
+		yy++
+		mo -= 12
 	}
-	if m <= 2 {
-		y++
-	}
-	return y, m, d, true
+	return yy - 400*eras, mo, dd + 1, true
 }
 
 func floorDivMod(a, b int64) (q, r int64) {
@@ -336,8 +224,19 @@ func appendDecimal128(buf []byte, a *array.Decimal128, i int) []byte {
 // with a '-' in front when neg and m is not zero: the canonical text of a
 // decimal, and of a float64 in the range where 'g' uses %f notation.
 func appendPlain(buf []byte, neg bool, m uint64, scale int) []byte {
+	n := len(buf)
+	buf = slices.Grow(buf, 22+scale) // '-', 20 digits, '.', scale digits at most
+	return buf[:putPlain(buf[:cap(buf)], n, neg, m, scale)]
+}
+
+// putPlain writes appendPlain's text at buf[p:] and returns its end. It
+// works out the length first, then writes the digits in place with
+// putLow (8, 4 and 2 digits at a time) rather than one by one into a
+// scratch array that is then copied.
+func putPlain(buf []byte, p int, neg bool, m uint64, scale int) int {
 	if m == 0 {
-		return append(buf, '0')
+		buf[p] = '0'
+		return p + 1
 	}
 	// Drop min(trailing zeros, scale) zeros: by 8 while it can, then by 4,
 	// 2 and 1 (a 15-digit float64 decimal is mostly zeros).
@@ -357,45 +256,97 @@ func appendPlain(buf []byte, neg bool, m uint64, scale int) []byte {
 		m /= 10
 		scale--
 	}
-	// Write right to left: scale fraction digits (the leading ones zeros
-	// once m runs out), the point, at least one integer digit, the sign.
-	var tmp [64]byte // 38 fraction digits, '.', 20 integer digits, '-'
-	i := len(tmp)
-	if scale > 0 {
-		for ; scale > 0; scale-- {
-			i--
-			tmp[i] = byte('0' + m%10)
-			m /= 10
-		}
-		i--
-		tmp[i] = '.'
-	}
-	for {
-		i--
-		tmp[i] = byte('0' + m%10)
-		m /= 10
-		if m == 0 {
-			break
-		}
-	}
 	if neg {
-		i--
-		tmp[i] = '-'
+		buf[p] = '-'
+		p++
 	}
-	return append(buf, tmp[i:]...)
+	intDigits := max(decimalLen(m)-scale, 1)
+	if scale == 0 {
+		return putDigits(buf, p, m, intDigits)
+	}
+	// The integer digits, the point, scale fraction digits (the leading
+	// ones zeros once m runs out), filled from the right.
+	point := p + intDigits
+	q := putLow(buf[point+1:point+1+scale], m)
+	putLow(buf[p:point], q)
+	buf[point] = '.'
+	return point + 1 + scale
 }
 
 // appendFloat64 appends strconv.AppendFloat(buf, v, 'g', -1, 64), the
 // shortest decimal that parses back to v, without strconv's search for it
-// when v is a short decimal (see shortDecimal), the common case in data.
+// when v is a short decimal (see putFloat64), the common case in data.
 func appendFloat64(buf []byte, v float64) []byte {
-	if v == 0 && !math.Signbit(v) {
-		return append(buf, '0') // -0 is "-0", left to strconv
-	}
-	if k, d, ok := shortDecimal(math.Abs(v)); ok {
-		return appendPlain(buf, v < 0, k, d)
+	n := len(buf)
+	buf = slices.Grow(buf, float64Width)
+	if end, ok := putFloat64(buf[:n+float64Width], n, v); ok {
+		return buf[:end]
 	}
 	return strconv.AppendFloat(buf, v, 'g', -1, 64)
+}
+
+// putFloat64 writes strconv's 'g' -1 text of v at buf[p:] and returns its
+// end, when v is 0 or a short decimal (see shortDecimal); ok is false,
+// with buf left as it was, for the other values, for strconv. It may
+// write garbage after the end up to p+float64Width, which buf must have.
+func putFloat64(buf []byte, p int, v float64) (end int, ok bool) {
+	if v == 0 && !math.Signbit(v) {
+		buf[p] = '0' // -0 is "-0", left to strconv
+		return p + 1, true
+	}
+	k, d, ok := shortDecimal(math.Abs(v))
+	if !ok {
+		return p, false
+	}
+	if v < 0 {
+		buf[p] = '-'
+		p++
+	}
+	return putShortDecimal(buf, p, k, 14-d), true
+}
+
+// putShortDecimal writes k / 10^(14-e), with 10^14 <= k < 10^15 and e in
+// -4..5 (shortDecimal's k and 14-d), in plain notation without trailing
+// fraction zeros (k=123450000000000, e=1 → "12.345") at buf[p:] and
+// returns its end. Rather than dividing by powers of ten, it takes k's
+// 15 digits as two words of eightDigits (a '0' and the first 7, then
+// the last 8, when they are not all zeros), counts their trailing zeros
+// from the words' leading zero bytes, and writes the point into the first
+// word. It writes up to 21 bytes, the last ones garbage past the end.
+func putShortDecimal(buf []byte, p int, k uint64, e int) int {
+	const zeros = 0x30303030_30303030
+	hi := k / 1e8
+	w1 := eightDigits(uint32(hi)) // '0' and digits 1 to 7: digit i is byte i
+	w2 := uint64(zeros)           // digits 8 to 15, often all '0'
+	if lo := uint32(k - hi*1e8); lo != 0 {
+		w2 = eightDigits(lo)
+	}
+	// n is the number of digits less the trailing zeros: a word's bytes
+	// xor '0' are zero for the '0's, so its leading zero bytes count the
+	// trailing '0's (digit 1 is not '0').
+	n := 15 - bits.LeadingZeros64(w2^zeros)/8
+	if n == 7 {
+		n = 7 - bits.LeadingZeros64(w1^zeros)/8
+	}
+	if e < 0 { // "0.", -e-1 zeros, the digits
+		*(*[5]byte)(buf[p:]) = [5]byte{'0', '.', '0', '0', '0'}
+		q := p + 1 - e // where digit 1 goes
+		binary.LittleEndian.PutUint64(buf[q:], w1>>8)
+		binary.LittleEndian.PutUint64(buf[q+7:], w2)
+		return q + n
+	}
+	// Digits 1 to e+1 move down a byte over w1's '0'; the point takes
+	// byte e+1; digits e+2 on stay where they are.
+	if n <= e+1 { // no fraction
+		binary.LittleEndian.PutUint64(buf[p:], w1>>8)
+		binary.LittleEndian.PutUint64(buf[p+7:], w2)
+		return p + e + 1
+	}
+	intMask := uint64(1)<<(8*(e+1)) - 1
+	w1 = w1>>8&intMask | '.'<<(8*(e+1)) | w1&^(intMask<<8|0xff)
+	binary.LittleEndian.PutUint64(buf[p:], w1)
+	binary.LittleEndian.PutUint64(buf[p+8:], w2)
+	return p + 1 + n
 }
 
 // shortDecimal reports whether a (> 0) is in [1e-4, 1e6), where 'g' writes
@@ -421,14 +372,18 @@ func shortDecimal(a float64) (k uint64, d int, ok bool) {
 	if !(a >= 1e-4 && a < 1e6) {
 		return 0, 0, false
 	}
-	e := -4
-	for e < 5 && a >= pow10[e+1+4] {
+	// e = floor(log10(a)) is floor(log10(2)·x) or one more, x being a's
+	// binary exponent (1233/4096 ≈ log10(2), and >> rounds down).
+	e := (int(math.Float64bits(a)>>52) - 1023) * 1233 >> 12
+	if a >= pow10[e+1+4] {
 		e++
 	}
 	d = 14 - e
 	p := pow10[d+4]
-	k = uint64(a*p + 0.5) // math.Round is a function call on amd64
-	if k < 1e15 && float64(k)/p == a {
+	// a·p < 10^15: int64 conversions are single instructions where
+	// uint64 ones are not (math.Round is a function call on amd64).
+	k = uint64(int64(a*p + 0.5))
+	if k < 1e15 && float64(int64(k))/p == a {
 		return k, d, true
 	}
 	return 0, 0, false
