@@ -64,6 +64,18 @@ type Destination interface {
 	AbortWrite(ctx context.Context, writeID string) error
 }
 
+// StateStore is implemented by a destination whose Spec sets StoresState:
+// it gives back, and forgets, the state blob a CommitWrite stored with the
+// data. flow is the WriteRequest.Flow the blob was committed under.
+type StateStore interface {
+	// LoadState returns the blob stored by the flow's last commit that
+	// carried one, and false when there is none.
+	LoadState(ctx context.Context, flow string) ([]byte, bool, error)
+	// DeleteState forgets the flow's blob; it reports whether there was
+	// one. Deleting an unknown flow's state returns false, nil.
+	DeleteState(ctx context.Context, flow string) (bool, error)
+}
+
 // CommitReporter is implemented by a destination that has facts to report
 // about a committed write (rows, a checksum, the files written). The host
 // prints them in the run summary. It is called right after a successful

@@ -30,6 +30,8 @@ func toSpecResponse(s Spec) *pb.SpecResponse {
 		Discover:        s.Discover,
 		WriteModes:      modes,
 		StoresState:     s.StoresState,
+		LocalDiscover:   s.LocalDiscover,
+		LocationKeys:    s.LocationKeys,
 	}
 }
 

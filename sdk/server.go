@@ -204,6 +204,34 @@ func (s *server) AbortWrite(ctx context.Context, req *pb.AbortWriteRequest) (_ *
 	return &pb.AbortWriteResponse{}, nil
 }
 
+func (s *server) GetState(ctx context.Context, req *pb.GetStateRequest) (_ *pb.GetStateResponse, err error) {
+	defer s.guard("get_state", &err)
+	s.enter()
+	st, ok := s.conn.(StateStore)
+	if !ok {
+		return nil, toStatus(errclass.Permanentf("connector %s does not store state", s.spec.Name))
+	}
+	blob, found, err := st.LoadState(ctx, req.GetFlow())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.GetStateResponse{State: blob, Found: found}, nil
+}
+
+func (s *server) DeleteState(ctx context.Context, req *pb.DeleteStateRequest) (_ *pb.DeleteStateResponse, err error) {
+	defer s.guard("delete_state", &err)
+	s.enter()
+	st, ok := s.conn.(StateStore)
+	if !ok {
+		return nil, toStatus(errclass.Permanentf("connector %s does not store state", s.spec.Name))
+	}
+	found, err := st.DeleteState(ctx, req.GetFlow())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.DeleteStateResponse{Found: found}, nil
+}
+
 func asErr(err error, target **errclass.Error) bool { return errors.As(err, target) }
 
 // sanitize makes a message valid UTF-8 (protobuf refuses invalid strings

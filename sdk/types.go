@@ -64,7 +64,21 @@ type Spec struct {
 	Incremental, Upsert, Discover bool
 	// StoresState reports that CommitWrite stores the flow's state blob in
 	// the same transaction as the data (exactly-once incremental flows).
+	// Such a destination should implement [StateStore] so the host can read
+	// the stored blob back: it is then the authority for the flow's cursor.
 	StoresState bool
+	// LocalDiscover reports that Discover reaches no external system (it
+	// reads only the configuration and local files), so `sqlflow-host
+	// validate` may call it to check each flow's stream.
+	LocalDiscover bool
+	// LocationKeys lists the configuration keys that say where the
+	// connector's data lives (path, url, table, bucket, prefix, host,
+	// database...), never a secret. The host records their values with a
+	// stored incremental cursor and refuses the cursor when they change.
+	// Empty means the host's default list (path, url, base_url, endpoint,
+	// table, query, bucket, prefix, host, port, database, schema,
+	// spreadsheet_id, sheet_name, shop_domain, table_name).
+	LocationKeys []string
 	// WriteModes lists the modes a destination accepts. Empty for a
 	// destination means replace and append.
 	WriteModes []WriteMode

@@ -44,6 +44,12 @@ type Conn interface {
 	CommitWrite(ctx context.Context, writeID string, state []byte) (map[string]string, error)
 	// AbortWrite drops a write's staging; idempotent.
 	AbortWrite(ctx context.Context, writeID string) error
+	// LoadState reads the state blob a destination that stores state
+	// committed for flow (found is false when there is none).
+	LoadState(ctx context.Context, flow string) (state []byte, found bool, err error)
+	// DeleteState forgets a flow's stored state blob; it reports whether
+	// there was one.
+	DeleteState(ctx context.Context, flow string) (bool, error)
 }
 
 var _ Conn = (*rpcclient.Client)(nil)

@@ -118,6 +118,26 @@ func (p *InProcess) AbortWrite(ctx context.Context, writeID string) error {
 	return classified(dst.AbortWrite(ctx, writeID))
 }
 
+// LoadState calls the destination's sdk.StateStore.
+func (p *InProcess) LoadState(ctx context.Context, flow string) ([]byte, bool, error) {
+	st, ok := p.c.(sdk.StateStore)
+	if !ok {
+		return nil, false, errclass.Permanentf("connector %s does not store state", p.c.Spec().Name)
+	}
+	blob, found, err := st.LoadState(ctx, flow)
+	return blob, found, classified(err)
+}
+
+// DeleteState calls the destination's sdk.StateStore.
+func (p *InProcess) DeleteState(ctx context.Context, flow string) (bool, error) {
+	st, ok := p.c.(sdk.StateStore)
+	if !ok {
+		return false, errclass.Permanentf("connector %s does not store state", p.c.Spec().Name)
+	}
+	found, err := st.DeleteState(ctx, flow)
+	return found, classified(err)
+}
+
 func (p *InProcess) source() (sdk.Source, error) {
 	if s, ok := p.c.(sdk.Source); ok {
 		return s, nil

@@ -416,3 +416,15 @@ func (s *serialized) AbortWrite(ctx context.Context, id string) error {
 	defer s.mu.Unlock()
 	return s.Conn.AbortWrite(ctx, id)
 }
+
+func (s *serialized) LoadState(ctx context.Context, flow string) ([]byte, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Conn.LoadState(ctx, flow)
+}
+
+func (s *serialized) DeleteState(ctx context.Context, flow string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Conn.DeleteState(ctx, flow)
+}

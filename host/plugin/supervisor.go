@@ -486,3 +486,23 @@ func (s *Supervisor) AbortWrite(ctx context.Context, id string) error {
 	}
 	return s.done(p, err)
 }
+
+// LoadState calls the current process.
+func (s *Supervisor) LoadState(ctx context.Context, flow string) ([]byte, bool, error) {
+	p, err := s.current()
+	if err != nil {
+		return nil, false, err
+	}
+	b, ok, err := p.Client.LoadState(ctx, flow)
+	return b, ok, s.done(p, err)
+}
+
+// DeleteState calls the current process.
+func (s *Supervisor) DeleteState(ctx context.Context, flow string) (bool, error) {
+	p, err := s.current()
+	if err != nil {
+		return false, err
+	}
+	ok, err := p.Client.DeleteState(ctx, flow)
+	return ok, s.done(p, err)
+}

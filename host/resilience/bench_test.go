@@ -30,6 +30,10 @@ func (nopConn) CommitWrite(context.Context, string, []byte) (map[string]string, 
 	return nil, nil
 }
 func (nopConn) AbortWrite(context.Context, string) error { return nil }
+func (nopConn) LoadState(context.Context, string) ([]byte, bool, error) {
+	return nil, false, nil
+}
+func (nopConn) DeleteState(context.Context, string) (bool, error) { return false, nil }
 
 // fullPolicy is the rest profile's shape with a limiter that never makes a
 // call wait (the success path).

@@ -73,10 +73,11 @@ const (
 	opWrite
 	opCommit
 	opAbort
+	opState
 	numOps
 )
 
-var opNames = [numOps]string{"spec", "configure", "test_connection", "discover", "read", "write", "commit", "abort"}
+var opNames = [numOps]string{"spec", "configure", "test_connection", "discover", "read", "write", "commit", "abort", "state"}
 
 func (o op) String() string { return opNames[o] }
 
@@ -778,4 +779,24 @@ func (c *Client) AbortWrite(ctx context.Context, writeID string) error {
 		return struct{}{}, c.conn.AbortWrite(ctx, writeID)
 	})
 	return err
+}
+
+// LoadState calls LoadState under the policy (operation "state").
+func (c *Client) LoadState(ctx context.Context, flow string) ([]byte, bool, error) {
+	type loaded struct {
+		blob  []byte
+		found bool
+	}
+	r, err := call(c, ctx, opState, func(ctx context.Context) (loaded, error) {
+		b, ok, err := c.conn.LoadState(ctx, flow)
+		return loaded{b, ok}, err
+	})
+	return r.blob, r.found, err
+}
+
+// DeleteState calls DeleteState under the policy (operation "state").
+func (c *Client) DeleteState(ctx context.Context, flow string) (bool, error) {
+	return call(c, ctx, opState, func(ctx context.Context) (bool, error) {
+		return c.conn.DeleteState(ctx, flow)
+	})
 }

@@ -103,6 +103,14 @@ func (f *fakeConn) AbortWrite(ctx context.Context, _ string) error {
 	_, err := f.do(ctx)
 	return err
 }
+func (f *fakeConn) LoadState(ctx context.Context, _ string) ([]byte, bool, error) {
+	_, err := f.do(ctx)
+	return nil, false, err
+}
+func (f *fakeConn) DeleteState(ctx context.Context, _ string) (bool, error) {
+	_, err := f.do(ctx)
+	return false, err
+}
 
 // logBuf collects log lines; safe for concurrent use.
 type logBuf struct {

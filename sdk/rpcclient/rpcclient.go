@@ -170,6 +170,25 @@ func (c *Client) AbortWrite(ctx context.Context, writeID string) error {
 	return nil
 }
 
+// LoadState reads the state blob a destination stored for flow; found is
+// false when it holds none.
+func (c *Client) LoadState(ctx context.Context, flow string) ([]byte, bool, error) {
+	r, err := c.c.GetState(ctx, &pb.GetStateRequest{Flow: flow})
+	if err != nil {
+		return nil, false, FromStatus(ctx, err)
+	}
+	return r.GetState(), r.GetFound(), nil
+}
+
+// DeleteState forgets the state blob a destination stored for flow.
+func (c *Client) DeleteState(ctx context.Context, flow string) (bool, error) {
+	r, err := c.c.DeleteState(ctx, &pb.DeleteStateRequest{Flow: flow})
+	if err != nil {
+		return false, FromStatus(ctx, err)
+	}
+	return r.GetFound(), nil
+}
+
 // FromSpecResponse converts a wire spec to its domain form.
 func FromSpecResponse(r *pb.SpecResponse) sdk.Spec {
 	modes := make([]sdk.WriteMode, 0, len(r.GetWriteModes()))
@@ -189,6 +208,8 @@ func FromSpecResponse(r *pb.SpecResponse) sdk.Spec {
 		Discover:        r.GetDiscover(),
 		WriteModes:      modes,
 		StoresState:     r.GetStoresState(),
+		LocalDiscover:   r.GetLocalDiscover(),
+		LocationKeys:    r.GetLocationKeys(),
 	}
 }
 

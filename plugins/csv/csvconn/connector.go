@@ -54,6 +54,8 @@ func (c *Connector) Spec() sdk.Spec {
 		Incremental:     true,
 		Discover:        true,
 		WriteModes:      []sdk.WriteMode{sdk.ModeReplace, sdk.ModeAppend},
+		LocationKeys:    []string{"path"},
+		LocalDiscover:   true,
 	}
 }
 

@@ -85,6 +85,7 @@ func (c *Connector) Spec() sdk.Spec {
 		ResilienceClass: sdk.ResilienceNetwork,
 		Incremental:     true,
 		Discover:        true,
+		LocationKeys:    []string{"endpoint", "spreadsheet_id", "sheet_name", "range"},
 	}
 }
 

@@ -95,6 +95,8 @@ func (c *Connector) Spec() sdk.Spec {
 		Upsert:          true,
 		Discover:        true,
 		WriteModes:      []sdk.WriteMode{sdk.ModeReplace, sdk.ModeAppend, sdk.ModeUpsert},
+		LocationKeys:    []string{"table_name"},
+		LocalDiscover:   true,
 	}
 }
 

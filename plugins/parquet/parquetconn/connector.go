@@ -190,6 +190,8 @@ func (c *Connector) Spec() sdk.Spec {
 		ResilienceClass: sdk.ResilienceFile,
 		Discover:        true,
 		WriteModes:      []sdk.WriteMode{sdk.ModeReplace, sdk.ModeAppend},
+		LocationKeys:    []string{"path"},
+		LocalDiscover:   true,
 	}
 }
 

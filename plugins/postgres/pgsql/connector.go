@@ -84,6 +84,7 @@ func (c *Connector) Spec() sdk.Spec {
 		Discover:        true,
 		StoresState:     true,
 		WriteModes:      []sdk.WriteMode{sdk.ModeReplace, sdk.ModeAppend, sdk.ModeUpsert},
+		LocationKeys:    []string{"host", "port", "database", "dbname", "schema", "table", "table_name", "query"},
 	}
 }
 

@@ -73,6 +73,7 @@ func (c *Connector) Spec() sdk.Spec {
 		ResilienceClass: sdk.ResilienceNetwork,
 		Incremental:     true,
 		Discover:        true,
+		LocationKeys:    []string{"url", "data_path", "stream_name"},
 	}
 }
 

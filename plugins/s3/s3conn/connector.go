@@ -50,6 +50,7 @@ func (c *Connector) Spec() sdk.Spec {
 		Discover:        true,
 		Incremental:     true,
 		WriteModes:      []sdk.WriteMode{sdk.ModeReplace, sdk.ModeAppend},
+		LocationKeys:    []string{"endpoint_url", "bucket", "uri", "key", "path_prefix"},
 	}
 }
 

@@ -50,6 +50,7 @@ func (c *Connector) Spec() sdk.Spec {
 		ResilienceClass: sdk.ResilienceNetwork,
 		Incremental:     true,
 		Discover:        true,
+		LocationKeys:    []string{"endpoint", "shop_domain", "api"},
 	}
 }
 

@@ -204,8 +204,16 @@ type SpecResponse struct {
 	Discover        bool     `protobuf:"varint,10,opt,name=discover,proto3" json:"discover,omitempty"`
 	WriteModes      []string `protobuf:"bytes,11,rep,name=write_modes,json=writeModes,proto3" json:"write_modes,omitempty"`
 	StoresState     bool     `protobuf:"varint,12,opt,name=stores_state,json=storesState,proto3" json:"stores_state,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Discover reaches no external system (it reads only the configuration
+	// and local files), so validate may call it to check flows' streams.
+	LocalDiscover bool `protobuf:"varint,13,opt,name=local_discover,json=localDiscover,proto3" json:"local_discover,omitempty"`
+	// The configuration keys that say where the connector's data lives
+	// (path, url, table, bucket, prefix, host, database...; never a secret).
+	// A stored incremental cursor records their values and is refused when
+	// they change.
+	LocationKeys  []string `protobuf:"bytes,14,rep,name=location_keys,json=locationKeys,proto3" json:"location_keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SpecResponse) Reset() {
@@ -320,6 +328,20 @@ func (x *SpecResponse) GetStoresState() bool {
 		return x.StoresState
 	}
 	return false
+}
+
+func (x *SpecResponse) GetLocalDiscover() bool {
+	if x != nil {
+		return x.LocalDiscover
+	}
+	return false
+}
+
+func (x *SpecResponse) GetLocationKeys() []string {
+	if x != nil {
+		return x.LocationKeys
+	}
+	return nil
 }
 
 type ConfigureRequest struct {
@@ -1348,6 +1370,194 @@ func (*AbortWriteResponse) Descriptor() ([]byte, []int) {
 	return file_sqlflow_connector_v1_connector_proto_rawDescGZIP(), []int{21}
 }
 
+type GetStateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The flow key the state was committed under: BeginWriteRequest.flow.
+	Flow          string `protobuf:"bytes,1,opt,name=flow,proto3" json:"flow,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStateRequest) Reset() {
+	*x = GetStateRequest{}
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStateRequest) ProtoMessage() {}
+
+func (x *GetStateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStateRequest.ProtoReflect.Descriptor instead.
+func (*GetStateRequest) Descriptor() ([]byte, []int) {
+	return file_sqlflow_connector_v1_connector_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GetStateRequest) GetFlow() string {
+	if x != nil {
+		return x.Flow
+	}
+	return ""
+}
+
+type GetStateResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The blob stored by the last CommitWrite of the flow that carried one.
+	State []byte `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	// False when the destination holds no state for the flow.
+	Found         bool `protobuf:"varint,2,opt,name=found,proto3" json:"found,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStateResponse) Reset() {
+	*x = GetStateResponse{}
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStateResponse) ProtoMessage() {}
+
+func (x *GetStateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStateResponse.ProtoReflect.Descriptor instead.
+func (*GetStateResponse) Descriptor() ([]byte, []int) {
+	return file_sqlflow_connector_v1_connector_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetStateResponse) GetState() []byte {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+func (x *GetStateResponse) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
+type DeleteStateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Flow          string                 `protobuf:"bytes,1,opt,name=flow,proto3" json:"flow,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteStateRequest) Reset() {
+	*x = DeleteStateRequest{}
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteStateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteStateRequest) ProtoMessage() {}
+
+func (x *DeleteStateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteStateRequest.ProtoReflect.Descriptor instead.
+func (*DeleteStateRequest) Descriptor() ([]byte, []int) {
+	return file_sqlflow_connector_v1_connector_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *DeleteStateRequest) GetFlow() string {
+	if x != nil {
+		return x.Flow
+	}
+	return ""
+}
+
+type DeleteStateResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// False when there was nothing to delete.
+	Found         bool `protobuf:"varint,1,opt,name=found,proto3" json:"found,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteStateResponse) Reset() {
+	*x = DeleteStateResponse{}
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteStateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteStateResponse) ProtoMessage() {}
+
+func (x *DeleteStateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteStateResponse.ProtoReflect.Descriptor instead.
+func (*DeleteStateResponse) Descriptor() ([]byte, []int) {
+	return file_sqlflow_connector_v1_connector_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *DeleteStateResponse) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
 var File_sqlflow_connector_v1_connector_proto protoreflect.FileDescriptor
 
 const file_sqlflow_connector_v1_connector_proto_rawDesc = "" +
@@ -1357,7 +1567,7 @@ const file_sqlflow_connector_v1_connector_proto_rawDesc = "" +
 	"\x05class\x18\x01 \x01(\x0e2 .sqlflow.connector.v1.ErrorClassR\x05class\x12.\n" +
 	"\x13retry_after_seconds\x18\x02 \x01(\x01R\x11retryAfterSeconds\x12\x14\n" +
 	"\x05field\x18\x03 \x01(\tR\x05field\"\r\n" +
-	"\vSpecRequest\"\x8b\x03\n" +
+	"\vSpecRequest\"\xd7\x03\n" +
 	"\fSpecResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12)\n" +
@@ -1372,7 +1582,9 @@ const file_sqlflow_connector_v1_connector_proto_rawDesc = "" +
 	" \x01(\bR\bdiscover\x12\x1f\n" +
 	"\vwrite_modes\x18\v \x03(\tR\n" +
 	"writeModes\x12!\n" +
-	"\fstores_state\x18\f \x01(\bR\vstoresState\"3\n" +
+	"\fstores_state\x18\f \x01(\bR\vstoresState\x12%\n" +
+	"\x0elocal_discover\x18\r \x01(\bR\rlocalDiscover\x12#\n" +
+	"\rlocation_keys\x18\x0e \x03(\tR\flocationKeys\"3\n" +
 	"\x10ConfigureRequest\x12\x1f\n" +
 	"\vconfig_json\x18\x01 \x01(\fR\n" +
 	"configJson\"<\n" +
@@ -1443,14 +1655,23 @@ const file_sqlflow_connector_v1_connector_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\".\n" +
 	"\x11AbortWriteRequest\x12\x19\n" +
 	"\bwrite_id\x18\x01 \x01(\tR\awriteId\"\x14\n" +
-	"\x12AbortWriteResponse*\x9b\x01\n" +
+	"\x12AbortWriteResponse\"%\n" +
+	"\x0fGetStateRequest\x12\x12\n" +
+	"\x04flow\x18\x01 \x01(\tR\x04flow\">\n" +
+	"\x10GetStateResponse\x12\x14\n" +
+	"\x05state\x18\x01 \x01(\fR\x05state\x12\x14\n" +
+	"\x05found\x18\x02 \x01(\bR\x05found\"(\n" +
+	"\x12DeleteStateRequest\x12\x12\n" +
+	"\x04flow\x18\x01 \x01(\tR\x04flow\"+\n" +
+	"\x13DeleteStateResponse\x12\x14\n" +
+	"\x05found\x18\x01 \x01(\bR\x05found*\x9b\x01\n" +
 	"\n" +
 	"ErrorClass\x12\x1b\n" +
 	"\x17ERROR_CLASS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15ERROR_CLASS_TRANSIENT\x10\x01\x12\x1c\n" +
 	"\x18ERROR_CLASS_RATE_LIMITED\x10\x02\x12\x1c\n" +
 	"\x18ERROR_CLASS_AUTH_EXPIRED\x10\x03\x12\x19\n" +
-	"\x15ERROR_CLASS_PERMANENT\x10\x042\xc7\x06\n" +
+	"\x15ERROR_CLASS_PERMANENT\x10\x042\x86\b\n" +
 	"\tConnector\x12M\n" +
 	"\x04Spec\x12!.sqlflow.connector.v1.SpecRequest\x1a\".sqlflow.connector.v1.SpecResponse\x12\\\n" +
 	"\tConfigure\x12&.sqlflow.connector.v1.ConfigureRequest\x1a'.sqlflow.connector.v1.ConfigureResponse\x12P\n" +
@@ -1463,7 +1684,9 @@ const file_sqlflow_connector_v1_connector_proto_rawDesc = "" +
 	"WriteBatch\x12'.sqlflow.connector.v1.WriteBatchRequest\x1a(.sqlflow.connector.v1.WriteBatchResponse\x12b\n" +
 	"\vCommitWrite\x12(.sqlflow.connector.v1.CommitWriteRequest\x1a).sqlflow.connector.v1.CommitWriteResponse\x12_\n" +
 	"\n" +
-	"AbortWrite\x12'.sqlflow.connector.v1.AbortWriteRequest\x1a(.sqlflow.connector.v1.AbortWriteResponseBLZJgithub.com/sqlflow/sqlflow-host/sdk/proto/sqlflow/connector/v1;connectorv1b\x06proto3"
+	"AbortWrite\x12'.sqlflow.connector.v1.AbortWriteRequest\x1a(.sqlflow.connector.v1.AbortWriteResponse\x12Y\n" +
+	"\bGetState\x12%.sqlflow.connector.v1.GetStateRequest\x1a&.sqlflow.connector.v1.GetStateResponse\x12b\n" +
+	"\vDeleteState\x12(.sqlflow.connector.v1.DeleteStateRequest\x1a).sqlflow.connector.v1.DeleteStateResponseBLZJgithub.com/sqlflow/sqlflow-host/sdk/proto/sqlflow/connector/v1;connectorv1b\x06proto3"
 
 var (
 	file_sqlflow_connector_v1_connector_proto_rawDescOnce sync.Once
@@ -1478,7 +1701,7 @@ func file_sqlflow_connector_v1_connector_proto_rawDescGZIP() []byte {
 }
 
 var file_sqlflow_connector_v1_connector_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_sqlflow_connector_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_sqlflow_connector_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_sqlflow_connector_v1_connector_proto_goTypes = []any{
 	(ErrorClass)(0),             // 0: sqlflow.connector.v1.ErrorClass
 	(*ErrorDetail)(nil),         // 1: sqlflow.connector.v1.ErrorDetail
@@ -1503,14 +1726,18 @@ var file_sqlflow_connector_v1_connector_proto_goTypes = []any{
 	(*CommitWriteResponse)(nil), // 20: sqlflow.connector.v1.CommitWriteResponse
 	(*AbortWriteRequest)(nil),   // 21: sqlflow.connector.v1.AbortWriteRequest
 	(*AbortWriteResponse)(nil),  // 22: sqlflow.connector.v1.AbortWriteResponse
-	nil,                         // 23: sqlflow.connector.v1.CommitWriteResponse.ReportEntry
+	(*GetStateRequest)(nil),     // 23: sqlflow.connector.v1.GetStateRequest
+	(*GetStateResponse)(nil),    // 24: sqlflow.connector.v1.GetStateResponse
+	(*DeleteStateRequest)(nil),  // 25: sqlflow.connector.v1.DeleteStateRequest
+	(*DeleteStateResponse)(nil), // 26: sqlflow.connector.v1.DeleteStateResponse
+	nil,                         // 27: sqlflow.connector.v1.CommitWriteResponse.ReportEntry
 }
 var file_sqlflow_connector_v1_connector_proto_depIdxs = []int32{
 	0,  // 0: sqlflow.connector.v1.ErrorDetail.class:type_name -> sqlflow.connector.v1.ErrorClass
 	5,  // 1: sqlflow.connector.v1.ConfigureResponse.field_errors:type_name -> sqlflow.connector.v1.FieldError
 	10, // 2: sqlflow.connector.v1.DiscoverResponse.streams:type_name -> sqlflow.connector.v1.Stream
 	13, // 3: sqlflow.connector.v1.ReadPageResponse.rate_hints:type_name -> sqlflow.connector.v1.RateHints
-	23, // 4: sqlflow.connector.v1.CommitWriteResponse.report:type_name -> sqlflow.connector.v1.CommitWriteResponse.ReportEntry
+	27, // 4: sqlflow.connector.v1.CommitWriteResponse.report:type_name -> sqlflow.connector.v1.CommitWriteResponse.ReportEntry
 	2,  // 5: sqlflow.connector.v1.Connector.Spec:input_type -> sqlflow.connector.v1.SpecRequest
 	4,  // 6: sqlflow.connector.v1.Connector.Configure:input_type -> sqlflow.connector.v1.ConfigureRequest
 	7,  // 7: sqlflow.connector.v1.Connector.Check:input_type -> sqlflow.connector.v1.CheckRequest
@@ -1520,17 +1747,21 @@ var file_sqlflow_connector_v1_connector_proto_depIdxs = []int32{
 	17, // 11: sqlflow.connector.v1.Connector.WriteBatch:input_type -> sqlflow.connector.v1.WriteBatchRequest
 	19, // 12: sqlflow.connector.v1.Connector.CommitWrite:input_type -> sqlflow.connector.v1.CommitWriteRequest
 	21, // 13: sqlflow.connector.v1.Connector.AbortWrite:input_type -> sqlflow.connector.v1.AbortWriteRequest
-	3,  // 14: sqlflow.connector.v1.Connector.Spec:output_type -> sqlflow.connector.v1.SpecResponse
-	6,  // 15: sqlflow.connector.v1.Connector.Configure:output_type -> sqlflow.connector.v1.ConfigureResponse
-	8,  // 16: sqlflow.connector.v1.Connector.Check:output_type -> sqlflow.connector.v1.CheckResponse
-	11, // 17: sqlflow.connector.v1.Connector.Discover:output_type -> sqlflow.connector.v1.DiscoverResponse
-	14, // 18: sqlflow.connector.v1.Connector.ReadPage:output_type -> sqlflow.connector.v1.ReadPageResponse
-	16, // 19: sqlflow.connector.v1.Connector.BeginWrite:output_type -> sqlflow.connector.v1.BeginWriteResponse
-	18, // 20: sqlflow.connector.v1.Connector.WriteBatch:output_type -> sqlflow.connector.v1.WriteBatchResponse
-	20, // 21: sqlflow.connector.v1.Connector.CommitWrite:output_type -> sqlflow.connector.v1.CommitWriteResponse
-	22, // 22: sqlflow.connector.v1.Connector.AbortWrite:output_type -> sqlflow.connector.v1.AbortWriteResponse
-	14, // [14:23] is the sub-list for method output_type
-	5,  // [5:14] is the sub-list for method input_type
+	23, // 14: sqlflow.connector.v1.Connector.GetState:input_type -> sqlflow.connector.v1.GetStateRequest
+	25, // 15: sqlflow.connector.v1.Connector.DeleteState:input_type -> sqlflow.connector.v1.DeleteStateRequest
+	3,  // 16: sqlflow.connector.v1.Connector.Spec:output_type -> sqlflow.connector.v1.SpecResponse
+	6,  // 17: sqlflow.connector.v1.Connector.Configure:output_type -> sqlflow.connector.v1.ConfigureResponse
+	8,  // 18: sqlflow.connector.v1.Connector.Check:output_type -> sqlflow.connector.v1.CheckResponse
+	11, // 19: sqlflow.connector.v1.Connector.Discover:output_type -> sqlflow.connector.v1.DiscoverResponse
+	14, // 20: sqlflow.connector.v1.Connector.ReadPage:output_type -> sqlflow.connector.v1.ReadPageResponse
+	16, // 21: sqlflow.connector.v1.Connector.BeginWrite:output_type -> sqlflow.connector.v1.BeginWriteResponse
+	18, // 22: sqlflow.connector.v1.Connector.WriteBatch:output_type -> sqlflow.connector.v1.WriteBatchResponse
+	20, // 23: sqlflow.connector.v1.Connector.CommitWrite:output_type -> sqlflow.connector.v1.CommitWriteResponse
+	22, // 24: sqlflow.connector.v1.Connector.AbortWrite:output_type -> sqlflow.connector.v1.AbortWriteResponse
+	24, // 25: sqlflow.connector.v1.Connector.GetState:output_type -> sqlflow.connector.v1.GetStateResponse
+	26, // 26: sqlflow.connector.v1.Connector.DeleteState:output_type -> sqlflow.connector.v1.DeleteStateResponse
+	16, // [16:27] is the sub-list for method output_type
+	5,  // [5:16] is the sub-list for method input_type
 	5,  // [5:5] is the sub-list for extension type_name
 	5,  // [5:5] is the sub-list for extension extendee
 	0,  // [0:5] is the sub-list for field type_name
@@ -1547,7 +1778,7 @@ func file_sqlflow_connector_v1_connector_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sqlflow_connector_v1_connector_proto_rawDesc), len(file_sqlflow_connector_v1_connector_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   23,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -36,6 +36,8 @@ const (
 	Connector_WriteBatch_FullMethodName  = "/sqlflow.connector.v1.Connector/WriteBatch"
 	Connector_CommitWrite_FullMethodName = "/sqlflow.connector.v1.Connector/CommitWrite"
 	Connector_AbortWrite_FullMethodName  = "/sqlflow.connector.v1.Connector/AbortWrite"
+	Connector_GetState_FullMethodName    = "/sqlflow.connector.v1.Connector/GetState"
+	Connector_DeleteState_FullMethodName = "/sqlflow.connector.v1.Connector/DeleteState"
 )
 
 // ConnectorClient is the client API for Connector service.
@@ -64,6 +66,13 @@ type ConnectorClient interface {
 	CommitWrite(ctx context.Context, in *CommitWriteRequest, opts ...grpc.CallOption) (*CommitWriteResponse, error)
 	// AbortWrite drops the staging. Idempotent.
 	AbortWrite(ctx context.Context, in *AbortWriteRequest, opts ...grpc.CallOption) (*AbortWriteResponse, error)
+	// GetState returns the state blob a destination whose spec sets
+	// stores_state stored with the last commit of a flow. Idempotent. Optional:
+	// a plugin that does not store state may leave it unimplemented.
+	GetState(ctx context.Context, in *GetStateRequest, opts ...grpc.CallOption) (*GetStateResponse, error)
+	// DeleteState forgets a flow's stored state blob (sqlflow-host state
+	// reset). Idempotent. Optional, as GetState.
+	DeleteState(ctx context.Context, in *DeleteStateRequest, opts ...grpc.CallOption) (*DeleteStateResponse, error)
 }
 
 type connectorClient struct {
@@ -164,6 +173,26 @@ func (c *connectorClient) AbortWrite(ctx context.Context, in *AbortWriteRequest,
 	return out, nil
 }
 
+func (c *connectorClient) GetState(ctx context.Context, in *GetStateRequest, opts ...grpc.CallOption) (*GetStateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetStateResponse)
+	err := c.cc.Invoke(ctx, Connector_GetState_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *connectorClient) DeleteState(ctx context.Context, in *DeleteStateRequest, opts ...grpc.CallOption) (*DeleteStateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteStateResponse)
+	err := c.cc.Invoke(ctx, Connector_DeleteState_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ConnectorServer is the server API for Connector service.
 // All implementations must embed UnimplementedConnectorServer
 // for forward compatibility.
@@ -190,6 +219,13 @@ type ConnectorServer interface {
 	CommitWrite(context.Context, *CommitWriteRequest) (*CommitWriteResponse, error)
 	// AbortWrite drops the staging. Idempotent.
 	AbortWrite(context.Context, *AbortWriteRequest) (*AbortWriteResponse, error)
+	// GetState returns the state blob a destination whose spec sets
+	// stores_state stored with the last commit of a flow. Idempotent. Optional:
+	// a plugin that does not store state may leave it unimplemented.
+	GetState(context.Context, *GetStateRequest) (*GetStateResponse, error)
+	// DeleteState forgets a flow's stored state blob (sqlflow-host state
+	// reset). Idempotent. Optional, as GetState.
+	DeleteState(context.Context, *DeleteStateRequest) (*DeleteStateResponse, error)
 	mustEmbedUnimplementedConnectorServer()
 }
 
@@ -226,6 +262,12 @@ func (UnimplementedConnectorServer) CommitWrite(context.Context, *CommitWriteReq
 }
 func (UnimplementedConnectorServer) AbortWrite(context.Context, *AbortWriteRequest) (*AbortWriteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AbortWrite not implemented")
+}
+func (UnimplementedConnectorServer) GetState(context.Context, *GetStateRequest) (*GetStateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetState not implemented")
+}
+func (UnimplementedConnectorServer) DeleteState(context.Context, *DeleteStateRequest) (*DeleteStateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteState not implemented")
 }
 func (UnimplementedConnectorServer) mustEmbedUnimplementedConnectorServer() {}
 func (UnimplementedConnectorServer) testEmbeddedByValue()                   {}
@@ -410,6 +452,42 @@ func _Connector_AbortWrite_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Connector_GetState_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetStateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConnectorServer).GetState(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Connector_GetState_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConnectorServer).GetState(ctx, req.(*GetStateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Connector_DeleteState_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteStateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConnectorServer).DeleteState(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Connector_DeleteState_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConnectorServer).DeleteState(ctx, req.(*DeleteStateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Connector_ServiceDesc is the grpc.ServiceDesc for Connector service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -452,6 +530,14 @@ var Connector_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AbortWrite",
 			Handler:    _Connector_AbortWrite_Handler,
+		},
+		{
+			MethodName: "GetState",
+			Handler:    _Connector_GetState_Handler,
+		},
+		{
+			MethodName: "DeleteState",
+			Handler:    _Connector_DeleteState_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
