@@ -89,4 +89,4 @@ lint:
 	$(GO) vet ./...
 
 clean:
-	rm -rf $(BIN) out .sqlflow
+	rm -rf $(BIN) out .sqlflow examples/quickstart/out examples/quickstart/.sqlflow

@@ -64,6 +64,18 @@ type Destination interface {
 	AbortWrite(ctx context.Context, writeID string) error
 }
 
+// WriteChecker is implemented by a destination that can tell whether a
+// write could begin without side effects and without reaching its system
+// (`sqlflow-host validate` calls it): the target's name is valid, the mode
+// and key fit. req has no WriteID and no Schema. It returns what the write
+// would change, named so that two writes of the same object give the same
+// string across destinations of the type (an absolute file path, a
+// schema-qualified table with its server and database, a bucket and
+// prefix); the host refuses two flows whose resolved targets are equal.
+type WriteChecker interface {
+	CheckWrite(ctx context.Context, req WriteRequest) (resolved string, err error)
+}
+
 // StateStore is implemented by a destination whose Spec sets StoresState:
 // it gives back, and forgets, the state blob a CommitWrite stored with the
 // data. flow is the WriteRequest.Flow the blob was committed under.

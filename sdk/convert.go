@@ -133,13 +133,26 @@ func fromBeginWriteRequest(r *pb.BeginWriteRequest) (WriteRequest, error) {
 		return WriteRequest{}, err
 	}
 	return WriteRequest{
-		WriteID: r.GetWriteId(),
-		Flow:    r.GetFlow(),
-		Target:  r.GetTarget(),
-		Schema:  schema,
-		Mode:    WriteMode(r.GetMode()),
-		Key:     r.GetKey(),
+		WriteID:       r.GetWriteId(),
+		Flow:          r.GetFlow(),
+		Target:        r.GetTarget(),
+		DefaultTarget: r.GetDefaultTarget(),
+		Schema:        schema,
+		Mode:          WriteMode(r.GetMode()),
+		Key:           r.GetKey(),
 	}, nil
+}
+
+// fromCheckWriteRequest converts a wire CheckWrite request to its domain
+// form: a WriteRequest without write id or schema.
+func fromCheckWriteRequest(r *pb.CheckWriteRequest) WriteRequest {
+	return WriteRequest{
+		Flow:          r.GetFlow(),
+		Target:        r.GetTarget(),
+		DefaultTarget: r.GetDefaultTarget(),
+		Mode:          WriteMode(r.GetMode()),
+		Key:           r.GetKey(),
+	}
 }
 
 // toStatus converts a connector error to a gRPC status error carrying an

@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/hashicorp/go-hclog"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
@@ -204,12 +206,26 @@ func (s *server) AbortWrite(ctx context.Context, req *pb.AbortWriteRequest) (_ *
 	return &pb.AbortWriteResponse{}, nil
 }
 
+func (s *server) CheckWrite(ctx context.Context, req *pb.CheckWriteRequest) (_ *pb.CheckWriteResponse, err error) {
+	defer s.guard("check_write", &err)
+	s.enter()
+	wc, ok := s.conn.(WriteChecker)
+	if s.dst == nil || !ok {
+		return nil, status.Error(codes.Unimplemented, "connector "+s.spec.Name+" does not check writes")
+	}
+	resolved, err := wc.CheckWrite(ctx, fromCheckWriteRequest(req))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.CheckWriteResponse{ResolvedTarget: resolved}, nil
+}
+
 func (s *server) GetState(ctx context.Context, req *pb.GetStateRequest) (_ *pb.GetStateResponse, err error) {
 	defer s.guard("get_state", &err)
 	s.enter()
 	st, ok := s.conn.(StateStore)
 	if !ok {
-		return nil, toStatus(errclass.Permanentf("connector %s does not store state", s.spec.Name))
+		return nil, status.Error(codes.Unimplemented, "connector "+s.spec.Name+" does not store state")
 	}
 	blob, found, err := st.LoadState(ctx, req.GetFlow())
 	if err != nil {
@@ -223,7 +239,7 @@ func (s *server) DeleteState(ctx context.Context, req *pb.DeleteStateRequest) (_
 	s.enter()
 	st, ok := s.conn.(StateStore)
 	if !ok {
-		return nil, toStatus(errclass.Permanentf("connector %s does not store state", s.spec.Name))
+		return nil, status.Error(codes.Unimplemented, "connector "+s.spec.Name+" does not store state")
 	}
 	found, err := st.DeleteState(ctx, req.GetFlow())
 	if err != nil {

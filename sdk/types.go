@@ -181,12 +181,22 @@ type Page struct {
 type WriteRequest struct {
 	// WriteID is chosen by the host and unique per attempt of a flow run.
 	WriteID string
-	// Flow names the flow; staging areas are named by it so that a later
-	// run of the same flow can find and clean what a killed host left.
+	// Flow is a key naming the pipeline and the flow ("<pipeline>/<flow>");
+	// staging areas are named by it so that a later run of the same flow
+	// can find and clean what a killed host left, and a destination that
+	// stores state stores the flow's state blob under it.
 	Flow string
 	// Target names the table, file or object set to write.
 	Target string
-	// Schema is the Arrow schema of every batch of the write.
+	// DefaultTarget reports that the flow names no target: Target is then
+	// the stream's name, which a destination whose location already names
+	// one object (a csv path ending in .csv) may ignore.
+	DefaultTarget bool
+	// Schema is the Arrow schema of every batch of the write. It is nil
+	// only for a replace of an empty stream whose schema is unknown: the
+	// destination then empties the existing target keeping its columns,
+	// or fails PERMANENT when there is no target (the host then leaves
+	// the target as it was and warns). No batch follows.
 	Schema *arrow.Schema
 	// Mode is replace, append or upsert.
 	Mode WriteMode

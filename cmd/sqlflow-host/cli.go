@@ -63,6 +63,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func exitCode(err error) int {
 	var ue *usageError
 	var ce *engine.ConfigError
+	var fe *engine.FlowsError
+	if errors.As(err, &fe) {
+		if fe.Configuration {
+			return exitUsage
+		}
+		return exitFailed
+	}
 	var cerr *config.Error
 	var clist config.ErrorList
 	switch {
@@ -102,7 +109,7 @@ func (a *app) rootCommand() *cobra.Command {
 		"plugins directory (default: $SQLFLOW_PLUGINS_DIR, else plugins_dir in the pipeline file, else plugins/ beside the host binary)")
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
 	root.AddCommand(a.runCommand(), a.validateCommand(), a.checkCommand(), a.discoverCommand(),
-		a.previewCommand(), a.pluginsCommand(), a.versionCommand(), a.resilienceCommand())
+		a.previewCommand(), a.pluginsCommand(), a.versionCommand(), a.resilienceCommand(), a.stateCommand())
 	return root
 }
 
@@ -145,6 +152,9 @@ func (a *app) engine(path string) (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Plugins run in the pipeline file's directory: relative paths in
+	// connector settings are relative to the file.
+	l.WorkDir = p.Dir
 	return engine.New(p, l, a.logger), nil
 }
 

@@ -106,7 +106,7 @@ flows:
   - {from: a, to: b}
 `)
 	r := cliDir(t, dir, "validate", p)
-	expect(t, r, 1, "not a sqlflow-host plugin")
+	expect(t, r, 2, "p.yaml:3:3: sources.a:", "p.yaml:5:3: destinations.b:", "not a sqlflow-host plugin")
 }
 
 func cliDir(t *testing.T, dir string, args ...string) result {
@@ -117,23 +117,29 @@ func cliDir(t *testing.T, dir string, args ...string) result {
 	return cli(t, args...)
 }
 
+// The quickstart runs from any directory: its paths are relative to the
+// pipeline file, which here is a copy of examples/quickstart.
 func TestQuickstart(t *testing.T) {
 	havePlugin(t, "parquet")
-	out := t.TempDir()
-	t.Chdir(out)
-	os.Symlink(filepath.Join(repoRoot, "examples"), filepath.Join(out, "examples"))
-	r := cli(t, "run", filepath.Join(repoRoot, "examples/quickstart/pipeline.yaml"))
+	proj := t.TempDir()
+	for _, f := range []string{"pipeline.yaml", "orders.csv"} {
+		write(t, proj, f, mustRead(t, filepath.Join(repoRoot, "examples/quickstart", f)))
+	}
+	t.Chdir(t.TempDir())
+	r := cli(t, "run", filepath.Join(proj, "pipeline.yaml"))
 	expect(t, r, 0, "orders_to_parquet", "orders_to_memory", "rows=500")
 	for _, line := range strings.Split(r.stdout, "\n") {
 		if strings.HasPrefix(line, "orders_to_parquet") && !strings.Contains(line, " 500 ") {
 			t.Fatalf("summary line %q lacks 500 rows", line)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(out, "out/quickstart/orders.parquet")); err != nil {
+	if _, err := os.Stat(filepath.Join(proj, "out/orders.parquet")); err != nil {
 		t.Fatalf("parquet target missing: %v\n%s", err, r)
 	}
-	// A second run replaces, it does not add.
-	expect(t, cli(t, "run", filepath.Join(repoRoot, "examples/quickstart/pipeline.yaml")), 0, "rows=500")
+	// A second run, from the pipeline's own directory, replaces: it does
+	// not add.
+	t.Chdir(proj)
+	expect(t, cli(t, "run", "pipeline.yaml"), 0, "rows=500")
 }
 
 func TestRaggedCSVLeavesNoTarget(t *testing.T) {

@@ -18,7 +18,6 @@ import (
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
 	"github.com/sqlflow/sqlflow-host/host/plugin"
 	"github.com/sqlflow/sqlflow-host/host/resilience"
-	"github.com/sqlflow/sqlflow-host/host/state"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
 )
@@ -29,12 +28,15 @@ func (a *app) runCommand() *cobra.Command {
 	var concurrency int
 	var stateDir, metricsAddr string
 	var pageRows, pageBytes int64
+	var selected []string
+	var fullRefresh bool
 	cmd := &cobra.Command{
 		Use:   "run FILE",
-		Short: "Run every flow of a pipeline file",
-		Long: "run starts a plugin process per connector, runs the flows (at most --concurrency at once),\n" +
-			"prints a summary per flow and exits 0 when every flow committed, 1 when one failed (its target is\n" +
-			"left as it was), 2 for a configuration error.",
+		Short: "Run the flows of a pipeline file",
+		Long: "run starts the plugins the flows need, runs the flows (at most --concurrency at once) and prints a\n" +
+			"summary line per flow. A connector that fails fails only the flows that use it. Exit 0 when every flow\n" +
+			"succeeded; 1 when a flow failed (its target is left as it was); 2 for a configuration error (a bad file,\n" +
+			"a key a connector refuses, a stored cursor of another configuration), also when it failed only some flows.",
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			if concurrency < 1 {
@@ -48,6 +50,10 @@ func (a *app) runCommand() *cobra.Command {
 				return err
 			}
 			defer e.Close()
+			flows, err := e.SelectFlows(selected)
+			if err != nil {
+				return err
+			}
 			if metricsAddr != "" {
 				stop, err := a.serveMetrics(cmd.Context(), e, metricsAddr)
 				if err != nil {
@@ -55,11 +61,12 @@ func (a *app) runCommand() *cobra.Command {
 				}
 				defer stop()
 			}
-			opts := engine.RunOptions{Concurrency: concurrency, Flow: pipeline.Options{Logger: a.logger, MaxRows: pageRows, MaxBytes: pageBytes}, State: state.Store{Dir: stateDir}}
+			opts := engine.RunOptions{Concurrency: concurrency, Flow: pipeline.Options{Logger: a.logger, MaxRows: pageRows, MaxBytes: pageBytes},
+				StateDir: stateDir, Select: selected, FullRefresh: fullRefresh}
 			var prog *progress
 			if a.isTerminal() {
 				prog = newProgress(a.stderr)
-				prog.watch(e)
+				prog.watch(e, flows)
 				opts.Flow.Progress = prog.update
 				defer prog.stop()
 			}
@@ -70,6 +77,9 @@ func (a *app) runCommand() *cobra.Command {
 			if results != nil {
 				a.summary(results)
 			}
+			for k, d := range e.StartTimes() {
+				a.logger.Debug("plugin start-up", "connector", k, "took", d.Round(time.Millisecond))
+			}
 			if err != nil && cmd.Context().Err() != nil {
 				return fmt.Errorf("interrupted: open writes were aborted, targets are unchanged: %w", err)
 			}
@@ -79,19 +89,27 @@ func (a *app) runCommand() *cobra.Command {
 	cmd.Flags().IntVar(&concurrency, "concurrency", 4, "how many flows run at once")
 	cmd.Flags().Int64Var(&pageRows, "page-rows", 0, "most rows asked for per page (default 1048576)")
 	cmd.Flags().Int64Var(&pageBytes, "page-bytes", 0, "most Arrow bytes asked for per page (default 8388608, 8 MiB)")
-	cmd.Flags().StringVar(&stateDir, "state-dir", state.DefaultDir, "directory of the state store (incremental flows' cursors)")
+	cmd.Flags().StringVar(&stateDir, "state-dir", "", "state directory (incremental flows' cursors); default: state_dir in the file, else .sqlflow/state beside the pipeline file")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics and a JSON health report at /healthz on this address while the run lasts (e.g. 127.0.0.1:9464)")
+	cmd.Flags().StringSliceVar(&selected, "select", nil, "run only these flows (FLOW[,FLOW...]); plugins no selected flow uses are not started")
+	cmd.Flags().BoolVar(&fullRefresh, "full-refresh", false, "read incremental flows from the start, ignoring their stored cursors (the new greatest value is stored after the commit)")
 	return cmd
 }
 
-// summary prints one line per flow: rows, bytes, seconds, rows/s, outcome.
+// summary prints one line per flow: rows, bytes, seconds, rows/s, status,
+// what the destination reported, and a failed flow's first error line.
 func (a *app) summary(results []engine.FlowResult) {
 	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "FLOW\tROWS\tBYTES\tSECONDS\tROWS/S\tRESULT")
 	for _, r := range results {
 		outcome := "ok"
-		if r.Err != nil {
-			outcome = "FAILED"
+		switch {
+		case r.Err != nil:
+			outcome = "FAILED: " + firstLine(errorSummary(r.Err))
+		case r.Warning != "":
+			outcome = "ok, target unchanged (empty stream, schema unknown)"
+		case !r.Committed:
+			outcome = "ok, empty stream (target unchanged)"
 		}
 		if len(r.Report) > 0 {
 			keys := make([]string, 0, len(r.Report))
@@ -116,6 +134,21 @@ func (a *app) summary(results []engine.FlowResult) {
 			fmt.Fprintf(a.stdout, "\nflow %s failed:\n%s\n", r.Flow, indent(r.Err.Error(), "  "))
 		}
 	}
+}
+
+// errorSummary is a flow's error without the leading `flow "NAME": ` the
+// summary line already says.
+func errorSummary(err error) string {
+	s := err.Error()
+	if strings.HasPrefix(s, "flow \"") {
+		if i := strings.Index(s, "\": "); i > 0 {
+			s = s[i+3:]
+		}
+	}
+	if len(s) > 160 {
+		s = s[:157] + "..."
+	}
+	return s
 }
 
 // progress redraws one line per running flow on a terminal.
@@ -187,19 +220,38 @@ func (a *app) validateCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate FILE",
 		Short: "Check a pipeline file and each connector's keys without moving data",
-		Long: "validate decodes the file, starts each connector's plugin, has it check its keys (no system is\n" +
-			"reached) and checks every flow's mode against its destination. Exit 0 when valid, 2 otherwise.",
+		Long: "validate decodes the file, starts each connector's plugin and has it check its keys, and checks\n" +
+			"every flow as run would before moving data: the mode, incremental support, the stream (asking only\n" +
+			"sources that can list their streams without reaching a system), the cursor column, the target, and\n" +
+			"that no two flows write the same object. No system is reached. Every problem is reported at once, in\n" +
+			"file order. Exit 0 when valid, 2 otherwise.",
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			e, err := a.engine(argv[0])
+			p, loadErr := config.Load(argv[0])
+			if p == nil {
+				return &usageError{loadErr}
+			}
+			l, err := plugin.NewLauncher(a.dir(p), a.logger.Named("plugin"))
 			if err != nil {
 				return err
 			}
+			l.WorkDir = p.Dir
+			e := engine.New(p, l, a.logger)
 			defer e.Close()
-			if err := e.Validate(cmd.Context()); err != nil {
-				return err
+			var errs config.ErrorList
+			if loadErr != nil {
+				errs = append(errs, loadErr.(config.ErrorList)...)
 			}
-			p := e.Pipeline
+			if err := e.Validate(cmd.Context()); err != nil {
+				var list config.ErrorList
+				if !errors.As(err, &list) {
+					return err
+				}
+				errs = append(errs, list...)
+			}
+			if len(errs) > 0 {
+				return &usageError{sortedErrors(errs)}
+			}
 			fmt.Fprintf(a.stdout, "%s is valid: %s, %s, %s\n", p.Path,
 				plural(len(p.SourceNames), "source"), plural(len(p.DestinationNames), "destination"), plural(len(p.Flows), "flow"))
 			return nil
@@ -207,11 +259,35 @@ func (a *app) validateCommand() *cobra.Command {
 	}
 }
 
+// sortedErrors returns l in file order without repeated problems.
+func sortedErrors(l config.ErrorList) config.ErrorList {
+	sort.SliceStable(l, func(i, j int) bool {
+		a, b := l[i].Pos, l[j].Pos
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+	out := l[:0]
+	seen := map[string]bool{}
+	for _, e := range l {
+		if s := e.Error(); !seen[s] {
+			seen[s] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 func (a *app) checkCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "check FILE [NAME]",
-		Short: "Reach each connector's system (or the named one's) and report",
-		Args:  args(cobra.RangeArgs(1, 2)),
+		Short: "Reach each connector's system (or the named one's) and check the flows",
+		Long: "check starts each connector (or only the named one), has it reach its system, and has each source\n" +
+			"list its streams; then it checks every flow (or those of the named connector) as run would before\n" +
+			"reading: the stream exists, the incremental cursor is one of its columns, the destination accepts the\n" +
+			"write. Exit 0 when all is well, 1 when a check failed, 2 for a configuration error.",
+		Args: args(cobra.RangeArgs(1, 2)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			e, err := a.engine(argv[0])
 			if err != nil {
@@ -226,7 +302,9 @@ func (a *app) checkCommand() *cobra.Command {
 			for _, n := range p.DestinationNames {
 				conns = append(conns, p.Destinations[n])
 			}
+			only := ""
 			if len(argv) == 2 {
+				only = argv[1]
 				var picked []*config.Connector
 				for _, c := range conns {
 					if c.Name == argv[1] {
@@ -241,7 +319,7 @@ func (a *app) checkCommand() *cobra.Command {
 			if err := e.Start(cmd.Context(), conns...); err != nil {
 				return err
 			}
-			failed := 0
+			failed, cfgErr := 0, false
 			w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 			for _, c := range conns {
 				inst := e.Instance(c.Role, c.Name)
@@ -261,9 +339,27 @@ func (a *app) checkCommand() *cobra.Command {
 				}
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", c.Role, c.Name, c.Type, status)
 			}
+			if failed == 0 {
+				ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
+				for _, fc := range e.CheckFlows(ctx, only) {
+					status := "ok"
+					if fc.Err != nil {
+						failed++
+						var ce *engine.ConfigError
+						cfgErr = cfgErr || errors.As(fc.Err, &ce)
+						status = "FAILED: " + strings.ReplaceAll(fc.Err.Error(), "\n", "; ")
+					}
+					fmt.Fprintf(w, "flow\t%s\t\t%s\n", fc.Flow, status)
+				}
+				cancel()
+			}
 			w.Flush()
 			if failed > 0 {
-				return fmt.Errorf("%s failed", plural(failed, "connector check"))
+				err := fmt.Errorf("%s failed", plural(failed, "check"))
+				if cfgErr {
+					return &usageError{err}
+				}
+				return err
 			}
 			return nil
 		},

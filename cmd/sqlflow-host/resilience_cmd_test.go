@@ -165,7 +165,8 @@ flows:
 		}
 		expect(t, cli(t, "--plugins-dir", plugins, "resilience", third), 0,
 			"source a (ftp, class none from its plugin, profile none)",
-			"enabled  false  profile none")
+			"retry.max_attempts                   1      profile none",
+			"recovery.enable_connection_recovery  true   default")
 	})
 	t.Run("usage", func(t *testing.T) {
 		expect(t, cli(t, "resilience"), 2, "accepts between 1 and 2 arg(s)")

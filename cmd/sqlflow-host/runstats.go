@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sqlflow/sqlflow-host/host/config"
 	"github.com/sqlflow/sqlflow-host/host/engine"
 	"github.com/sqlflow/sqlflow-host/host/metrics"
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
@@ -35,14 +36,14 @@ func (a *app) serveMetrics(ctx context.Context, e *engine.Engine, addr string) (
 // moves, so a flow waiting on a quota shows its wait growing.
 const progressTick = time.Second
 
-// watch makes the progress line show e's flows from the start (a flow
+// watch makes the progress line show the flows from the start (a flow
 // waiting on a rate limit before its first page is not missing) with
 // their resilience counters, redrawn every progressTick until stop.
-func (p *progress) watch(e *engine.Engine) {
+func (p *progress) watch(e *engine.Engine, flows []*config.Flow) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.stats = e.FlowStats
-	for _, f := range e.Pipeline.Flows {
+	for _, f := range flows {
 		if _, ok := p.flows[f.Name]; !ok {
 			p.flows[f.Name] = pipeline.Progress{Flow: f.Name}
 		}

@@ -203,7 +203,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown top-level key",
 			src:  head + flow + "flow:\n  - {}\n",
-			want: "pipeline.yaml:10:1: flow: unknown key (did you mean flows?); allowed keys are version, plugins_dir, sources, destinations, flows (and x-* keys, which are ignored)",
+			want: "pipeline.yaml:10:1: flow: unknown key (did you mean flows?); allowed keys are version, name, plugins_dir, state_dir, sources, destinations, flows (and x-* keys, which are ignored)",
 		},
 		{
 			name: "version missing",

@@ -19,6 +19,10 @@ const (
 	RoleDestination Role = "destination"
 )
 
+// Section is the top-level key holding instances of role r: sources or
+// destinations.
+func (r Role) Section() string { return r.section() }
+
 // section is the top-level key holding instances of role r.
 func (r Role) section() string {
 	if r == RoleSource {

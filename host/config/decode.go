@@ -303,6 +303,25 @@ func (d *decoder) str(n *yaml.Node, path string) (s string, ok bool) {
 	return s, true
 }
 
+// path reads a file system path: a non-empty string without NUL bytes.
+func (d *decoder) path(n *yaml.Node, key string) (string, bool) {
+	s, ok := d.str(n, key)
+	switch {
+	case !ok:
+		if isNull(n) {
+			d.add(n, key, "must not be empty; leave it out to use the default")
+		}
+		return "", false
+	case s == "":
+		d.add(n, key, "must not be empty; leave it out to use the default")
+		return "", false
+	case strings.ContainsRune(s, 0):
+		d.add(n, key, "holds a NUL byte, which no file name can")
+		return "", false
+	}
+	return s, true
+}
+
 // show renders a scalar for a message: quoted when it is a string.
 func show(n *yaml.Node, s string) string {
 	if n = resolve(n); n != nil && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" {

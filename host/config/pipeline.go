@@ -24,8 +24,24 @@ const Version = 1
 type Pipeline struct {
 	// Path is the file's name as given to Load or Parse; positions use it.
 	Path string
-	// Dir is the file's directory (absolute after Load).
+	// Dir is the file's directory (absolute after Load). Relative paths in
+	// the file are relative to it: plugins_dir and state_dir here, and the
+	// connectors' own path keys because every plugin process runs in it.
 	Dir string
+	// Name is the pipeline's name: the top-level name key, else the file's
+	// stem with every character outside [A-Za-z0-9_-] replaced by '_'. It
+	// keys the pipeline's state (see StateDir) and the staging and state
+	// its flows keep in destinations, so it must not depend on where the
+	// host runs from.
+	Name string
+	// NamePos is where name is set; zero when the name is the file's stem.
+	NamePos Position
+	// StateDir is state_dir joined to Dir when relative; empty when the
+	// file does not set it (the host then uses <Dir>/.sqlflow/state, unless
+	// --state-dir says otherwise).
+	StateDir string
+	// StateDirPos is where state_dir is set; zero when it is not.
+	StateDirPos Position
 	// Version is the file's version: always 1.
 	Version int
 	// PluginsDir is plugins_dir joined to Dir when relative; empty when
@@ -103,13 +119,17 @@ var (
 const nameRule = "a name starts with a letter or _ and holds only letters, digits, _ and -"
 
 var (
-	topKeys  = []string{"version", "plugins_dir", "sources", "destinations", "flows"}
+	topKeys  = []string{"version", "name", "plugins_dir", "state_dir", "sources", "destinations", "flows"}
 	flowKeys = []string{"name", "from", "stream", "to", "target", "mode", "key", "incremental"}
 )
 
 // Load reads and decodes the pipeline file at path, expanding environment
 // variables from the process environment. Every problem found comes back
-// at once, as an ErrorList.
+// at once, as an ErrorList. When the file could be read as a mapping, the
+// pipeline is returned beside the errors too, holding what decoded
+// cleanly (its connectors with a valid type, its flows), so that a caller
+// such as validate can go on checking those and report everything at once;
+// such a partial pipeline must not be run.
 func Load(path string) (*Pipeline, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -132,10 +152,11 @@ func Load(path string) (*Pipeline, error) {
 	return parse(path, dir, data, os.LookupEnv)
 }
 
-// Parse decodes a pipeline file's contents. name is used in positions and
-// to resolve a relative plugins_dir; env looks up environment variables
-// (nil means none is set; os.LookupEnv reads the process environment).
-// Every problem found comes back at once, as an ErrorList.
+// Parse decodes a pipeline file's contents. name is used in positions, for
+// the default pipeline name and to resolve relative paths; env looks up
+// environment variables (nil means none is set; os.LookupEnv reads the
+// process environment). Every problem found comes back at once, as an
+// ErrorList, with the partial pipeline as Load describes.
 func Parse(name string, data []byte, env func(string) (string, bool)) (*Pipeline, error) {
 	return parse(name, filepath.Dir(name), data, env)
 }
@@ -149,28 +170,74 @@ func parse(name, dir string, data []byte, env func(string) (string, bool)) (*Pip
 	p := &Pipeline{
 		Path:         name,
 		Dir:          dir,
+		Name:         DefaultName(name),
 		Sources:      map[string]*Connector{},
 		Destinations: map[string]*Connector{},
 	}
 	d.pipeline(p, root, dir)
 	if err := d.errs.err(); err != nil {
-		return nil, err
+		return p, err
 	}
 	return p, nil
 }
 
+// DefaultName is the pipeline name of a file that sets none: the file's
+// stem ("nightly.yaml" gives "nightly"), with every character outside
+// [A-Za-z0-9_-] replaced by '_' so that the name is safe in file names
+// ("..yaml" gives "_").
+func DefaultName(path string) string {
+	base := filepath.Base(path)
+	stem := strings.TrimSuffix(base, filepath.Ext(base))
+	if stem == "" {
+		stem = base
+	}
+	s := sanitize(stem)
+	if s == "" || strings.Trim(s, "_") == "" && s != stem {
+		// Only dots or other unsafe characters: keep a visible name.
+		return "pipeline"
+	}
+	return s
+}
+
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// syntax reports a YAML syntax error.
-func (d *decoder) syntax(err error) {
+// syntax reports a YAML syntax error in data.
+func (d *decoder) syntax(data []byte, err error) {
 	e := &Error{Pos: Position{File: d.file}, Err: err}
 	if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
 		e.Pos.Line, _ = strconv.Atoi(m[1])
 		e.Msg = "invalid YAML: " + m[2]
+		if strings.Contains(m[2], "tab character") {
+			// The parser names the line of the construct the tab breaks
+			// (often the line before); point at the tab itself.
+			if line, col := tabIndent(data, e.Pos.Line); line > 0 {
+				e.Pos.Line, e.Pos.Col = line, col
+				e.Msg += "; indent with spaces, not tabs"
+			}
+		}
 	} else {
 		e.Msg = "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")
 	}
 	d.errs = append(d.errs, e)
+}
+
+// tabIndent returns the line and column of the first tab in the
+// indentation of a line at or after line from (1-based), or 0, 0.
+func tabIndent(data []byte, from int) (line, col int) {
+	for i, l := range strings.Split(string(data), "\n") {
+		if i+1 < from {
+			continue
+		}
+		for j, r := range l {
+			if r == '\t' {
+				return i + 1, j + 1
+			}
+			if r != ' ' {
+				break
+			}
+		}
+	}
+	return 0, 0
 }
 
 // decodeNode runs the YAML parser, turning a panic in it into an error.
@@ -192,7 +259,7 @@ func (d *decoder) document(data []byte) *yaml.Node {
 		d.errs = append(d.errs, &Error{Pos: Position{File: d.file}, Msg: "the file is empty; " + want})
 		return nil
 	} else if err != nil {
-		d.syntax(err)
+		d.syntax(data, err)
 		return nil
 	}
 	var extra yaml.Node
@@ -204,7 +271,7 @@ func (d *decoder) document(data []byte) *yaml.Node {
 		d.add(at, "", "a second YAML document starts here; a pipeline file holds one document")
 		return nil
 	} else if err != io.EOF {
-		d.syntax(err)
+		d.syntax(data, err)
 		return nil
 	}
 	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
@@ -238,17 +305,31 @@ func (d *decoder) pipeline(p *Pipeline, root *yaml.Node, dir string) {
 		switch k {
 		case "version":
 			version = e.value
-		case "plugins_dir":
+		case "name":
 			if s, ok := d.str(e.value, k); ok {
-				if s == "" {
-					d.add(e.value, k, "must not be empty; leave it out to use the default")
+				if !nameRe.MatchString(s) {
+					d.add(e.value, k, "%s is not a valid pipeline name; %s", show(e.value, s), nameRule)
 					break
 				}
-				if !filepath.IsAbs(s) {
-					s = filepath.Join(dir, s)
+				p.Name = s
+				p.NamePos = d.pos(e.value)
+			} else if isNull(e.value) {
+				d.add(e.value, k, "must not be empty; leave it out to use the file's name")
+			}
+		case "plugins_dir", "state_dir":
+			if s, ok := d.path(e.value, k); ok {
+				if k == "plugins_dir" {
+					p.PluginsDir, p.PluginsDirPos = filepath.Join(dir, s), d.pos(e.value)
+				} else {
+					p.StateDir, p.StateDirPos = filepath.Join(dir, s), d.pos(e.value)
 				}
-				p.PluginsDir = s
-				p.PluginsDirPos = d.pos(e.value)
+				if filepath.IsAbs(s) {
+					if k == "plugins_dir" {
+						p.PluginsDir = s
+					} else {
+						p.StateDir = s
+					}
+				}
 			}
 		case "sources":
 			d.connectors(e, RoleSource, p.Sources, &p.SourceNames, src)
@@ -442,6 +523,18 @@ func (d *decoder) flow(p *Pipeline, i int, fn *yaml.Node, src, dst *refs) *Flow 
 	}
 	if f.Target == "" {
 		f.Target = f.Stream
+	}
+	if f.Incremental != nil {
+		switch {
+		case modeNode == nil:
+			// An incremental run reads only the new rows: appending them is
+			// the only default that keeps the rows read before.
+			f.Mode = sdk.ModeAppend
+		case f.Mode == sdk.ModeReplace:
+			d.add(modeNode, path+".mode", "replace cannot be used with incremental: a run reads only the rows past the stored cursor, "+
+				"and replace would leave the target holding just those (or nothing, when nothing is new); "+
+				"use mode: append, or mode: upsert with key, or remove incremental to copy the whole stream every run")
+		}
 	}
 	switch {
 	case f.Mode == sdk.ModeUpsert && keyNode == nil:
@@ -668,39 +761,43 @@ func distance(a, b string) int {
 
 // CheckModes checks each flow's mode against its destination's spec
 // (specs maps destination instance names to the specs of their plugins;
-// a destination missing from it is not checked). A spec with no
-// WriteModes accepts replace and append. Problems come back as an
+// a destination missing from it is not checked). Problems come back as an
 // ErrorList, at each flow's mode.
 func (p *Pipeline) CheckModes(specs map[string]sdk.Spec) error {
 	var errs ErrorList
 	for _, f := range p.Flows {
-		spec, ok := specs[f.To]
-		if !ok {
-			continue
+		if spec, ok := specs[f.To]; ok {
+			if err := p.CheckMode(f, spec); err != nil {
+				errs = append(errs, err)
+			}
 		}
-		modes := spec.WriteModes
-		if len(modes) == 0 {
-			modes = []sdk.WriteMode{sdk.ModeReplace, sdk.ModeAppend}
-		}
-		allowed := false
-		names := make([]string, len(modes))
-		for i, m := range modes {
-			names[i] = string(m)
-			allowed = allowed || m == f.Mode
-		}
-		if allowed {
-			continue
-		}
-		typ := spec.Name
-		if c := p.Destinations[f.To]; c != nil {
-			typ = c.Type
-		}
-		what := fmt.Sprintf("%q", f.Mode)
-		if !f.has("mode") {
-			what = fmt.Sprintf("the default mode %s", f.Mode)
-		}
-		errs = append(errs, &Error{Pos: f.FieldPos("mode"), Path: f.path() + ".mode",
-			Msg: fmt.Sprintf("%s is not supported by destination %q (%s); use %s", what, f.To, typ, strings.Join(names, " or "))})
 	}
 	return errs.err()
+}
+
+// CheckMode checks a flow's mode against its destination's spec; nil when
+// the destination takes it. A spec with no WriteModes accepts replace and
+// append.
+func (p *Pipeline) CheckMode(f *Flow, spec sdk.Spec) *Error {
+	modes := spec.WriteModes
+	if len(modes) == 0 {
+		modes = []sdk.WriteMode{sdk.ModeReplace, sdk.ModeAppend}
+	}
+	names := make([]string, len(modes))
+	for i, m := range modes {
+		names[i] = string(m)
+		if m == f.Mode {
+			return nil
+		}
+	}
+	typ := spec.Name
+	if c := p.Destinations[f.To]; c != nil {
+		typ = c.Type
+	}
+	what := fmt.Sprintf("%q", f.Mode)
+	if !f.has("mode") {
+		what = fmt.Sprintf("the default mode %s", f.Mode)
+	}
+	return &Error{Pos: f.FieldPos("mode"), Path: f.path() + ".mode",
+		Msg: fmt.Sprintf("%s is not supported by destination %q (%s); use %s", what, f.To, typ, strings.Join(names, " or "))}
 }

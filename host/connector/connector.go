@@ -44,6 +44,10 @@ type Conn interface {
 	CommitWrite(ctx context.Context, writeID string, state []byte) (map[string]string, error)
 	// AbortWrite drops a write's staging; idempotent.
 	AbortWrite(ctx context.Context, writeID string) error
+	// CheckWrite asks a destination whether a write could begin, without
+	// side effects, and what it would change (see sdk.WriteChecker); an
+	// error wrapping rpcclient.ErrNotImplemented when it cannot tell.
+	CheckWrite(ctx context.Context, req sdk.WriteRequest) (resolved string, err error)
 	// LoadState reads the state blob a destination that stores state
 	// committed for flow (found is false when there is none).
 	LoadState(ctx context.Context, flow string) (state []byte, found bool, err error)

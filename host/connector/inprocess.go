@@ -8,6 +8,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+	"github.com/sqlflow/sqlflow-host/sdk/rpcclient"
 )
 
 // InProcess adapts an sdk.Connector living in the host's process to Conn.
@@ -118,11 +119,21 @@ func (p *InProcess) AbortWrite(ctx context.Context, writeID string) error {
 	return classified(dst.AbortWrite(ctx, writeID))
 }
 
+// CheckWrite calls the destination's sdk.WriteChecker.
+func (p *InProcess) CheckWrite(ctx context.Context, req sdk.WriteRequest) (string, error) {
+	wc, ok := p.c.(sdk.WriteChecker)
+	if _, dst := p.c.(sdk.Destination); !ok || !dst {
+		return "", errclass.Wrap(errclass.Permanent, rpcclient.ErrNotImplemented)
+	}
+	r, err := wc.CheckWrite(ctx, req)
+	return r, classified(err)
+}
+
 // LoadState calls the destination's sdk.StateStore.
 func (p *InProcess) LoadState(ctx context.Context, flow string) ([]byte, bool, error) {
 	st, ok := p.c.(sdk.StateStore)
 	if !ok {
-		return nil, false, errclass.Permanentf("connector %s does not store state", p.c.Spec().Name)
+		return nil, false, errclass.Wrap(errclass.Permanent, rpcclient.ErrNotImplemented)
 	}
 	blob, found, err := st.LoadState(ctx, flow)
 	return blob, found, classified(err)
@@ -132,7 +143,7 @@ func (p *InProcess) LoadState(ctx context.Context, flow string) ([]byte, bool, e
 func (p *InProcess) DeleteState(ctx context.Context, flow string) (bool, error) {
 	st, ok := p.c.(sdk.StateStore)
 	if !ok {
-		return false, errclass.Permanentf("connector %s does not store state", p.c.Spec().Name)
+		return false, errclass.Wrap(errclass.Permanent, rpcclient.ErrNotImplemented)
 	}
 	found, err := st.DeleteState(ctx, flow)
 	return found, classified(err)

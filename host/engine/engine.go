@@ -19,10 +19,8 @@ import (
 	"github.com/sqlflow/sqlflow-host/host/config"
 	"github.com/sqlflow/sqlflow-host/host/connector"
 	"github.com/sqlflow/sqlflow-host/host/metrics"
-	"github.com/sqlflow/sqlflow-host/host/pipeline"
 	"github.com/sqlflow/sqlflow-host/host/plugin"
 	"github.com/sqlflow/sqlflow-host/host/resilience"
-	"github.com/sqlflow/sqlflow-host/host/state"
 	"github.com/sqlflow/sqlflow-host/sdk"
 )
 
@@ -45,15 +43,16 @@ type Instance struct {
 	// Policy is its effective resilience policy, with where each value
 	// came from.
 	Policy resilience.Resolved
-
-	proc *plugin.Process
+	// StartTime is how long starting and configuring its plugin took.
+	StartTime time.Duration
 }
 
 // Starter starts the plugin of one connector instance; the default uses a
 // plugin.Launcher. Tests replace it to run connectors in-process.
 type Starter func(ctx context.Context, c *config.Connector) (connector.Conn, func(), error)
 
-// Engine holds the started instances of one pipeline.
+// Engine holds the started instances of one pipeline. Instances start
+// lazily, the first time a flow or a command needs them, each once.
 type Engine struct {
 	// Pipeline is the decoded file.
 	Pipeline *config.Pipeline
@@ -63,28 +62,45 @@ type Engine struct {
 	// metrics.
 	Metrics *metrics.Metrics
 
-	start     Starter
-	mu        sync.Mutex
-	instances map[string]*Instance
+	start Starter
+	mu    sync.Mutex
+	slots map[string]*slot
 	// policies are the resolved resilience policies by key(role, name);
-	// nil until Start resolved them.
+	// nil until resolvePolicies ran.
 	policies map[string]resilience.Resolved
-	stops    []func()
-	exec     executor
+	// badPolicy holds the instances whose resilience settings are invalid.
+	badPolicy map[string]bool
+	policyErr error
+	// claims maps the objects this run's flows write (resolved targets)
+	// to the flow writing each.
+	claims map[string]string
+	stops  []func()
+	exec      executor
+}
+
+// slot is one instance's start, done once.
+type slot struct {
+	done chan struct{}
+	inst *Instance // set when the plugin started, even with field errors
+	err  error     // a *ConfigError for field errors
 }
 
 // New returns an engine that starts plugins with launcher.
 func New(p *config.Pipeline, launcher *plugin.Launcher, logger hclog.Logger) *Engine {
-	e := &Engine{Pipeline: p, Logger: logger, instances: map[string]*Instance{}}
+	e := NewWithStarter(p, nil, logger)
 	e.start = func(ctx context.Context, c *config.Connector) (connector.Conn, func(), error) {
 		pol := e.startPolicy(c)
+		// Restarting a crashed or hung plugin is the host's job whatever
+		// the connector's profile: only resilience: false or
+		// recovery: false turn it off.
+		recover := pol.Enabled && pol.Recovery.ConnectionRecovery
 		sv := plugin.NewSupervisor(launcher, c.Type, c.Name, func() (json.RawMessage, error) { return e.freshConfig(c) },
 			plugin.CrashLoop{MaxRestarts: pol.Recovery.MaxRestarts, Window: pol.Recovery.RestartWindow,
-				RestartAtStart: pol.Enabled && pol.Recovery.ConnectionRecovery}, logger)
+				RestartAtStart: recover}, logger)
 		if err := sv.Start(ctx); err != nil {
 			return nil, nil, err
 		}
-		if pol.Enabled && pol.Recovery.ConnectionRecovery && pol.Recovery.CheckInterval > 0 {
+		if recover && pol.Recovery.CheckInterval > 0 {
 			sv.WatchHealth(context.WithoutCancel(ctx), pol.Recovery.CheckInterval)
 		}
 		return sv, sv.Stop, nil
@@ -94,61 +110,132 @@ func New(p *config.Pipeline, launcher *plugin.Launcher, logger hclog.Logger) *En
 
 // NewWithStarter returns an engine that starts connectors with start.
 func NewWithStarter(p *config.Pipeline, start Starter, logger hclog.Logger) *Engine {
-	return &Engine{Pipeline: p, Logger: logger, instances: map[string]*Instance{}, start: start}
+	if logger == nil {
+		logger = hclog.NewNullLogger()
+	}
+	return &Engine{Pipeline: p, Logger: logger, slots: map[string]*slot{}, start: start}
 }
 
 func key(role config.Role, name string) string { return string(role) + ":" + name }
 
-// Instance returns a started instance, or nil.
+// Instance returns an instance whose plugin started and accepted its
+// configuration, or nil.
 func (e *Engine) Instance(role config.Role, name string) *Instance {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.instances[key(role, name)]
+	s := e.slots[key(role, name)]
+	e.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	select {
+	case <-s.done:
+		if s.err == nil {
+			return s.inst
+		}
+	default:
+	}
+	return nil
 }
 
 // StartTimeout bounds starting and configuring one plugin.
 const StartTimeout = 60 * time.Second
 
-// Start launches and configures the given instances (all of the pipeline's
-// when none are given). Before any plugin starts it resolves the
-// resilience policy of every instance of the pipeline (CheckResilience):
-// invalid settings come back as a *ConfigError holding a config.ErrorList
-// and deprecation warnings are logged. Field errors of every instance are
-// collected and returned together as a *ConfigError holding a
-// config.ErrorList; a plugin that cannot start stops the start at once.
+// Start launches and configures the given instances (all of the
+// pipeline's when none are given), at once. Before any plugin starts it
+// resolves the resilience policy of every instance of the pipeline
+// (CheckResilience): invalid settings come back as a *ConfigError holding
+// a config.ErrorList, and deprecation warnings are logged. An instance
+// already started is not started again. When every problem is a field
+// error, they come back together as a *ConfigError holding a
+// config.ErrorList in file order; otherwise the first other error (a
+// plugin that cannot start) in file order.
 func (e *Engine) Start(ctx context.Context, conns ...*config.Connector) error {
 	if err := e.resolvePolicies(); err != nil {
 		return err
 	}
 	if len(conns) == 0 {
-		for _, n := range e.Pipeline.SourceNames {
-			conns = append(conns, e.Pipeline.Sources[n])
-		}
-		for _, n := range e.Pipeline.DestinationNames {
-			conns = append(conns, e.Pipeline.Destinations[n])
-		}
+		conns = e.connectors()
 	}
+	errs := make([]error, len(conns))
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = e.instance(ctx, c)
+		}()
+	}
+	wg.Wait()
 	var ferrs config.ErrorList
-	for _, c := range conns {
-		if e.Instance(c.Role, c.Name) != nil {
-			continue
-		}
-		inst, fe, err := e.startOne(ctx, c)
-		if err != nil {
+	for _, err := range errs {
+		var ce *ConfigError
+		var list config.ErrorList
+		switch {
+		case err == nil:
+		case errors.As(err, &ce) && errors.As(ce.Err, &list):
+			ferrs = append(ferrs, list...)
+		default:
 			return err
 		}
-		ferrs = append(ferrs, fe...)
-		e.mu.Lock()
-		e.instances[key(c.Role, c.Name)] = inst
-		e.mu.Unlock()
 	}
 	if len(ferrs) > 0 {
-		return &ConfigError{Err: ferrs}
+		return &ConfigError{Err: sortErrors(ferrs)}
 	}
 	return nil
 }
 
+// connectors returns every instance of the pipeline: sources, then
+// destinations, each in file order.
+func (e *Engine) connectors() []*config.Connector {
+	var out []*config.Connector
+	for _, n := range e.Pipeline.SourceNames {
+		out = append(out, e.Pipeline.Sources[n])
+	}
+	for _, n := range e.Pipeline.DestinationNames {
+		out = append(out, e.Pipeline.Destinations[n])
+	}
+	return out
+}
+
+// instance starts c's plugin the first time it is asked for, and returns
+// it (every caller waits for the one start). A plugin whose Configure
+// answered field errors comes back with a *ConfigError holding them.
+func (e *Engine) instance(ctx context.Context, c *config.Connector) (*Instance, error) {
+	k := key(c.Role, c.Name)
+	e.mu.Lock()
+	s, started := e.slots[k]
+	if !started {
+		s = &slot{done: make(chan struct{})}
+		e.slots[k] = s
+	}
+	e.mu.Unlock()
+	if !started {
+		t0 := time.Now()
+		inst, fe, err := e.startOne(ctx, c)
+		switch {
+		case err != nil:
+			s.err = err
+		case len(fe) > 0:
+			s.inst, s.err = inst, &ConfigError{Err: fe}
+		default:
+			inst.StartTime = time.Since(t0)
+			s.inst = inst
+			e.Logger.Debug("plugin started", "connector", c.Name, "type", c.Type, "role", string(c.Role), "took", inst.StartTime.Round(time.Millisecond))
+		}
+		close(s.done)
+	}
+	select {
+	case <-s.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return s.inst, s.err
+}
+
 func (e *Engine) startOne(ctx context.Context, c *config.Connector) (*Instance, config.ErrorList, error) {
+	if e.badPolicy[key(c.Role, c.Name)] {
+		return nil, nil, &ConfigError{Err: fmt.Errorf("%s %q: its resilience settings are invalid", c.Role, c.Name)}
+	}
 	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
 	defer cancel()
 	conn, stop, err := e.start(ctx, c)
@@ -169,10 +256,12 @@ func (e *Engine) startOne(ctx context.Context, c *config.Connector) (*Instance, 
 		return nil, nil, fmt.Errorf("%s %q: spec: %w", c.Role, c.Name, err)
 	}
 	if c.Role == config.RoleSource && !spec.Source {
-		return nil, nil, &ConfigError{Err: fmt.Errorf("%s: sources.%s: connector type %q cannot be a source (it is a destination only)", c.Pos, c.Name, c.Type)}
+		return nil, nil, &ConfigError{Err: config.ErrorList{{Pos: c.Pos, Path: "sources." + c.Name,
+			Msg: fmt.Sprintf("connector type %q cannot be a source (it is a destination only)", c.Type)}}}
 	}
 	if c.Role == config.RoleDestination && !spec.Destination {
-		return nil, nil, &ConfigError{Err: fmt.Errorf("%s: destinations.%s: connector type %q cannot be a destination (it is a source only)", c.Pos, c.Name, c.Type)}
+		return nil, nil, &ConfigError{Err: config.ErrorList{{Pos: c.Pos, Path: "destinations." + c.Name,
+			Msg: fmt.Sprintf("connector type %q cannot be a destination (it is a source only)", c.Type)}}}
 	}
 	pol, err := e.policy(c, spec)
 	if err != nil {
@@ -208,151 +297,24 @@ func (e *Engine) Close() {
 	wg.Wait()
 }
 
-// Validate starts every instance (Spec and Configure, no system is
-// reached) and checks each flow's mode against its destination's spec.
-func (e *Engine) Validate(ctx context.Context) error {
-	if err := e.Start(ctx); err != nil {
-		return err
-	}
-	specs := map[string]sdk.Spec{}
-	for _, n := range e.Pipeline.DestinationNames {
-		specs[n] = e.Instance(config.RoleDestination, n).Spec
-	}
-	if err := e.Pipeline.CheckModes(specs); err != nil {
-		return &ConfigError{Err: err}
-	}
-	return nil
-}
-
-// RunOptions tune Run.
-type RunOptions struct {
-	// Concurrency is how many flows run at once; zero means 1.
-	Concurrency int
-	// Flow options (page caps, prefetch, progress).
-	Flow pipeline.Options
-	// State stores incremental flows' cursors; the zero value uses
-	// state.DefaultDir.
-	State state.Store
-}
-
-// FlowResult is one flow's outcome.
-type FlowResult struct {
-	pipeline.Result
-	// Err is nil when the flow committed.
-	Err error
-	// Resilience is what the policies did for the flow's calls: retries,
-	// time waited on rate limits, plugin restarts.
-	Resilience resilience.Stats
-}
-
-// Run validates the pipeline, resolves each flow's stream and runs the
-// flows. It returns every flow's result in file order, and an error when
-// any flow failed (the failed flows' targets are left as they were).
-func (e *Engine) Run(ctx context.Context, opts RunOptions) ([]FlowResult, error) {
-	if err := e.Validate(ctx); err != nil {
-		return nil, err
-	}
-	if opts.State.Dir == "" {
-		opts.State.Dir = state.DefaultDir
-	}
-	flows := make([]pipeline.Flow, len(e.Pipeline.Flows))
-	for i, f := range e.Pipeline.Flows {
-		pf, err := e.resolveFlow(ctx, f)
-		if err != nil {
-			return nil, err
+// sortErrors returns l in file order without repeated problems.
+func sortErrors(l config.ErrorList) config.ErrorList {
+	sort.SliceStable(l, func(i, j int) bool {
+		a, b := l[i].Pos, l[j].Pos
+		if a.Line != b.Line {
+			return a.Line < b.Line
 		}
-		if pf.CursorField != "" {
-			st, err := opts.State.Load(e.Pipeline.Path, pf.Name)
-			if err != nil {
-				return nil, err
-			}
-			if st != nil && st.CursorField == pf.CursorField {
-				pf.CursorValue = st.Cursor
-				e.Logger.Info("incremental flow resumes after the stored cursor", "flow", pf.Name, "cursor_field", pf.CursorField, "cursor", string(st.Cursor))
-			} else if st != nil {
-				e.Logger.Warn("stored cursor is on another column; reading from the start", "flow", pf.Name, "stored", st.CursorField, "now", pf.CursorField)
-			}
-		}
-		flows[i] = pf
-	}
-	conc := opts.Concurrency
-	if conc <= 0 {
-		conc = 1
-	}
-	results := make([]FlowResult, len(flows))
-	sem := make(chan struct{}, conc)
-	var wg sync.WaitGroup
-	for i := range flows {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				results[i] = FlowResult{Result: pipeline.Result{Flow: flows[i].Name}, Err: ctx.Err()}
-				return
-			}
-			defer func() { <-sem }()
-			fc := e.flowCounters(flows[i].Name)
-			r, err := pipeline.Run(resilience.WithCounters(ctx, fc), flows[i], e.flowOptions(opts.Flow, flows[i].Name))
-			if err == nil && flows[i].CursorField != "" && len(r.Cursor) > 0 {
-				// The cursor advances only after the destination committed.
-				err = opts.State.Save(e.Pipeline.Path, flows[i].Name, state.Flow{
-					CursorField: flows[i].CursorField, Cursor: r.Cursor, Checkpoint: r.Checkpoint, UpdatedAt: time.Now().UTC(),
-				})
-				if err != nil {
-					err = fmt.Errorf("flow %q committed, but its cursor was not saved (the next run reads these rows again): %w", flows[i].Name, err)
-				}
-			}
-			if err != nil {
-				e.flowFailed(flows[i].Name, err)
-			}
-			results[i] = FlowResult{Result: r, Err: err, Resilience: fc.Stats()}
-		}()
-	}
-	wg.Wait()
-	var failed []string
-	for _, r := range results {
-		if r.Err != nil {
-			failed = append(failed, r.Flow)
+		return a.Col < b.Col
+	})
+	out := l[:0]
+	seen := map[string]bool{}
+	for _, e := range l {
+		if s := e.Error(); !seen[s] {
+			seen[s] = true
+			out = append(out, e)
 		}
 	}
-	if len(failed) > 0 {
-		sort.Strings(failed)
-		return results, fmt.Errorf("%d of %d flows failed: %v", len(failed), len(results), failed)
-	}
-	return results, nil
-}
-
-func (e *Engine) resolveFlow(ctx context.Context, f *config.Flow) (pipeline.Flow, error) {
-	src := e.Instance(config.RoleSource, f.From)
-	dst := e.Instance(config.RoleDestination, f.To)
-	streams, err := src.Conn.Discover(ctx)
-	if err != nil {
-		return pipeline.Flow{}, fmt.Errorf("flow %q: discover streams of source %q: %w", f.Name, f.From, err)
-	}
-	stream, err := pipeline.PickStream(streams, f.Stream)
-	if err != nil {
-		return pipeline.Flow{}, &ConfigError{Err: fmt.Errorf("%s: flows[%d].stream: source %q: %w", f.FieldPos("stream"), f.Index, f.From, err)}
-	}
-	target := f.Target
-	if target == "" {
-		target = stream.Name
-	}
-	pf := pipeline.Flow{
-		Name: f.Name, SourceName: f.From, DestName: f.To,
-		Source: src.Conn, Dest: dst.Conn,
-		Stream: stream.Name, Schema: stream.Schema,
-		Target: target, Mode: f.Mode, Key: f.Key,
-	}
-	if f.Incremental != nil {
-		if !src.Spec.Incremental {
-			return pipeline.Flow{}, &ConfigError{Err: fmt.Errorf("%s: flows[%d].incremental: source %q (%s) does not support incremental reads",
-				f.Incremental.Pos, f.Index, f.From, src.Config.Type)}
-		}
-		pf.CursorField = f.Incremental.Cursor
-	}
-	return pf, nil
+	return out
 }
 
 // serialized makes one connector's calls one at a time: the SDK promises
@@ -415,6 +377,12 @@ func (s *serialized) AbortWrite(ctx context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.Conn.AbortWrite(ctx, id)
+}
+
+func (s *serialized) CheckWrite(ctx context.Context, req sdk.WriteRequest) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Conn.CheckWrite(ctx, req)
 }
 
 func (s *serialized) LoadState(ctx context.Context, flow string) ([]byte, bool, error) {

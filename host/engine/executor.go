@@ -157,12 +157,12 @@ func (e *Engine) flowFailed(flow string, err error) {
 // Health returns the /healthz entries of the started instances, sources
 // first, each in file order.
 func (e *Engine) Health() []metrics.ConnectorHealth {
-	e.mu.Lock()
-	insts := make([]*Instance, 0, len(e.instances))
-	for _, in := range e.instances {
-		insts = append(insts, in)
+	var insts []*Instance
+	for _, c := range e.connectors() {
+		if in := e.Instance(c.Role, c.Name); in != nil {
+			insts = append(insts, in)
+		}
 	}
-	e.mu.Unlock()
 	sort.Slice(insts, func(i, j int) bool {
 		a, b := insts[i].Config, insts[j].Config
 		if a.Role != b.Role {

@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"os"
+	"strings"
 
 	"github.com/sqlflow/sqlflow-host/host/config"
 	"github.com/sqlflow/sqlflow-host/host/resilience"
@@ -62,25 +63,37 @@ func CheckResilience(p *config.Pipeline) (map[string]resilience.Resolved, []resi
 
 // resolvePolicies resolves every instance's policy once, before any
 // plugin starts, logging the warnings; invalid settings come back as a
-// *ConfigError.
+// *ConfigError (every time it is called), and their instances are not
+// started.
 func (e *Engine) resolvePolicies() error {
 	e.mu.Lock()
-	done := e.policies != nil
+	done, err := e.policies != nil, e.policyErr
 	e.mu.Unlock()
 	if done {
-		return nil
+		return err
 	}
 	pols, warns, err := CheckResilience(e.Pipeline)
-	if err != nil {
-		return &ConfigError{Err: err}
-	}
 	for _, w := range warns {
 		e.Logger.Warn(w.String())
 	}
+	bad := map[string]bool{}
+	if list, ok := err.(config.ErrorList); ok {
+		for _, c := range e.connectors() {
+			prefix := c.Role.Section() + "." + c.Name + "."
+			for _, fe := range list {
+				if strings.HasPrefix(fe.Path, prefix) {
+					bad[key(c.Role, c.Name)] = true
+				}
+			}
+		}
+	}
 	e.mu.Lock()
-	e.policies = pols
-	e.mu.Unlock()
-	return nil
+	defer e.mu.Unlock()
+	e.policies, e.badPolicy = pols, bad
+	if err != nil {
+		e.policyErr = &ConfigError{Err: err}
+	}
+	return e.policyErr
 }
 
 // policy returns the policy of instance c once its plugin's spec is
@@ -144,10 +157,7 @@ func (e *Engine) freshConfig(c *config.Connector) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	inst := e.instances[key(c.Role, c.Name)]
-	e.mu.Unlock()
-	if inst != nil {
+	if inst := e.Instance(c.Role, c.Name); inst != nil {
 		return c.MarshalConfig(inst.Policy.Strip(cfg))
 	}
 	return configJSON(c, e.policyOf(c))

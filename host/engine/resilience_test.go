@@ -15,6 +15,8 @@ import (
 	"github.com/sqlflow/sqlflow-host/host/connector"
 	"github.com/sqlflow/sqlflow-host/host/engine"
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+	"github.com/sqlflow/sqlflow-host/sdk/rpcclient"
 )
 
 // specConn answers Spec and records Configure; nothing else is called.
@@ -27,6 +29,10 @@ type specConn struct {
 }
 
 func (c *specConn) Spec(context.Context) (sdk.Spec, error) { return c.spec, nil }
+
+func (c *specConn) CheckWrite(context.Context, sdk.WriteRequest) (string, error) {
+	return "", errclass.Wrap(errclass.Permanent, rpcclient.ErrNotImplemented)
+}
 
 func (c *specConn) Configure(_ context.Context, cfg json.RawMessage) ([]sdk.FieldError, error) {
 	c.mu.Lock()
@@ -76,18 +82,25 @@ flows:
   - {from: b, to: d, target: u}
 `, "", nil)
 	defer e.Close()
-	err := e.Validate(context.Background())
-	var ce *engine.ConfigError
-	if !errors.As(err, &ce) {
-		t.Fatalf("want a ConfigError, got %v", err)
-	}
 	want := "p.yaml:5:34: sources.a.resilience.retry_attempts: 0 is not allowed; use a whole number from 1 to 100 (1 means no retry)\n" +
 		"p.yaml:9:32: sources.b.resilience.rate_limit.burst_size: 0 is not allowed; use a whole number from 1 to 1000000"
-	if err.Error() != want {
-		t.Errorf("got:\n%v\nwant:\n%s", err, want)
+	// run refuses before any plugin starts ...
+	_, err := e.Run(context.Background(), engine.RunOptions{})
+	var ce *engine.ConfigError
+	if !errors.As(err, &ce) || err.Error() != want {
+		t.Fatalf("run: got:\n%v\nwant:\n%s", err, want)
 	}
 	if len(started) != 0 {
 		t.Errorf("plugins started: %v", started)
+	}
+	// ... and validate reports the same, with whatever else it finds in
+	// the connectors it can start (only d here).
+	err = e.Validate(context.Background())
+	if !errors.As(err, &ce) || err.Error() != want {
+		t.Errorf("validate: got:\n%v\nwant:\n%s", err, want)
+	}
+	if _, ok := started["a"]; ok {
+		t.Errorf("validate started a connector whose resilience settings are invalid")
 	}
 }
 

@@ -9,12 +9,14 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -40,6 +42,12 @@ type Flow struct {
 	Name string
 	// SourceName and DestName are the connector instances' names.
 	SourceName, DestName string
+	// SourceType and DestType are their connector types, named in
+	// protocol errors.
+	SourceType, DestType string
+	// Key is the flow's key in staging and stored state:
+	// "<pipeline>/<flow>". Empty means Name.
+	StateKey string
 	// Source and Dest are the connectors.
 	Source, Dest connector.Conn
 	// Stream is the source stream to read.
@@ -51,6 +59,9 @@ type Flow struct {
 	Target string
 	Mode   sdk.WriteMode
 	Key    []string
+	// DefaultTarget reports that the flow names no target (Target is the
+	// stream's name).
+	DefaultTarget bool
 	// CursorField and CursorValue ask for an incremental read from a
 	// stored cursor (JSON); empty CursorField means a full read.
 	CursorField string
@@ -97,6 +108,13 @@ type Result struct {
 	Checkpoint []byte
 	// Report is what the destination reported at commit.
 	Report map[string]string
+	// Committed is false when the flow wrote nothing because the stream
+	// was empty: an append or upsert, or a replace whose target could not
+	// be emptied (Warning says why).
+	Committed bool
+	// Warning, when set, is why an empty stream left a replace target as
+	// it was.
+	Warning string
 	// WriteID is the write's id.
 	WriteID string
 }
@@ -204,39 +222,50 @@ func Run(ctx context.Context, f Flow, opts Options) (res Result, err error) {
 		err = fmt.Errorf("flow %q: %w", f.Name, err)
 	}()
 
+	key := f.StateKey
+	if key == "" {
+		key = f.Name
+	}
 	begin := func(schema *arrow.Schema) error {
-		if schema == nil {
-			schema = f.Schema
-		}
 		began = true
 		if err := f.Dest.BeginWrite(ctx, sdk.WriteRequest{
-			WriteID: res.WriteID, Flow: f.Name, Target: f.Target, Schema: schema, Mode: f.Mode, Key: f.Key,
+			WriteID: res.WriteID, Flow: key, Target: f.Target, DefaultTarget: f.DefaultTarget,
+			Schema: schema, Mode: f.Mode, Key: f.Key,
 		}); err != nil {
 			return fmt.Errorf("begin write to %q of destination %q: %w", f.Target, f.DestName, err)
 		}
 		return nil
 	}
 
-	var seq int64
+	var (
+		seq       int64
+		schemaMsg []byte // the schema message of the first page with rows
+	)
 	for r := range pages {
 		if r.err != nil {
 			return res, r.err
 		}
 		p := r.page
-		if !began {
-			var schema *arrow.Schema
-			if len(p.Records) > 0 {
-				s, err := arrowipc.DecodeSchema(p.Records)
-				if err != nil {
-					return res, fmt.Errorf("page 1 of stream %q from source %q: %w", f.Stream, f.SourceName, err)
-				}
-				schema = s
-			}
-			if err := begin(schema); err != nil {
-				return res, err
-			}
+		n := res.Pages + 1
+		layout, err := f.checkPage(p, n)
+		if err != nil {
+			return res, err
 		}
-		if len(p.Records) > 0 && p.Rows > 0 {
+		if layout.Rows > 0 {
+			if !began {
+				schema, err := arrowipc.DecodeSchema(p.Records)
+				if err != nil {
+					return res, f.protocolError(n, "its Arrow schema cannot be read: %v", err)
+				}
+				if err := begin(schema); err != nil {
+					return res, err
+				}
+				schemaMsg = append([]byte(nil), p.Records[:layout.SchemaEnd]...)
+			} else if !bytes.Equal(schemaMsg, p.Records[:layout.SchemaEnd]) {
+				if err := f.sameSchema(schemaMsg, p.Records, n); err != nil {
+					return res, err
+				}
+			}
 			seq++
 			if err := f.Dest.WriteBatch(ctx, res.WriteID, seq, p.Records); err != nil {
 				return res, fmt.Errorf("write batch %d to %q of destination %q: %w", seq, f.Target, f.DestName, err)
@@ -262,8 +291,26 @@ func Run(ctx context.Context, f Flow, opts Options) (res Result, err error) {
 		return res, err
 	}
 	if !began {
-		if err := begin(nil); err != nil {
-			return res, err
+		// An empty stream: append and upsert have nothing to add, and
+		// replace empties the target, with the stream's schema when the
+		// source knows it, else keeping the target's own columns.
+		if f.Mode != sdk.ModeReplace {
+			res.Elapsed = time.Since(start)
+			logger.Info("the stream was empty; target left as it was", "flow", f.Name, "mode", f.Mode)
+			return res, nil
+		}
+		if err := begin(f.Schema); err != nil {
+			if f.Schema != nil || !errclass.Is(err, errclass.Permanent) {
+				return res, err
+			}
+			// The destination cannot empty a target without a schema (it has
+			// no such target, or does not keep columns of its own): there is
+			// nothing to replace with, so the target stays as it was.
+			began = false
+			res.Elapsed = time.Since(start)
+			res.Warning = fmt.Sprintf("the stream was empty and its schema is unknown, so target %q was left as it was (%v)", f.Target, err)
+			logger.Warn("empty stream: target left as it was", "flow", f.Name, "destination", f.DestName, "target", f.Target, "reason", err.Error())
+			return res, nil
 		}
 	}
 	var state []byte
@@ -275,9 +322,83 @@ func Run(ctx context.Context, f Flow, opts Options) (res Result, err error) {
 		return res, fmt.Errorf("commit write to %q of destination %q: %w", f.Target, f.DestName, err)
 	}
 	res.Report = report
+	res.Committed = true
 	res.Elapsed = time.Since(start)
 	logger.Info("flow committed", "flow", f.Name, "rows", res.Rows, "bytes", res.Bytes, "pages", res.Pages, "seconds", res.Elapsed.Seconds())
 	return res, nil
+}
+
+// checkPage checks page n against what its Arrow bytes say: the row count
+// of the record batch header must be the page's num_rows, and a page with
+// rows must carry Arrow data. The host never trusts a count it can check.
+func (f Flow) checkPage(p connector.Page, n int64) (arrowipc.Layout, error) {
+	if len(p.Records) == 0 {
+		if p.Rows != 0 {
+			return arrowipc.Layout{}, f.protocolError(n, "num_rows is %d but the page holds no Arrow data", p.Rows)
+		}
+		return arrowipc.Layout{}, nil
+	}
+	l, err := arrowipc.Inspect(p.Records)
+	if err != nil {
+		return l, f.protocolError(n, "its Arrow data is damaged: %v", err)
+	}
+	if l.Batches > 1 {
+		return l, f.protocolError(n, "its Arrow data holds %d record batches; a page holds one", l.Batches)
+	}
+	if l.Rows != p.Rows {
+		hint := ""
+		if p.Rows == 0 {
+			hint = " (num_rows left unset?)"
+		}
+		return l, f.protocolError(n, "num_rows is %d%s but its Arrow record batch holds %d rows", p.Rows, hint, l.Rows)
+	}
+	return l, nil
+}
+
+// sameSchema checks that page n's schema is the one the write began with
+// (first holds that schema's IPC message): a stream's schema must not
+// change between pages.
+func (f Flow) sameSchema(first, records []byte, n int64) error {
+	was, err := arrowipc.DecodeSchema(first)
+	if err != nil {
+		return f.protocolError(n, "%v", err)
+	}
+	now, err := arrowipc.DecodeSchema(records)
+	if err != nil {
+		return f.protocolError(n, "its Arrow schema cannot be read: %v", err)
+	}
+	if !was.Equal(now) {
+		return f.protocolError(n, "its schema differs from the stream's first page with rows: was %s, now %s", compact(was), compact(now))
+	}
+	return nil
+}
+
+// protocolError is a PERMANENT error about page n breaking the protocol,
+// naming the source, its plugin and the stream.
+func (f Flow) protocolError(n int64, format string, args ...any) error {
+	plugin := ""
+	if f.SourceType != "" {
+		plugin = fmt.Sprintf(" (plugin sqlflow-plugin-%s)", f.SourceType)
+	}
+	return errclass.Permanentf("protocol error: source %q%s sent page %d of stream %q that the host refuses: %s; nothing of this flow was committed",
+		f.SourceName, plugin, n, f.Stream, fmt.Sprintf(format, args...))
+}
+
+// compact renders a schema on one line: "(a int64, b utf8?)".
+func compact(s *arrow.Schema) string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, fl := range s.Fields() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(fl.Name + " " + fl.Type.String())
+		if fl.Nullable {
+			b.WriteByte('?')
+		}
+	}
+	b.WriteByte(')')
+	return b.String()
 }
 
 // ErrNoStream is returned by PickStream when a source has several streams

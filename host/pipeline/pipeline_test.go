@@ -89,11 +89,12 @@ type fakeDest struct {
 	state     []byte
 	written   int
 	slow      time.Duration
+	beginErr  error
 }
 
 func (d *fakeDest) BeginWrite(ctx context.Context, req sdk.WriteRequest) error {
 	d.began = &req
-	return nil
+	return d.beginErr
 }
 
 func (d *fakeDest) WriteBatch(ctx context.Context, id string, seq int64, rec []byte) error {
@@ -177,12 +178,107 @@ func TestFailureOnFirstPageDoesNotBegin(t *testing.T) {
 	}
 }
 
-func TestEmptyStreamCommitsWithDiscoveredSchema(t *testing.T) {
+func TestEmptyStreamReplaceCommitsWithDiscoveredSchema(t *testing.T) {
 	dst := &fakeDest{}
 	src := &fakeSource{t: t, pages: 0, written: &dst.written}
-	res, err := pipeline.Run(context.Background(), pipeline.Flow{Name: "f", Source: src, Dest: dst, Schema: schema}, pipeline.Options{})
-	if err != nil || res.Rows != 0 || !dst.committed || !dst.began.Schema.Equal(schema) {
+	res, err := pipeline.Run(context.Background(), pipeline.Flow{Name: "f", Source: src, Dest: dst, Schema: schema, Mode: sdk.ModeReplace}, pipeline.Options{})
+	if err != nil || res.Rows != 0 || !dst.committed || !res.Committed || !dst.began.Schema.Equal(schema) {
 		t.Fatalf("res %+v err %v dest %+v", res, err, dst)
+	}
+}
+
+// An empty stream appended or upserted leaves the target alone: no write
+// is opened at all.
+func TestEmptyStreamAppendOpensNoWrite(t *testing.T) {
+	for _, mode := range []sdk.WriteMode{sdk.ModeAppend, sdk.ModeUpsert} {
+		dst := &fakeDest{}
+		src := &fakeSource{t: t, pages: 0, written: &dst.written}
+		res, err := pipeline.Run(context.Background(), pipeline.Flow{Name: "f", Source: src, Dest: dst, Schema: schema, Mode: mode, Key: []string{"id"}}, pipeline.Options{})
+		if err != nil || res.Committed || dst.began != nil || dst.committed || dst.aborted {
+			t.Fatalf("%s: res %+v err %v dest %+v", mode, res, err, dst)
+		}
+	}
+}
+
+// A replace of an empty stream with no known schema asks the destination
+// to empty the target keeping its columns (a nil schema); a destination
+// that cannot (no such target) leaves it as it was, with a warning.
+func TestEmptyStreamReplaceWithoutSchema(t *testing.T) {
+	dst := &fakeDest{}
+	src := &fakeSource{t: t, pages: 0, written: &dst.written}
+	res, err := pipeline.Run(context.Background(), pipeline.Flow{Name: "f", Source: src, Dest: dst, Mode: sdk.ModeReplace}, pipeline.Options{})
+	if err != nil || !res.Committed || dst.began == nil || dst.began.Schema != nil {
+		t.Fatalf("res %+v err %v dest %+v", res, err, dst)
+	}
+	dst = &fakeDest{beginErr: errclass.Permanentf("table t does not exist and no schema is known")}
+	res, err = pipeline.Run(context.Background(), pipeline.Flow{Name: "f", Source: &fakeSource{t: t, written: &dst.written}, Dest: dst, Mode: sdk.ModeReplace, Target: "t"}, pipeline.Options{})
+	if err != nil || res.Committed || dst.committed || !strings.Contains(res.Warning, "table t does not exist") {
+		t.Fatalf("res %+v err %v dest %+v", res, err, dst)
+	}
+	// A transient failure is not taken for "cannot": the flow fails.
+	dst = &fakeDest{beginErr: errclass.Transientf("connection reset")}
+	if _, err = pipeline.Run(context.Background(), pipeline.Flow{Name: "f", Source: &fakeSource{t: t, written: &dst.written}, Dest: dst, Mode: sdk.ModeReplace}, pipeline.Options{}); err == nil {
+		t.Fatal("a transient begin failure passed as an empty replace")
+	}
+}
+
+// pagesSource serves the given pages in turn.
+type pagesSource struct {
+	connector.Conn
+	pages []connector.Page
+}
+
+func (s *pagesSource) ReadPage(ctx context.Context, req sdk.ReadRequest) (connector.Page, error) {
+	i := 0
+	if len(req.Checkpoint) > 0 {
+		i, _ = strconv.Atoi(string(req.Checkpoint))
+	}
+	p := s.pages[i]
+	p.Checkpoint = []byte(strconv.Itoa(i + 1))
+	p.Done = i+1 == len(s.pages)
+	return p, nil
+}
+
+// The host checks what a page says of itself against its Arrow bytes: a
+// wrong or unset num_rows, rows without data, a schema that changes, all
+// fail the flow PERMANENT, naming the plugin, and nothing is committed.
+func TestPageProtocolErrors(t *testing.T) {
+	other := arrow.NewSchema([]arrow.Field{{Name: "name", Type: arrow.BinaryTypes.String}}, nil)
+	b := array.NewStringBuilder(memory.DefaultAllocator)
+	b.Append("x")
+	col := b.NewArray()
+	rec := array.NewRecordBatch(other, []arrow.Array{col}, 1)
+	otherPage, err := arrowipc.EncodeRecord(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Release()
+	col.Release()
+	b.Release()
+	cases := []struct {
+		name  string
+		pages []connector.Page
+		want  string
+	}{
+		{"num_rows unset", []connector.Page{{Records: encode(t, 0, 5)}}, "num_rows is 0 (num_rows left unset?) but its Arrow record batch holds 5 rows"},
+		{"num_rows too big", []connector.Page{{Records: encode(t, 0, 5), Rows: 9}}, "num_rows is 9 but its Arrow record batch holds 5 rows"},
+		{"rows without data", []connector.Page{{Rows: 3}}, "num_rows is 3 but the page holds no Arrow data"},
+		{"damaged data", []connector.Page{{Records: encode(t, 0, 5)[:40], Rows: 5}}, "Arrow data is damaged"},
+		{"schema changes", []connector.Page{{Records: encode(t, 0, 5), Rows: 5}, {Records: otherPage, Rows: 1}}, "page 2 of stream \"s\" that the host refuses: its schema differs"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := &fakeDest{}
+			_, err := pipeline.Run(context.Background(), pipeline.Flow{Name: "f", SourceName: "src", SourceType: "raw", Stream: "s",
+				Source: &pagesSource{pages: tc.pages}, Dest: dst, Mode: sdk.ModeReplace}, pipeline.Options{})
+			if err == nil || !errclass.Is(err, errclass.Permanent) || !strings.Contains(err.Error(), tc.want) ||
+				!strings.Contains(err.Error(), "sqlflow-plugin-raw") {
+				t.Fatalf("got %v; want a PERMANENT error naming the plugin and saying %q", err, tc.want)
+			}
+			if dst.committed || (dst.began != nil && !dst.aborted) {
+				t.Fatalf("the write was not left untouched: %+v", dst)
+			}
+		})
 	}
 }
 

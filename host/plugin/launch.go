@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -48,6 +49,11 @@ type Launcher struct {
 	Logger hclog.Logger
 	// StartTimeout bounds the handshake; zero means DefaultStartTimeout.
 	StartTimeout time.Duration
+	// WorkDir is the working directory of every plugin process: the
+	// pipeline file's directory, so that the relative paths in connector
+	// settings are relative to the file wherever the host runs from.
+	// Empty means the host's own working directory.
+	WorkDir string
 }
 
 // NewLauncher returns a launcher for dir, reading dir's lock file if any.
@@ -95,7 +101,12 @@ func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, e
 		secure = &goplugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
 	}
 
-	cmd := exec.Command(bin.Path)
+	path := bin.Path
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs // exec resolves a relative path against cmd.Dir
+	}
+	cmd := exec.Command(path)
+	cmd.Dir = l.WorkDir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	setParentDeathSignal(cmd.SysProcAttr)
 	ring := newRingWriter(stderrLines)

@@ -487,6 +487,16 @@ func (s *Supervisor) AbortWrite(ctx context.Context, id string) error {
 	return s.done(p, err)
 }
 
+// CheckWrite calls the current process.
+func (s *Supervisor) CheckWrite(ctx context.Context, req sdk.WriteRequest) (string, error) {
+	p, err := s.current()
+	if err != nil {
+		return "", err
+	}
+	r, err := p.Client.CheckWrite(ctx, req)
+	return r, s.done(p, err)
+}
+
 // LoadState calls the current process.
 func (s *Supervisor) LoadState(ctx context.Context, flow string) ([]byte, bool, error) {
 	p, err := s.current()

@@ -30,6 +30,7 @@ func (nopConn) CommitWrite(context.Context, string, []byte) (map[string]string, 
 	return nil, nil
 }
 func (nopConn) AbortWrite(context.Context, string) error { return nil }
+func (nopConn) CheckWrite(context.Context, sdk.WriteRequest) (string, error) { return "", nil }
 func (nopConn) LoadState(context.Context, string) ([]byte, bool, error) {
 	return nil, false, nil
 }

@@ -454,7 +454,15 @@ type retryPlan struct {
 // plan decides whether the attempt-th attempt's failure err is retried.
 // It withdraws from the retry budget when it says yes.
 func (c *Client) plan(ctx context.Context, o op, attempt int, authDone bool, err error) retryPlan {
-	if ctx.Err() != nil || attempt >= c.maxAttempts {
+	if ctx.Err() != nil {
+		return retryPlan{}
+	}
+	// A plugin process that died or hung is restarted and the call
+	// repeated even when the retries are used up: that is recovery of the
+	// process boundary, not a retry of the connector's system, and the
+	// supervisor's crash-loop limit bounds it.
+	crash := c.crashed(err)
+	if attempt >= c.maxAttempts && !(crash && attempt < c.maxAttempts+max(c.p.Recovery.MaxRestarts, 1)) {
 		return retryPlan{}
 	}
 	var p retryPlan
@@ -468,8 +476,10 @@ func (c *Client) plan(ctx context.Context, o op, attempt int, authDone bool, err
 		p.refresh = true
 	default:
 		p.delay = c.backoff(attempt, err)
-		p.recover = cl == errclass.Transient && c.p.Recovery.ConnectionRecovery &&
-			c.env.Recover != nil && rpcclient.IsTransport(err)
+		p.recover = crash
+		if crash && attempt >= c.maxAttempts {
+			p.delay = 0 // the supervisor paces restarts itself
+		}
 	}
 	now := time.Now()
 	if dl, ok := ctx.Deadline(); ok && !now.Add(p.delay).Before(dl) {
@@ -494,6 +504,14 @@ func (c *Client) plan(ctx context.Context, o op, attempt int, authDone bool, err
 	}
 	p.retry = true
 	return p
+}
+
+// crashed reports whether err is a failure of the plugin process (it died,
+// the connection broke, the call hung past its deadline) that connection
+// recovery restarts.
+func (c *Client) crashed(err error) bool {
+	return classOf(err) == errclass.Transient && c.p.Recovery.ConnectionRecovery &&
+		c.env.Recover != nil && rpcclient.IsTransport(err)
 }
 
 // backoff returns the wait before retry number n (n = the attempt that
@@ -656,8 +674,13 @@ func (c *Client) failed(ctx context.Context, o op, attempt int, authDone bool, e
 // recovers the plugin when planned, and waits the delay. An error ends the
 // call with it.
 func (c *Client) prepareRetry(ctx context.Context, o op, attempt int, err error, plan retryPlan) error {
-	c.log.Warn(fmt.Sprintf("Retrying operation '%s' (attempt %d/%d) after error: %s. Next retry in %.1fs.",
-		o, attempt+1, c.maxAttempts, err.Error(), plan.delay.Seconds()), "connector", c.env.Name)
+	if attempt >= c.maxAttempts {
+		c.log.Warn(fmt.Sprintf("Restarting the plugin and repeating operation '%s' (attempt %d) after error: %s.",
+			o, attempt+1, err.Error()), "connector", c.env.Name)
+	} else {
+		c.log.Warn(fmt.Sprintf("Retrying operation '%s' (attempt %d/%d) after error: %s. Next retry in %.1fs.",
+			o, attempt+1, c.maxAttempts, err.Error(), plan.delay.Seconds()), "connector", c.env.Name)
+	}
 	fc := countersOf(ctx)
 	c.stats.retries.Add(1)
 	if fc != nil {
@@ -779,6 +802,13 @@ func (c *Client) AbortWrite(ctx context.Context, writeID string) error {
 		return struct{}{}, c.conn.AbortWrite(ctx, writeID)
 	})
 	return err
+}
+
+// CheckWrite calls CheckWrite under the policy (operation "write").
+func (c *Client) CheckWrite(ctx context.Context, req sdk.WriteRequest) (string, error) {
+	return call(c, ctx, opWrite, func(ctx context.Context) (string, error) {
+		return c.conn.CheckWrite(ctx, req)
+	})
 }
 
 // LoadState calls LoadState under the policy (operation "state").

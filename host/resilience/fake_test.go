@@ -103,6 +103,10 @@ func (f *fakeConn) AbortWrite(ctx context.Context, _ string) error {
 	_, err := f.do(ctx)
 	return err
 }
+func (f *fakeConn) CheckWrite(ctx context.Context, _ sdk.WriteRequest) (string, error) {
+	_, err := f.do(ctx)
+	return "", err
+}
 func (f *fakeConn) LoadState(ctx context.Context, _ string) ([]byte, bool, error) {
 	_, err := f.do(ctx)
 	return nil, false, err

@@ -249,13 +249,13 @@ var fileValues = values{
 	"recovery.enable_credential_refresh":  false,
 }
 
-// noneValues is the profile of in-memory connectors: no policy at all;
-// calls go straight to the plugin. Any resilience setting written for such
-// a connector turns the policy on (with no breaker or rate limit unless
-// their blocks are written), e.g. to try a pipeline against the memory
-// source's injected faults.
+// noneValues is the profile of in-memory connectors: no retries, no
+// breaker, no rate limit, since there is no system behind them to fail or
+// to protect. What stays is what the process boundary needs whatever the
+// connector does: a per-call deadline, health pings, and restart of a
+// plugin that crashes or hangs with the call resumed from its checkpoint.
 var noneValues = values{
-	"enabled":                 false,
+	"retry.max_attempts":      1,
 	"circuit_breaker.enabled": false,
 	"rate_limit.enabled":      false,
 }

@@ -109,9 +109,15 @@ func TestResolveTiers(t *testing.T) {
 			},
 		},
 		{
-			name: "tier 1: memory has no policy", body: "type: memory",
+			name: "tier 1: memory: no retries, but crash recovery", body: "type: memory",
 			profile: "memory",
-			want:    map[string]want{"enabled": {"false", "profile memory"}},
+			want: map[string]want{
+				"enabled":                             {"true", "default"},
+				"retry.max_attempts":                  {"1", "profile memory"},
+				"circuit_breaker.enabled":             {"false", "profile memory"},
+				"recovery.enable_connection_recovery": {"true", "default"},
+				"timeout":                             {"30s", "default"},
+			},
 		},
 		{
 			name: "tier 1: third-party type, class file", body: "type: ftp", class: sdk.ResilienceFile,
@@ -121,7 +127,10 @@ func TestResolveTiers(t *testing.T) {
 		{
 			name: "tier 1: third-party type, class none", body: "type: redis", class: sdk.ResilienceNone,
 			profile: "none",
-			want:    map[string]want{"enabled": {"false", "profile none"}},
+			want: map[string]want{
+				"retry.max_attempts":                  {"1", "profile none"},
+				"recovery.enable_connection_recovery": {"true", "default"},
+			},
 		},
 		{
 			name: "tier 1: third-party type, class unknown", body: "type: ftp",
@@ -158,10 +167,10 @@ func TestResolveTiers(t *testing.T) {
 			},
 		},
 		{
-			name: "tier 2: settings turn memory's policy on", body: "type: memory\nresilience: {retry_attempts: 4}",
+			name: "tier 2: settings on memory's policy", body: "type: memory\nresilience: {retry_attempts: 4}",
 			profile: "memory",
 			want: map[string]want{
-				"enabled":                 {"true", "simple key retry_attempts"},
+				"enabled":                 {"true", "default"},
 				"retry.max_attempts":      {"4", "simple key retry_attempts"},
 				"circuit_breaker.enabled": {"false", "profile memory"},
 			},
@@ -619,8 +628,11 @@ func TestProfiles(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"memory", "none"} {
-		if get(name).Enabled {
-			t.Errorf("%s has a policy", name)
+		// No retries, breaker or limiter; crash recovery and a per-call
+		// deadline, as for every plugin.
+		if p := get(name); !p.Enabled || p.Retry.MaxAttempts != 1 || p.Breaker.Enabled || p.RateLimit.Enabled ||
+			!p.Recovery.ConnectionRecovery || p.CallTimeout <= 0 || p.Recovery.CheckInterval <= 0 {
+			t.Errorf("%s: %+v", name, p)
 		}
 	}
 	if g := get("gsheets"); g.RateLimit.PerMinute != 60 || !g.RateLimit.Enabled {

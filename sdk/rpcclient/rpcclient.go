@@ -137,7 +137,7 @@ func (c *Client) BeginWrite(ctx context.Context, req sdk.WriteRequest) error {
 	}
 	_, err = c.c.BeginWrite(ctx, &pb.BeginWriteRequest{
 		WriteId: req.WriteID, Flow: req.Flow, Target: req.Target, ArrowSchema: schema,
-		Mode: string(req.Mode), Key: req.Key,
+		Mode: string(req.Mode), Key: req.Key, DefaultTarget: req.DefaultTarget,
 	})
 	if err != nil {
 		return FromStatus(ctx, err)
@@ -168,6 +168,22 @@ func (c *Client) AbortWrite(ctx context.Context, writeID string) error {
 		return FromStatus(ctx, err)
 	}
 	return nil
+}
+
+// ErrNotImplemented is returned by the calls a plugin may leave out
+// (CheckWrite, LoadState, DeleteState) when it does. Test with errors.Is.
+var ErrNotImplemented = errors.New("the plugin does not implement this call")
+
+// CheckWrite asks a destination whether a write could begin and what it
+// would change; ErrNotImplemented when the plugin cannot tell.
+func (c *Client) CheckWrite(ctx context.Context, req sdk.WriteRequest) (string, error) {
+	r, err := c.c.CheckWrite(ctx, &pb.CheckWriteRequest{
+		Flow: req.Flow, Target: req.Target, Mode: string(req.Mode), Key: req.Key, DefaultTarget: req.DefaultTarget,
+	})
+	if err != nil {
+		return "", FromStatus(ctx, err)
+	}
+	return r.GetResolvedTarget(), nil
 }
 
 // LoadState reads the state blob a destination stored for flow; found is
@@ -318,7 +334,7 @@ func FromStatus(ctx context.Context, err error) error {
 	case codes.Unauthenticated:
 		return errclass.AuthExpiredf("%s", st.Message())
 	case codes.Unimplemented:
-		return errclass.Permanentf("the plugin does not implement this call (%s); it may be built for another protocol version", st.Message())
+		return errclass.Wrap(errclass.Permanent, fmt.Errorf("%w (%s); it may be built for another protocol version", ErrNotImplemented, st.Message()))
 	default:
 		return errclass.Permanentf("%s", st.Message())
 	}

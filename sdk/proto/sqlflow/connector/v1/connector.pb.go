@@ -975,13 +975,20 @@ func (x *ReadPageResponse) GetRateHints() *RateHints {
 type BeginWriteRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	WriteId string                 `protobuf:"bytes,1,opt,name=write_id,json=writeId,proto3" json:"write_id,omitempty"`
-	Flow    string                 `protobuf:"bytes,2,opt,name=flow,proto3" json:"flow,omitempty"`
-	Target  string                 `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
-	// Arrow IPC schema bytes.
+	// A key naming the pipeline and the flow ("<pipeline>/<flow>"): staging
+	// areas and stored state blobs are named by it.
+	Flow   string `protobuf:"bytes,2,opt,name=flow,proto3" json:"flow,omitempty"`
+	Target string `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
+	// Arrow IPC schema bytes. Empty only for a replace of an empty stream
+	// whose schema is unknown: empty the target keeping its columns, or fail
+	// PERMANENT when there is no target.
 	ArrowSchema []byte `protobuf:"bytes,4,opt,name=arrow_schema,json=arrowSchema,proto3" json:"arrow_schema,omitempty"`
 	// "replace", "append" or "upsert".
-	Mode          string   `protobuf:"bytes,5,opt,name=mode,proto3" json:"mode,omitempty"`
-	Key           []string `protobuf:"bytes,6,rep,name=key,proto3" json:"key,omitempty"`
+	Mode string   `protobuf:"bytes,5,opt,name=mode,proto3" json:"mode,omitempty"`
+	Key  []string `protobuf:"bytes,6,rep,name=key,proto3" json:"key,omitempty"`
+	// The flow names no target: target is the stream's name, which a
+	// destination whose location names one object may ignore.
+	DefaultTarget bool `protobuf:"varint,7,opt,name=default_target,json=defaultTarget,proto3" json:"default_target,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1056,6 +1063,13 @@ func (x *BeginWriteRequest) GetKey() []string {
 		return x.Key
 	}
 	return nil
+}
+
+func (x *BeginWriteRequest) GetDefaultTarget() bool {
+	if x != nil {
+		return x.DefaultTarget
+	}
+	return false
 }
 
 type BeginWriteResponse struct {
@@ -1370,6 +1384,129 @@ func (*AbortWriteResponse) Descriptor() ([]byte, []int) {
 	return file_sqlflow_connector_v1_connector_proto_rawDescGZIP(), []int{21}
 }
 
+type CheckWriteRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Flow          string                 `protobuf:"bytes,1,opt,name=flow,proto3" json:"flow,omitempty"`
+	Target        string                 `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`
+	Mode          string                 `protobuf:"bytes,3,opt,name=mode,proto3" json:"mode,omitempty"`
+	Key           []string               `protobuf:"bytes,4,rep,name=key,proto3" json:"key,omitempty"`
+	DefaultTarget bool                   `protobuf:"varint,5,opt,name=default_target,json=defaultTarget,proto3" json:"default_target,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckWriteRequest) Reset() {
+	*x = CheckWriteRequest{}
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckWriteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckWriteRequest) ProtoMessage() {}
+
+func (x *CheckWriteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckWriteRequest.ProtoReflect.Descriptor instead.
+func (*CheckWriteRequest) Descriptor() ([]byte, []int) {
+	return file_sqlflow_connector_v1_connector_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CheckWriteRequest) GetFlow() string {
+	if x != nil {
+		return x.Flow
+	}
+	return ""
+}
+
+func (x *CheckWriteRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *CheckWriteRequest) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *CheckWriteRequest) GetKey() []string {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *CheckWriteRequest) GetDefaultTarget() bool {
+	if x != nil {
+		return x.DefaultTarget
+	}
+	return false
+}
+
+type CheckWriteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the write would change, named so that two flows writing the same
+	// object give the same string (an absolute file path, a schema-qualified
+	// table on a server and database, a bucket and prefix).
+	ResolvedTarget string `protobuf:"bytes,1,opt,name=resolved_target,json=resolvedTarget,proto3" json:"resolved_target,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CheckWriteResponse) Reset() {
+	*x = CheckWriteResponse{}
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckWriteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckWriteResponse) ProtoMessage() {}
+
+func (x *CheckWriteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckWriteResponse.ProtoReflect.Descriptor instead.
+func (*CheckWriteResponse) Descriptor() ([]byte, []int) {
+	return file_sqlflow_connector_v1_connector_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CheckWriteResponse) GetResolvedTarget() string {
+	if x != nil {
+		return x.ResolvedTarget
+	}
+	return ""
+}
+
 type GetStateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The flow key the state was committed under: BeginWriteRequest.flow.
@@ -1380,7 +1517,7 @@ type GetStateRequest struct {
 
 func (x *GetStateRequest) Reset() {
 	*x = GetStateRequest{}
-	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[22]
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1392,7 +1529,7 @@ func (x *GetStateRequest) String() string {
 func (*GetStateRequest) ProtoMessage() {}
 
 func (x *GetStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[22]
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1405,7 +1542,7 @@ func (x *GetStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStateRequest.ProtoReflect.Descriptor instead.
 func (*GetStateRequest) Descriptor() ([]byte, []int) {
-	return file_sqlflow_connector_v1_connector_proto_rawDescGZIP(), []int{22}
+	return file_sqlflow_connector_v1_connector_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetStateRequest) GetFlow() string {
@@ -1427,7 +1564,7 @@ type GetStateResponse struct {
 
 func (x *GetStateResponse) Reset() {
 	*x = GetStateResponse{}
-	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[23]
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1439,7 +1576,7 @@ func (x *GetStateResponse) String() string {
 func (*GetStateResponse) ProtoMessage() {}
 
 func (x *GetStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[23]
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1452,7 +1589,7 @@ func (x *GetStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStateResponse.ProtoReflect.Descriptor instead.
 func (*GetStateResponse) Descriptor() ([]byte, []int) {
-	return file_sqlflow_connector_v1_connector_proto_rawDescGZIP(), []int{23}
+	return file_sqlflow_connector_v1_connector_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetStateResponse) GetState() []byte {
@@ -1478,7 +1615,7 @@ type DeleteStateRequest struct {
 
 func (x *DeleteStateRequest) Reset() {
 	*x = DeleteStateRequest{}
-	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[24]
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +1627,7 @@ func (x *DeleteStateRequest) String() string {
 func (*DeleteStateRequest) ProtoMessage() {}
 
 func (x *DeleteStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[24]
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +1640,7 @@ func (x *DeleteStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStateRequest.ProtoReflect.Descriptor instead.
 func (*DeleteStateRequest) Descriptor() ([]byte, []int) {
-	return file_sqlflow_connector_v1_connector_proto_rawDescGZIP(), []int{24}
+	return file_sqlflow_connector_v1_connector_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DeleteStateRequest) GetFlow() string {
@@ -1523,7 +1660,7 @@ type DeleteStateResponse struct {
 
 func (x *DeleteStateResponse) Reset() {
 	*x = DeleteStateResponse{}
-	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[25]
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1672,7 @@ func (x *DeleteStateResponse) String() string {
 func (*DeleteStateResponse) ProtoMessage() {}
 
 func (x *DeleteStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[25]
+	mi := &file_sqlflow_connector_v1_connector_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1548,7 +1685,7 @@ func (x *DeleteStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStateResponse.ProtoReflect.Descriptor instead.
 func (*DeleteStateResponse) Descriptor() ([]byte, []int) {
-	return file_sqlflow_connector_v1_connector_proto_rawDescGZIP(), []int{25}
+	return file_sqlflow_connector_v1_connector_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeleteStateResponse) GetFound() bool {
@@ -1631,14 +1768,15 @@ const file_sqlflow_connector_v1_connector_proto_rawDesc = "" +
 	"\x04done\x18\x04 \x01(\bR\x04done\x12*\n" +
 	"\x11cursor_value_json\x18\x05 \x01(\fR\x0fcursorValueJson\x12>\n" +
 	"\n" +
-	"rate_hints\x18\x06 \x01(\v2\x1f.sqlflow.connector.v1.RateHintsR\trateHints\"\xa3\x01\n" +
+	"rate_hints\x18\x06 \x01(\v2\x1f.sqlflow.connector.v1.RateHintsR\trateHints\"\xca\x01\n" +
 	"\x11BeginWriteRequest\x12\x19\n" +
 	"\bwrite_id\x18\x01 \x01(\tR\awriteId\x12\x12\n" +
 	"\x04flow\x18\x02 \x01(\tR\x04flow\x12\x16\n" +
 	"\x06target\x18\x03 \x01(\tR\x06target\x12!\n" +
 	"\farrow_schema\x18\x04 \x01(\fR\varrowSchema\x12\x12\n" +
 	"\x04mode\x18\x05 \x01(\tR\x04mode\x12\x10\n" +
-	"\x03key\x18\x06 \x03(\tR\x03key\"\x14\n" +
+	"\x03key\x18\x06 \x03(\tR\x03key\x12%\n" +
+	"\x0edefault_target\x18\a \x01(\bR\rdefaultTarget\"\x14\n" +
 	"\x12BeginWriteResponse\"Z\n" +
 	"\x11WriteBatchRequest\x12\x19\n" +
 	"\bwrite_id\x18\x01 \x01(\tR\awriteId\x12\x10\n" +
@@ -1655,7 +1793,15 @@ const file_sqlflow_connector_v1_connector_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\".\n" +
 	"\x11AbortWriteRequest\x12\x19\n" +
 	"\bwrite_id\x18\x01 \x01(\tR\awriteId\"\x14\n" +
-	"\x12AbortWriteResponse\"%\n" +
+	"\x12AbortWriteResponse\"\x8c\x01\n" +
+	"\x11CheckWriteRequest\x12\x12\n" +
+	"\x04flow\x18\x01 \x01(\tR\x04flow\x12\x16\n" +
+	"\x06target\x18\x02 \x01(\tR\x06target\x12\x12\n" +
+	"\x04mode\x18\x03 \x01(\tR\x04mode\x12\x10\n" +
+	"\x03key\x18\x04 \x03(\tR\x03key\x12%\n" +
+	"\x0edefault_target\x18\x05 \x01(\bR\rdefaultTarget\"=\n" +
+	"\x12CheckWriteResponse\x12'\n" +
+	"\x0fresolved_target\x18\x01 \x01(\tR\x0eresolvedTarget\"%\n" +
 	"\x0fGetStateRequest\x12\x12\n" +
 	"\x04flow\x18\x01 \x01(\tR\x04flow\">\n" +
 	"\x10GetStateResponse\x12\x14\n" +
@@ -1671,7 +1817,7 @@ const file_sqlflow_connector_v1_connector_proto_rawDesc = "" +
 	"\x15ERROR_CLASS_TRANSIENT\x10\x01\x12\x1c\n" +
 	"\x18ERROR_CLASS_RATE_LIMITED\x10\x02\x12\x1c\n" +
 	"\x18ERROR_CLASS_AUTH_EXPIRED\x10\x03\x12\x19\n" +
-	"\x15ERROR_CLASS_PERMANENT\x10\x042\x86\b\n" +
+	"\x15ERROR_CLASS_PERMANENT\x10\x042\xe7\b\n" +
 	"\tConnector\x12M\n" +
 	"\x04Spec\x12!.sqlflow.connector.v1.SpecRequest\x1a\".sqlflow.connector.v1.SpecResponse\x12\\\n" +
 	"\tConfigure\x12&.sqlflow.connector.v1.ConfigureRequest\x1a'.sqlflow.connector.v1.ConfigureResponse\x12P\n" +
@@ -1686,7 +1832,9 @@ const file_sqlflow_connector_v1_connector_proto_rawDesc = "" +
 	"\n" +
 	"AbortWrite\x12'.sqlflow.connector.v1.AbortWriteRequest\x1a(.sqlflow.connector.v1.AbortWriteResponse\x12Y\n" +
 	"\bGetState\x12%.sqlflow.connector.v1.GetStateRequest\x1a&.sqlflow.connector.v1.GetStateResponse\x12b\n" +
-	"\vDeleteState\x12(.sqlflow.connector.v1.DeleteStateRequest\x1a).sqlflow.connector.v1.DeleteStateResponseBLZJgithub.com/sqlflow/sqlflow-host/sdk/proto/sqlflow/connector/v1;connectorv1b\x06proto3"
+	"\vDeleteState\x12(.sqlflow.connector.v1.DeleteStateRequest\x1a).sqlflow.connector.v1.DeleteStateResponse\x12_\n" +
+	"\n" +
+	"CheckWrite\x12'.sqlflow.connector.v1.CheckWriteRequest\x1a(.sqlflow.connector.v1.CheckWriteResponseBLZJgithub.com/sqlflow/sqlflow-host/sdk/proto/sqlflow/connector/v1;connectorv1b\x06proto3"
 
 var (
 	file_sqlflow_connector_v1_connector_proto_rawDescOnce sync.Once
@@ -1701,7 +1849,7 @@ func file_sqlflow_connector_v1_connector_proto_rawDescGZIP() []byte {
 }
 
 var file_sqlflow_connector_v1_connector_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_sqlflow_connector_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_sqlflow_connector_v1_connector_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_sqlflow_connector_v1_connector_proto_goTypes = []any{
 	(ErrorClass)(0),             // 0: sqlflow.connector.v1.ErrorClass
 	(*ErrorDetail)(nil),         // 1: sqlflow.connector.v1.ErrorDetail
@@ -1726,18 +1874,20 @@ var file_sqlflow_connector_v1_connector_proto_goTypes = []any{
 	(*CommitWriteResponse)(nil), // 20: sqlflow.connector.v1.CommitWriteResponse
 	(*AbortWriteRequest)(nil),   // 21: sqlflow.connector.v1.AbortWriteRequest
 	(*AbortWriteResponse)(nil),  // 22: sqlflow.connector.v1.AbortWriteResponse
-	(*GetStateRequest)(nil),     // 23: sqlflow.connector.v1.GetStateRequest
-	(*GetStateResponse)(nil),    // 24: sqlflow.connector.v1.GetStateResponse
-	(*DeleteStateRequest)(nil),  // 25: sqlflow.connector.v1.DeleteStateRequest
-	(*DeleteStateResponse)(nil), // 26: sqlflow.connector.v1.DeleteStateResponse
-	nil,                         // 27: sqlflow.connector.v1.CommitWriteResponse.ReportEntry
+	(*CheckWriteRequest)(nil),   // 23: sqlflow.connector.v1.CheckWriteRequest
+	(*CheckWriteResponse)(nil),  // 24: sqlflow.connector.v1.CheckWriteResponse
+	(*GetStateRequest)(nil),     // 25: sqlflow.connector.v1.GetStateRequest
+	(*GetStateResponse)(nil),    // 26: sqlflow.connector.v1.GetStateResponse
+	(*DeleteStateRequest)(nil),  // 27: sqlflow.connector.v1.DeleteStateRequest
+	(*DeleteStateResponse)(nil), // 28: sqlflow.connector.v1.DeleteStateResponse
+	nil,                         // 29: sqlflow.connector.v1.CommitWriteResponse.ReportEntry
 }
 var file_sqlflow_connector_v1_connector_proto_depIdxs = []int32{
 	0,  // 0: sqlflow.connector.v1.ErrorDetail.class:type_name -> sqlflow.connector.v1.ErrorClass
 	5,  // 1: sqlflow.connector.v1.ConfigureResponse.field_errors:type_name -> sqlflow.connector.v1.FieldError
 	10, // 2: sqlflow.connector.v1.DiscoverResponse.streams:type_name -> sqlflow.connector.v1.Stream
 	13, // 3: sqlflow.connector.v1.ReadPageResponse.rate_hints:type_name -> sqlflow.connector.v1.RateHints
-	27, // 4: sqlflow.connector.v1.CommitWriteResponse.report:type_name -> sqlflow.connector.v1.CommitWriteResponse.ReportEntry
+	29, // 4: sqlflow.connector.v1.CommitWriteResponse.report:type_name -> sqlflow.connector.v1.CommitWriteResponse.ReportEntry
 	2,  // 5: sqlflow.connector.v1.Connector.Spec:input_type -> sqlflow.connector.v1.SpecRequest
 	4,  // 6: sqlflow.connector.v1.Connector.Configure:input_type -> sqlflow.connector.v1.ConfigureRequest
 	7,  // 7: sqlflow.connector.v1.Connector.Check:input_type -> sqlflow.connector.v1.CheckRequest
@@ -1747,21 +1897,23 @@ var file_sqlflow_connector_v1_connector_proto_depIdxs = []int32{
 	17, // 11: sqlflow.connector.v1.Connector.WriteBatch:input_type -> sqlflow.connector.v1.WriteBatchRequest
 	19, // 12: sqlflow.connector.v1.Connector.CommitWrite:input_type -> sqlflow.connector.v1.CommitWriteRequest
 	21, // 13: sqlflow.connector.v1.Connector.AbortWrite:input_type -> sqlflow.connector.v1.AbortWriteRequest
-	23, // 14: sqlflow.connector.v1.Connector.GetState:input_type -> sqlflow.connector.v1.GetStateRequest
-	25, // 15: sqlflow.connector.v1.Connector.DeleteState:input_type -> sqlflow.connector.v1.DeleteStateRequest
-	3,  // 16: sqlflow.connector.v1.Connector.Spec:output_type -> sqlflow.connector.v1.SpecResponse
-	6,  // 17: sqlflow.connector.v1.Connector.Configure:output_type -> sqlflow.connector.v1.ConfigureResponse
-	8,  // 18: sqlflow.connector.v1.Connector.Check:output_type -> sqlflow.connector.v1.CheckResponse
-	11, // 19: sqlflow.connector.v1.Connector.Discover:output_type -> sqlflow.connector.v1.DiscoverResponse
-	14, // 20: sqlflow.connector.v1.Connector.ReadPage:output_type -> sqlflow.connector.v1.ReadPageResponse
-	16, // 21: sqlflow.connector.v1.Connector.BeginWrite:output_type -> sqlflow.connector.v1.BeginWriteResponse
-	18, // 22: sqlflow.connector.v1.Connector.WriteBatch:output_type -> sqlflow.connector.v1.WriteBatchResponse
-	20, // 23: sqlflow.connector.v1.Connector.CommitWrite:output_type -> sqlflow.connector.v1.CommitWriteResponse
-	22, // 24: sqlflow.connector.v1.Connector.AbortWrite:output_type -> sqlflow.connector.v1.AbortWriteResponse
-	24, // 25: sqlflow.connector.v1.Connector.GetState:output_type -> sqlflow.connector.v1.GetStateResponse
-	26, // 26: sqlflow.connector.v1.Connector.DeleteState:output_type -> sqlflow.connector.v1.DeleteStateResponse
-	16, // [16:27] is the sub-list for method output_type
-	5,  // [5:16] is the sub-list for method input_type
+	25, // 14: sqlflow.connector.v1.Connector.GetState:input_type -> sqlflow.connector.v1.GetStateRequest
+	27, // 15: sqlflow.connector.v1.Connector.DeleteState:input_type -> sqlflow.connector.v1.DeleteStateRequest
+	23, // 16: sqlflow.connector.v1.Connector.CheckWrite:input_type -> sqlflow.connector.v1.CheckWriteRequest
+	3,  // 17: sqlflow.connector.v1.Connector.Spec:output_type -> sqlflow.connector.v1.SpecResponse
+	6,  // 18: sqlflow.connector.v1.Connector.Configure:output_type -> sqlflow.connector.v1.ConfigureResponse
+	8,  // 19: sqlflow.connector.v1.Connector.Check:output_type -> sqlflow.connector.v1.CheckResponse
+	11, // 20: sqlflow.connector.v1.Connector.Discover:output_type -> sqlflow.connector.v1.DiscoverResponse
+	14, // 21: sqlflow.connector.v1.Connector.ReadPage:output_type -> sqlflow.connector.v1.ReadPageResponse
+	16, // 22: sqlflow.connector.v1.Connector.BeginWrite:output_type -> sqlflow.connector.v1.BeginWriteResponse
+	18, // 23: sqlflow.connector.v1.Connector.WriteBatch:output_type -> sqlflow.connector.v1.WriteBatchResponse
+	20, // 24: sqlflow.connector.v1.Connector.CommitWrite:output_type -> sqlflow.connector.v1.CommitWriteResponse
+	22, // 25: sqlflow.connector.v1.Connector.AbortWrite:output_type -> sqlflow.connector.v1.AbortWriteResponse
+	26, // 26: sqlflow.connector.v1.Connector.GetState:output_type -> sqlflow.connector.v1.GetStateResponse
+	28, // 27: sqlflow.connector.v1.Connector.DeleteState:output_type -> sqlflow.connector.v1.DeleteStateResponse
+	24, // 28: sqlflow.connector.v1.Connector.CheckWrite:output_type -> sqlflow.connector.v1.CheckWriteResponse
+	17, // [17:29] is the sub-list for method output_type
+	5,  // [5:17] is the sub-list for method input_type
 	5,  // [5:5] is the sub-list for extension type_name
 	5,  // [5:5] is the sub-list for extension extendee
 	0,  // [0:5] is the sub-list for field type_name
@@ -1778,7 +1930,7 @@ func file_sqlflow_connector_v1_connector_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sqlflow_connector_v1_connector_proto_rawDesc), len(file_sqlflow_connector_v1_connector_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -38,6 +38,7 @@ const (
 	Connector_AbortWrite_FullMethodName  = "/sqlflow.connector.v1.Connector/AbortWrite"
 	Connector_GetState_FullMethodName    = "/sqlflow.connector.v1.Connector/GetState"
 	Connector_DeleteState_FullMethodName = "/sqlflow.connector.v1.Connector/DeleteState"
+	Connector_CheckWrite_FullMethodName  = "/sqlflow.connector.v1.Connector/CheckWrite"
 )
 
 // ConnectorClient is the client API for Connector service.
@@ -73,6 +74,10 @@ type ConnectorClient interface {
 	// DeleteState forgets a flow's stored state blob (sqlflow-host state
 	// reset). Idempotent. Optional, as GetState.
 	DeleteState(ctx context.Context, in *DeleteStateRequest, opts ...grpc.CallOption) (*DeleteStateResponse, error)
+	// CheckWrite tells whether a write could begin, without side effects and
+	// without reaching the destination's system (validate calls it), and
+	// names the object it would write. Idempotent. Optional.
+	CheckWrite(ctx context.Context, in *CheckWriteRequest, opts ...grpc.CallOption) (*CheckWriteResponse, error)
 }
 
 type connectorClient struct {
@@ -193,6 +198,16 @@ func (c *connectorClient) DeleteState(ctx context.Context, in *DeleteStateReques
 	return out, nil
 }
 
+func (c *connectorClient) CheckWrite(ctx context.Context, in *CheckWriteRequest, opts ...grpc.CallOption) (*CheckWriteResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckWriteResponse)
+	err := c.cc.Invoke(ctx, Connector_CheckWrite_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ConnectorServer is the server API for Connector service.
 // All implementations must embed UnimplementedConnectorServer
 // for forward compatibility.
@@ -226,6 +241,10 @@ type ConnectorServer interface {
 	// DeleteState forgets a flow's stored state blob (sqlflow-host state
 	// reset). Idempotent. Optional, as GetState.
 	DeleteState(context.Context, *DeleteStateRequest) (*DeleteStateResponse, error)
+	// CheckWrite tells whether a write could begin, without side effects and
+	// without reaching the destination's system (validate calls it), and
+	// names the object it would write. Idempotent. Optional.
+	CheckWrite(context.Context, *CheckWriteRequest) (*CheckWriteResponse, error)
 	mustEmbedUnimplementedConnectorServer()
 }
 
@@ -268,6 +287,9 @@ func (UnimplementedConnectorServer) GetState(context.Context, *GetStateRequest) 
 }
 func (UnimplementedConnectorServer) DeleteState(context.Context, *DeleteStateRequest) (*DeleteStateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteState not implemented")
+}
+func (UnimplementedConnectorServer) CheckWrite(context.Context, *CheckWriteRequest) (*CheckWriteResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckWrite not implemented")
 }
 func (UnimplementedConnectorServer) mustEmbedUnimplementedConnectorServer() {}
 func (UnimplementedConnectorServer) testEmbeddedByValue()                   {}
@@ -488,6 +510,24 @@ func _Connector_DeleteState_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Connector_CheckWrite_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckWriteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConnectorServer).CheckWrite(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Connector_CheckWrite_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConnectorServer).CheckWrite(ctx, req.(*CheckWriteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Connector_ServiceDesc is the grpc.ServiceDesc for Connector service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -538,6 +578,10 @@ var Connector_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteState",
 			Handler:    _Connector_DeleteState_Handler,
+		},
+		{
+			MethodName: "CheckWrite",
+			Handler:    _Connector_CheckWrite_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
