@@ -75,7 +75,7 @@ type Engine struct {
 	// to the flow writing each.
 	claims map[string]string
 	stops  []func()
-	exec      executor
+	exec   executor
 }
 
 // slot is one instance's start, done once.

@@ -29,7 +29,7 @@ func (nopConn) WriteBatch(context.Context, string, int64, []byte) error { return
 func (nopConn) CommitWrite(context.Context, string, []byte) (map[string]string, error) {
 	return nil, nil
 }
-func (nopConn) AbortWrite(context.Context, string) error { return nil }
+func (nopConn) AbortWrite(context.Context, string) error                     { return nil }
 func (nopConn) CheckWrite(context.Context, sdk.WriteRequest) (string, error) { return "", nil }
 func (nopConn) LoadState(context.Context, string) ([]byte, bool, error) {
 	return nil, false, nil
