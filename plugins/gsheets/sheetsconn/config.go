@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/configkey"
 )
 
 // Defaults of the configuration keys.
@@ -251,7 +252,7 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 			}
 			cfg.Endpoint = strings.TrimRight(u.String(), "/") + "/"
 		default:
-			bad(k, "unknown key %q; allowed keys: %s", k, strings.Join(allowedKeys, ", "))
+			bad(k, "%s", configkey.Unknown(k, allowedKeys))
 		}
 	}
 	for _, k := range []string{"spreadsheet_id", "sheet_name"} {

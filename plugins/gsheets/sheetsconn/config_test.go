@@ -44,7 +44,10 @@ func TestConfigureFieldErrors(t *testing.T) {
 		{"columns and schema", f.config("S", map[string]any{"columns": map[string]any{}, "schema": map[string]any{}}), "schema", "not both"},
 		{"page_size zero", f.config("S", map[string]any{"page_size": 0}), "page_size", "from 1 to"},
 		{"bad endpoint", f.config("S", map[string]any{"endpoint": "ftp://x"}), "endpoint", "http://"},
-		{"unknown key", f.config("S", map[string]any{"sheet": "x"}), "sheet", "unknown key"},
+		{"unknown key", f.config("S", map[string]any{"sheet": "x"}), "sheet", `unknown key "sheet"; allowed keys: spreadsheet_id, sheet_name, credentials_file,`},
+		{"misspelt key", f.config("S", map[string]any{"credentails_file": "k.json"}), "credentails_file",
+			`unknown key "credentails_file" (did you mean credentials_file?); allowed keys: spreadsheet_id, sheet_name, credentials_file, credentials_json, api_key, range, has_header, columns, schema, page_size, sample_rows, endpoint`},
+		{"misspelt key, other case", f.config("S", map[string]any{"Page_Sise": 5}), "Page_Sise", "(did you mean page_size?)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

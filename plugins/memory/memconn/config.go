@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/configkey"
 )
 
 // DefaultTableName is the stream name of the source and the default target
@@ -267,7 +268,7 @@ func (e *fieldErrors) object(field string, raw json.RawMessage, allowed []string
 	sort.Strings(keys)
 	for _, k := range keys {
 		if !contains(allowed, k) {
-			e.add(join(field, k), "unknown key; allowed keys are "+strings.Join(allowed, ", "))
+			e.add(join(field, k), configkey.Unknown(k, allowed))
 		}
 	}
 	return obj, true

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/configkey"
 )
 
 // Defaults of the configuration keys.
@@ -215,7 +216,7 @@ func parseConfig(raw json.RawMessage) (*config, []sdk.FieldError) {
 		case "application_name":
 			appName = str(k)
 		default:
-			bad(k, "unknown key %q; allowed keys: %s", k, strings.Join(keys, ", "))
+			bad(k, "%s", configkey.Unknown(k, keys))
 		}
 	}
 	if cfg.Table != "" && cfg.Query != "" {

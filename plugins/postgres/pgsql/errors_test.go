@@ -191,6 +191,29 @@ func TestConfigure(t *testing.T) {
 	}
 }
 
+// TestConfigureUnknownKey: an unknown key's message suggests the closest
+// allowed key when there is one, and lists the allowed keys.
+func TestConfigureUnknownKey(t *testing.T) {
+	tests := []struct {
+		name, cfg, field, want string
+	}{
+		{"misspelt", `{"pasword": "x"}`, "pasword", `unknown key "pasword" (did you mean password?); allowed keys: host, port, database, dbname, username, user, password, password_file, dsn,`},
+		{"misspelt, other case", `{"Sslmod": "x"}`, "Sslmod", `unknown key "Sslmod" (did you mean sslmode?)`},
+		{"close to none", `{"colour": "x"}`, "colour", `unknown key "colour"; allowed keys: host,`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fe, err := pgsql.New(nil).Configure(context.Background(), json.RawMessage(tt.cfg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fe) != 1 || fe[0].Field != tt.field || !strings.HasPrefix(fe[0].Message, tt.want) {
+				t.Errorf("field errors %v; want one at %q starting %q", fe, tt.field, tt.want)
+			}
+		})
+	}
+}
+
 func atoi(s string) int {
 	var n int
 	fmt.Sscan(s, &n)
