@@ -12,6 +12,7 @@ import (
 
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/configkey"
+	"github.com/sqlflow/sqlflow-host/sdk/filestage"
 )
 
 // DefaultTableName is the stream name of the source and the default target
@@ -193,7 +194,7 @@ func parseFaults(errs *fieldErrors, raw json.RawMessage) (*faultConfig, bool) {
 			// Read at every Configure, so a refreshed credential is seen.
 			data, err := os.ReadFile(path)
 			if err != nil {
-				errs.add("faults.auth_file", fmt.Sprintf("cannot read %s: %v", path, err))
+				errs.add("faults.auth_file", filestage.FileError(err, "cannot read", path).Error())
 			} else {
 				f.authFile, f.credential = path, strings.TrimSpace(string(data))
 			}
