@@ -69,6 +69,35 @@ func TestConfigureFieldErrors(t *testing.T) {
 	}
 }
 
+// TestCredentialsFileRelative: a relative credentials_file that is missing
+// or not a key is a field error showing the path as written and as
+// resolved against the working directory (the pipeline file's directory
+// when the host runs the plugin).
+func TestCredentialsFileRelative(t *testing.T) {
+	f := newFixture(t)
+	t.Chdir(t.TempDir())
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("notkey.json", []byte("[]"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, path, want string }{
+		{"missing", "keys/sa.json", `cannot read the credentials file "keys/sa.json" (resolved to ` + wd + `/keys/sa.json): no such file or directory`},
+		{"not a key", "notkey.json", `"notkey.json" (resolved to ` + wd + `/notkey.json) is not a JSON key`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw, _ := json.Marshal(f.config("S", map[string]any{"credentials_file": tt.path}))
+			fe, err := sheetsconn.New(nil).Configure(ctx(t), raw)
+			if err != nil || len(fe) != 1 || fe[0].Field != "credentials_file" || !strings.HasPrefix(fe[0].Message, tt.want) {
+				t.Fatalf("Configure = %v, %v; want one field error at credentials_file starting %s", fe, err, tt.want)
+			}
+		})
+	}
+}
+
 func TestConfigureAccepts(t *testing.T) {
 	f := newFixture(t)
 	key, _ := os.ReadFile(f.keyFile)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/configkey"
+	"github.com/sqlflow/sqlflow-host/sdk/filestage"
 )
 
 // Defaults of the configuration keys.
@@ -228,7 +229,7 @@ func parseConfig(raw json.RawMessage) (*config, []sdk.FieldError) {
 	if cfg.passwordFile != "" && len(errs) == 0 {
 		b, err := os.ReadFile(cfg.passwordFile)
 		if err != nil {
-			bad("password_file", "cannot read the password file: %v", err)
+			bad("password_file", "%s", filestage.FileError(err, "cannot read the password file", cfg.passwordFile))
 		}
 		password = strings.TrimRight(string(b), "\r\n")
 	}

@@ -214,6 +214,23 @@ func TestConfigureUnknownKey(t *testing.T) {
 	}
 }
 
+// TestPasswordFileRelative: a relative password_file that cannot be read
+// is a field error showing the path as written and as resolved against the
+// working directory (the pipeline file's directory when the host runs the
+// plugin).
+func TestPasswordFileRelative(t *testing.T) {
+	t.Chdir(t.TempDir())
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fe, err := pgsql.New(nil).Configure(context.Background(), json.RawMessage(`{"password_file": "secrets/pg"}`))
+	want := `cannot read the password file "secrets/pg" (resolved to ` + wd + `/secrets/pg): no such file or directory`
+	if err != nil || len(fe) != 1 || fe[0].Field != "password_file" || fe[0].Message != want {
+		t.Fatalf("Configure = %v, %v; want one field error at password_file: %s", fe, err, want)
+	}
+}
+
 func atoi(s string) int {
 	var n int
 	fmt.Sscan(s, &n)
