@@ -12,7 +12,9 @@ package coltype
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,6 +22,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/sqlflow/sqlflow-host/sdk/configkey"
 )
 
 // Type is a text column's type. The order is the inference order.
@@ -116,6 +120,11 @@ func ParseColumns(v json.RawMessage) (map[string]Type, string) {
 		return nil, "must be a map of column name to type, or a list of {name, type}"
 	}
 	for i, e := range asList {
+		for _, k := range slices.Sorted(maps.Keys(e)) {
+			if k != "name" && k != "type" {
+				return nil, fmt.Sprintf("entry %d: %s", i, configkey.Unknown(k, []string{"name", "type"}))
+			}
+		}
 		n, tn := e["name"], e["type"]
 		if n == "" || len(e) != 2 {
 			return nil, fmt.Sprintf("entry %d: must be {\"name\": ..., \"type\": ...}", i)

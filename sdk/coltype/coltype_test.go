@@ -87,4 +87,12 @@ func TestParseColumns(t *testing.T) {
 	if _, msg = coltype.ParseColumns(json.RawMessage(`7`)); msg == "" {
 		t.Fatal("a number accepted")
 	}
+	want := `entry 1: unknown key "tpye" (did you mean type?); allowed keys: name, type`
+	if _, msg = coltype.ParseColumns(json.RawMessage(`[{"name": "a", "type": "int"}, {"name": "b", "tpye": "int"}]`)); msg != want {
+		t.Fatalf("misspelt key in a list entry: %q, want %q", msg, want)
+	}
+	want = `entry 0: must be {"name": ..., "type": ...}`
+	if _, msg = coltype.ParseColumns(json.RawMessage(`[{"type": "int"}]`)); msg != want {
+		t.Fatalf("entry without a name: %q, want %q", msg, want)
+	}
 }

@@ -35,7 +35,7 @@ func CheckPath(path, ext string) error {
 			if pst, perr := os.Stat(parent); perr == nil && pst.IsDir() && checkWritable(parent) == nil {
 				return nil
 			}
-			return errclass.Permanentf("path %q does not exist", path)
+			return errclass.Permanentf("path %s does not exist", Show(path))
 		}
 		for {
 			pst, perr := os.Stat(parent)
@@ -51,9 +51,9 @@ func CheckPath(path, ext string) error {
 			}
 			break
 		}
-		return errclass.Permanentf("path %q does not exist", path)
+		return errclass.Permanentf("path %s does not exist", Show(path))
 	case err != nil:
-		return IOError(err, "check path "+path)
+		return FileError(err, "check path", path)
 	case st.IsDir():
 		if _, err := Expand(path, ext); err == nil {
 			return nil
@@ -68,9 +68,9 @@ func checkReadable(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return errclass.Permanentf("file %q does not exist", path)
+			return errclass.Permanentf("file %s does not exist", Show(path))
 		}
-		return IOError(err, "open "+path)
+		return FileError(err, "open", path)
 	}
 	return f.Close()
 }
@@ -78,7 +78,7 @@ func checkReadable(path string) error {
 func checkWritable(dir string) error {
 	f, err := os.CreateTemp(dir, ".sqlflow-check-*")
 	if err != nil {
-		return IOError(err, "directory "+dir+" is not writable")
+		return ioErr(cause(err), "directory %s is not writable", Show(dir))
 	}
 	name := f.Name()
 	f.Close()

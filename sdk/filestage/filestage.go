@@ -159,7 +159,7 @@ func IOError(err error, what string) error { return ioErr(err, "%s", what) }
 // area with what it already holds (parts, state). m.State is ignored.
 func Begin(dir string, m Manifest) (*Area, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, ioErr(err, "create directory %q", dir)
+		return nil, FileError(err, "create directory", dir)
 	}
 	areas, err := list(dir)
 	if err != nil {
@@ -235,7 +235,7 @@ func list(dir string) ([]*Area, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, ioErr(err, "list directory %q", dir)
+		return nil, FileError(err, "list directory", dir)
 	}
 	var out []*Area
 	for _, e := range entries {
@@ -300,7 +300,7 @@ func writeAtomic(path string, write func(w io.Writer) error) error {
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
-		return ioErr(err, "open directory %q", dir)
+		return FileError(err, "open directory", dir)
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
@@ -393,7 +393,7 @@ func (a *Area) Commit(build func(w io.Writer) (Plan, error)) error {
 	}
 	if _, err := os.Stat(data); err == nil {
 		if err := os.Rename(data, filepath.Join(a.Dir, a.Manifest.Final)); err != nil {
-			return ioErr(err, "commit write %q: rename into %q", a.Manifest.WriteID, a.Dir)
+			return ioErr(cause(err), "commit write %q: rename into %s", a.Manifest.WriteID, Show(a.Dir))
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return ioErr(err, "commit write %q", a.Manifest.WriteID)

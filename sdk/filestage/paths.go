@@ -2,14 +2,64 @@ package filestage
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 )
+
+// Show names a local path in an error message: the path as written,
+// quoted, and, when it is relative, the absolute path it resolves to
+// against the working directory:
+//
+//	"data/orders.csv" (resolved to /home/u/proj/data/orders.csv)
+//
+// The host starts each plugin in the directory of the pipeline file, so the
+// resolved form tells a user which file a relative path in the file named.
+// An absolute path is shown once, as written ("/srv/orders.csv"); so is a
+// relative one when the working directory cannot be read.
+func Show(path string) string {
+	if filepath.IsAbs(path) {
+		return strconv.Quote(path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return strconv.Quote(path)
+	}
+	return fmt.Sprintf("%q (resolved to %s)", path, abs)
+}
+
+// FileError classifies err, the failure of op (a verb such as "open",
+// "read" or "create directory") on the local file or directory path, as
+// [IOError] does, and words it with the path as [Show] gives it:
+//
+//	open "data/orders.csv" (resolved to /home/u/proj/data/orders.csv): permission denied
+//
+// The operation and path that an *fs.PathError or *os.LinkError repeats
+// are left out of the message; the cause stays wrapped, so errors.Is
+// (fs.ErrNotExist, fs.ErrPermission …) still answers.
+func FileError(err error, op, path string) error {
+	return ioErr(cause(err), "%s %s", op, Show(path))
+}
+
+// cause returns the error an *fs.PathError or *os.LinkError carries, or
+// err itself.
+func cause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
+}
 
 // IsGlob reports whether path holds a glob metacharacter (*, ? or [).
 func IsGlob(path string) bool { return strings.ContainsAny(path, "*?[") }
@@ -40,7 +90,7 @@ func Expand(path, ext string) ([]string, error) {
 			}
 		}
 		if len(files) == 0 {
-			return nil, errclass.Permanentf("path %q matches no file", path)
+			return nil, errclass.Permanentf("path %s matches no file", Show(path))
 		}
 		sort.Strings(files)
 		return files, nil
@@ -48,16 +98,16 @@ func Expand(path, ext string) ([]string, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, errclass.Permanentf("file %q does not exist", path)
+			return nil, errclass.Permanentf("file %s does not exist", Show(path))
 		}
-		return nil, IOError(err, "stat "+path)
+		return nil, FileError(err, "stat", path)
 	}
 	if !st.IsDir() {
 		return []string{path}, nil
 	}
 	entries, err := os.ReadDir(path)
 	if err != nil {
-		return nil, IOError(err, "list directory "+path)
+		return nil, FileError(err, "list directory", path)
 	}
 	var files []string
 	for _, e := range entries {
@@ -70,7 +120,7 @@ func Expand(path, ext string) ([]string, error) {
 		}
 	}
 	if len(files) == 0 {
-		return nil, errclass.Permanentf("directory %q holds no %s file", path, ext)
+		return nil, errclass.Permanentf("directory %s holds no %s file", Show(path), ext)
 	}
 	sort.Strings(files)
 	return files, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/coltype"
+	"github.com/sqlflow/sqlflow-host/sdk/configkey"
 )
 
 // Defaults of the configuration keys.
@@ -155,7 +156,7 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 				cfg.SampleRows = n
 			}
 		default:
-			bad(k, "unknown key %q; allowed keys: %s", k, strings.Join(allowedKeys, ", "))
+			bad(k, "%s", configkey.Unknown(k, allowedKeys))
 		}
 	}
 	if _, ok := fields["path"]; !ok {

@@ -181,7 +181,7 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 			}
 		}
 		if err := bw.Flush(); err != nil {
-			return filestage.Plan{}, filestage.IOError(err, "write "+target)
+			return filestage.Plan{}, filestage.FileError(err, "write", target)
 		}
 		return filestage.Plan{Final: m.Target}, nil
 	})
@@ -196,12 +196,12 @@ func copyExisting(cfg config, target string, schema *arrow.Schema, out *bufio.Wr
 		return false, nil
 	}
 	if err != nil {
-		return false, filestage.IOError(err, "open "+target)
+		return false, filestage.FileError(err, "open", target)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return false, filestage.IOError(err, "stat "+target)
+		return false, filestage.FileError(err, "stat", target)
 	}
 	if st.Size() == 0 {
 		return false, nil
@@ -224,11 +224,11 @@ func copyExisting(cfg config, target string, schema *arrow.Schema, out *bufio.Wr
 				target, strings.Join(header, ", "), strings.Join(want, ", "))
 		}
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return false, filestage.IOError(err, "seek in "+target)
+			return false, filestage.FileError(err, "seek in", target)
 		}
 	}
 	if _, err := io.Copy(out, f); err != nil {
-		return false, filestage.IOError(err, "copy "+target)
+		return false, filestage.FileError(err, "copy", target)
 	}
 	last := make([]byte, 1)
 	if _, err := f.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {

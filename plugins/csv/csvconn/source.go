@@ -98,9 +98,9 @@ func openFile(path string) (*os.File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, errclass.Permanentf("file %q does not exist", path)
+			return nil, errclass.Permanentf("file %s does not exist", filestage.Show(path))
 		}
-		return nil, filestage.IOError(err, "open "+path)
+		return nil, filestage.FileError(err, "open", path)
 	}
 	return f, nil
 }
@@ -111,7 +111,7 @@ func dataError(file string, err error) error {
 	if errors.As(err, &se) {
 		return errclass.Permanentf("file %q, %s", file, se.Error())
 	}
-	return filestage.IOError(err, "read "+file)
+	return filestage.FileError(err, "read", file)
 }
 
 // inferStream reads the header and up to sample_rows rows of the first
@@ -347,7 +347,7 @@ func (c *Connector) readFile(ctx context.Context, cfg config, st *streamInfo, cp
 	defer f.Close()
 	if cp.Offset > 0 {
 		if _, err := f.Seek(cp.Offset, io.SeekStart); err != nil {
-			return false, filestage.IOError(err, "seek in "+name)
+			return false, filestage.FileError(err, "seek in", name)
 		}
 	}
 	p := newRecordReader(f, cfg, cp.Offset, cp.Line)

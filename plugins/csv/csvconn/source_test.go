@@ -32,6 +32,10 @@ func TestConfigureFieldErrors(t *testing.T) {
 		want  string
 	}{
 		{"unknown key", `{"path":"x.csv","delimeter":";"}`, "delimeter", "allowed keys: path, has_header"},
+		{"misspelt key", `{"path":"x.csv","delimter":";"}`, "delimter",
+			`unknown key "delimter" (did you mean delimiter?); allowed keys: path, has_header, delimiter, encoding, quote_char, null_values, columns, schema, sample_rows`},
+		{"key close to none", `{"path":"x.csv","colour":"red"}`, "colour", `unknown key "colour"; allowed keys: path,`},
+		{"misspelt key, other case", `{"path":"x.csv","Has_Headr":false}`, "Has_Headr", `(did you mean has_header?)`},
 		{"missing path", `{"has_header":true}`, "path", "required"},
 		{"wrong type", `{"path":"x.csv","has_header":"yes"}`, "has_header", "boolean"},
 		{"bad encoding", `{"path":"x.csv","encoding":"utf-16"}`, "encoding", "unsupported encoding"},

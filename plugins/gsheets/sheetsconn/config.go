@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/configkey"
+	"github.com/sqlflow/sqlflow-host/sdk/filestage"
 )
 
 // Defaults of the configuration keys.
@@ -159,12 +161,12 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 			}
 			data, err := os.ReadFile(path)
 			if err != nil {
-				bad(k, "cannot read the credentials file: %v", err)
+				bad(k, "%s", filestage.FileError(err, "cannot read the credentials file", path))
 				break
 			}
 			cfg.CredentialsFile, cfg.Auth = path, authServiceJSON
 			if msg := cfg.setKey(data); msg != "" {
-				bad(k, "%s %s", path, msg)
+				bad(k, "%s %s", filestage.Show(path), msg)
 			}
 		case "credentials_json":
 			credKeys = append(credKeys, k)
@@ -251,7 +253,7 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 			}
 			cfg.Endpoint = strings.TrimRight(u.String(), "/") + "/"
 		default:
-			bad(k, "unknown key %q; allowed keys: %s", k, strings.Join(allowedKeys, ", "))
+			bad(k, "%s", configkey.Unknown(k, allowedKeys))
 		}
 	}
 	for _, k := range []string{"spreadsheet_id", "sheet_name"} {

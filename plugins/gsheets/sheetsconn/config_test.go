@@ -44,7 +44,10 @@ func TestConfigureFieldErrors(t *testing.T) {
 		{"columns and schema", f.config("S", map[string]any{"columns": map[string]any{}, "schema": map[string]any{}}), "schema", "not both"},
 		{"page_size zero", f.config("S", map[string]any{"page_size": 0}), "page_size", "from 1 to"},
 		{"bad endpoint", f.config("S", map[string]any{"endpoint": "ftp://x"}), "endpoint", "http://"},
-		{"unknown key", f.config("S", map[string]any{"sheet": "x"}), "sheet", "unknown key"},
+		{"unknown key", f.config("S", map[string]any{"sheet": "x"}), "sheet", `unknown key "sheet"; allowed keys: spreadsheet_id, sheet_name, credentials_file,`},
+		{"misspelt key", f.config("S", map[string]any{"credentails_file": "k.json"}), "credentails_file",
+			`unknown key "credentails_file" (did you mean credentials_file?); allowed keys: spreadsheet_id, sheet_name, credentials_file, credentials_json, api_key, range, has_header, columns, schema, page_size, sample_rows, endpoint`},
+		{"misspelt key, other case", f.config("S", map[string]any{"Page_Sise": 5}), "Page_Sise", "(did you mean page_size?)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,6 +65,35 @@ func TestConfigureFieldErrors(t *testing.T) {
 				}
 			}
 			t.Errorf("field errors %v lack %s: ...%s...", fe, tt.field, tt.msg)
+		})
+	}
+}
+
+// TestCredentialsFileRelative: a relative credentials_file that is missing
+// or not a key is a field error showing the path as written and as
+// resolved against the working directory (the pipeline file's directory
+// when the host runs the plugin).
+func TestCredentialsFileRelative(t *testing.T) {
+	f := newFixture(t)
+	t.Chdir(t.TempDir())
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("notkey.json", []byte("[]"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, path, want string }{
+		{"missing", "keys/sa.json", `cannot read the credentials file "keys/sa.json" (resolved to ` + wd + `/keys/sa.json): no such file or directory`},
+		{"not a key", "notkey.json", `"notkey.json" (resolved to ` + wd + `/notkey.json) is not a JSON key`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw, _ := json.Marshal(f.config("S", map[string]any{"credentials_file": tt.path}))
+			fe, err := sheetsconn.New(nil).Configure(ctx(t), raw)
+			if err != nil || len(fe) != 1 || fe[0].Field != "credentials_file" || !strings.HasPrefix(fe[0].Message, tt.want) {
+				t.Fatalf("Configure = %v, %v; want one field error at credentials_file starting %s", fe, err, tt.want)
+			}
 		})
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/configkey"
+	"github.com/sqlflow/sqlflow-host/sdk/filestage"
 )
 
 // DefaultTableName is the stream name of the source and the default target
@@ -192,7 +194,7 @@ func parseFaults(errs *fieldErrors, raw json.RawMessage) (*faultConfig, bool) {
 			// Read at every Configure, so a refreshed credential is seen.
 			data, err := os.ReadFile(path)
 			if err != nil {
-				errs.add("faults.auth_file", fmt.Sprintf("cannot read %s: %v", path, err))
+				errs.add("faults.auth_file", filestage.FileError(err, "cannot read", path).Error())
 			} else {
 				f.authFile, f.credential = path, strings.TrimSpace(string(data))
 			}
@@ -267,7 +269,7 @@ func (e *fieldErrors) object(field string, raw json.RawMessage, allowed []string
 	sort.Strings(keys)
 	for _, k := range keys {
 		if !contains(allowed, k) {
-			e.add(join(field, k), "unknown key; allowed keys are "+strings.Join(allowed, ", "))
+			e.add(join(field, k), configkey.Unknown(k, allowed))
 		}
 	}
 	return obj, true

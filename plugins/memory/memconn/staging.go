@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+	"github.com/sqlflow/sqlflow-host/sdk/filestage"
 )
 
 // Durable staging (the staging_dir key). Each write's batches are kept in
@@ -55,7 +56,7 @@ func loadStage(dir string) (batches map[int64]arrow.RecordBatch, committed bool,
 		return batches, false, nil
 	}
 	if err != nil {
-		return nil, false, errclass.Transientf("read staging %s: %w", dir, err)
+		return nil, false, filestage.FileError(err, "read staging directory", dir)
 	}
 	for _, e := range entries {
 		if e.Name() == committedMarker {
@@ -85,20 +86,20 @@ func loadStage(dir string) (batches map[int64]arrow.RecordBatch, committed bool,
 func readIPC(path string) (arrow.RecordBatch, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, errclass.Transientf("read staged batch: %w", err)
+		return nil, filestage.FileError(err, "read staged batch", path)
 	}
 	defer f.Close()
 	r, err := ipc.NewFileReader(f, ipc.WithAllocator(memory.DefaultAllocator))
 	if err != nil {
-		return nil, errclass.Permanentf("staged batch %s is damaged: %w", path, err)
+		return nil, errclass.Permanentf("staged batch %s is damaged: %w", filestage.Show(path), err)
 	}
 	defer r.Close()
 	if r.NumRecords() != 1 {
-		return nil, errclass.Permanentf("staged batch %s holds %d batches, want 1", path, r.NumRecords())
+		return nil, errclass.Permanentf("staged batch %s holds %d batches, want 1", filestage.Show(path), r.NumRecords())
 	}
 	rec, err := r.RecordBatch(0)
 	if err != nil {
-		return nil, errclass.Permanentf("staged batch %s is damaged: %w", path, err)
+		return nil, errclass.Permanentf("staged batch %s is damaged: %w", filestage.Show(path), err)
 	}
 	rec.Retain()
 	return rec, nil
@@ -107,11 +108,11 @@ func readIPC(path string) (arrow.RecordBatch, error) {
 // spill writes rec as dir/<seq>.arrow durably.
 func spill(dir string, seq int64, rec arrow.RecordBatch) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return errclass.Transientf("staging %s: %w", dir, err)
+		return filestage.FileError(err, "create staging directory", dir)
 	}
 	tmp, err := os.CreateTemp(dir, ".part-*")
 	if err != nil {
-		return errclass.Transientf("staging %s: %w", dir, err)
+		return filestage.FileError(err, fmt.Sprintf("stage batch %d in", seq), dir)
 	}
 	defer os.Remove(tmp.Name())
 	w, err := ipc.NewFileWriter(tmp, ipc.WithSchema(rec.Schema()), ipc.WithAllocator(memory.DefaultAllocator))
@@ -131,7 +132,7 @@ func spill(dir string, seq int64, rec arrow.RecordBatch) error {
 		err = os.Rename(tmp.Name(), filepath.Join(dir, fmt.Sprintf("%d.arrow", seq)))
 	}
 	if err != nil {
-		return errclass.Transientf("stage batch %d in %s: %w", seq, dir, err)
+		return filestage.FileError(err, fmt.Sprintf("stage batch %d in", seq), dir)
 	}
 	return nil
 }
@@ -139,7 +140,7 @@ func spill(dir string, seq int64, rec arrow.RecordBatch) error {
 // markCommitted replaces a write's staged batches with the committed marker.
 func markCommitted(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, committedMarker), nil, 0o644); err != nil {
-		return errclass.Transientf("mark write committed in %s: %w", dir, err)
+		return filestage.FileError(err, "mark write committed in", dir)
 	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {

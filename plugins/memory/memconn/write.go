@@ -15,6 +15,7 @@ import (
 
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+	"github.com/sqlflow/sqlflow-host/sdk/filestage"
 	"github.com/sqlflow/sqlflow-host/sdk/rowhash"
 )
 
@@ -406,7 +407,7 @@ func dumpFile(path, table string) string { return strings.ReplaceAll(path, "{tab
 // in the same directory, then a rename).
 func dumpTable(path string, t *table) error {
 	fail := func(err error) error {
-		return errclass.Permanentf("memory destination: writing dump_path %q: %w", path, err)
+		return errclass.Permanentf("memory destination: writing dump_path %s: %w", filestage.Show(path), err)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fail(err)

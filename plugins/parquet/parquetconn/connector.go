@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/configkey"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 	"github.com/sqlflow/sqlflow-host/sdk/filestage"
 )
@@ -141,7 +142,7 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 				bad(k, "hive-style partitioning is not supported by this version of the parquet connector; remove partition_cols (got %s)", strings.Join(cols, ", "))
 			}
 		default:
-			bad(k, "unknown key %q; allowed keys: %s", k, strings.Join(allowedKeys, ", "))
+			bad(k, "%s", configkey.Unknown(k, allowedKeys))
 		}
 	}
 	if _, ok := fields["path"]; !ok {

@@ -228,7 +228,7 @@ func plan(dir string, m filestage.Manifest, rows int64) (filestage.Plan, error) 
 	if _, err := os.Stat(filepath.Join(dir, m.Target)); errors.Is(err, fs.ErrNotExist) {
 		return filestage.Plan{Final: m.Target, Rows: rows}, nil
 	} else if err != nil {
-		return filestage.Plan{}, filestage.IOError(err, "stat "+m.Target)
+		return filestage.Plan{}, filestage.FileError(err, "stat", filepath.Join(dir, m.Target))
 	}
 	name := fmt.Sprintf("%s.append-%s-%s.parquet", stem, time.Now().UTC().Format("20060102T150405.000000000Z"), safe(m.WriteID))
 	return filestage.Plan{Final: name, Rows: rows}, nil

@@ -383,7 +383,10 @@ func TestConfigureFieldErrors(t *testing.T) {
 	tests := []struct {
 		name, cfg, field, want string
 	}{
-		{"unknown key", `{"path":"x","compresion":"zstd"}`, "compresion", "allowed keys: path, columns"},
+		{"unknown key", `{"path":"x","colour":"red"}`, "colour", `unknown key "colour"; allowed keys: path, columns, compression, row_group_size, partition_cols`},
+		{"misspelt key", `{"path":"x","compresion":"zstd"}`, "compresion",
+			`unknown key "compresion" (did you mean compression?); allowed keys: path, columns, compression, row_group_size, partition_cols`},
+		{"misspelt key, other case", `{"path":"x","Row_Group_Sise":5}`, "Row_Group_Sise", "(did you mean row_group_size?)"},
 		{"bad compression", `{"path":"x","compression":"lzo"}`, "compression", "unsupported compression"},
 		{"bad row group size", `{"path":"x","row_group_size":"big"}`, "row_group_size", "positive integer"},
 		{"partition cols", `{"path":"x","partition_cols":["day"]}`, "partition_cols", "not supported"},

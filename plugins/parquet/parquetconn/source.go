@@ -50,20 +50,20 @@ func openParquet(path string) (*parquetFile, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, errclass.Permanentf("file %q does not exist", path)
+			return nil, errclass.Permanentf("file %s does not exist", filestage.Show(path))
 		}
-		return nil, filestage.IOError(err, "open "+path)
+		return nil, filestage.FileError(err, "open", path)
 	}
 	rdr, err := file.NewParquetReader(f)
 	if err != nil {
 		f.Close()
-		return nil, errclass.Permanentf("file %q is not a Parquet file: %v", path, err)
+		return nil, errclass.Permanentf("file %s is not a Parquet file: %v", filestage.Show(path), err)
 	}
 	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: 1024}, memory.DefaultAllocator)
 	if err != nil {
 		rdr.Close()
 		f.Close()
-		return nil, errclass.Permanentf("file %q: cannot map its Parquet schema to Arrow: %v", path, err)
+		return nil, errclass.Permanentf("file %s: cannot map its Parquet schema to Arrow: %v", filestage.Show(path), err)
 	}
 	return &parquetFile{path: path, f: f, rdr: rdr, fr: fr}, nil
 }
@@ -185,7 +185,7 @@ func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 				}
 			}
 			if idx < 0 {
-				return sdk.Page{}, errclass.Permanentf("stream %q: the checkpoint is in file %q, which the path %q no longer matches", st.name, cp.Name, cfg.Path)
+				return sdk.Page{}, errclass.Permanentf("stream %q: the checkpoint is in file %s, which the path %s no longer matches", st.name, filestage.Show(cp.Name), filestage.Show(cfg.Path))
 			}
 			cp.File = idx
 		}

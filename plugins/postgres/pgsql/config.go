@@ -17,6 +17,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/configkey"
+	"github.com/sqlflow/sqlflow-host/sdk/filestage"
 )
 
 // Defaults of the configuration keys.
@@ -215,7 +217,7 @@ func parseConfig(raw json.RawMessage) (*config, []sdk.FieldError) {
 		case "application_name":
 			appName = str(k)
 		default:
-			bad(k, "unknown key %q; allowed keys: %s", k, strings.Join(keys, ", "))
+			bad(k, "%s", configkey.Unknown(k, keys))
 		}
 	}
 	if cfg.Table != "" && cfg.Query != "" {
@@ -227,7 +229,7 @@ func parseConfig(raw json.RawMessage) (*config, []sdk.FieldError) {
 	if cfg.passwordFile != "" && len(errs) == 0 {
 		b, err := os.ReadFile(cfg.passwordFile)
 		if err != nil {
-			bad("password_file", "cannot read the password file: %v", err)
+			bad("password_file", "%s", filestage.FileError(err, "cannot read the password file", cfg.passwordFile))
 		}
 		password = strings.TrimRight(string(b), "\r\n")
 	}

@@ -191,6 +191,46 @@ func TestConfigure(t *testing.T) {
 	}
 }
 
+// TestConfigureUnknownKey: an unknown key's message suggests the closest
+// allowed key when there is one, and lists the allowed keys.
+func TestConfigureUnknownKey(t *testing.T) {
+	tests := []struct {
+		name, cfg, field, want string
+	}{
+		{"misspelt", `{"pasword": "x"}`, "pasword", `unknown key "pasword" (did you mean password?); allowed keys: host, port, database, dbname, username, user, password, password_file, dsn,`},
+		{"misspelt, other case", `{"Sslmod": "x"}`, "Sslmod", `unknown key "Sslmod" (did you mean sslmode?)`},
+		{"close to none", `{"colour": "x"}`, "colour", `unknown key "colour"; allowed keys: host,`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fe, err := pgsql.New(nil).Configure(context.Background(), json.RawMessage(tt.cfg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(fe) != 1 || fe[0].Field != tt.field || !strings.HasPrefix(fe[0].Message, tt.want) {
+				t.Errorf("field errors %v; want one at %q starting %q", fe, tt.field, tt.want)
+			}
+		})
+	}
+}
+
+// TestPasswordFileRelative: a relative password_file that cannot be read
+// is a field error showing the path as written and as resolved against the
+// working directory (the pipeline file's directory when the host runs the
+// plugin).
+func TestPasswordFileRelative(t *testing.T) {
+	t.Chdir(t.TempDir())
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fe, err := pgsql.New(nil).Configure(context.Background(), json.RawMessage(`{"password_file": "secrets/pg"}`))
+	want := `cannot read the password file "secrets/pg" (resolved to ` + wd + `/secrets/pg): no such file or directory`
+	if err != nil || len(fe) != 1 || fe[0].Field != "password_file" || fe[0].Message != want {
+		t.Fatalf("Configure = %v, %v; want one field error at password_file: %s", fe, err, want)
+	}
+}
+
 func atoi(s string) int {
 	var n int
 	fmt.Sscan(s, &n)

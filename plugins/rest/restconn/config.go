@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/configkey"
 )
 
 // Pagination styles.
@@ -265,7 +266,7 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 				bad(k, "must be a non-negative number of seconds, got %s", v)
 			}
 		default:
-			bad(k, "unknown key %q; allowed keys: %s", k, strings.Join(allowedKeys, ", "))
+			bad(k, "%s", configkey.Unknown(k, allowedKeys))
 		}
 	}
 	if _, ok := fields["url"]; !ok {
@@ -336,7 +337,7 @@ func parseAuth(v json.RawMessage, cfg *config, bad func(key, format string, args
 	}
 	for _, k := range sortedKeys(m) {
 		if !containsString(allowedAuthKeys[a.Type], k) {
-			bad("auth."+k, "unknown key %q for auth type %s; allowed: %s", k, a.Type, strings.Join(allowedAuthKeys[a.Type], ", "))
+			bad("auth."+k, "%s (auth type %s)", configkey.Unknown(k, allowedAuthKeys[a.Type]), a.Type)
 		}
 	}
 	switch a.Type {
@@ -498,7 +499,7 @@ func parsePagination(v json.RawMessage, cfg *config, bad func(key, format string
 	}
 	for _, k := range sortedKeys(m) {
 		if !containsString(allowedPaginationKeys, k) {
-			bad("pagination."+k, "unknown key %q; allowed: %s", k, strings.Join(allowedPaginationKeys, ", "))
+			bad("pagination."+k, "%s", configkey.Unknown(k, allowedPaginationKeys))
 		}
 	}
 	if _, ok := m["size_param"]; !ok {
@@ -551,6 +552,11 @@ func parseColumns(v json.RawMessage) (map[string]colType, string) {
 		return nil, "must be a map of column name to type, or a list of {name, type}"
 	}
 	for i, e := range asList {
+		for _, k := range sortedKeys(e) {
+			if k != "name" && k != "type" {
+				return nil, fmt.Sprintf("entry %d: %s", i, configkey.Unknown(k, []string{"name", "type"}))
+			}
+		}
 		n, tn := e["name"], e["type"]
 		if n == "" || len(e) != 2 {
 			return nil, fmt.Sprintf("entry %d: must be {\"name\": ..., \"type\": ...}", i)

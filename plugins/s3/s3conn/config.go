@@ -10,6 +10,7 @@ import (
 
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/coltype"
+	"github.com/sqlflow/sqlflow-host/sdk/configkey"
 )
 
 // config is the validated configuration.
@@ -103,7 +104,7 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 	}
 	for _, k := range keys {
 		if !allowed[k] {
-			bad(k, "unknown key %q; allowed keys: %s", k, strings.Join(allowedKeys, ", "))
+			bad(k, "%s", configkey.Unknown(k, allowedKeys))
 		}
 	}
 	cfg.Bucket = str("bucket")

@@ -2,6 +2,7 @@ package s3conn
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -31,6 +32,22 @@ func TestParseConfig(t *testing.T) {
 		}
 		if len(errs) > 0 || cfg.Bucket != tc.bucket || cfg.Key != tc.key || cfg.Prefix != tc.prefix || cfg.Format != tc.format || cfg.PathStyle != tc.pathStyle {
 			t.Errorf("%s: %+v %v", tc.raw, cfg, errs)
+		}
+	}
+}
+
+// TestParseConfigUnknownKey: an unknown key is a field error at the key
+// whose message suggests the closest allowed key, when one is close.
+func TestParseConfigUnknownKey(t *testing.T) {
+	cases := []struct{ raw, field, want string }{
+		{`{"bucket": "b", "endpoint_ulr": "http://x"}`, "endpoint_ulr", `unknown key "endpoint_ulr" (did you mean endpoint_url?); allowed keys: bucket, uri, key,`},
+		{`{"bucket": "b", "Regoin": "eu"}`, "Regoin", `unknown key "Regoin" (did you mean region?)`},
+		{`{"bucket": "b", "colour": "red"}`, "colour", `unknown key "colour"; allowed keys: bucket, uri,`},
+	}
+	for _, tc := range cases {
+		_, errs := parseConfig(json.RawMessage(tc.raw))
+		if len(errs) != 1 || errs[0].Field != tc.field || !strings.HasPrefix(errs[0].Message, tc.want) {
+			t.Errorf("%s: field errors %v; want one at %q starting %q", tc.raw, errs, tc.field, tc.want)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/configkey"
 )
 
 // DefaultAPIVersion is the Admin API version asked for when api_version is
@@ -86,7 +87,7 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 	sort.Strings(names)
 	for _, k := range names {
 		if !contains(allowedKeys, k) {
-			fail(k, "unknown key %q; the shopify connector takes %s", k, strings.Join(allowedKeys, ", "))
+			fail(k, "%s", configkey.Unknown(k, allowedKeys))
 		}
 	}
 	str := func(k string) (string, bool) {

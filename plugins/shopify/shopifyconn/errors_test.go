@@ -45,7 +45,10 @@ func TestConfigure(t *testing.T) {
 		{"owner", `{"shop_domain": "s", "access_token": "t", "metafields_owner": "carts"}`, "metafields_owner", "products"},
 		{"endpoint with path", `{"shop_domain": "s", "access_token": "t", "endpoint": "http://127.0.0.1:1/admin"}`, "endpoint", "scheme and host"},
 		{"timeout", `{"shop_domain": "s", "access_token": "t", "timeout": 0}`, "timeout", "above 0"},
-		{"unknown key", `{"shop_domain": "s", "access_token": "t", "shop": "x"}`, "shop", "unknown key"},
+		{"unknown key", `{"shop_domain": "s", "access_token": "t", "shop": "x"}`, "shop", `unknown key "shop"; allowed keys: shop_domain, access_token,`},
+		{"misspelt key", `{"shop_domain": "s", "access_token": "t", "acess_token": "x"}`, "acess_token",
+			`unknown key "acess_token" (did you mean access_token?); allowed keys: shop_domain, access_token, api_version, api, streams, objects, page_size, child_page_size, since_id, incremental_overlap, metafields_owner, endpoint, timeout, max_retries, retry_delay`},
+		{"misspelt key, other case", `{"shop_domain": "s", "access_token": "t", "Shop_Domian": "x"}`, "Shop_Domian", "(did you mean shop_domain?)"},
 		{"not an object", `[1]`, "", "JSON object"},
 	}
 	for _, tt := range tests {
