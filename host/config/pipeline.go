@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/configkey"
 )
 
 // Version is the only pipeline file version this package reads.
@@ -721,43 +722,8 @@ func (d *decoder) targets(flows []*Flow) {
 // Suggest returns " (did you mean X?)" for the allowed word closest to s
 // (edit distance below 3, ignoring case), or "" when none is close. Other
 // decoders of the pipeline file (resilience settings) word their unknown-key
-// errors with it too.
-func Suggest(s string, allowed []string) string {
-	best, bestD := "", 3
-	for _, a := range allowed {
-		if dd := distance(strings.ToLower(s), strings.ToLower(a)); dd < bestD {
-			best, bestD = a, dd
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %s?)", best)
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+// errors with it too; connectors use the same function (sdk/configkey).
+func Suggest(s string, allowed []string) string { return configkey.Suggest(s, allowed) }
 
 // CheckModes checks each flow's mode against its destination's spec
 // (specs maps destination instance names to the specs of their plugins;
