@@ -59,11 +59,12 @@ func (e *Engine) startEnds(ctx context.Context, f *config.Flow) (src, dst *Insta
 	go func() { defer wg.Done(); src, serr = e.instance(ctx, e.Pipeline.Sources[f.From]) }()
 	go func() { defer wg.Done(); dst, derr = e.instance(ctx, e.Pipeline.Destinations[f.To]) }()
 	wg.Wait()
+	// The errors name the instance already (field errors their keys).
 	if serr != nil {
-		return nil, nil, fmt.Errorf("source %q: %w", f.From, serr)
+		return nil, nil, serr
 	}
 	if derr != nil {
-		return nil, nil, fmt.Errorf("destination %q: %w", f.To, derr)
+		return nil, nil, derr
 	}
 	return src, dst, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sqlflow/sqlflow-host/host/config"
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
+	"github.com/sqlflow/sqlflow-host/host/plugin"
 	"github.com/sqlflow/sqlflow-host/host/resilience"
 	"github.com/sqlflow/sqlflow-host/host/state"
 )
@@ -167,7 +168,7 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) ([]FlowResult, error)
 		fe.Failed = append(fe.Failed, flows[i].Name)
 		var ce *ConfigError
 		var se *state.Error
-		if errors.As(err, &ce) || errors.As(err, &se) {
+		if errors.As(err, &ce) || errors.As(err, &se) || errors.Is(err, plugin.ErrUnknownType) {
 			fe.Configuration = true
 		}
 	}
@@ -201,7 +202,7 @@ func (e *Engine) checkWrites(ctx context.Context, flows []*config.Flow) []error 
 			defer wg.Done()
 			dst, err := e.instance(ctx, e.Pipeline.Destinations[f.To])
 			if err != nil {
-				out[i] = fmt.Errorf("destination %q: %w", f.To, err)
+				out[i] = err
 				return
 			}
 			if f.Target == "" {

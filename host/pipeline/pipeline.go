@@ -26,6 +26,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/host/connector"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
+	"github.com/sqlflow/sqlflow-host/sdk/configkey"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 )
 
@@ -432,7 +433,10 @@ func PickStream(streams []sdk.Stream, name string) (sdk.Stream, error) {
 		if len(streams) == 0 {
 			return sdk.Stream{}, errors.New("the source offers no stream")
 		}
-		return sdk.Stream{}, fmt.Errorf("%w %v", ErrNoStream, names)
+		return sdk.Stream{}, fmt.Errorf("%w (its streams are %s)", ErrNoStream, strings.Join(names, ", "))
 	}
-	return sdk.Stream{}, fmt.Errorf("the source has no stream %q; its streams are %v", name, names)
+	if len(names) == 0 {
+		return sdk.Stream{}, fmt.Errorf("the source has no stream %q; it offers none", name)
+	}
+	return sdk.Stream{}, fmt.Errorf("the source has no stream %q%s; its streams are %s", name, configkey.Suggest(name, names), strings.Join(names, ", "))
 }

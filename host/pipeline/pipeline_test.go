@@ -325,7 +325,7 @@ func TestPickStream(t *testing.T) {
 	if s, err := pipeline.PickStream(two, "b"); err != nil || s.Name != "b" {
 		t.Fatal(s, err)
 	}
-	if _, err := pipeline.PickStream(two, "c"); err == nil || !strings.Contains(err.Error(), "[a b]") {
+	if _, err := pipeline.PickStream(two, "c"); err == nil || !strings.Contains(err.Error(), "its streams are a, b") {
 		t.Fatal(err)
 	}
 	withDefault := []sdk.Stream{{Name: "a"}, {Name: "b", Default: true}}
