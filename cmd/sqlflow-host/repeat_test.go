@@ -5,11 +5,15 @@ package main
 // run and check agree.
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // flowRows returns the ROWS column of flow's summary line.
@@ -346,5 +350,95 @@ flows:
 	expect(t, r, 1)
 	if !regexp.MustCompile(`(?m)^one\s+3\s.*ok`).MatchString(r.stdout) || !regexp.MustCompile(`(?m)^two\s+0\s.*FAILED: .*nope\.csv`).MatchString(r.stdout) {
 		t.Fatalf("summary:\n%s", r)
+	}
+}
+
+// A plugin written from the .proto that gets a page's facts wrong is
+// refused with a PERMANENT protocol error naming it; its target is left
+// as it was; a correct one runs.
+func TestRawPluginPagesAreChecked(t *testing.T) {
+	plugins := pluginsWith(t, "rawplugin", "raw")
+	for _, tc := range []struct{ fault, want string }{
+		{"num_rows_unset", "num_rows is 0 (num_rows left unset?) but its Arrow record batch holds 3 rows"},
+		{"num_rows_wrong", "num_rows is 5 but its Arrow record batch holds 3 rows"},
+		{"no_data", "num_rows is 3 but the page holds no Arrow data"},
+		{"schema_change", "page 2 of stream \"numbers\" that the host refuses: its schema differs"},
+		{"none", ""},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, dir, "out/numbers.csv", "id\n100\n")
+			p := write(t, dir, "p.yaml", `version: 1
+sources:
+  raw: {type: raw, fault: `+tc.fault+`}
+destinations:
+  out: {type: csv, path: out}
+flows:
+  - {name: f, from: raw, to: out, target: numbers.csv}
+`)
+			r := cliDir(t, plugins, "run", p)
+			if tc.want == "" {
+				expect(t, r, 0)
+				if csvLines(t, filepath.Join(dir, "out", "numbers.csv")) != 7 {
+					t.Fatalf("the correct plugin's rows did not all arrive:\n%s", r)
+				}
+				return
+			}
+			expect(t, r, 1, "protocol error: source \"raw\" (plugin sqlflow-plugin-raw)", tc.want)
+			if got := mustRead(t, filepath.Join(dir, "out", "numbers.csv")); got != "id\n100\n" {
+				t.Fatalf("the target changed: %q", got)
+			}
+			if strings.Contains(r.stderr, "Retrying") {
+				t.Fatalf("a protocol error was retried:\n%s", r)
+			}
+		})
+	}
+}
+
+// A memory source plugin SIGKILLed mid-run is restarted and the read
+// resumed under the memory profile's defaults: the flow succeeds with
+// every row once.
+func TestMemorySourceKilledMidRunIsRestarted(t *testing.T) {
+	bin := hostBinary(t)
+	dir := t.TempDir()
+	p := write(t, dir, "p.yaml", `version: 1
+sources:
+  gen: {type: memory, table_name: events, generate: {rows: 20000, seed: 5}, faults: {latency: 0.02}}
+destinations:
+  out: {type: csv, path: out}
+flows:
+  - {name: slow, from: gen, to: out, target: events.csv}
+`)
+	cmd := exec.Command(bin, "--plugins-dir", pluginsDir, "run", "--page-rows", "200", p)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill the memory plugin once staging shows the write under way.
+	killed := false
+	deadline := time.Now().Add(30 * time.Second)
+	for !killed && time.Now().Before(deadline) {
+		if staged, _ := filepath.Glob(filepath.Join(dir, "out", ".sqlflow-staging-*", "*")); len(staged) > 3 {
+			for _, pid := range pluginPids(t, cmd.Process.Pid) {
+				if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(cmdline), "sqlflow-plugin-memory") {
+					killed = syscall.Kill(pid, syscall.SIGKILL) == nil
+				}
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	err := cmd.Wait()
+	if !killed {
+		t.Fatalf("the memory plugin was never killed\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	}
+	if err != nil {
+		t.Fatalf("the run failed after the kill: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "1 plugin restart") {
+		t.Fatalf("no restart in the summary:\n%s", stdout.String())
+	}
+	if got := csvLines(t, filepath.Join(dir, "out", "events.csv")); got != 20001 {
+		t.Fatalf("the target holds %d lines, want 20001", got)
 	}
 }
