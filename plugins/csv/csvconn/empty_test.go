@@ -176,3 +176,125 @@ func TestAppendWithoutSchemaChangesNothing(t *testing.T) {
 		t.Fatalf("files = %v", got)
 	}
 }
+
+// A path that names no file yet (a glob matching none, a directory
+// without .csv files) or only empty files is an empty stream: Check
+// passes, Discover names the stream without a schema, and the first page
+// is done with no records, also for an incremental read. A named file
+// that does not exist, and a glob in a directory that does not exist, stay
+// PERMANENT errors.
+func TestSourceEmptyStream(t *testing.T) {
+	dir := t.TempDir()
+	emptyDir := filepath.Join(dir, "empty")
+	os.Mkdir(emptyDir, 0o755)
+	writeFile(t, emptyDir, "notes.txt", "not csv\n")
+	writeFile(t, dir, "blank.csv", "")
+	writeFile(t, dir, "newlines.csv", "\n\n")
+	writeFile(t, dir, "header.csv", "id,name\n")
+	tests := []struct {
+		name    string
+		cfg     map[string]any
+		stream  string
+		columns string // "" for no schema
+	}{
+		{"glob matching no file", map[string]any{"path": filepath.Join(dir, "orders-*.csv")}, "orders", ""},
+		{"glob in a directory without csv files", map[string]any{"path": filepath.Join(emptyDir, "*.csv")}, "empty", ""},
+		{"directory without csv files", map[string]any{"path": emptyDir}, "empty", ""},
+		{"empty file", map[string]any{"path": filepath.Join(dir, "blank.csv")}, "blank", ""},
+		{"blank lines only", map[string]any{"path": filepath.Join(dir, "newlines.csv")}, "newlines", ""},
+		{"empty file without header", map[string]any{"path": filepath.Join(dir, "blank.csv"), "has_header": false}, "blank", ""},
+		{"header only", map[string]any{"path": filepath.Join(dir, "header.csv")}, "header", "id,name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			c := configured(t, tt.cfg)
+			if err := c.Check(ctx); err != nil {
+				t.Fatalf("Check: %v", err)
+			}
+			streams, err := c.Discover(ctx)
+			if err != nil || len(streams) != 1 || streams[0].Name != tt.stream {
+				t.Fatalf("Discover = %+v, %v; want one stream %q", streams, err, tt.stream)
+			}
+			var columns []string
+			if s := streams[0].Schema; s != nil {
+				for _, f := range s.Fields() {
+					columns = append(columns, f.Name)
+				}
+			}
+			if got := strings.Join(columns, ","); got != tt.columns {
+				t.Fatalf("Discover's columns %q; want %q", got, tt.columns)
+			}
+			for _, req := range []sdk.ReadRequest{
+				{Stream: tt.stream},
+				{Stream: tt.stream, CursorField: "id", CursorValue: []byte(`3`)},
+			} {
+				if tt.columns == "" && req.CursorField != "" {
+					req.CursorField = "anything" // no columns to check it against
+				}
+				pages := readAll(t, configured(t, tt.cfg), req)
+				if len(pages) != 1 || !pages[0].out.Done || total(pages).Rows != 0 {
+					t.Fatalf("read %+v: %d pages, %d rows; want one done page of no rows", req, len(pages), total(pages).Rows)
+				}
+				if tt.columns == "" && (pages[0].rec != nil || len(pages[0].out.CursorValue) > 0) {
+					t.Fatalf("read %+v: a page with records %v or a cursor %s for a stream without a schema", req, pages[0].rec, pages[0].out.CursorValue)
+				}
+			}
+		})
+	}
+
+	errs := []struct{ name, path, want string }{
+		{"missing file", filepath.Join(dir, "missing.csv"), "does not exist"},
+		{"missing directory", filepath.Join(dir, "missing"), "does not exist"},
+		{"glob in a missing directory", filepath.Join(dir, "missing", "*.csv"), "does not exist"},
+	}
+	for _, tt := range errs {
+		t.Run(tt.name, func(t *testing.T) {
+			c := configured(t, map[string]any{"path": tt.path})
+			if _, err := c.Discover(context.Background()); errclass.Of(err) != errclass.Permanent || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Discover = %v; want PERMANENT ...%s...", err, tt.want)
+			}
+			if _, err := c.ReadPage(context.Background(), sdk.ReadRequest{}); errclass.Of(err) != errclass.Permanent {
+				t.Fatalf("ReadPage = %v; want PERMANENT", err)
+			}
+		})
+	}
+}
+
+// Empty files of a glob hold no rows wherever they are, also first: the
+// schema comes from the first file that is not empty, and every file's
+// header must match it.
+func TestSourceEmptyFilesInAGlob(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "a.csv", "")
+	writeFile(t, dir, "b.csv", "id,name\n1,x\n")
+	writeFile(t, dir, "c.csv", "")
+	writeFile(t, dir, "d.csv", "id,name\n2,y\n")
+	c := configured(t, map[string]any{"path": filepath.Join(dir, "*.csv")})
+	streams, err := c.Discover(context.Background())
+	if err != nil || streams[0].Schema == nil || streams[0].Schema.NumFields() != 2 {
+		t.Fatalf("Discover = %+v, %v", streams, err)
+	}
+	if got := total(readAll(t, c, sdk.ReadRequest{Stream: streams[0].Name, MaxRows: 1})).Rows; got != 2 {
+		t.Fatalf("read %d rows, want 2", got)
+	}
+	writeFile(t, dir, "e.csv", "id,label\n3,z\n")
+	_, err = c.ReadPage(context.Background(), sdk.ReadRequest{Stream: streams[0].Name, Checkpoint: []byte(`{"file": 4, "name": "` + filepath.Join(dir, "e.csv") + `"}`)})
+	if errclass.Of(err) != errclass.Permanent || !strings.Contains(err.Error(), filepath.Join(dir, "b.csv")) {
+		t.Fatalf("a file with another header: %v; want PERMANENT naming the file the header came from", err)
+	}
+}
+
+// A glob that matched nothing when the flow was discovered reads the file
+// that has appeared since (nothing is cached from the empty look).
+func TestSourceGlobFillsLater(t *testing.T) {
+	dir := t.TempDir()
+	c := configured(t, map[string]any{"path": filepath.Join(dir, "*.csv")})
+	if pages := readAll(t, c, sdk.ReadRequest{}); total(pages).Rows != 0 {
+		t.Fatal("rows from an empty glob")
+	}
+	writeFile(t, dir, "late.csv", "id\n1\n2\n")
+	if got := total(readAll(t, c, sdk.ReadRequest{})).Rows; got != 2 {
+		t.Fatalf("read %d rows once the file appeared, want 2", got)
+	}
+}
