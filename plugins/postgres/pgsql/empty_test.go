@@ -1,9 +1,11 @@
 package pgsql_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
+	"github.com/sqlflow/sqlflow-host/host/pipeline"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 )
@@ -185,4 +187,82 @@ func TestAppendWithoutSchemaChangesNothing(t *testing.T) {
 	if n != 2 {
 		t.Fatalf("%d state blobs stored, want 2 (one per flow)", n)
 	}
+}
+
+// An empty table, view or query result is a clean end of the stream:
+// Discover gives its columns, and a read, full or incremental, from any
+// page cap, is one done page of no rows in that schema, and reports no
+// cursor (the stored one stays). Copied into a table in replace mode it
+// makes the table with those columns and no rows.
+func TestSourceEmptyResults(t *testing.T) {
+	e := setup(t)
+	e.exec(t, "CREATE TABLE "+e.schema+".empty_pk (id int PRIMARY KEY, updated_at timestamptz, note text)")
+	e.exec(t, "CREATE TABLE "+e.schema+".empty_nokey (id int, updated_at timestamptz, note text)")
+	e.exec(t, "CREATE VIEW "+e.schema+".empty_view AS SELECT id, updated_at, note FROM "+e.schema+".empty_nokey")
+	e.exec(t, "CREATE TABLE "+e.schema+".full (id int PRIMARY KEY, updated_at timestamptz, note text)")
+	e.exec(t, "INSERT INTO "+e.schema+".full SELECT i, timestamptz '2024-05-01 00:00:00+00' + i * interval '1 minute', 'n' FROM generate_series(1, 30) i")
+	query := "SELECT id, updated_at, note FROM " + e.schema + ".full WHERE id < 0"
+	tests := []struct {
+		name   string
+		kv     []any
+		stream string
+	}{
+		{"empty table with a key (keyset)", []any{"table", "empty_pk"}, e.schema + ".empty_pk"},
+		{"empty table without a key (ctid)", []any{"table", "empty_nokey"}, e.schema + ".empty_nokey"},
+		{"empty view (offset)", []any{"table", "empty_view"}, e.schema + ".empty_view"},
+		{"query of no rows, with a key", []any{"query", query, "key", "id"}, "query"},
+		{"query of no rows, without a key", []any{"query", query + ";"}, "query"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := e.connector(t, tt.kv...)
+			streams, err := c.Discover(e.ctx)
+			if err != nil || len(streams) != 1 || streams[0].Name != tt.stream {
+				t.Fatalf("Discover = %+v, %v; want one stream %q", streams, err, tt.stream)
+			}
+			want := streams[0].Schema
+			if want == nil || want.NumFields() != 3 {
+				t.Fatalf("Discover's schema %v; want the 3 columns", want)
+			}
+			for _, req := range []sdk.ReadRequest{
+				{Stream: tt.stream},
+				{Stream: tt.stream, MaxRows: 1},
+				{Stream: tt.stream, CursorField: "updated_at"},
+				{Stream: tt.stream, CursorField: "updated_at", CursorValue: json.RawMessage(`"2024-05-01T00:00:00Z"`)},
+			} {
+				p, err := e.connector(t, tt.kv...).ReadPage(e.ctx, req)
+				if err != nil {
+					t.Fatalf("ReadPage(%+v): %v", req, err)
+				}
+				if !p.Done || p.Records == nil || p.Records.NumRows() != 0 || !p.Records.Schema().Equal(want) || len(p.CursorValue) > 0 {
+					t.Fatalf("ReadPage(%+v) = done %v, records %v, cursor %s; want done, no rows in the stream's schema, no cursor",
+						req, p.Done, p.Records, p.CursorValue)
+				}
+				p.Records.Release()
+			}
+		})
+	}
+
+	t.Run("nothing new since the stored cursor", func(t *testing.T) {
+		c := e.connector(t, "table", "full")
+		p, err := c.ReadPage(e.ctx, sdk.ReadRequest{Stream: e.schema + ".full", CursorField: "updated_at", CursorValue: json.RawMessage(`"2024-05-01T00:30:00Z"`)})
+		if err != nil || !p.Done || p.Records.NumRows() != 0 || len(p.CursorValue) > 0 {
+			t.Fatalf("ReadPage = %+v, %v", p, err)
+		}
+		p.Records.Release()
+	})
+
+	t.Run("into a new table", func(t *testing.T) {
+		src := e.connector(t, "query", query, "key", "id")
+		res, err := flow(e.ctx, src, e.connector(t), "query", "copy_of_empty", sdk.ModeReplace, nil, pipeline.Options{})
+		if err != nil || res.Rows != 0 {
+			t.Fatalf("flow: %+v, %v", res, err)
+		}
+		if got := e.columnsOf(t, "copy_of_empty"); got != "id integer, updated_at timestamp with time zone, note text" {
+			t.Fatalf("the new table's columns: %q", got)
+		}
+		if n := e.count(t, "copy_of_empty"); n != 0 {
+			t.Fatalf("the new table holds %d rows", n)
+		}
+	})
 }
