@@ -367,3 +367,25 @@ func TestSourceEmptyPrefix(t *testing.T) {
 		t.Fatalf("Discover of a missing key: %v; want PERMANENT", err)
 	}
 }
+
+// A write's objects are told apart from those of a write whose id starts
+// with its id and "-": a replace by write "w" after write "w-1" names only
+// its own objects.
+func TestWriteIDPrefixes(t *testing.T) {
+	srv := newServer(t)
+	cfg := srv.config(t, map[string]any{"path_prefix": "ids", "file_format": "csv"})
+	seed(t, cfg, "t", "w-1")
+	ctx := context.Background()
+	c := configure(t, cfg)
+	req := sdk.WriteRequest{WriteID: "w", Flow: "f", Target: "t", Mode: sdk.ModeReplace}
+	if err := c.BeginWrite(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CommitWrite(ctx, "w", nil); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := srv.manifestOf(t, "ids/t")
+	if len(files) != 1 || files[0] != fmt.Sprintf("part-w-%020d.csv", 0) {
+		t.Fatalf("the manifest names %v; want only write w's object", files)
+	}
+}

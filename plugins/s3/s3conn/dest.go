@@ -115,6 +115,22 @@ func dataName(writeID string, seq int64, format string) string {
 	return fmt.Sprintf("part-%s-%020d%s", safe(writeID), seq, extOf(format))
 }
 
+// ownObject reports whether rel, a name directly under a dataset, is a
+// data object of writeID (as dataName names them): not one of a write
+// whose id merely starts with writeID and "-".
+func ownObject(rel, writeID string) bool {
+	rest, ok := strings.CutPrefix(rel, "part-"+safe(writeID)+"-")
+	if !ok || len(rest) < 20 || strings.ContainsAny(rest[20:], "-/") {
+		return false
+	}
+	for _, c := range rest[:20] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 func (w *writeInfo) dataKey(cfg config, seq int64) string {
 	return join(cfg.Prefix, w.Target) + "/" + dataName(w.WriteID, seq, w.Format)
 }
@@ -327,7 +343,7 @@ func (c *Connector) dropWrite(ctx context.Context, cfg config, cli *client, w *w
 	}
 	var drop []string
 	for _, o := range objs {
-		if !named[o.Key] {
+		if !named[o.Key] && ownObject(strings.TrimPrefix(o.Key, dir), w.WriteID) {
 			drop = append(drop, o.Key)
 		}
 	}
@@ -599,10 +615,9 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, _ []byte) e
 		if w.Mode == string(sdk.ModeAppend) && cur != nil {
 			next.Files = append(next.Files, cur.Files...)
 		}
-		mine := "part-" + safe(writeID) + "-"
 		var written []string
 		for _, o := range objs { // in key order, so in seq order
-			if rel := strings.TrimPrefix(o.Key, dir); strings.HasPrefix(rel, mine) && !strings.Contains(rel, "/") {
+			if rel := strings.TrimPrefix(o.Key, dir); ownObject(rel, writeID) {
 				written = append(written, rel)
 			}
 		}
