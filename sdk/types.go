@@ -172,7 +172,12 @@ type WriteRequest struct {
 	Flow string
 	// Target names the table, file or object set to write.
 	Target string
-	// Schema is the Arrow schema of every batch of the write.
+	// Schema is the Arrow schema of every batch of the write. It is nil
+	// for the write of an empty stream whose columns are unknown; such a
+	// write gets no batch. In replace mode the destination then empties
+	// the target keeping its columns, or, when the target does not exist,
+	// fails PERMANENT and creates nothing; in append and upsert modes it
+	// commits without a change.
 	Schema *arrow.Schema
 	// Mode is replace, append or upsert.
 	Mode WriteMode
