@@ -153,3 +153,22 @@ func TestWithoutSchemaDurableBatchesKeepTheirSchema(t *testing.T) {
 		t.Fatalf("table holds %q", got)
 	}
 }
+
+// Inline rows that are an empty list are an empty stream without a
+// schema: Discover names it (a schema of no columns would be made up),
+// and a read is one done page of no rows.
+func TestSourceEmptyInlineRows(t *testing.T) {
+	ctx := context.Background()
+	c := configured(t, `{"table_name": "none", "rows": []}`)
+	streams, err := c.Discover(ctx)
+	if err != nil || len(streams) != 1 || streams[0].Name != "none" || streams[0].Schema != nil {
+		t.Fatalf("Discover = %+v, %v; want stream none without a schema", streams, err)
+	}
+	p, err := c.ReadPage(ctx, sdk.ReadRequest{Stream: "none"})
+	if err != nil || !p.Done || (p.Records != nil && p.Records.NumRows() != 0) {
+		t.Fatalf("ReadPage = %+v, %v; want one done page of no rows", p, err)
+	}
+	if p.Records != nil {
+		p.Records.Release()
+	}
+}
