@@ -193,10 +193,11 @@ type WriteRequest struct {
 	// one object (a csv path ending in .csv) may ignore.
 	DefaultTarget bool
 	// Schema is the Arrow schema of every batch of the write. It is nil
-	// only for a replace of an empty stream whose schema is unknown: the
-	// destination then empties the existing target keeping its columns,
-	// or fails PERMANENT when there is no target (the host then leaves
-	// the target as it was and warns). No batch follows.
+	// for the write of an empty stream whose columns are unknown; such a
+	// write gets no batch. In replace mode the destination then empties
+	// the target keeping its columns, or, when the target does not exist,
+	// fails PERMANENT and creates nothing; in append and upsert modes it
+	// commits without a change.
 	Schema *arrow.Schema
 	// Mode is replace, append or upsert.
 	Mode WriteMode

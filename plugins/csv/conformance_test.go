@@ -71,8 +71,9 @@ func TestConformance(t *testing.T) {
 			LargeStream: &sdktest.LargeStreamConfig{Config: mustJSON(t, map[string]any{"path": filepath.Join(in, "big.csv")}), Stream: "big"},
 		},
 		Destination: &sdktest.DestinationConfig{
-			Config: mustJSON(t, map[string]any{"path": out}),
-			Target: "result",
+			Config:        mustJSON(t, map[string]any{"path": out}),
+			Target:        "result",
+			MissingTarget: "never_written",
 			ReadTarget: func(ctx context.Context, schema *arrow.Schema) (rowhash.Sum, error) {
 				return readCSV(filepath.Join(out, "result.csv"), schema)
 			},

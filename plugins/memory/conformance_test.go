@@ -57,8 +57,9 @@ func TestConformance(t *testing.T) {
 			LargeStream: &sdktest.LargeStreamConfig{Config: large, Stream: "big"},
 		},
 		Destination: &sdktest.DestinationConfig{
-			Config: mustJSON(t, map[string]any{"table_name": "out", "dump_path": dump}),
-			Target: "out",
+			Config:        mustJSON(t, map[string]any{"table_name": "out", "dump_path": dump}),
+			Target:        "out",
+			MissingTarget: "never_written",
 			ReadTarget: func(ctx context.Context, _ *arrow.Schema) (rowhash.Sum, error) {
 				return readIPCFile(filepath.Join(dir, "out.arrow"))
 			},

@@ -52,8 +52,9 @@ func TestConformance(t *testing.T) {
 			LargeStream: &sdktest.LargeStreamConfig{Config: mustJSON(t, map[string]any{"path": filepath.Join(in, "big.parquet")}), Stream: "big"},
 		},
 		Destination: &sdktest.DestinationConfig{
-			Config: mustJSON(t, map[string]any{"path": out}),
-			Target: "result",
+			Config:        mustJSON(t, map[string]any{"path": out}),
+			Target:        "result",
+			MissingTarget: "never_written",
 			ReadTarget: func(ctx context.Context, _ *arrow.Schema) (rowhash.Sum, error) {
 				return readParquet(ctx, filepath.Join(out, "result.parquet"))
 			},

@@ -88,8 +88,9 @@ func TestConformance(t *testing.T) {
 			LargeStream: &sdktest.LargeStreamConfig{Stream: schema + ".big"},
 		},
 		Destination: &sdktest.DestinationConfig{
-			Config: with(),
-			Target: "result",
+			Config:        with(),
+			Target:        "result",
+			MissingTarget: "never_written",
 			ReadTarget: func(ctx context.Context, s *arrow.Schema) (rowhash.Sum, error) {
 				return readTable(ctx, dsn, schema+".result", s)
 			},

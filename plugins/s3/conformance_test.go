@@ -61,8 +61,9 @@ func TestConformance(t *testing.T) {
 			LargeStream: &sdktest.LargeStreamConfig{Config: srv.config(t, map[string]any{"path_prefix": "in/big"}), Stream: "big"},
 		},
 		Destination: &sdktest.DestinationConfig{
-			Config: srv.config(t, map[string]any{"path_prefix": "out", "file_format": "parquet"}),
-			Target: "result",
+			Config:        srv.config(t, map[string]any{"path_prefix": "out", "file_format": "parquet"}),
+			Target:        "result",
+			MissingTarget: "never_written",
 			ReadTarget: func(ctx context.Context, _ *arrow.Schema) (rowhash.Sum, error) {
 				return srv.readParquetDataset(ctx, "out/result")
 			},

@@ -422,6 +422,26 @@ func (a *Area) Commit(build func(w io.Writer) (Plan, error)) error {
 	return nil
 }
 
+// CommitUnchanged marks a write committed without changing anything in
+// Dir: the commit of a write that has nothing to apply (an append begun
+// without a schema, for an empty stream). Like [Area.Commit] it is
+// idempotent; it fails with a PERMANENT error when batches were staged,
+// since those would be lost.
+func (a *Area) CommitUnchanged() error {
+	if a.Manifest.State == StateCommitted {
+		return nil
+	}
+	parts, err := a.Parts()
+	if err != nil {
+		return err
+	}
+	if len(parts) > 0 {
+		return errclass.Permanentf("commit of write %q: %d staged batches, but the write was begun to change nothing", a.Manifest.WriteID, len(parts))
+	}
+	a.Manifest.State = StateCommitted
+	return a.save()
+}
+
 // Abort removes the staging area. The target is not touched.
 func (a *Area) Abort() error {
 	if err := os.RemoveAll(a.Path); err != nil {

@@ -169,3 +169,89 @@ func TestBeginRemovesHalfCreatedStagingOfTheFlow(t *testing.T) {
 		t.Fatal("another flow's staging was removed")
 	}
 }
+
+// ExpandSource gives an empty list where Expand fails for naming no file
+// yet, and fails like Expand for a path that does not exist.
+func TestExpandSource(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	os.Mkdir(empty, 0o755)
+	os.WriteFile(filepath.Join(empty, "notes.txt"), nil, 0o644)
+	os.WriteFile(filepath.Join(dir, "a.csv"), nil, 0o644)
+	tests := []struct {
+		name, path string
+		want       string // base names, space-separated
+		wantErr    string // PERMANENT error text; "" for no error
+	}{
+		{"glob with matches", filepath.Join(dir, "*.csv"), "a.csv", ""},
+		{"glob matching nothing", filepath.Join(dir, "orders-*.csv"), "", ""},
+		{"glob in a directory without matches", filepath.Join(empty, "*.csv"), "", ""},
+		{"glob under a glob directory", filepath.Join(dir, "2024-*", "*.csv"), "", ""},
+		{"directory without matching files", empty, "", ""},
+		{"glob in a missing directory", filepath.Join(dir, "missing", "*.csv"), "", `directory "` + filepath.Join(dir, "missing") + `" does not exist`},
+		{"missing file", filepath.Join(dir, "missing.csv"), "", "does not exist"},
+		{"missing directory", filepath.Join(dir, "missing"), "", "does not exist"},
+		{"malformed glob", filepath.Join(dir, "[.csv"), "", "not a valid glob"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files, err := filestage.ExpandSource(tt.path, ".csv")
+			if tt.wantErr != "" {
+				if errclass.Of(err) != errclass.Permanent || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("ExpandSource(%q) = %v, %v; want PERMANENT ...%s...", tt.path, files, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("ExpandSource(%q): %v", tt.path, err)
+			}
+			var names []string
+			for _, f := range files {
+				names = append(names, filepath.Base(f))
+			}
+			if got := strings.Join(names, " "); got != tt.want {
+				t.Fatalf("ExpandSource(%q) = %q, want %q", tt.path, got, tt.want)
+			}
+			if tt.want == "" {
+				if _, err := filestage.Expand(tt.path, ".csv"); errclass.Of(err) != errclass.Permanent {
+					t.Fatalf("Expand(%q) = %v; want a PERMANENT error (it names no file)", tt.path, err)
+				}
+			}
+		})
+	}
+}
+
+// CommitUnchanged commits a write without touching the directory, is
+// idempotent in a new process, and refuses a write that staged batches.
+func TestCommitUnchanged(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "t.dat"), []byte("old"), 0o644)
+	a, err := filestage.Begin(dir, filestage.Manifest{Flow: "f", WriteID: "w1", Target: "t.dat", Mode: "append"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CommitUnchanged(); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "t.dat")); string(data) != "old" {
+		t.Fatalf("target = %q after CommitUnchanged", data)
+	}
+	again, err := filestage.Find(dir, "w1")
+	if err != nil || again == nil || again.Manifest.State != filestage.StateCommitted {
+		t.Fatalf("Find = %+v, %v", again, err)
+	}
+	if err := again.CommitUnchanged(); err != nil {
+		t.Fatalf("repeated CommitUnchanged: %v", err)
+	}
+
+	b, err := filestage.Begin(dir, filestage.Manifest{Flow: "g", WriteID: "w2", Target: "t.dat", Mode: "append"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WritePart(1, func(w io.Writer) error { _, err := io.WriteString(w, "rows"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CommitUnchanged(); errclass.Of(err) != errclass.Permanent {
+		t.Fatalf("CommitUnchanged with a staged batch: %v; want PERMANENT", err)
+	}
+}

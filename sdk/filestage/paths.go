@@ -75,6 +75,21 @@ func IsGlob(path string) bool { return strings.ContainsAny(path, "*?[") }
 // A path that does not exist, a malformed glob and a glob or directory
 // matching no file are PERMANENT errors naming the path.
 func Expand(path, ext string) ([]string, error) {
+	return expand(path, ext, false)
+}
+
+// ExpandSource is [Expand] for a source, where a path naming no file yet is
+// an empty stream rather than a failure: a glob matching no file and a
+// directory holding no file ending in ext give an empty list and no error.
+// A path that does not exist (a named file, a directory), a glob whose
+// fixed leading directory (its elements before the first one with a
+// metacharacter) does not exist, and a malformed glob are still PERMANENT
+// errors naming the path.
+func ExpandSource(path, ext string) ([]string, error) {
+	return expand(path, ext, true)
+}
+
+func expand(path, ext string, allowEmpty bool) ([]string, error) {
 	if IsGlob(path) {
 		matches, err := filepath.Glob(path)
 		if err != nil {
@@ -90,7 +105,20 @@ func Expand(path, ext string) ([]string, error) {
 			}
 		}
 		if len(files) == 0 {
-			return nil, errclass.Permanentf("path %s matches no file", Show(path))
+			if !allowEmpty {
+				return nil, errclass.Permanentf("path %s matches no file", Show(path))
+			}
+			base := globBase(path)
+			st, err := os.Stat(base)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				return nil, errclass.Permanentf("path %s matches no file: directory %s does not exist", Show(path), Show(base))
+			case err != nil:
+				return nil, IOError(err, "stat "+base)
+			case !st.IsDir():
+				return nil, errclass.Permanentf("path %s matches no file: %s is not a directory", Show(path), Show(base))
+			}
+			return nil, nil
 		}
 		sort.Strings(files)
 		return files, nil
@@ -119,11 +147,21 @@ func Expand(path, ext string) ([]string, error) {
 			files = append(files, filepath.Join(path, name))
 		}
 	}
-	if len(files) == 0 {
+	if len(files) == 0 && !allowEmpty {
 		return nil, errclass.Permanentf("directory %s holds no %s file", Show(path), ext)
 	}
 	sort.Strings(files)
 	return files, nil
+}
+
+// globBase is the fixed leading directory of a glob: its elements before
+// the first one holding a metacharacter ("." when that is the first).
+func globBase(path string) string {
+	dir := filepath.Dir(path)
+	for IsGlob(dir) {
+		dir = filepath.Dir(dir)
+	}
+	return dir
 }
 
 // StreamName names the one stream a source path offers:

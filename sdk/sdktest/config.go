@@ -124,4 +124,8 @@ type DestinationConfig struct {
 	// checks that nothing is visible before the commit and that
 	// AbortWrite leaves the target as it was are then skipped.
 	ReadTarget func(ctx context.Context, schema *arrow.Schema) (rowhash.Sum, error)
+	// MissingTarget, when not empty, names a target that does not exist
+	// (and that the kit's writes never create): a replace without a schema
+	// into it must fail PERMANENT. Empty skips that check.
+	MissingTarget string
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 	"github.com/sqlflow/sqlflow-host/sdk/rowhash"
 )
 
@@ -303,4 +304,67 @@ func (r *runner) testDestNulls(t *testing.T) {
 	written := s1
 	written.Merge(s2)
 	d.checkTarget(d.commit(p, req, ""), before, written, "after writing nulls,")
+}
+
+// testDestReplaceWithoutSchema: the write of an empty stream whose columns
+// the source does not know. A replace without a schema and without
+// batches empties the target and keeps it (so it can be emptied so again),
+// its commit may be repeated, and into a target that does not exist it
+// fails PERMANENT.
+func (r *runner) testDestReplaceWithoutSchema(t *testing.T) {
+	d := r.dest(t)
+	if d.mode != sdk.ModeReplace {
+		t.Skipf("the kit writes in %s mode; a replace without a schema needs replace", d.mode)
+	}
+	p := d.start()
+	// Commit rows first, so "emptied" means something.
+	seedBefore := d.read("before the seed write")
+	seed := d.request("no-schema-seed")
+	d.begin(p, seed)
+	bs, seeded := d.batches(8000, 2, batchRows, genOptions{})
+	for i, b := range bs {
+		d.write(p, seed, int64(i+1), b, " (seed write)")
+	}
+	d.checkTarget(d.commit(p, seed, " (seed write)"), seedBefore, seeded, "after the seed write,")
+
+	for _, name := range []string{"no-schema", "no-schema-again"} {
+		before := d.read("before the replace without a schema")
+		req := d.request(name)
+		req.Schema = nil
+		if err := p.Client.BeginWrite(d.ctx, req); err != nil {
+			t.Fatalf("BeginWrite(%s) of a replace without a schema into the existing target %q: %v; want nil (the target is emptied and keeps its columns)", req.WriteID, req.Target, err)
+		}
+		if d.canRead() {
+			if got := d.read("before CommitWrite"); got != before {
+				t.Errorf("before CommitWrite of a replace without a schema the target holds %v; it held %v", got, before)
+			}
+		}
+		report := d.commit(p, req, " of a replace without a schema")
+		d.checkTarget(report, before, rowhash.Sum{}, "after "+req.WriteID+", a replace without a schema and without batches,")
+		if _, err := p.Client.CommitWrite(d.ctx, req.WriteID, nil); err != nil {
+			t.Errorf("CommitWrite(%s) repeated after it succeeded: %v; want nil", req.WriteID, err)
+		}
+	}
+
+	missing := d.r.cfg.Destination.MissingTarget
+	if missing == "" {
+		t.Log("DestinationConfig.MissingTarget is empty: a replace without a schema into a target that does not exist is not checked")
+		return
+	}
+	req := d.request("no-schema-missing")
+	req.Schema, req.Target = nil, missing
+	err := p.Client.BeginWrite(d.ctx, req)
+	if err == nil {
+		// The refusal may come at the commit instead.
+		_, err = p.Client.CommitWrite(d.ctx, req.WriteID, nil)
+		if aerr := p.Client.AbortWrite(d.ctx, req.WriteID); aerr != nil {
+			t.Errorf("AbortWrite(%s): %v", req.WriteID, aerr)
+		}
+	}
+	if errclass.Of(err) != errclass.Permanent {
+		t.Errorf("a replace without a schema into the target %q, which does not exist: %v (class %v); want a PERMANENT error saying the target does not exist and no schema is known",
+			missing, err, errclass.Of(err))
+	} else {
+		t.Logf("a replace without a schema into a missing target: %v", err)
+	}
 }

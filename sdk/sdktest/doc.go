@@ -57,6 +57,14 @@
 //     256 KiB strings) is written and committed, and reads back.
 //   - destination/nulls: rows with nulls scattered over every nullable
 //     column, and rows where all of them are null, read back identical.
+//   - destination/replace_without_schema (replace mode only): the write of
+//     an empty stream whose columns the source does not know. After a
+//     committed seed write, BeginWrite with a nil schema and CommitWrite
+//     with no batch empty the target (nothing visible before the commit;
+//     a repeated CommitWrite returns nil), twice: the emptied target is
+//     kept, columns and all. With [DestinationConfig.MissingTarget], the
+//     same write into a target that does not exist fails PERMANENT, at
+//     BeginWrite or CommitWrite.
 //
 // # The data written
 //

@@ -70,6 +70,7 @@ func Run(t *testing.T, cfg Config) {
 		t.Run("restart_after_kill", r.testDestRestart)
 		t.Run("large_batch", r.testDestLarge)
 		t.Run("nulls", r.testDestNulls)
+		t.Run("replace_without_schema", r.testDestReplaceWithoutSchema)
 	})
 }
 

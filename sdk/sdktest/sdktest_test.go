@@ -79,9 +79,10 @@ func config(t *testing.T, bin, broken string) sdktest.Config {
 			LargeStream: &sdktest.LargeStreamConfig{Config: obj("rows", 40, "payload_bytes", 300_000), Stream: "numbers"},
 		},
 		Destination: &sdktest.DestinationConfig{
-			Config:     obj("dir", dir),
-			Target:     "t",
-			ReadTarget: readIPCTarget(filepath.Join(dir, "t.arrow")),
+			Config:        obj("dir", dir),
+			Target:        "t",
+			ReadTarget:    readIPCTarget(filepath.Join(dir, "t.arrow")),
+			MissingTarget: "never-written",
 		},
 	}
 }
@@ -153,6 +154,8 @@ func TestRunCatchesBrokenPlugins(t *testing.T) {
 		wantFail map[string]string
 		// wantPass lists subtests that must pass.
 		wantPass []string
+		// wantSay lists more phrases the output must hold.
+		wantSay []string
 	}{
 		{
 			mode: "dup_seq",
@@ -181,6 +184,14 @@ func TestRunCatchesBrokenPlugins(t *testing.T) {
 			wantPass: []string{"destination/staged_invisible_replay_once", "destination/nulls"},
 		},
 		{
+			mode: "no_schema_keeps_rows",
+			wantFail: map[string]string{
+				"destination/replace_without_schema": "a replace without a schema and without batches, the target holds",
+			},
+			wantPass: []string{"destination/staged_invisible_replay_once", "destination/abort", "destination/nulls"},
+			wantSay:  []string{`into the target "never-written", which does not exist: <nil>`},
+		},
+		{
 			mode:     "name_mismatch",
 			wantFail: map[string]string{"spec": `but the binary is named "sqlflow-plugin-other"`},
 			wantPass: []string{"source/resume", "destination/nulls"},
@@ -204,6 +215,11 @@ func TestRunCatchesBrokenPlugins(t *testing.T) {
 				if !strings.Contains(out, "--- FAIL: TestBrokenHelper/"+sub+" ") {
 					t.Errorf("subtest %s did not fail", sub)
 				}
+				if !strings.Contains(out, phrase) {
+					t.Errorf("the output does not say %q", phrase)
+				}
+			}
+			for _, phrase := range tt.wantSay {
 				if !strings.Contains(out, phrase) {
 					t.Errorf("the output does not say %q", phrase)
 				}

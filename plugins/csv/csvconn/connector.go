@@ -84,7 +84,8 @@ func (c *Connector) config() (config, error) {
 
 // Check verifies the path. The connector does not know whether it serves
 // as a source or a destination, so it accepts a path usable as either:
-// a glob must match at least one file; an existing file must be readable;
+// a glob must match at least one readable file, or none in a directory
+// that exists (an empty stream); an existing file must be readable;
 // an existing directory must be listable and, unless it holds .csv files
 // to read, writable; a missing path is accepted when its nearest existing
 // parent directory is writable (a destination creates it), and is
@@ -93,6 +94,12 @@ func (c *Connector) Check(ctx context.Context) error {
 	cfg, err := c.config()
 	if err != nil {
 		return err
+	}
+	if filestage.IsGlob(cfg.Path) {
+		files, err := filestage.ExpandSource(cfg.Path, ".csv")
+		if err != nil || len(files) == 0 {
+			return err
+		}
 	}
 	return filestage.CheckPath(cfg.Path, ".csv")
 }

@@ -22,7 +22,8 @@ import (
 	"github.com/sqlflow/sqlflow-host/sdk/filestage"
 )
 
-// writeState is an open staged write.
+// writeState is an open staged write. A nil schema is a write that
+// changes nothing (an append begun without a schema).
 type writeState struct {
 	area   *filestage.Area
 	schema *arrow.Schema
@@ -31,6 +32,12 @@ type writeState struct {
 // BeginWrite opens (or reopens) the staging area of req.WriteID in the
 // target's directory and removes staging left by earlier writes of the
 // same flow. Upsert is refused.
+//
+// Without a schema (an empty stream whose columns the source does not
+// know), replace keeps the target's columns: the write takes them from the
+// target's header (none without has_header) and its commit leaves the
+// header line alone. A target that does not exist is then a PERMANENT
+// error, and nothing is created. Append without a schema changes nothing.
 func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error {
 	cfg, err := c.config()
 	if err != nil {
@@ -43,25 +50,72 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 	default:
 		return errclass.Permanentf("unknown write mode %q (flow %q); the csv destination supports replace and append", req.Mode, req.Flow)
 	}
-	if req.Schema == nil {
-		return errclass.Permanentf("begin write %q: no schema", req.WriteID)
-	}
 	dir, file, err := filestage.ResolveTarget(cfg.Path, req.Target, ".csv")
 	if err != nil {
 		return err
 	}
-	schema, err := arrowipc.EncodeSchema(req.Schema)
+	schema := req.Schema
+	if schema == nil && req.Mode == sdk.ModeReplace {
+		if schema, err = targetSchema(cfg, filepath.Join(dir, file)); err != nil {
+			return err
+		}
+	}
+	encoded, err := arrowipc.EncodeSchema(schema)
 	if err != nil {
 		return errclass.Permanentf("begin write %q: %w", req.WriteID, err)
 	}
-	area, err := filestage.Begin(dir, filestage.Manifest{Flow: req.Flow, WriteID: req.WriteID, Target: file, Mode: string(req.Mode), Schema: schema})
+	area, err := filestage.Begin(dir, filestage.Manifest{Flow: req.Flow, WriteID: req.WriteID, Target: file, Mode: string(req.Mode), Schema: encoded})
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
-	c.writes[req.WriteID] = &writeState{area: area, schema: req.Schema}
+	c.writes[req.WriteID] = &writeState{area: area, schema: schema}
 	c.mu.Unlock()
 	return nil
+}
+
+// targetSchema returns the columns of an existing target for a replace
+// without a schema: its header's names, as strings (the types do not
+// matter to a header), or no columns for a file without a header line
+// (has_header false, or an empty file). A target that does not exist is a
+// PERMANENT error.
+func targetSchema(cfg config, target string) (*arrow.Schema, error) {
+	f, err := os.Open(target)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, errclass.Permanentf("cannot replace %q without rows: the target does not exist and no schema is known (the stream was empty and its source names no columns); the target is not created", target)
+	}
+	if err != nil {
+		return nil, filestage.IOError(err, "open "+target)
+	}
+	defer f.Close()
+	var header []string
+	if cfg.HasHeader {
+		if header, err = readHeader(cfg, f, target); err != nil {
+			return nil, err
+		}
+	}
+	fields := make([]arrow.Field, len(header))
+	for i, name := range header {
+		fields[i] = arrow.Field{Name: name, Type: arrow.BinaryTypes.String, Nullable: true}
+	}
+	return arrow.NewSchema(fields, nil), nil
+}
+
+// readHeader reads the header line of a CSV file at its start; nil for an
+// empty file.
+func readHeader(cfg config, f *os.File, name string) ([]string, error) {
+	p := newRecordReader(f, cfg, 0, 1)
+	if !cfg.Latin1 {
+		p.skipBOM()
+	}
+	header, _, _, err := p.read()
+	if err == io.EOF {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, dataError(name, err)
+	}
+	return append([]string(nil), header...), nil
 }
 
 // write finds the open write writeID: in memory, or on disk after a
@@ -78,7 +132,7 @@ func (c *Connector) write(cfg config, writeID string) (*writeState, error) {
 		return nil, err
 	}
 	schema, err := arrowipc.DecodeSchema(area.Manifest.Schema)
-	if err != nil || schema == nil {
+	if err != nil {
 		return nil, errclass.Permanentf("write %q: staging %q has no readable schema", writeID, area.Path)
 	}
 	w = &writeState{area: area, schema: schema}
@@ -101,6 +155,9 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 	}
 	if w == nil {
 		return errclass.Permanentf("write batch %d: unknown write %q (call BeginWrite first)", seq, writeID)
+	}
+	if w.schema == nil {
+		return errclass.Permanentf("write %q, batch %d: the write was begun without a schema (it changes nothing) and takes no batches", writeID, seq)
 	}
 	if err := sameColumns(w.schema, rec.Schema()); err != nil {
 		return errclass.Permanentf("write %q, batch %d: %v", writeID, seq, err)
@@ -132,7 +189,9 @@ func sameColumns(want, got *arrow.Schema) error {
 
 // CommitWrite builds the final file in staging (replace: header and the
 // parts in seq order; append: the existing file, then the parts) and
-// renames it over the target. Repeating it after success returns nil.
+// renames it over the target; a write begun without a schema in append
+// mode commits without touching the target. Repeating it after success
+// returns nil.
 func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byte) error {
 	cfg, err := c.config()
 	if err != nil {
@@ -145,11 +204,16 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 	if w == nil {
 		return errclass.Permanentf("commit: unknown write %q (never begun, or aborted)", writeID)
 	}
+	if w.schema == nil {
+		return w.area.CommitUnchanged()
+	}
 	m := w.area.Manifest
 	return w.area.Commit(func(out io.Writer) (filestage.Plan, error) {
 		bw := bufio.NewWriterSize(out, 256<<10)
 		target := filepath.Join(w.area.Dir, m.Target)
-		needHeader := cfg.HasHeader
+		// A replace of a target without a header line (kept by a replace
+		// without a schema) writes none.
+		needHeader := cfg.HasHeader && w.schema.NumFields() > 0
 		if m.Mode == string(sdk.ModeAppend) {
 			copied, err := copyExisting(cfg, target, w.schema, bw)
 			if err != nil {
@@ -207,13 +271,9 @@ func copyExisting(cfg config, target string, schema *arrow.Schema, out *bufio.Wr
 		return false, nil
 	}
 	if cfg.HasHeader {
-		p := newRecordReader(f, cfg, 0, 1)
-		if !cfg.Latin1 {
-			p.skipBOM()
-		}
-		header, _, _, err := p.read()
-		if err != nil && err != io.EOF {
-			return false, dataError(target, err)
+		header, err := readHeader(cfg, f, target)
+		if err != nil {
+			return false, err
 		}
 		want := make([]string, schema.NumFields())
 		for i := range want {
@@ -258,8 +318,8 @@ func (c *Connector) CommitReport(writeID string) map[string]string {
 	c.mu.Lock()
 	w := c.writes[writeID]
 	c.mu.Unlock()
-	if w == nil {
-		return nil
+	if w == nil || w.area.Manifest.Final == "" {
+		return nil // not committed, or committed without a change
 	}
 	return map[string]string{"file": filepath.Join(w.area.Dir, w.area.Manifest.Final)}
 }

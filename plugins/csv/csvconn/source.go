@@ -21,12 +21,16 @@ import (
 )
 
 // streamInfo is the source's one stream: its files and inferred schema.
+// A nil schema is a stream of no rows: no file, or only empty ones.
 type streamInfo struct {
-	name   string
-	files  []string
-	header []string // the first file's header line, when has_header
-	types  []coltype.Type
-	schema *arrow.Schema
+	name  string
+	files []string
+	// header is the header line of headerFile, the first file that is not
+	// empty (whose rows decided the types), when has_header.
+	header     []string
+	headerFile string
+	types      []coltype.Type
+	schema     *arrow.Schema
 }
 
 // checkpoint is the position after a page, encoded as JSON.
@@ -45,7 +49,9 @@ type checkpoint struct {
 	Cursor json.RawMessage `json:"cursor,omitempty"`
 }
 
-// Discover returns the source's one stream with its inferred schema.
+// Discover returns the source's one stream with its inferred schema; a
+// path that names no file yet (a glob matching none, a directory without
+// .csv files) or only empty files is a stream without a schema and rows.
 func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
 	st, err := c.loadStream(ctx)
 	if err != nil {
@@ -60,10 +66,14 @@ func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
 	return []sdk.Stream{{Name: st.name, Schema: st.schema, CursorFields: cursorFields}}, nil
 }
 
-// loadStream expands the path and infers the schema from the first file,
-// once per configuration.
+// loadStream expands the path and infers the schema from the first file
+// that is not empty, once per configuration (until one has a schema).
 func (c *Connector) loadStream(ctx context.Context) (*streamInfo, error) {
 	cfg, err := c.config()
+	if err != nil {
+		return nil, err
+	}
+	files, err := filestage.ExpandSource(cfg.Path, ".csv")
 	if err != nil {
 		return nil, err
 	}
@@ -71,25 +81,19 @@ func (c *Connector) loadStream(ctx context.Context) (*streamInfo, error) {
 	cached := c.stream
 	c.mu.Unlock()
 	if cached != nil {
-		files, err := filestage.Expand(cfg.Path, ".csv")
-		if err != nil {
-			return nil, err
-		}
 		st := *cached
 		st.files = files
 		return &st, nil
-	}
-	files, err := filestage.Expand(cfg.Path, ".csv")
-	if err != nil {
-		return nil, err
 	}
 	st, err := inferStream(ctx, cfg, files)
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	c.stream = st
-	c.mu.Unlock()
+	if st.schema != nil {
+		c.mu.Lock()
+		c.stream = st
+		c.mu.Unlock()
+	}
 	return st, nil
 }
 
@@ -115,9 +119,24 @@ func dataError(file string, err error) error {
 }
 
 // inferStream reads the header and up to sample_rows rows of the first
-// file and decides each column's name and type.
+// file that is not empty and decides each column's name and type. Without
+// such a file the stream has no schema.
 func inferStream(ctx context.Context, cfg config, files []string) (*streamInfo, error) {
-	f, err := openFile(files[0])
+	for _, name := range files {
+		st, err := inferFile(ctx, cfg, name)
+		if err != nil || st != nil {
+			if st != nil {
+				st.files = files
+			}
+			return st, err
+		}
+	}
+	return &streamInfo{name: filestage.StreamName(cfg.Path), files: files}, nil
+}
+
+// inferFile is inferStream's work on one file; nil for an empty file.
+func inferFile(ctx context.Context, cfg config, file string) (*streamInfo, error) {
+	f, err := openFile(file)
 	if err != nil {
 		return nil, err
 	}
@@ -132,10 +151,10 @@ func inferStream(ctx context.Context, cfg config, files []string) (*streamInfo, 
 	if cfg.HasHeader {
 		fields, _, _, err := p.read()
 		if err == io.EOF {
-			return nil, errclass.Permanentf("file %q is empty: it has no header line", files[0])
+			return nil, nil
 		}
 		if err != nil {
-			return nil, dataError(files[0], err)
+			return nil, dataError(file, err)
 		}
 		header = append([]string(nil), fields...)
 		ncols = len(header)
@@ -143,21 +162,21 @@ func inferStream(ctx context.Context, cfg config, files []string) (*streamInfo, 
 	}
 	for n := 0; n < cfg.SampleRows; n++ {
 		if n%1024 == 0 && ctx.Err() != nil {
-			return nil, errclass.Transientf("infer schema of %q: %w", files[0], ctx.Err())
+			return nil, errclass.Transientf("infer schema of %q: %w", file, ctx.Err())
 		}
 		fields, quoted, line, err := p.read()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, dataError(files[0], err)
+			return nil, dataError(file, err)
 		}
 		if ncols < 0 {
 			ncols = len(fields)
 			samples = make([][]string, ncols)
 		}
 		if len(fields) != ncols {
-			return nil, raggedError(files[0], line, len(fields), ncols)
+			return nil, raggedError(file, line, len(fields), ncols)
 		}
 		for i, v := range fields {
 			if !isNull(cfg, v, quoted[i]) {
@@ -166,7 +185,7 @@ func inferStream(ctx context.Context, cfg config, files []string) (*streamInfo, 
 		}
 	}
 	if ncols < 0 {
-		return nil, errclass.Permanentf("file %q is empty: with has_header false its columns cannot be known", files[0])
+		return nil, nil // no header and no row
 	}
 	names := columnNames(header, ncols)
 	types := make([]coltype.Type, ncols)
@@ -185,15 +204,15 @@ func inferStream(ctx context.Context, cfg config, files []string) (*streamInfo, 
 			found = found || n == name
 		}
 		if !found {
-			return nil, errclass.Permanentf("columns names %q, which is not a column of %q (columns: %s)", name, files[0], strings.Join(names, ", "))
+			return nil, errclass.Permanentf("columns names %q, which is not a column of %q (columns: %s)", name, file, strings.Join(names, ", "))
 		}
 	}
 	return &streamInfo{
-		name:   filestage.StreamName(cfg.Path),
-		files:  files,
-		header: header,
-		types:  types,
-		schema: arrow.NewSchema(fields, nil),
+		name:       filestage.StreamName(cfg.Path),
+		header:     header,
+		headerFile: file,
+		types:      types,
+		schema:     arrow.NewSchema(fields, nil),
 	}, nil
 }
 
@@ -246,7 +265,9 @@ type cursorFilter struct {
 
 // ReadPage returns the page at req.Checkpoint: up to req.MaxRows rows and
 // about req.MaxBytes Arrow bytes (0 means 65536 rows, 8 MiB), starting at
-// the checkpoint's file and byte offset. A page may span files.
+// the checkpoint's file and byte offset. A page may span files. A stream
+// without a schema (no file, or only empty ones) answers one done page
+// without records, also for an incremental read (its cursor stays).
 func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page, error) {
 	cfg, err := c.config()
 	if err != nil {
@@ -258,6 +279,10 @@ func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 	}
 	if req.Stream != "" && req.Stream != st.name {
 		return sdk.Page{}, errclass.Permanentf("csv source has no stream %q; its stream is %q", req.Stream, st.name)
+	}
+	if st.schema == nil {
+		done, _ := json.Marshal(checkpoint{File: len(st.files), Line: 1})
+		return sdk.Page{Done: true, Checkpoint: done}, nil
 	}
 	var cp checkpoint
 	if len(req.Checkpoint) > 0 {
@@ -358,8 +383,8 @@ func (c *Connector) readFile(ctx context.Context, cfg config, st *streamInfo, cp
 		}
 		if cfg.HasHeader {
 			fields, _, _, err := p.read()
-			if err == io.EOF && cp.File > 0 {
-				// An empty file of a glob holds no rows.
+			if err == io.EOF {
+				// An empty file holds no rows.
 				cp.File++
 				cp.Name, cp.Offset, cp.Line, cp.Row = "", 0, 1, 0
 				if cp.File < len(st.files) {
@@ -367,15 +392,12 @@ func (c *Connector) readFile(ctx context.Context, cfg config, st *streamInfo, cp
 				}
 				return false, nil
 			}
-			if err == io.EOF {
-				return false, errclass.Permanentf("file %q is empty: it has no header line", name)
-			}
 			if err != nil {
 				return false, dataError(name, err)
 			}
-			if cp.File > 0 && !equalStrings(fields, st.header) {
+			if !equalStrings(fields, st.header) {
 				return false, errclass.Permanentf("file %q has the header [%s], but the stream's first file %q has [%s]; files of one glob must share their columns",
-					name, strings.Join(fields, ", "), st.files[0], strings.Join(st.header, ", "))
+					name, strings.Join(fields, ", "), st.headerFile, strings.Join(st.header, ", "))
 			}
 		}
 	}

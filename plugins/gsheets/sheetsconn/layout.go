@@ -85,8 +85,13 @@ func (l *layout) check() error {
 	return nil
 }
 
-// schema is the stream's Arrow schema: every column nullable.
+// schema is the stream's Arrow schema: every column nullable; nil for a
+// layout without columns (an empty sheet or range), whose columns only
+// data could tell.
 func (l *layout) schema() *arrow.Schema {
+	if len(l.Names) == 0 {
+		return nil
+	}
 	fields := make([]arrow.Field, len(l.Names))
 	for i, n := range l.Names {
 		fields[i] = arrow.Field{Name: n, Type: l.Types[i].Arrow(), Nullable: true}

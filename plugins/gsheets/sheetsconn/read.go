@@ -51,9 +51,20 @@ func (s session) newFilter(req sdk.ReadRequest, cp checkpoint) (*cursorFilter, e
 	return &cursorFilter{col: col, Cursor: coltype.NewCursor(t, bound, bounded, max, hasMax)}, nil
 }
 
-// readPage reads the page at cp.
+// readPage reads the page at cp. A stream without columns (an empty
+// sheet or range: no header, no data) is one done page without records,
+// also for an incremental read (there is no column to check the cursor
+// field against, and the stored cursor stays).
 func (s session) readPage(ctx context.Context, req sdk.ReadRequest, cp checkpoint) (sdk.Page, error) {
 	l := cp.Layout
+	if len(l.Names) == 0 {
+		cp.Row = max(cp.Row, l.LastRow+1)
+		data, err := json.Marshal(cp)
+		if err != nil {
+			return sdk.Page{}, err
+		}
+		return sdk.Page{Done: true, Checkpoint: data}, nil
+	}
 	filter, err := s.newFilter(req, cp)
 	if err != nil {
 		return sdk.Page{}, err
@@ -77,8 +88,8 @@ func (s session) readPage(ctx context.Context, req sdk.ReadRequest, cp checkpoin
 		page.Checkpoint = data
 		return page, nil
 	}
-	if len(l.Names) == 0 || cp.Row > l.LastRow {
-		return finish(max(cp.Row, l.LastRow+1))
+	if cp.Row > l.LastRow {
+		return finish(cp.Row)
 	}
 
 	n := s.cfg.PageSize

@@ -126,15 +126,20 @@ func (c *Connector) Check(ctx context.Context) error {
 	return err
 }
 
-// Discover returns the one stream, named by table_name.
+// Discover returns the one stream, named by table_name. Inline rows that
+// are an empty list name no column: the stream has no schema.
 func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
 	cfg, err := c.source()
 	if err != nil {
 		return nil, err
 	}
+	schema := cfg.data.schema()
+	if schema != nil && schema.NumFields() == 0 {
+		schema = nil
+	}
 	return []sdk.Stream{{
 		Name:         cfg.tableName,
-		Schema:       cfg.data.schema(),
+		Schema:       schema,
 		PrimaryKey:   cfg.data.primaryKey(),
 		CursorFields: cfg.data.cursorFields(),
 	}}, nil

@@ -139,6 +139,10 @@ func spill(dir string, seq int64, rec arrow.RecordBatch) error {
 
 // markCommitted replaces a write's staged batches with the committed marker.
 func markCommitted(dir string) error {
+	// A write of no batches never created its directory.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return errclass.Transientf("mark write committed in %s: %w", dir, err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, committedMarker), nil, 0o644); err != nil {
 		return filestage.FileError(err, "mark write committed in", dir)
 	}

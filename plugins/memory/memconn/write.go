@@ -103,6 +103,12 @@ func (c *Connector) Table(name string) (*arrow.Schema, []arrow.RecordBatch, bool
 
 // BeginWrite opens a staging area for req.WriteID. Repeating it is harmless.
 // Staging left by uncommitted writes of the same flow is dropped.
+//
+// A write without a schema takes the schema of its first batch. When no
+// batch comes (an empty stream whose columns the source does not know), a
+// replace empties the table and keeps its schema, and an append or upsert
+// changes nothing. A replace without a schema into a table that does not
+// exist is a PERMANENT error.
 func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error {
 	cfg, err := c.config()
 	if err != nil {
@@ -156,10 +162,17 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 		w.batches, w.committed = batches, committed
 		for seq, rec := range batches {
 			w.sums[seq] = hashBatch(rec)
+			if w.req.Schema == nil {
+				w.req.Schema = rec.Schema() // as WriteBatch took it
+			}
 		}
 		if committed {
 			w.report = map[string]string{"table": target, "committed": "by an earlier plugin process"}
 		}
+	}
+	if _, ok := c.tables[target]; !ok && req.Schema == nil && req.Mode == sdk.ModeReplace && !w.committed && len(w.batches) == 0 {
+		w.release()
+		return errclass.Permanentf("cannot replace memory table %q without rows: the table does not exist and no schema is known (the stream was empty and its source names no columns); the table is not created", target)
 	}
 	c.writes[req.WriteID] = w
 	return nil
@@ -244,7 +257,15 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 	old := c.tables[w.target]
 	schema := w.req.Schema
 	if schema == nil {
-		schema = arrow.NewSchema(nil, nil)
+		// Begun without a schema and no batch came: nothing to apply but
+		// an empty replace, which keeps the table's schema.
+		if w.req.Mode != sdk.ModeReplace {
+			return c.commitUnchanged(w, old)
+		}
+		if old == nil {
+			return errclass.Permanentf("cannot replace memory table %q without rows: the table does not exist and no schema is known", w.target)
+		}
+		schema = old.schema
 	}
 	var base []arrow.RecordBatch // rows kept from the current table
 	if old != nil && w.req.Mode != sdk.ModeReplace {
@@ -290,6 +311,29 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 	w.release()
 	w.committed = true
 	sum := next.rowSum
+	w.report = map[string]string{
+		"table":    w.target,
+		"rows":     strconv.FormatInt(sum.Rows, 10),
+		"checksum": fmt.Sprintf("%016x", sum.Hash),
+	}
+	return nil
+}
+
+// commitUnchanged commits a write that changes nothing (an append or
+// upsert begun without a schema that got no batch); it reports the table
+// as it is. c.mu is held.
+func (c *Connector) commitUnchanged(w *write, t *table) error {
+	if w.dir != "" {
+		if err := markCommitted(w.dir); err != nil {
+			return err
+		}
+	}
+	w.release()
+	w.committed = true
+	var sum rowhash.Sum
+	if t != nil {
+		sum = t.rowSum
+	}
 	w.report = map[string]string{
 		"table":    w.target,
 		"rows":     strconv.FormatInt(sum.Rows, 10),

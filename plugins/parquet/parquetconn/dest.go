@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -24,7 +25,8 @@ import (
 	"github.com/sqlflow/sqlflow-host/sdk/filestage"
 )
 
-// writeState is an open staged write.
+// writeState is an open staged write. A nil schema is a write that
+// changes nothing (an append begun without a schema).
 type writeState struct {
 	area   *filestage.Area
 	schema *arrow.Schema
@@ -33,6 +35,13 @@ type writeState struct {
 // BeginWrite opens (or reopens) the staging area of req.WriteID beside the
 // target and removes staging left by earlier writes of the same flow.
 // Upsert is refused.
+//
+// Without a schema (an empty stream whose columns the source does not
+// know), replace keeps the target's columns: the write takes the schema of
+// the target file (or, when only files appended beside it are left, of
+// the first of them) and its commit writes a Parquet file of that schema
+// with no rows. A target that does not exist is then a PERMANENT error,
+// and nothing is created. Append without a schema changes nothing.
 func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error {
 	cfg, err := c.config()
 	if err != nil {
@@ -45,28 +54,59 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 	default:
 		return errclass.Permanentf("unknown write mode %q (flow %q); the parquet destination supports replace and append", req.Mode, req.Flow)
 	}
-	if req.Schema == nil {
-		return errclass.Permanentf("begin write %q: no schema", req.WriteID)
-	}
-	if _, err := pqarrow.ToParquet(req.Schema, nil, pqarrow.DefaultWriterProps()); err != nil {
-		return errclass.Permanentf("flow %q: the schema cannot be written as Parquet: %v", req.Flow, err)
-	}
 	dir, name, err := filestage.ResolveTarget(cfg.Path, req.Target, ".parquet")
 	if err != nil {
 		return err
 	}
-	schema, err := arrowipc.EncodeSchema(req.Schema)
+	schema := req.Schema
+	if schema == nil && req.Mode == sdk.ModeReplace {
+		if schema, err = targetSchema(ctx, dir, name); err != nil {
+			return err
+		}
+	}
+	if schema != nil {
+		if _, err := pqarrow.ToParquet(schema, nil, pqarrow.DefaultWriterProps()); err != nil {
+			return errclass.Permanentf("flow %q: the schema cannot be written as Parquet: %v", req.Flow, err)
+		}
+	}
+	encoded, err := arrowipc.EncodeSchema(schema)
 	if err != nil {
 		return errclass.Permanentf("begin write %q: %w", req.WriteID, err)
 	}
-	area, err := filestage.Begin(dir, filestage.Manifest{Flow: req.Flow, WriteID: req.WriteID, Target: name, Mode: string(req.Mode), Schema: schema})
+	area, err := filestage.Begin(dir, filestage.Manifest{Flow: req.Flow, WriteID: req.WriteID, Target: name, Mode: string(req.Mode), Schema: encoded})
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
-	c.writes[req.WriteID] = &writeState{area: area, schema: req.Schema}
+	c.writes[req.WriteID] = &writeState{area: area, schema: schema}
 	c.mu.Unlock()
 	return nil
+}
+
+// targetSchema returns the Arrow schema of an existing target for a
+// replace without a schema: the target file's, or when it is gone but
+// files appended beside it are left, the first of those's. A target that
+// does not exist is a PERMANENT error.
+func targetSchema(ctx context.Context, dir, name string) (*arrow.Schema, error) {
+	path := filepath.Join(dir, name)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		stem := strings.TrimSuffix(name, filepath.Ext(name))
+		appended, _ := filepath.Glob(filepath.Join(dir, globEscape(stem)+".append-*.parquet"))
+		if len(appended) == 0 {
+			return nil, errclass.Permanentf("cannot replace %q without rows: the target does not exist and no schema is known (the stream was empty and its source names no columns); the target is not created", path)
+		}
+		sort.Strings(appended)
+		path = appended[0]
+	} else if err != nil {
+		return nil, filestage.IOError(err, "stat "+path)
+	}
+	pf, err := openParquet(path)
+	if err != nil {
+		return nil, err
+	}
+	defer pf.close()
+	_, schema, err := pf.projection(ctx, nil)
+	return schema, err
 }
 
 // write finds the write writeID in memory or, after a restart, on disk;
@@ -83,7 +123,7 @@ func (c *Connector) write(cfg config, writeID string) (*writeState, error) {
 		return nil, err
 	}
 	schema, err := arrowipc.DecodeSchema(area.Manifest.Schema)
-	if err != nil || schema == nil {
+	if err != nil {
 		return nil, errclass.Permanentf("write %q: staging %q has no readable schema", writeID, area.Path)
 	}
 	w = &writeState{area: area, schema: schema}
@@ -106,6 +146,9 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 	}
 	if w == nil {
 		return errclass.Permanentf("write batch %d: unknown write %q (call BeginWrite first)", seq, writeID)
+	}
+	if w.schema == nil {
+		return errclass.Permanentf("write %q, batch %d: the write was begun without a schema (it changes nothing) and takes no batches", writeID, seq)
 	}
 	if err := sameTypes(w.schema, rec.Schema()); err != nil {
 		return errclass.Permanentf("write %q, batch %d: %v", writeID, seq, err)
@@ -144,8 +187,10 @@ type onlyWriter struct{ io.Writer }
 // pqarrow.FileWriter into a new Parquet file and renames it into place:
 // replace makes it the target file (and removes files earlier appends
 // added beside it); append makes it the target when there is none yet,
-// else a new file <stem>.append-<time>-<writeid>.parquet beside it.
-// Repeating it after success returns nil.
+// else a new file <stem>.append-<time>-<writeid>.parquet beside it. A
+// replace of no batches writes a file of the write's schema and no rows; a
+// write begun without a schema in append mode commits without touching
+// the target. Repeating it after success returns nil.
 func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byte) error {
 	cfg, err := c.config()
 	if err != nil {
@@ -157,6 +202,9 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 	}
 	if w == nil {
 		return errclass.Permanentf("commit: unknown write %q (never begun, or aborted)", writeID)
+	}
+	if w.schema == nil {
+		return w.area.CommitUnchanged()
 	}
 	m := w.area.Manifest
 	return w.area.Commit(func(out io.Writer) (filestage.Plan, error) {
@@ -276,8 +324,8 @@ func (c *Connector) CommitReport(writeID string) map[string]string {
 	c.mu.Lock()
 	w := c.writes[writeID]
 	c.mu.Unlock()
-	if w == nil || w.area.Manifest.State != filestage.StateCommitted {
-		return nil
+	if w == nil || w.area.Manifest.State != filestage.StateCommitted || w.area.Manifest.Final == "" {
+		return nil // not committed, or committed without a change
 	}
 	return map[string]string{
 		"file": filepath.Join(w.area.Dir, w.area.Manifest.Final),

@@ -36,7 +36,9 @@ const (
 	statusAborted   = "aborted"
 )
 
-// writeInfo is one staged write, as recorded in sqlflow_writes.
+// writeInfo is one staged write, as recorded in sqlflow_writes. A nil
+// schema is a write begun without one (an empty stream whose columns the
+// source does not know): it has no staging table and takes no batches.
 type writeInfo struct {
 	id, flow string
 	target   pgx.Identifier
@@ -55,6 +57,12 @@ type writeInfo struct {
 // exists, can take the schema (and, for upsert, has a unique index on the
 // key). Calling it again with the same write id is harmless. The target
 // itself is not touched before CommitWrite.
+//
+// Without a schema (an empty stream whose columns the source does not
+// know) a replace empties the target at commit and keeps its columns; a
+// target that does not exist is then a PERMANENT error, and nothing is
+// created. An append or upsert without a schema commits without changing
+// the target (it still stores the state blob).
 func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error {
 	cfg, pool, err := c.conn()
 	if err != nil {
@@ -63,6 +71,17 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 	w, err := newWriteInfo(cfg, req)
 	if err != nil {
 		return err
+	}
+	if w.schema == nil && w.mode == sdk.ModeReplace {
+		// Checked first, so that a refused write creates nothing, not even
+		// the connector's own tables.
+		tcols, err := targetColumns(ctx, pool, w.target)
+		if err != nil {
+			return c.fail(ctx, err, "read the columns of %s", w.target.Sanitize())
+		}
+		if tcols == nil {
+			return noTargetError(w)
+		}
 	}
 	if err := c.ensureInternal(ctx, pool, cfg.Schema); err != nil {
 		return err
@@ -78,6 +97,9 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 		case statusAborted:
 			return errclass.Permanentf("postgres: write %s was aborted; begin a new write", req.WriteID)
 		}
+		if prev.schema == nil {
+			return nil // no staging table to recreate
+		}
 		if _, err := pool.Exec(ctx, "CREATE UNLOGGED TABLE IF NOT EXISTS "+prev.staging.Sanitize()+" ("+stagingColumns(prev)+")"); err != nil {
 			return c.fail(ctx, err, "recreate the staging table of write %s", req.WriteID)
 		}
@@ -85,6 +107,9 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 	}
 	if err := c.cleanFlow(ctx, pool, cfg, req.Flow, req.WriteID); err != nil {
 		return err
+	}
+	if w.schema == nil {
+		return c.beginWithoutSchema(ctx, pool, cfg, w)
 	}
 	tcols, err := c.checkTarget(ctx, pool, w)
 	if err != nil {
@@ -120,12 +145,32 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 	return nil
 }
 
+// beginWithoutSchema records a write begun without a schema; it has no
+// staging table.
+func (c *Connector) beginWithoutSchema(ctx context.Context, pool *pgxpool.Pool, cfg *config, w *writeInfo) error {
+	_, err := pool.Exec(ctx, "INSERT INTO "+internal(cfg, writesTable)+
+		" (write_id, flow, target_schema, target_table, mode, key_columns, staging, arrow_schema) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (write_id) DO NOTHING",
+		w.id, w.flow, w.target[0], w.target[1], string(w.mode), w.key, w.staging[1], []byte{})
+	if err != nil {
+		return c.fail(ctx, err, "begin write %s to %s", w.id, w.target.Sanitize())
+	}
+	c.mu.Lock()
+	c.writes[w.id] = w
+	c.mu.Unlock()
+	return nil
+}
+
+func noTargetError(w *writeInfo) error {
+	return errclass.Permanentf("postgres: cannot replace %s without rows: the target does not exist and no schema is known (the stream was empty and its source names no columns); the table is not created",
+		w.target.Sanitize())
+}
+
 // newWriteInfo validates a write request and maps its schema.
 func newWriteInfo(cfg *config, req sdk.WriteRequest) (*writeInfo, error) {
 	if req.WriteID == "" {
 		return nil, errclass.Permanentf("postgres: the write has no id")
 	}
-	if req.Schema == nil || req.Schema.NumFields() == 0 {
+	if req.Schema != nil && req.Schema.NumFields() == 0 {
 		return nil, errclass.Permanentf("postgres: the write to %q has no columns", req.Target)
 	}
 	if req.Target == "" {
@@ -147,6 +192,10 @@ func newWriteInfo(cfg *config, req sdk.WriteRequest) (*writeInfo, error) {
 	if w.mode == sdk.ModeUpsert && len(w.key) == 0 {
 		return nil, errclass.Permanentf("postgres: upsert into %s needs key columns (key: in the flow)", w.target.Sanitize())
 	}
+	w.staging = pgx.Identifier{cfg.Schema, stagingName(req.Flow, req.WriteID)}
+	if req.Schema == nil {
+		return w, nil
+	}
 	seen := map[string]bool{}
 	for _, f := range req.Schema.Fields() {
 		if seen[f.Name] {
@@ -167,7 +216,6 @@ func newWriteInfo(cfg *config, req sdk.WriteRequest) (*writeInfo, error) {
 			return nil, errclass.Permanentf("postgres: key column %q is not a column of the data (columns: %s)", k, fieldNames(req.Schema))
 		}
 	}
-	w.staging = pgx.Identifier{cfg.Schema, stagingName(req.Flow, req.WriteID)}
 	return w, nil
 }
 
@@ -303,7 +351,7 @@ func (c *Connector) loadWrite(ctx context.Context, pool *pgxpool.Pool, cfg *conf
 	if rows != nil {
 		w.rows = *rows
 	}
-	for _, f := range schema.Fields() {
+	for _, f := range schemaFields(schema) {
 		t, err := naturalType(f.Type)
 		if err != nil {
 			return nil, errclass.Permanentf("postgres: write %s, column %q: %v", id, f.Name, err)
@@ -481,6 +529,9 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 	case statusAborted:
 		return errclass.Permanentf("postgres: write %s was aborted", writeID)
 	}
+	if w.schema == nil {
+		return errclass.Permanentf("postgres: write %s was begun without a schema (an empty stream) and takes no batches (batch %d)", writeID, seq)
+	}
 	if !sameFields(rec.Schema(), w.schema) {
 		return errclass.Permanentf("postgres: batch %d of write %s has the schema %s, but the write began with %s", seq, writeID, rec.Schema(), w.schema)
 	}
@@ -524,7 +575,9 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 // CommitWrite applies the staged rows to the target in one transaction:
 // it creates the target (or adds new columns), applies the mode, checks
 // that the staging holds every ledgered row, stores the state blob in
-// sqlflow_state, marks the write committed and drops the staging. A commit
+// sqlflow_state, marks the write committed and drops the staging. A write
+// begun without a schema deletes the target's rows in replace mode (the
+// table and its columns stay) and changes nothing in the others. A commit
 // of a write already committed (a retry after a lost reply, 08007) returns
 // nil and changes nothing.
 func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byte) error {
@@ -556,6 +609,9 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 			return nil
 		case statusAborted:
 			return errclass.Permanentf("postgres: write %s was aborted and cannot be committed", writeID)
+		}
+		if w.schema == nil {
+			return c.commitWithoutSchema(ctx, tx, cfg, w, state)
 		}
 		var ledgered int64
 		if err := tx.QueryRow(ctx, "SELECT coalesce(sum(rows), 0)::bigint FROM "+internal(cfg, batchesTable)+" WHERE write_id = $1", writeID).Scan(&ledgered); err != nil {
@@ -678,6 +734,26 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 	c.mu.Unlock()
 	c.logger.Info("write committed", "write_id", writeID, "table", w.target.Sanitize(), "mode", string(w.mode), "rows", rows, "repeat", already)
 	return nil
+}
+
+// commitWithoutSchema is the commit of a write begun without a schema, in
+// the commit's transaction: replace deletes the target's rows (a target
+// dropped since BeginWrite is a PERMANENT error); append and upsert change
+// nothing.
+func (c *Connector) commitWithoutSchema(ctx context.Context, tx pgx.Tx, cfg *config, w *writeInfo, state []byte) error {
+	if w.mode == sdk.ModeReplace {
+		tcols, err := targetColumns(ctx, tx, w.target)
+		if err != nil {
+			return err
+		}
+		if tcols == nil {
+			return noTargetError(w)
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM "+w.target.Sanitize()); err != nil {
+			return err
+		}
+	}
+	return c.finishCommit(ctx, tx, cfg, w, state, 0, false)
 }
 
 // finishCommit ends a commit's transaction: it stores the state blob,
@@ -829,6 +905,14 @@ func (c *Connector) CommitReport(writeID string) map[string]string {
 }
 
 var _ sdk.CommitReporter = (*Connector)(nil)
+
+// schemaFields is s's fields; none for a nil schema.
+func schemaFields(s *arrow.Schema) []arrow.Field {
+	if s == nil {
+		return nil
+	}
+	return s.Fields()
+}
 
 func sameFields(a, b *arrow.Schema) bool {
 	if a.NumFields() != b.NumFields() {

@@ -36,16 +36,21 @@ const (
 	writeInfoObj = "write.json"
 )
 
-// manifest is the _SUCCESS object of a dataset.
+// manifest is the _SUCCESS object of a dataset. Schema, the Arrow IPC
+// schema of the write that committed it (base64 in JSON), keeps the
+// dataset's columns known when it holds no rows; manifests written before
+// it existed have none.
 type manifest struct {
 	WriteID     string   `json:"write_id"`
 	Format      string   `json:"format"`
 	CommittedAt string   `json:"committed_at"`
 	Files       []string `json:"files"`
+	Schema      []byte   `json:"schema,omitempty"`
 }
 
 // writeInfo is a staged write, stored as write.json in its staging prefix so
-// that a fresh plugin process can continue or commit it.
+// that a fresh plugin process can continue or commit it. A write without a
+// schema (Schema empty) is an append that changes nothing.
 type writeInfo struct {
 	Flow      string `json:"flow"`
 	WriteID   string `json:"write_id"`
@@ -110,6 +115,22 @@ func dataName(writeID string, seq int64, format string) string {
 	return fmt.Sprintf("part-%s-%020d%s", safe(writeID), seq, extOf(format))
 }
 
+// ownObject reports whether rel, a name directly under a dataset, is a
+// data object of writeID (as dataName names them): not one of a write
+// whose id merely starts with writeID and "-".
+func ownObject(rel, writeID string) bool {
+	rest, ok := strings.CutPrefix(rel, "part-"+safe(writeID)+"-")
+	if !ok || len(rest) < 20 || strings.ContainsAny(rest[20:], "-/") {
+		return false
+	}
+	for _, c := range rest[:20] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 func (w *writeInfo) dataKey(cfg config, seq int64) string {
 	return join(cfg.Prefix, w.Target) + "/" + dataName(w.WriteID, seq, w.Format)
 }
@@ -156,6 +177,11 @@ func decodeWrite(ctx context.Context, cli *client, key string) (*writeInfo, erro
 // uploads are aborted, data objects a dead commit completed but no manifest
 // names are deleted, and their staging prefixes are removed. Called again
 // for the same write (after a plugin restart), it keeps the write.
+//
+// Without a schema (an empty stream whose columns the source does not
+// know), a replace keeps the dataset's columns (see datasetSchema); a
+// dataset that does not exist is then a PERMANENT error, and nothing is
+// written. An append without a schema changes nothing.
 func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error {
 	ctx, cancel := beforeDeadline(ctx)
 	defer cancel()
@@ -171,19 +197,25 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 		return errclass.Permanentf("write mode %q is not supported by the s3 connector: use replace or append", req.Mode)
 	}
 	format := destFormat(cfg, target)
-	if format == "parquet" {
-		if _, err := pqarrow.ToParquet(req.Schema, nil, pqarrow.DefaultWriterProps()); err != nil {
+	arrowSchema := req.Schema
+	if arrowSchema == nil && req.Mode == sdk.ModeReplace {
+		if arrowSchema, err = datasetSchema(ctx, cfg, cli, target, format); err != nil {
+			return err
+		}
+	}
+	if format == "parquet" && arrowSchema != nil && arrowSchema.NumFields() > 0 {
+		if _, err := pqarrow.ToParquet(arrowSchema, nil, pqarrow.DefaultWriterProps()); err != nil {
 			return errclass.Permanentf("the schema cannot be written as Parquet: %v", err)
 		}
 	}
-	schema, err := arrowipc.EncodeSchema(req.Schema)
+	schema, err := arrowipc.EncodeSchema(arrowSchema)
 	if err != nil {
 		return errclass.Permanentf("encode the schema: %v", err)
 	}
 	flowDir := join(cfg.Prefix, stagingDir, safe(req.Flow)) + "/"
 	w := &writeInfo{
 		Flow: req.Flow, WriteID: req.WriteID, Target: target, Mode: string(req.Mode), Format: format, Schema: schema,
-		staging: flowDir + safe(req.WriteID) + "/", schema: req.Schema, uploads: map[int64]*upload{},
+		staging: flowDir + safe(req.WriteID) + "/", schema: arrowSchema, uploads: map[int64]*upload{},
 	}
 	old, err := cli.list(ctx, flowDir)
 	if err != nil {
@@ -311,7 +343,7 @@ func (c *Connector) dropWrite(ctx context.Context, cfg config, cli *client, w *w
 	}
 	var drop []string
 	for _, o := range objs {
-		if !named[o.Key] {
+		if !named[o.Key] && ownObject(strings.TrimPrefix(o.Key, dir), w.WriteID) {
 			drop = append(drop, o.Key)
 		}
 	}
@@ -389,6 +421,9 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 	}
 	if w == nil || w.Committed {
 		return errclass.Permanentf("write %q is not open: BeginWrite first", writeID)
+	}
+	if w.schema == nil {
+		return errclass.Permanentf("write %q was begun without a schema (it changes nothing) and takes no batches (batch %d)", writeID, seq)
 	}
 	key := w.dataKey(cfg, seq)
 	// Open the upload (marker, then create or find it) while encoding.
@@ -534,9 +569,11 @@ func encodeErr(format string, err error) error {
 // create or a dead process left beside the completed one, writes the
 // dataset's _SUCCESS manifest naming the write's data objects (the moment
 // the write becomes visible), then deletes the objects no manifest names
-// (replace: the old dataset) and the write's markers. Every step is
-// idempotent, so a commit interrupted anywhere can be repeated, by this
-// process or a fresh one.
+// (replace: the old dataset) and the write's markers. A replace of no
+// batches writes one data object of the write's schema and no rows, so the
+// dataset keeps its columns; a write begun without a schema in append mode
+// changes nothing. Every step is idempotent, so a commit interrupted
+// anywhere can be repeated, by this process or a fresh one.
 func (c *Connector) CommitWrite(ctx context.Context, writeID string, _ []byte) error {
 	ctx, cancel := beforeDeadline(ctx)
 	defer cancel()
@@ -553,6 +590,9 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, _ []byte) e
 	}
 	if w.Committed {
 		return nil
+	}
+	if w.schema == nil {
+		return c.markCommitted(ctx, cli, w)
 	}
 	dir := join(cfg.Prefix, w.Target) + "/"
 	objs, err := cli.list(ctx, dir)
@@ -571,16 +611,29 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, _ []byte) e
 		if err := c.abortStrays(ctx, cfg, cli, w); err != nil {
 			return err
 		}
-		next := &manifest{WriteID: writeID, Format: w.Format, CommittedAt: time.Now().UTC().Format(time.RFC3339Nano)}
+		next := &manifest{WriteID: writeID, Format: w.Format, CommittedAt: time.Now().UTC().Format(time.RFC3339Nano), Schema: w.Schema}
 		if w.Mode == string(sdk.ModeAppend) && cur != nil {
 			next.Files = append(next.Files, cur.Files...)
 		}
-		mine := "part-" + safe(writeID) + "-"
+		var written []string
 		for _, o := range objs { // in key order, so in seq order
-			if rel := strings.TrimPrefix(o.Key, dir); strings.HasPrefix(rel, mine) && !strings.Contains(rel, "/") {
-				next.Files = append(next.Files, rel)
+			if rel := strings.TrimPrefix(o.Key, dir); ownObject(rel, writeID) {
+				written = append(written, rel)
 			}
 		}
+		if len(written) == 0 && w.Mode == string(sdk.ModeReplace) && w.schema.NumFields() > 0 {
+			// No batch: the dataset keeps its columns in an object of no
+			// rows, named as batch 0 (batches start at 1).
+			data, err := emptyObject(cfg, w.Format, w.schema)
+			if err != nil {
+				return err
+			}
+			if err := cli.put(ctx, w.dataKey(cfg, 0), data); err != nil {
+				return err
+			}
+			written = append(written, dataName(writeID, 0, w.Format))
+		}
+		next.Files = append(next.Files, written...)
 		b, _ := json.MarshalIndent(next, "", "  ")
 		if err := cli.put(ctx, dir+manifestName, b); err != nil {
 			return err
@@ -602,6 +655,12 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, _ []byte) e
 	if err := cli.deleteKeys(ctx, drop); err != nil {
 		return err
 	}
+	return c.markCommitted(ctx, cli, w)
+}
+
+// markCommitted records in write.json that w is committed, so a repeated
+// commit returns nil, and deletes its batch markers.
+func (c *Connector) markCommitted(ctx context.Context, cli *client, w *writeInfo) error {
 	w.Committed = true
 	b, _ := json.Marshal(w)
 	if err := cli.put(ctx, w.staging+writeInfoObj, b); err != nil {

@@ -3,6 +3,7 @@ package s3conn
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path"
 	"sort"
 	"strings"
@@ -87,13 +88,17 @@ func hidden(rel string) bool {
 
 // Discover returns the one stream of the configured dataset. Its cursor
 // fields are _last_modified (the objects' LastModified) and every column of
-// a comparable type.
+// a comparable type. A prefix with no data object, or whose csv and jsonl
+// objects hold no line, is an empty stream without a schema.
 func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
 	st, err := c.stream(ctx)
 	if err != nil {
 		return nil, err
 	}
 	cursors := []string{lastModifiedField}
+	if st.schema == nil {
+		return []sdk.Stream{{Name: st.name, CursorFields: cursors}}, nil
+	}
 	for _, f := range st.schema.Fields() {
 		if t, ok := cursorType(f.Type); ok && t != coltype.Bool && f.Name != lastModifiedField {
 			cursors = append(cursors, f.Name)
@@ -151,7 +156,14 @@ func (c *Connector) stream(ctx context.Context) (*streamInfo, error) {
 		}
 	}
 	if len(st.objects) == 0 {
-		return nil, errclass.Permanentf("no csv, jsonl or parquet objects under %s: check path_prefix and file_format", cli.url(cfg.Prefix))
+		// An empty stream: the prefix may fill later (and a typo in it
+		// would show here, hence the warning).
+		c.logger.Warn("no csv, jsonl or parquet objects under the prefix: the stream is empty; check path_prefix and file_format if it should not be",
+			"prefix", cli.url(cfg.Prefix), "stream", name)
+		c.mu.Lock()
+		c.streams[name] = st
+		c.mu.Unlock()
+		return st, nil
 	}
 	st.format = cfg.Format
 	if st.format == "auto" {
@@ -221,11 +233,11 @@ func listDataset(ctx context.Context, cli *client, prefix string) ([]object, err
 
 // readSchema reads the stream's schema from its first object: a csv
 // header and a sample of rows (types), a jsonl first line, a parquet
-// footer.
+// footer. Empty csv and jsonl objects are passed over; when every one is
+// empty the stream has no schema (and no rows).
 func readSchema(ctx context.Context, cfg config, cli *client, st *streamInfo) error {
-	o := st.objects[0]
-	switch st.format {
-	case "parquet":
+	if st.format == "parquet" {
+		o := st.objects[0]
 		pf, err := openParquet(ctx, cli, o)
 		if err != nil {
 			return err
@@ -236,11 +248,19 @@ func readSchema(ctx context.Context, cfg config, cli *client, st *streamInfo) er
 			return errclass.Permanentf("%s: %v", cli.url(o.Key), err)
 		}
 		return nil
-	case "csv":
-		return csvSchema(ctx, cfg, cli, st)
-	default:
-		return jsonlSchema(ctx, cfg, cli, st)
 	}
+	for _, o := range st.objects {
+		var err error
+		if st.format == "csv" {
+			err = csvSchema(ctx, cfg, cli, st, o)
+		} else {
+			err = jsonlSchema(ctx, cfg, cli, st, o)
+		}
+		if !errors.Is(err, errNoData) {
+			return err
+		}
+	}
+	return nil
 }
 
 // ReadPage reads one bounded page from the checkpoint's object. A page
@@ -257,6 +277,11 @@ func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 	}
 	if req.Stream != st.name {
 		return sdk.Page{}, errclass.Permanentf("unknown stream %q: this source offers %q", req.Stream, st.name)
+	}
+	if st.schema == nil {
+		// No object, or none with a line: an empty stream, and no cursor
+		// to move (the stored one stays).
+		return sdk.Page{Done: true, Checkpoint: []byte("{}")}, nil
 	}
 	var cp checkpoint
 	if len(req.Checkpoint) > 0 {

@@ -167,12 +167,15 @@ func newCSVReader(r io.Reader, cfg config) *csv.Reader {
 	return cr
 }
 
-// csvSchema reads the first object's header and up to csv_sample_rows
-// rows and decides each column's name and type: csv_columns first, else
-// inferred from the sample's non-empty values (csv_infer_types), else
-// string.
-func csvSchema(ctx context.Context, cfg config, cli *client, st *streamInfo) error {
-	ob := st.objects[0]
+// errNoData is returned by csvSchema and jsonlSchema for an object that
+// holds no line to take a schema from. Test with errors.Is.
+var errNoData = errors.New("the object holds no data")
+
+// csvSchema reads object ob's header and up to csv_sample_rows rows and
+// decides each column's name and type: csv_columns first, else inferred
+// from the sample's non-empty values (csv_infer_types), else string. An
+// empty object is errNoData.
+func csvSchema(ctx context.Context, cfg config, cli *client, st *streamInfo, ob object) error {
 	o, err := openText(ctx, cfg, cli, ob, 0, 1)
 	if err != nil {
 		return err
@@ -182,7 +185,7 @@ func csvSchema(ctx context.Context, cfg config, cli *client, st *streamInfo) err
 	r.ReuseRecord = false
 	first, err := r.Read()
 	if err == io.EOF {
-		return errclass.Permanentf("%s is empty: a csv stream needs at least a header", cli.url(ob.Key))
+		return errNoData
 	}
 	if err != nil {
 		return textErr(ctx, err, cli, ob.Key, "")
@@ -344,9 +347,9 @@ func equalNames(header []string, s *arrow.Schema) bool {
 	return true
 }
 
-// jsonlSchema infers the schema from the first object's first JSON line.
-func jsonlSchema(ctx context.Context, cfg config, cli *client, st *streamInfo) error {
-	ob := st.objects[0]
+// jsonlSchema infers the schema from object ob's first JSON line; an
+// object without one is errNoData.
+func jsonlSchema(ctx context.Context, cfg config, cli *client, st *streamInfo, ob object) error {
 	o, err := openText(ctx, cfg, cli, ob, 0, 1)
 	if err != nil {
 		return err
@@ -360,7 +363,7 @@ func jsonlSchema(ctx context.Context, cfg config, cli *client, st *streamInfo) e
 			return err
 		}
 		if err == io.EOF {
-			return errclass.Permanentf("%s holds no JSON lines", cli.url(ob.Key))
+			return errNoData
 		}
 		if err != nil {
 			return textErr(ctx, err, cli, ob.Key, "")

@@ -32,6 +32,10 @@ const Token = "shpat_fake_token_0123456789"
 type Options struct {
 	// Orders is how many orders the shop has (ids 1..Orders).
 	Orders int
+	// Empty makes a new shop: no customers, products, inventory,
+	// locations, discounts, collections or metafields (orders as Orders
+	// says).
+	Empty bool
 	// Token is the accepted access token; empty means Token.
 	Token string
 	// Scopes, when not nil, are the token's access scopes; a request for
@@ -108,14 +112,16 @@ func New(opts Options) *Shop {
 	for i := 1; i <= opts.Orders; i++ {
 		s.orders = append(s.orders, newOrder(int64(i)))
 	}
-	s.customers = customers(30)
-	s.products = products(20)
-	s.items = inventoryItems(20)
-	s.locations = locations(3, 12)
-	s.discounts = discounts(8)
-	s.custom, s.smart = collections(6)
-	for i := int64(1); i <= 9; i++ {
-		s.shopMeta = append(s.shopMeta, metafield(100+i, "Shop", 0, base.Add(time.Duration(i)*time.Hour)))
+	if !opts.Empty {
+		s.customers = customers(30)
+		s.products = products(20)
+		s.items = inventoryItems(20)
+		s.locations = locations(3, 12)
+		s.discounts = discounts(8)
+		s.custom, s.smart = collections(6)
+		for i := int64(1); i <= 9; i++ {
+			s.shopMeta = append(s.shopMeta, metafield(100+i, "Shop", 0, base.Add(time.Duration(i)*time.Hour)))
+		}
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s

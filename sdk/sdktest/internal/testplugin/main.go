@@ -9,6 +9,12 @@
 //   - "unseen_checkpoint": ReadPage reads from the start when given a
 //     checkpoint this process did not hand out.
 //   - "abort_keeps": AbortWrite commits instead of dropping.
+//   - "no_schema_keeps_rows": a replace without a schema changes nothing
+//     and is accepted for a target that does not exist.
+//
+// Unbroken, a replace without a schema (an empty stream) empties the
+// target and keeps its schema, and fails PERMANENT when the target does
+// not exist.
 package main
 
 import (
@@ -51,7 +57,7 @@ type config struct {
 	Broken string `json:"broken"`
 }
 
-var brokenModes = []string{"", "dup_seq", "visible_before_commit", "unseen_checkpoint", "abort_keeps"}
+var brokenModes = []string{"", "dup_seq", "visible_before_commit", "unseen_checkpoint", "abort_keeps", "no_schema_keeps_rows"}
 
 type conn struct {
 	mu     sync.Mutex
@@ -206,17 +212,28 @@ func (c *conn) dirs(writeID string) (*config, string, error) {
 type writeMeta struct {
 	Target string        `json:"target"`
 	Mode   sdk.WriteMode `json:"mode"`
+	// NoChange is a write that leaves the target as it is (broken
+	// no_schema_keeps_rows).
+	NoChange bool `json:"no_change,omitempty"`
 }
 
 func (c *conn) BeginWrite(_ context.Context, req sdk.WriteRequest) error {
-	_, staging, err := c.dirs(req.WriteID)
+	cfg, staging, err := c.dirs(req.WriteID)
 	if err != nil {
 		return err
+	}
+	noChange := false
+	if req.Schema == nil && req.Mode == sdk.ModeReplace {
+		if cfg.Broken == "no_schema_keeps_rows" {
+			noChange = true
+		} else if _, err := os.Stat(filepath.Join(cfg.Dir, req.Target+".arrow")); err != nil {
+			return errclass.Permanentf("cannot replace %q without rows: the target does not exist and no schema is known", req.Target)
+		}
 	}
 	if err := os.MkdirAll(staging, 0o755); err != nil {
 		return errclass.Permanentf("%w", err)
 	}
-	meta, _ := json.Marshal(writeMeta{Target: req.Target, Mode: req.Mode})
+	meta, _ := json.Marshal(writeMeta{Target: req.Target, Mode: req.Mode, NoChange: noChange})
 	return atomicWrite(filepath.Join(staging, "meta.json"), meta)
 }
 
@@ -271,8 +288,8 @@ func (c *conn) CommitWrite(_ context.Context, writeID string, _ []byte) error {
 	if mode == "" {
 		mode = sdk.ModeReplace
 	}
-	if cfg.Broken == "visible_before_commit" {
-		mode = "" // already appended
+	if cfg.Broken == "visible_before_commit" || meta.NoChange {
+		mode = "" // already appended, or nothing to do
 		files = nil
 	}
 	if mode != "" {
@@ -313,7 +330,7 @@ func readMeta(staging string) (writeMeta, error) {
 }
 
 // appendTarget rewrites target with (its old batches, unless replace) plus
-// the batches of files.
+// the batches of files. Without files, the target keeps its schema.
 func appendTarget(target string, files []string, mode sdk.WriteMode) error {
 	var recs []arrow.RecordBatch
 	defer func() {
@@ -339,7 +356,11 @@ func appendTarget(target string, files []string, mode sdk.WriteMode) error {
 		}
 	}
 	if schema == nil {
-		schema = arrow.NewSchema(nil, nil)
+		if _, old, err := decodeFile(target); err == nil {
+			schema = old
+		} else {
+			schema = arrow.NewSchema(nil, nil)
+		}
 	}
 	data, err := encode(recs, schema)
 	if err != nil {
