@@ -39,7 +39,7 @@ func TestRelativePathErrors(t *testing.T) {
 		}, `file "data/orders.csv" (resolved to ` + wd + `/data/orders.csv) does not exist`},
 		{"source: glob matching nothing", "data/*.csv", func(c *csvconn.Connector) error {
 			return discover(c)
-		}, `path "data/*.csv" (resolved to ` + wd + `/data/*.csv) matches no file`},
+		}, `path "data/*.csv" (resolved to ` + wd + `/data/*.csv) matches no file: directory "data" (resolved to ` + wd + `/data) does not exist`},
 		{"source: a file where a directory is expected", "plain/orders.csv", func(c *csvconn.Connector) error {
 			return discover(c)
 		}, `stat "plain/orders.csv" (resolved to ` + wd + `/plain/orders.csv): not a directory`},
