@@ -192,6 +192,12 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 	if _, dup := w.batches[seq]; dup {
 		return nil
 	}
+	if _, prev := w.batches[seq-1]; seq > 1 && !prev {
+		// Seqs arrive in order: a missing predecessor was acknowledged to
+		// the host by an earlier plugin process and lost with it.
+		return errclass.Permanentf("batch %d of write %q to memory table %q arrived, but batch %d is not staged: the batches before it were lost when "+
+			"the plugin restarted (staging lives in process memory; set staging_dir to keep it across restarts)", seq, writeID, w.target, seq-1)
+	}
 	if w.req.Schema == nil {
 		w.req.Schema = rec.Schema()
 	} else if !rec.Schema().Equal(w.req.Schema) {

@@ -435,3 +435,34 @@ func durableBatch(t *testing.T, ids ...int64) arrow.RecordBatch {
 	b.Field(0).(*array.Int64Builder).AppendValues(ids, nil)
 	return b.NewRecordBatch()
 }
+
+// Without staging_dir a restarted process has lost the batches the host
+// was told were staged: the next batch is refused, never committed with a
+// gap.
+func TestLostInMemoryStagingIsRefused(t *testing.T) {
+	ctx := context.Background()
+	rec := durableBatch(t, 1, 2, 3)
+	defer rec.Release()
+	req := sdk.WriteRequest{WriteID: "w1", Flow: "f", Target: "t", Schema: rec.Schema(), Mode: sdk.ModeReplace}
+	first := memconn.New(nil)
+	if fe, err := first.Configure(ctx, []byte(`{}`)); err != nil || len(fe) > 0 {
+		t.Fatal(fe, err)
+	}
+	if err := first.BeginWrite(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.WriteBatch(ctx, "w1", 1, rec); err != nil {
+		t.Fatal(err)
+	}
+	second := memconn.New(nil) // the process died; the host begins again
+	if fe, err := second.Configure(ctx, []byte(`{}`)); err != nil || len(fe) > 0 {
+		t.Fatal(fe, err)
+	}
+	if err := second.BeginWrite(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	err := second.WriteBatch(ctx, "w1", 2, rec)
+	if err == nil || errclass.Of(err) != errclass.Permanent || !strings.Contains(err.Error(), "batch 1 is not staged") {
+		t.Fatalf("got %v, want a PERMANENT error naming the lost batch", err)
+	}
+}
