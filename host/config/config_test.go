@@ -696,3 +696,18 @@ func TestConfigJSONOfEveryScalar(t *testing.T) {
 		t.Errorf("ConfigJSON = %s", js)
 	}
 }
+
+// A NUL byte in any string of the file (a "\0" escape) is refused at its
+// place: in a connector's path, in a flow's target.
+func TestNULBytesAreRefused(t *testing.T) {
+	_, err := config.Parse("p.yaml", []byte("version: 1\nsources:\n  a: {type: csv, path: \"in\\0.csv\"}\ndestinations:\n  b: {type: csv, path: out}\nflows:\n  - {from: a, to: b, target: \"x\\0y\"}\n"), nil)
+	want := []string{
+		"p.yaml:3:24: sources.a.path: holds a NUL byte",
+		"p.yaml:7:30: flows[0].target: holds a NUL byte",
+	}
+	for _, w := range want {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Fatalf("got %v; want %q", err, w)
+		}
+	}
+}

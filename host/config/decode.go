@@ -246,6 +246,10 @@ func (d *decoder) value(n *yaml.Node, path, field string, secret bool, refs map[
 // scalar converts a scalar node, expanding environment variables in
 // strings. It returns the variables the value refers to.
 func (d *decoder) scalar(n *yaml.Node, path string, secret bool) (any, []string) {
+	if n.ShortTag() == "!!str" && strings.ContainsRune(n.Value, 0) {
+		d.add(n, path, "%s", nulMessage)
+		return nil, nil
+	}
 	if n.ShortTag() == "!!str" && strings.Contains(n.Value, "$") {
 		s, vars, err := expand(n.Value, d.env)
 		if err != nil {
@@ -300,8 +304,17 @@ func (d *decoder) str(n *yaml.Node, path string) (s string, ok bool) {
 		d.add(n, path, "%v", err)
 		return "", false
 	}
+	if strings.ContainsRune(s, 0) {
+		d.add(n, path, "%s", nulMessage)
+		return "", false
+	}
 	return s, true
 }
+
+// nulMessage refuses a string holding a NUL byte (a "\0" escape, or one
+// from an environment variable): no file name, URL, table or header can
+// hold one, and some system calls would cut the string there.
+const nulMessage = "holds a NUL byte, which no path, name, URL or identifier can hold; remove it"
 
 // path reads a file system path: a non-empty string without NUL bytes.
 func (d *decoder) path(n *yaml.Node, key string) (string, bool) {
