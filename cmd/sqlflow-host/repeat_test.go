@@ -442,3 +442,25 @@ flows:
 		t.Fatalf("the target holds %d lines, want 20001", got)
 	}
 }
+
+// check reaches the systems, then checks each flow: its stream exists
+// and its incremental cursor is one of the stream's columns.
+func TestCheckVerifiesFlows(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "events.csv", "id,name\n1,a\n")
+	p := write(t, dir, "p.yaml", `version: 1
+sources:
+  src: {type: csv, path: events.csv}
+destinations:
+  out: {type: csv, path: out}
+flows:
+  - {name: good, from: src, to: out, target: a.csv, incremental: {cursor: id}}
+  - {name: nostream, from: src, stream: evnts, to: out, target: b.csv}
+  - {name: nocursor, from: src, to: out, target: c.csv, incremental: {cursor: updated}}
+`)
+	r := cli(t, "check", p)
+	expect(t, r, 2, `the source has no stream "evnts" (did you mean events?)`, `has no column "updated"`)
+	if !regexp.MustCompile(`(?m)^flow\s+good\s+ok`).MatchString(r.stdout) {
+		t.Fatalf("the good flow is not reported ok:\n%s", r)
+	}
+}
