@@ -181,7 +181,8 @@ type Page struct {
 type WriteRequest struct {
 	// WriteID is chosen by the host and unique per attempt of a flow run.
 	WriteID string
-	// Flow is a key naming the pipeline and the flow ("<pipeline>/<flow>");
+	// Flow is a key naming the pipeline, the flow and, when the flow names
+	// it, the target ("<pipeline>/<flow>/<target>");
 	// staging areas are named by it so that a later run of the same flow
 	// can find and clean what a killed host left, and a destination that
 	// stores state stores the flow's state blob under it.

@@ -81,7 +81,7 @@ flows:
 	deadline := time.Now().Add(30 * time.Second)
 	var staged []string
 	for time.Now().Before(deadline) {
-		staged, _ = filepath.Glob(filepath.Join(dir, "out", ".sqlflow-staging-p_slow-*"))
+		staged, _ = filepath.Glob(filepath.Join(dir, "out", ".sqlflow-staging-p_slow*"))
 		if len(staged) > 0 {
 			break
 		}

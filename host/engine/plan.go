@@ -38,8 +38,17 @@ const (
 )
 
 // StateKey is the key a flow's staging areas and stored state carry in
-// its destination: "<pipeline name>/<flow name>".
-func (e *Engine) StateKey(f *config.Flow) string { return e.Pipeline.Name + "/" + f.Name }
+// its destination: "<pipeline name>/<flow name>", and "/<target>" when
+// the flow names its target (or stream). The target keeps two pipelines
+// of the same name (two directories, each with a pipeline.yaml) that load
+// different tables of one database from sharing a stored cursor.
+func (e *Engine) StateKey(f *config.Flow) string {
+	k := e.Pipeline.Name + "/" + f.Name
+	if f.Target != "" {
+		k += "/" + f.Target
+	}
+	return k
+}
 
 // writeRequest is the write a flow would make, without id or schema.
 func (e *Engine) writeRequest(f *config.Flow, stream string) sdk.WriteRequest {

@@ -975,7 +975,8 @@ func (x *ReadPageResponse) GetRateHints() *RateHints {
 type BeginWriteRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	WriteId string                 `protobuf:"bytes,1,opt,name=write_id,json=writeId,proto3" json:"write_id,omitempty"`
-	// A key naming the pipeline and the flow ("<pipeline>/<flow>"): staging
+	// A key naming the pipeline, the flow and, when the flow names it, the
+	// target ("<pipeline>/<flow>/<target>"): staging
 	// areas and stored state blobs are named by it.
 	Flow   string `protobuf:"bytes,2,opt,name=flow,proto3" json:"flow,omitempty"`
 	Target string `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
