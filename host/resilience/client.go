@@ -658,6 +658,11 @@ func (c *Client) breakerVerdict(ctx context.Context, err error, plan retryPlan) 
 
 // failed records a failed attempt and plans its retry.
 func (c *Client) failed(ctx context.Context, o op, attempt int, authDone bool, err error) retryPlan {
+	if errors.Is(err, rpcclient.ErrNotImplemented) {
+		// An optional call the plugin does not make (CheckWrite, GetState):
+		// an answer, not a failure.
+		return retryPlan{}
+	}
 	if c.m != nil {
 		c.m.errors.WithLabelValues(c.env.Type, c.env.Name, opNames[o], classOf(err).String()).Inc()
 	}
