@@ -51,6 +51,8 @@ type FlowsError struct {
 	Failed []string
 	// Total is how many flows ran.
 	Total int
+	// Errs are the failed flows' errors, as Failed.
+	Errs []error
 	// Configuration is true when a flow failed on a problem of the
 	// pipeline's configuration (a key a connector refused, a stream the
 	// source lacks, a stored cursor of another configuration): the
@@ -58,9 +60,23 @@ type FlowsError struct {
 	Configuration bool
 }
 
+// Error says how many flows failed and, for each, the first line of its
+// error; the whole error when only one failed.
 func (e *FlowsError) Error() string {
-	return fmt.Sprintf("%d of %d flows failed: %s", len(e.Failed), e.Total, strings.Join(e.Failed, ", "))
+	if len(e.Errs) == 1 {
+		return e.Errs[0].Error()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d of %d flows failed: %s", len(e.Failed), e.Total, strings.Join(e.Failed, ", "))
+	for _, err := range e.Errs {
+		line, _, _ := strings.Cut(err.Error(), "\n")
+		b.WriteString("\n  " + line)
+	}
+	return b.String()
 }
+
+// Unwrap returns the failed flows' errors.
+func (e *FlowsError) Unwrap() []error { return e.Errs }
 
 // StateStore returns the state store of the pipeline: dir when not empty
 // (--state-dir), else the file's state_dir, else .sqlflow/state beside
@@ -166,6 +182,7 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) ([]FlowResult, error)
 		results[i].Err = err
 		e.flowFailed(flows[i].Name, err)
 		fe.Failed = append(fe.Failed, flows[i].Name)
+		fe.Errs = append(fe.Errs, err)
 		var ce *ConfigError
 		var se *state.Error
 		if errors.As(err, &ce) || errors.As(err, &se) || errors.Is(err, plugin.ErrUnknownType) {
