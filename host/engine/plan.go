@@ -115,6 +115,9 @@ func (e *Engine) checkFlow(ctx context.Context, f *config.Flow, src, dst *Instan
 		for i, fl := range pl.stream.Schema.Fields() {
 			names[i] = fl.Name
 		}
+		// A source may offer cursor fields beyond its columns (the s3
+		// source's _last_modified).
+		names = append(names, pl.stream.CursorFields...)
 		if !slices.Contains(names, f.Incremental.Cursor) {
 			errs = append(errs, &config.Error{Pos: f.Incremental.Pos, Path: fmt.Sprintf("flows[%d].incremental.cursor", f.Index),
 				Msg: fmt.Sprintf("stream %q of source %q has no column %q%s; its columns are %s", pl.stream.Name, f.From,

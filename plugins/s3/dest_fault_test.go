@@ -405,7 +405,9 @@ func TestDestinationFaultsThroughCLI(t *testing.T) {
 		defer cancel()
 		dead := configure(t, srv.config(t, map[string]any{"path_prefix": "out", "file_format": "parquet"}))
 		schema := memconn.GeneratorSchema
-		if err := dead.BeginWrite(ctx, sdk.WriteRequest{WriteID: "dead", Flow: "events", Target: "events", Schema: schema, Mode: sdk.ModeReplace}); err != nil {
+		// The host keys a flow's staging by "<pipeline>/<flow>/<target>":
+		// pipeline p (p.yaml), flow events, target events.
+		if err := dead.BeginWrite(ctx, sdk.WriteRequest{WriteID: "dead", Flow: "p/events/events", Target: "events", Schema: schema, Mode: sdk.ModeReplace}); err != nil {
 			t.Fatal(err)
 		}
 		var leftovers []string
