@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -221,5 +222,39 @@ func (c *Connector) FieldError(fe sdk.FieldError) *Error {
 			}
 		}
 	}
-	return &Error{Pos: c.Locate(fe.Field), Path: path, Msg: fe.Message}
+	return &Error{Pos: c.Locate(fe.Field), Path: path, Msg: c.hideEnvValue(fe.Field, fe.Message)}
+}
+
+// hideEnvValue returns msg, a connector's message about field, with the
+// field's value replaced by *** when it came from an environment variable:
+// a connector quoting the value it refuses must not print what may be a
+// secret kept in the environment (a token put in the wrong key).
+func (c *Connector) hideEnvValue(field, msg string) string {
+	if _, env := c.EnvFields[field]; !env || field == "" {
+		return msg
+	}
+	var v any = c.Config
+	for seg := range strings.SplitSeq(field, ".") {
+		switch m := v.(type) {
+		case map[string]any:
+			v = m[seg]
+		case []any:
+			i, err := strconv.Atoi(seg)
+			if err != nil || i < 0 || i >= len(m) {
+				return msg
+			}
+			v = m[i]
+		default:
+			return msg
+		}
+	}
+	s, ok := v.(string)
+	if !ok {
+		s = fmt.Sprint(v)
+	}
+	if s == "" {
+		return msg
+	}
+	msg = strings.ReplaceAll(msg, strconv.Quote(s), `"***"`)
+	return strings.ReplaceAll(msg, s, "***")
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sqlflow/sqlflow-host/sdk/configkey"
 )
 
 // maxValues caps how many values one conversion visits, so that a file
@@ -338,7 +340,10 @@ func (d *decoder) path(n *yaml.Node, key string) (string, bool) {
 // show renders a scalar for a message: quoted when it is a string.
 func show(n *yaml.Node, s string) string {
 	if n = resolve(n); n != nil && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" {
-		return strconv.Quote(s)
+		return configkey.Quote(s)
+	}
+	if len(s) > configkey.MaxQuoted {
+		return configkey.Quote(s)
 	}
 	return s
 }

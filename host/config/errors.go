@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/sqlflow/sqlflow-host/sdk/configkey"
 )
 
 // Position is a place in a pipeline file. Line and Col are 1-based; zero
@@ -59,7 +61,9 @@ func (e *Error) Error() string {
 	if b.Len() > 0 {
 		b.WriteString(": ")
 	}
-	b.WriteString(e.Msg)
+	// Quoted values are cut (a hostile 100,000-character one included,
+	// whoever quoted it: the host or a connector's field error).
+	b.WriteString(configkey.CutQuoted(e.Msg))
 	return b.String()
 }
 

@@ -318,9 +318,6 @@ func (e *Engine) runFlow(ctx context.Context, f *config.Flow, store state.Store,
 	if err != nil {
 		return r, err
 	}
-	if r.Warning != "" {
-		e.Logger.Warn(r.Warning, "flow", f.Name)
-	}
 	if cur != nil && len(r.Cursor) > 0 {
 		// The cursor advances only after the destination committed.
 		if serr := cur.save(r); serr != nil {

@@ -30,7 +30,7 @@ const maxLen = 64
 // The message does not hold the field's path: a connector puts the path in
 // the FieldError's Field, as it was written ("auth.tokne" for a nested key).
 func Unknown(key string, allowed []string) string {
-	return fmt.Sprintf("unknown key %q%s; allowed keys: %s", key, Suggest(key, allowed), strings.Join(allowed, ", "))
+	return fmt.Sprintf("unknown key %s%s; allowed keys: %s", Quote(key), Suggest(key, allowed), strings.Join(allowed, ", "))
 }
 
 // Suggest returns " (did you mean X?)", where X is the entry of allowed

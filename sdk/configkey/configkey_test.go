@@ -69,3 +69,27 @@ func TestSuggest(t *testing.T) {
 		})
 	}
 }
+
+func TestQuoteAndCutQuoted(t *testing.T) {
+	long := strings.Repeat("x", 100000)
+	q := configkey.Quote(long)
+	if len(q) > configkey.MaxQuoted+40 || !strings.Contains(q, "(100000 bytes)") {
+		t.Fatalf("Quote of a long value: %s", q)
+	}
+	if got := configkey.Quote("short"); got != `"short"` {
+		t.Fatalf("Quote(short) = %s", got)
+	}
+	msg := `must be one of a, b, got "` + long + `" and "ok"`
+	cut := configkey.CutQuoted(msg)
+	if len(cut) > 200 || !strings.Contains(cut, `"ok"`) || !strings.Contains(cut, "(100000 bytes)") {
+		t.Fatalf("CutQuoted: %s", cut)
+	}
+	// A multi-byte character is never split.
+	u := configkey.Quote(strings.Repeat("é", 100))
+	if !strings.Contains(u, "é...") {
+		t.Fatalf("Quote split a character: %s", u)
+	}
+	if got := configkey.Unknown(long, []string{"path"}); len(got) > 200 {
+		t.Fatalf("Unknown quotes a long key whole: %d bytes", len(got))
+	}
+}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
+	"github.com/sqlflow/sqlflow-host/sdk/configkey"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 	pb "github.com/sqlflow/sqlflow-host/sdk/proto/sqlflow/connector/v1"
 	"github.com/sqlflow/sqlflow-host/sdk/protocol"
@@ -308,7 +309,7 @@ func FromStatus(ctx context.Context, err error) error {
 				Class:      FromErrorClass(detail.GetClass()),
 				RetryAfter: seconds(detail.GetRetryAfterSeconds()),
 				Field:      detail.GetField(),
-				Err:        errors.New(st.Message()),
+				Err:        errors.New(configkey.CutQuoted(st.Message())),
 			}
 		}
 	}

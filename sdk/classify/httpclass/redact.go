@@ -10,8 +10,9 @@ import (
 // It replaces every occurrence of the secrets it was given, and also the
 // values of secret-looking fields whatever their value: JSON members and
 // query or form parameters named like a credential ("password",
-// "access_token", "api_key", "client_secret", "signature", ...) and the
-// credentials of Authorization-style "Bearer …" / "Basic …" text.
+// "access_token", "api_key", "client_secret", "signature", ...), the
+// credentials of Authorization-style "Bearer …" / "Basic …" text, and the
+// userinfo of URLs ("https://bob:pw@host/" becomes "https://***@host/").
 //
 // A nil *Redactor redacts only the secret-looking fields.
 type Redactor struct {
@@ -52,7 +53,19 @@ var (
 	querySecretRe = regexp.MustCompile(`([?&;\s]` + secretName + `=)[^&\s"'#]*`)
 	// Authorization schemes followed by a credential.
 	schemeRe = regexp.MustCompile(`(?i)\b(bearer|basic|digest|token)(\s+)[A-Za-z0-9._~+/=:-]{8,}`)
+	// The userinfo of a URL: scheme://user[:password]@.
+	userinfoRe = regexp.MustCompile(`(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s"'<>@]+@`)
 )
+
+// RedactURL returns s with the userinfo of every URL in it masked
+// ("https://bob:pw@host/x" becomes "https://***@host/x"). Redact does
+// this too; RedactURL is for text that holds no other secret.
+func RedactURL(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
+	return userinfoRe.ReplaceAllString(s, "${1}***@")
+}
 
 // Redact returns s with secrets replaced by "***".
 func (r *Redactor) Redact(s string) string {
@@ -64,6 +77,7 @@ func (r *Redactor) Redact(s string) string {
 			s = strings.ReplaceAll(s, sec, "***")
 		}
 	}
+	s = RedactURL(s)
 	s = jsonSecretRe.ReplaceAllString(s, `$1"***"`)
 	s = querySecretRe.ReplaceAllString(s, `${1}***`)
 	s = schemeRe.ReplaceAllString(s, `$1$2***`)
