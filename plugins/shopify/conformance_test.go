@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/sqlflow/sqlflow-host/plugins/shopify/internal/fakeshop"
+	"github.com/sqlflow/sqlflow-host/plugins/shopify/shopifytest"
 	"github.com/sqlflow/sqlflow-host/sdk/sdktest"
 )
 
@@ -18,7 +18,7 @@ func TestConformance(t *testing.T) {
 		t.Skip("builds the plugin and starts many plugin processes")
 	}
 	bin := sdktest.BuildPlugin(t, ".")
-	shop := fakeshop.New(fakeshop.Options{Orders: 300, BucketMax: 1e6, RestoreRate: 1e6, RESTBucket: 1e6, RESTLeak: 1e6})
+	shop := shopifytest.New(shopifytest.Options{Orders: 300, BucketMax: 1e6, RestoreRate: 1e6, RESTBucket: 1e6, RESTLeak: 1e6})
 	defer shop.Close()
 	cases := []struct {
 		name, api, stream string
@@ -33,8 +33,8 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-func conformance(t *testing.T, bin string, shop *fakeshop.Shop, api, stream string) {
-	cfg, _ := json.Marshal(map[string]any{"shop_domain": "fake-shop", "access_token": fakeshop.Token, "endpoint": shop.URL(), "api": api})
+func conformance(t *testing.T, bin string, shop *shopifytest.Shop, api, stream string) {
+	cfg, _ := json.Marshal(map[string]any{"shop_domain": "fake-shop", "access_token": shopifytest.Token, "endpoint": shop.URL(), "api": api})
 	sdktest.Run(t, sdktest.Config{
 		Binary: bin,
 		BadConfigs: []sdktest.BadConfig{

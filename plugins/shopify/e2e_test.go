@@ -17,7 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 
-	"github.com/sqlflow/sqlflow-host/plugins/shopify/internal/fakeshop"
+	"github.com/sqlflow/sqlflow-host/plugins/shopify/shopifytest"
 )
 
 // These tests run the real CLI (sqlflow-host run) with the shopify and
@@ -84,7 +84,7 @@ type hostRun struct {
 // pipeline writes a pipeline reading stream from the shop into a memory
 // destination that dumps each committed table; source holds extra source
 // keys (YAML lines indented by four spaces).
-func pipeline(t *testing.T, dir string, shop *fakeshop.Shop, stream, source string) string {
+func pipeline(t *testing.T, dir string, shop *shopifytest.Shop, stream, source string) string {
 	t.Helper()
 	p := filepath.Join(dir, "p.yaml")
 	yaml := `version: 1
@@ -116,7 +116,7 @@ func run(t *testing.T, file string, during func(host *exec.Cmd)) hostRun {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(bin, "sqlflow-host"), "--plugins-dir", filepath.Join(bin, "plugins"),
 		"--state-dir", filepath.Join(dir, "state"), "run", file)
-	cmd.Env = append(os.Environ(), "SHOPIFY_ACCESS_TOKEN="+fakeshop.Token)
+	cmd.Env = append(os.Environ(), "SHOPIFY_ACCESS_TOKEN="+shopifytest.Token)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
@@ -188,8 +188,8 @@ func checkOrders(t *testing.T, dir string, n int) {
 // test takes seconds); each order costs one point, so a page of 99 costs
 // 101 and the read about 5,150 points: the bucket must run dry about four
 // times over unless the host paces.
-func bucketShop(t *testing.T) *fakeshop.Shop {
-	shop := fakeshop.New(fakeshop.Options{Orders: 5000, BucketMax: 1000, RestoreRate: 1000, NodeCost: 1})
+func bucketShop(t *testing.T) *shopifytest.Shop {
+	shop := shopifytest.New(shopifytest.Options{Orders: 5000, BucketMax: 1000, RestoreRate: 1000, NodeCost: 1})
 	t.Cleanup(shop.Close)
 	return shop
 }
@@ -269,7 +269,7 @@ func TestSharedBucket(t *testing.T) {
 // filled and keeps using at one request a second: 429s with Retry-After
 // are retried at the same page_info and the sync completes.
 func TestRESTThrottled(t *testing.T) {
-	shop := fakeshop.New(fakeshop.Options{Orders: 1000, RESTBucket: 40, RESTLeak: 2})
+	shop := shopifytest.New(shopifytest.Options{Orders: 1000, RESTBucket: 40, RESTLeak: 2})
 	defer shop.Close()
 	shop.RESTUse(40)
 	done := make(chan struct{})
@@ -321,7 +321,7 @@ func TestNoLimiter(t *testing.T) {
 // TestMissingScopeCLI checks the message a user sees when the app lacks a
 // scope: the run fails at once (no retries) naming the scope.
 func TestMissingScopeCLI(t *testing.T) {
-	shop := fakeshop.New(fakeshop.Options{Orders: 10, Scopes: []string{"read_products"}})
+	shop := shopifytest.New(shopifytest.Options{Orders: 10, Scopes: []string{"read_products"}})
 	defer shop.Close()
 	dir := t.TempDir()
 	r := run(t, pipeline(t, dir, shop, "orders", ""), nil)
@@ -366,7 +366,7 @@ func pluginPid(host int) int {
 // killed request's cursor and every order arrives once. It skips itself
 // when the host reports no restart (an engine without crash recovery).
 func TestKilledPluginResumesCLI(t *testing.T) {
-	shop := fakeshop.New(fakeshop.Options{Orders: 3000, BucketMax: 1e6, RestoreRate: 1e6})
+	shop := shopifytest.New(shopifytest.Options{Orders: 3000, BucketMax: 1e6, RestoreRate: 1e6})
 	defer shop.Close()
 	var (
 		mu      sync.Mutex
@@ -374,7 +374,7 @@ func TestKilledPluginResumesCLI(t *testing.T) {
 		n       int
 		killed  string
 	)
-	shop.OnRequest(func(r fakeshop.Request) {
+	shop.OnRequest(func(r shopifytest.Request) {
 		mu.Lock()
 		defer mu.Unlock()
 		n++

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sqlflow/sqlflow-host/plugins/shopify/internal/fakeshop"
+	"github.com/sqlflow/sqlflow-host/plugins/shopify/shopifytest"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/sdktest"
 )
@@ -23,11 +23,11 @@ func TestKilledPluginResumes(t *testing.T) {
 	bin := sdktest.BuildPlugin(t, ".")
 	for _, api := range []string{"graphql", "rest"} {
 		t.Run(api, func(t *testing.T) {
-			shop := fakeshop.New(fakeshop.Options{Orders: 2000, BucketMax: 1e6, RestoreRate: 1e6, RESTBucket: 1e6, RESTLeak: 1e6})
+			shop := shopifytest.New(shopifytest.Options{Orders: 2000, BucketMax: 1e6, RestoreRate: 1e6, RESTBucket: 1e6, RESTLeak: 1e6})
 			defer shop.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			cfg, _ := json.Marshal(map[string]any{"shop_domain": "fake-shop", "access_token": fakeshop.Token, "endpoint": shop.URL(), "api": api, "page_size": 100})
+			cfg, _ := json.Marshal(map[string]any{"shop_domain": "fake-shop", "access_token": shopifytest.Token, "endpoint": shop.URL(), "api": api, "page_size": 100})
 			start := func() *sdktest.Plugin {
 				p := sdktest.Start(t, bin)
 				if fe, err := p.Client.Configure(ctx, cfg); err != nil || len(fe) > 0 {
@@ -38,7 +38,7 @@ func TestKilledPluginResumes(t *testing.T) {
 			first := start()
 			var killedAt string
 			n := 0
-			shop.OnRequest(func(r fakeshop.Request) {
+			shop.OnRequest(func(r shopifytest.Request) {
 				n++
 				if n == 8 {
 					killedAt = r.After

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sqlflow/sqlflow-host/plugins/shopify/internal/fakeshop"
+	"github.com/sqlflow/sqlflow-host/plugins/shopify/shopifytest"
 	"github.com/sqlflow/sqlflow-host/sdk"
 )
 
@@ -16,7 +16,7 @@ import (
 func TestEmptyShop(t *testing.T) {
 	for _, api := range []string{"graphql", "rest"} {
 		t.Run(api, func(t *testing.T) {
-			shop := newShop(t, fakeshop.Options{Empty: true, RESTBucket: 1000, RESTLeak: 1000, BucketMax: 100000, RestoreRate: 100000})
+			shop := newShop(t, shopifytest.Options{Empty: true, RESTBucket: 1000, RESTLeak: 1000, BucketMax: 100000, RestoreRate: 100000})
 			c := configure(t, shop, map[string]any{"api": api, "page_size": 25})
 			streams, err := c.Discover(ctx(t))
 			if err != nil {
@@ -76,7 +76,7 @@ func TestEmptyShop(t *testing.T) {
 func TestIncrementalNothingNew(t *testing.T) {
 	for _, api := range []string{"graphql", "rest"} {
 		t.Run(api, func(t *testing.T) {
-			shop := newShop(t, fakeshop.Options{Orders: 40, RESTBucket: 1000, RESTLeak: 1000, BucketMax: 100000, RestoreRate: 100000})
+			shop := newShop(t, shopifytest.Options{Orders: 40, RESTBucket: 1000, RESTLeak: 1000, BucketMax: 100000, RestoreRate: 100000})
 			c := configure(t, shop, map[string]any{"api": api, "page_size": 10, "incremental_overlap": 0})
 			stored := shop.MaxOrderUpdated().Add(time.Hour).Format(time.RFC3339)
 			for _, tt := range []struct{ stream, cursor string }{{"orders", "updated_at"}, {"transactions", "order_updated_at"}} {

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sqlflow/sqlflow-host/plugins/shopify/internal/fakeshop"
 	"github.com/sqlflow/sqlflow-host/plugins/shopify/shopifyconn"
+	"github.com/sqlflow/sqlflow-host/plugins/shopify/shopifytest"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 )
@@ -76,7 +76,7 @@ func TestConfigure(t *testing.T) {
 // TestMissingScope checks that a token without an object's access scope
 // gives a PERMANENT error naming the scope, through both APIs.
 func TestMissingScope(t *testing.T) {
-	shop := newShop(t, fakeshop.Options{Orders: 10, Scopes: []string{"read_products"}})
+	shop := newShop(t, shopifytest.Options{Orders: 10, Scopes: []string{"read_products"}})
 	for _, api := range []string{"graphql", "rest"} {
 		t.Run(api, func(t *testing.T) {
 			c := configure(t, shop, map[string]any{"api": api})
@@ -93,7 +93,7 @@ func TestMissingScope(t *testing.T) {
 }
 
 func TestBadToken(t *testing.T) {
-	shop := newShop(t, fakeshop.Options{Orders: 10, Token: "shpat_the_right_one"})
+	shop := newShop(t, shopifytest.Options{Orders: 10, Token: "shpat_the_right_one"})
 	for _, api := range []string{"graphql", "rest"} {
 		t.Run(api, func(t *testing.T) {
 			c := configure(t, shop, map[string]any{"api": api, "access_token": "shpat_wrong_token_1234"})
@@ -109,7 +109,7 @@ func TestBadToken(t *testing.T) {
 }
 
 func TestServerErrorsAndTimeouts(t *testing.T) {
-	shop := newShop(t, fakeshop.Options{Orders: 10})
+	shop := newShop(t, shopifytest.Options{Orders: 10})
 	for _, api := range []string{"graphql", "rest"} {
 		t.Run(api, func(t *testing.T) {
 			c := configure(t, shop, map[string]any{"api": api, "timeout": 0.3})
@@ -126,7 +126,7 @@ func TestServerErrorsAndTimeouts(t *testing.T) {
 			}
 			// A stalled response hits the request timeout.
 			release := make(chan struct{})
-			shop.OnRequest(func(fakeshop.Request) { <-release })
+			shop.OnRequest(func(shopifytest.Request) { <-release })
 			start := time.Now()
 			_, err := c.ReadPage(ctx(t), sdk.ReadRequest{Stream: "orders"})
 			close(release)
@@ -137,7 +137,7 @@ func TestServerErrorsAndTimeouts(t *testing.T) {
 			// The host's deadline is honoured too, as TRANSIENT; a cancel
 			// stays a cancel.
 			release2 := make(chan struct{})
-			shop.OnRequest(func(fakeshop.Request) { <-release2 })
+			shop.OnRequest(func(shopifytest.Request) { <-release2 })
 			dctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 			_, err = c.ReadPage(dctx, sdk.ReadRequest{Stream: "orders"})
 			cancel()
@@ -159,7 +159,7 @@ func TestServerErrorsAndTimeouts(t *testing.T) {
 // TestGraphQLHints checks that each page reports the bucket as Shopify
 // answered it, and the query's requested cost.
 func TestGraphQLHints(t *testing.T) {
-	shop := newShop(t, fakeshop.Options{Orders: 100, BucketMax: 1000, RestoreRate: 50, NodeCost: 1})
+	shop := newShop(t, shopifytest.Options{Orders: 100, BucketMax: 1000, RestoreRate: 50, NodeCost: 1})
 	c := configure(t, shop, map[string]any{"page_size": 20})
 	p, err := c.ReadPage(ctx(t), sdk.ReadRequest{Stream: "orders"})
 	if err != nil {
@@ -176,7 +176,7 @@ func TestGraphQLHints(t *testing.T) {
 // TestThrottled drains the GraphQL bucket and checks the THROTTLED answer
 // becomes RATE_LIMITED with the wait the deficit and restore rate give.
 func TestThrottled(t *testing.T) {
-	shop := newShop(t, fakeshop.Options{Orders: 100, BucketMax: 100, RestoreRate: 10, NodeCost: 1})
+	shop := newShop(t, shopifytest.Options{Orders: 100, BucketMax: 100, RestoreRate: 10, NodeCost: 1})
 	c := configure(t, shop, map[string]any{"page_size": 40})
 	// 42 points a page: two pages leave about 16.
 	var cp []byte
@@ -202,7 +202,7 @@ func TestThrottled(t *testing.T) {
 // TestRESTHintsAnd429 checks the call-limit header's hints and a 429 with
 // Shopify's decimal Retry-After.
 func TestRESTHintsAnd429(t *testing.T) {
-	shop := newShop(t, fakeshop.Options{Orders: 100, RESTBucket: 40, RESTLeak: 2})
+	shop := newShop(t, shopifytest.Options{Orders: 100, RESTBucket: 40, RESTLeak: 2})
 	c := configure(t, shop, map[string]any{"api": "rest", "page_size": 10})
 	p, err := c.ReadPage(ctx(t), sdk.ReadRequest{Stream: "orders"})
 	if err != nil {
@@ -226,7 +226,7 @@ func TestRESTHintsAnd429(t *testing.T) {
 func TestResumeAtFailedCursor(t *testing.T) {
 	for _, api := range []string{"graphql", "rest"} {
 		t.Run(api, func(t *testing.T) {
-			shop := newShop(t, fakeshop.Options{Orders: 500, RESTBucket: 1000, RESTLeak: 1000, BucketMax: 100000, RestoreRate: 100000})
+			shop := newShop(t, shopifytest.Options{Orders: 500, RESTBucket: 1000, RESTLeak: 1000, BucketMax: 100000, RestoreRate: 100000})
 			c := configure(t, shop, map[string]any{"api": api, "page_size": 50})
 			seen := map[int64]int{}
 			var cp []byte
@@ -249,7 +249,7 @@ func TestResumeAtFailedCursor(t *testing.T) {
 			fresh := configure(t, shop, map[string]any{"api": api, "page_size": 50})
 			rest := readAll(t, fresh, sdk.ReadRequest{Stream: "orders", Checkpoint: cp})
 			reqs := shop.Requests()
-			var resumed fakeshop.Request
+			var resumed shopifytest.Request
 			for i, r := range reqs {
 				if r.Status == 503 {
 					resumed = reqs[i+1]
@@ -279,7 +279,7 @@ func TestResumeAtFailedCursor(t *testing.T) {
 func TestChildrenPaging(t *testing.T) {
 	for _, api := range []string{"graphql", "rest"} {
 		t.Run(api, func(t *testing.T) {
-			shop := newShop(t, fakeshop.Options{Orders: 40, RESTBucket: 1000, RESTLeak: 1000, BucketMax: 100000, RestoreRate: 100000})
+			shop := newShop(t, shopifytest.Options{Orders: 40, RESTBucket: 1000, RESTLeak: 1000, BucketMax: 100000, RestoreRate: 100000})
 			c := configure(t, shop, map[string]any{"api": api, "page_size": 5})
 			r := readAll(t, c, sdk.ReadRequest{Stream: "inventory_levels"})
 			if len(r.rows) != 36 {
@@ -318,7 +318,7 @@ func TestChildrenPaging(t *testing.T) {
 // TestChildLimit checks that an order with more children than one GraphQL
 // query reads fails the page instead of dropping some.
 func TestChildLimit(t *testing.T) {
-	shop := newShop(t, fakeshop.Options{Orders: 10})
+	shop := newShop(t, shopifytest.Options{Orders: 10})
 	c := configure(t, shop, map[string]any{"child_page_size": 1})
 	_, err := c.ReadPage(ctx(t), sdk.ReadRequest{Stream: "transactions"})
 	if errclass.Of(err) != errclass.Permanent || !strings.Contains(err.Error(), "child_page_size") || !strings.Contains(err.Error(), "api: rest") {
@@ -327,7 +327,7 @@ func TestChildLimit(t *testing.T) {
 }
 
 func TestUnknownStreamAndCursor(t *testing.T) {
-	shop := newShop(t, fakeshop.Options{Orders: 10})
+	shop := newShop(t, shopifytest.Options{Orders: 10})
 	c := configure(t, shop, map[string]any{"streams": []string{"orders"}})
 	if _, err := c.ReadPage(ctx(t), sdk.ReadRequest{Stream: "customers"}); errclass.Of(err) != errclass.Permanent || !strings.Contains(err.Error(), "orders") {
 		t.Fatalf("got %v", err)

@@ -10,23 +10,23 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"github.com/sqlflow/sqlflow-host/plugins/shopify/internal/fakeshop"
 	"github.com/sqlflow/sqlflow-host/plugins/shopify/shopifyconn"
+	"github.com/sqlflow/sqlflow-host/plugins/shopify/shopifytest"
 	"github.com/sqlflow/sqlflow-host/sdk"
 )
 
 // newShop starts a fake shop closed with the test.
-func newShop(t *testing.T, opts fakeshop.Options) *fakeshop.Shop {
+func newShop(t *testing.T, opts shopifytest.Options) *shopifytest.Shop {
 	t.Helper()
-	s := fakeshop.New(opts)
+	s := shopifytest.New(opts)
 	t.Cleanup(s.Close)
 	return s
 }
 
 // configure returns a connector configured for shop, with extra keys.
-func configure(t *testing.T, shop *fakeshop.Shop, extra map[string]any) *shopifyconn.Connector {
+func configure(t *testing.T, shop *shopifytest.Shop, extra map[string]any) *shopifyconn.Connector {
 	t.Helper()
-	cfg := map[string]any{"shop_domain": "fake-shop", "access_token": fakeshop.Token, "endpoint": shop.URL()}
+	cfg := map[string]any{"shop_domain": "fake-shop", "access_token": shopifytest.Token, "endpoint": shop.URL()}
 	for k, v := range extra {
 		cfg[k] = v
 	}

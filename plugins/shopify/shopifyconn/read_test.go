@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sqlflow/sqlflow-host/plugins/shopify/internal/fakeshop"
+	"github.com/sqlflow/sqlflow-host/plugins/shopify/shopifytest"
 	"github.com/sqlflow/sqlflow-host/sdk"
 )
 
@@ -27,7 +27,7 @@ func TestEveryStream(t *testing.T) {
 	}
 	for _, api := range []string{"graphql", "rest"} {
 		t.Run(api, func(t *testing.T) {
-			shop := newShop(t, fakeshop.Options{Orders: orders, RESTBucket: 1000, RESTLeak: 1000, BucketMax: 100000, RestoreRate: 100000})
+			shop := newShop(t, shopifytest.Options{Orders: orders, RESTBucket: 1000, RESTLeak: 1000, BucketMax: 100000, RestoreRate: 100000})
 			c := configure(t, shop, map[string]any{"api": api, "page_size": 25})
 			streams, err := c.Discover(ctx(t))
 			if err != nil {
@@ -74,7 +74,7 @@ func TestEveryStream(t *testing.T) {
 // TestSameRowsBothAPIs checks that GraphQL and REST give orders and
 // transactions the same values in the columns both APIs have.
 func TestSameRowsBothAPIs(t *testing.T) {
-	shop := newShop(t, fakeshop.Options{Orders: 60, RESTBucket: 1000, RESTLeak: 1000, BucketMax: 100000, RestoreRate: 100000})
+	shop := newShop(t, shopifytest.Options{Orders: 60, RESTBucket: 1000, RESTLeak: 1000, BucketMax: 100000, RestoreRate: 100000})
 	tests := []struct {
 		stream string
 		cols   []string
@@ -119,7 +119,7 @@ func TestSameRowsBothAPIs(t *testing.T) {
 func TestIncremental(t *testing.T) {
 	for _, api := range []string{"graphql", "rest"} {
 		t.Run(api, func(t *testing.T) {
-			shop := newShop(t, fakeshop.Options{Orders: 300, RESTBucket: 1000, RESTLeak: 1000, BucketMax: 100000, RestoreRate: 100000})
+			shop := newShop(t, shopifytest.Options{Orders: 300, RESTBucket: 1000, RESTLeak: 1000, BucketMax: 100000, RestoreRate: 100000})
 			full := configure(t, shop, map[string]any{"api": api, "page_size": 50})
 			first := readAll(t, full, sdk.ReadRequest{Stream: "orders", CursorField: "updated_at", CursorValue: json.RawMessage("null")})
 			if len(first.rows) != 300 {
@@ -209,7 +209,7 @@ func TestIncremental(t *testing.T) {
 func TestSinceID(t *testing.T) {
 	for _, api := range []string{"graphql", "rest"} {
 		t.Run(api, func(t *testing.T) {
-			shop := newShop(t, fakeshop.Options{Orders: 100, RESTBucket: 1000, RESTLeak: 1000})
+			shop := newShop(t, shopifytest.Options{Orders: 100, RESTBucket: 1000, RESTLeak: 1000})
 			c := configure(t, shop, map[string]any{"api": api, "since_id": 90, "page_size": 3})
 			r := readAll(t, c, sdk.ReadRequest{Stream: "orders"})
 			if len(r.rows) != 10 {

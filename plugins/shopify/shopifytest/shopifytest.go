@@ -1,4 +1,6 @@
-// Package fakeshop is a local Shopify Admin API for tests: it speaks the
+// Package shopifytest is test support, not for production use: a local
+// Shopify Admin API (a fake shop) for tests of the shopify connector and of
+// pipelines that read it. It speaks the
 // GraphQL Admin API (nodes/pageInfo connections, search queries on
 // updated_at and id, sortKey UPDATED_AT, extensions.cost with a real leaky
 // bucket of cost points restored per second on the server's clock, and
@@ -6,7 +8,7 @@
 // API (Link headers with page_info, X-Shopify-Shop-Api-Call-Limit from a
 // leaky request bucket, 429 with Retry-After, 401 and 403), over a
 // generated shop. It counts what it answered so tests can assert on it.
-package fakeshop
+package shopifytest
 
 import (
 	"encoding/base64"

@@ -1,4 +1,4 @@
-package fakeshop
+package shopifytest
 
 import (
 	"fmt"
