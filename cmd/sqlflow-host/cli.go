@@ -36,7 +36,11 @@ func (e *usageError) Unwrap() error { return e.err }
 
 // app holds what every command shares.
 type app struct {
+	// stdout and stderr hide secrets (see redactor); term is the raw
+	// stderr, for the terminal check.
 	stdout, stderr io.Writer
+	term           io.Writer
+	red            *redactor
 	pluginsDir     string
 	logLevel       string
 	logger         hclog.Logger
@@ -44,11 +48,12 @@ type app struct {
 
 // run executes the command line args and returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr}
+	red := &redactor{}
+	a := &app{stdout: red.writer(stdout), stderr: red.writer(stderr), term: stderr, red: red}
 	root := a.rootCommand()
 	root.SetArgs(args)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
@@ -56,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if strings.HasPrefix(err.Error(), "unknown command") {
 		err = &usageError{fmt.Errorf("%w; run sqlflow-host --help for the commands", err)}
 	}
-	fmt.Fprintln(stderr, "error:", err)
+	fmt.Fprintln(a.stderr, "error:", err)
 	return exitCode(err)
 }
 
@@ -126,6 +131,9 @@ func args(v cobra.PositionalArgs) cobra.PositionalArgs {
 // load reads a pipeline file; every problem is a usage error.
 func (a *app) load(path string) (*config.Pipeline, error) {
 	p, err := config.Load(path)
+	if p != nil {
+		a.red.set(p.Secrets())
+	}
 	if err != nil {
 		return nil, &usageError{err}
 	}
@@ -159,7 +167,7 @@ func (a *app) engine(path string) (*engine.Engine, error) {
 }
 
 func (a *app) isTerminal() bool {
-	f, ok := a.stderr.(*os.File)
+	f, ok := a.term.(*os.File)
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 

@@ -231,6 +231,7 @@ func (a *app) validateCommand() *cobra.Command {
 			if p == nil {
 				return &usageError{loadErr}
 			}
+			a.red.set(p.Secrets())
 			l, err := plugin.NewLauncher(a.dir(p), a.logger.Named("plugin"))
 			if err != nil {
 				return err

@@ -233,7 +233,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "bad type",
 			src:  strings.Replace(head, "type: csv", "type: ../csv", 1) + flow,
-			want: "pipeline.yaml:3:22: sources.orders_csv.type: \"../csv\" is not a connector type; a type is lowercase letters, digits, _ and -, starting with a letter (csv, postgres, ...)",
+			want: "pipeline.yaml:3:22: sources.orders_csv.type: \"../csv\" is not a connector type; a type is lowercase letters, digits, _ and -, starting with a letter, at most 64 characters (csv, postgres, ...)",
 		},
 		{
 			name: "connector not a mapping",
@@ -243,7 +243,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "bad instance name",
 			src:  head + "  9lives: {type: csv}\n" + flow,
-			want: "pipeline.yaml:8:3: destinations.9lives: invalid destination name; a name starts with a letter or _ and holds only letters, digits, _ and -",
+			want: "pipeline.yaml:8:3: destinations.9lives: invalid destination name; a name starts with a letter or _ and holds only letters, digits, _ and - (at most 128 characters)",
 		},
 		{
 			name: "duplicate connector key",
@@ -368,7 +368,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "bad flow name",
 			src:  head + "flows:\n  - {name: my flow, from: orders_csv, to: lake}\n",
-			want: "pipeline.yaml:9:12: flows[0].name: \"my flow\" is not a valid flow name; a name starts with a letter or _ and holds only letters, digits, _ and -",
+			want: "pipeline.yaml:9:12: flows[0].name: \"my flow\" is not a valid flow name; a name starts with a letter or _ and holds only letters, digits, _ and - (at most 128 characters)",
 		},
 		{
 			name: "duplicate flow names",

@@ -258,3 +258,29 @@ func (c *Connector) hideEnvValue(field, msg string) string {
 	msg = strings.ReplaceAll(msg, strconv.Quote(s), `"***"`)
 	return strings.ReplaceAll(msg, s, "***")
 }
+
+// Secrets returns the values of the connector's settings that are secrets:
+// every string under a secret-looking key (see IsSecretKey), at any depth.
+// A host hides them from everything it prints.
+func (c *Connector) Secrets() []string {
+	var out []string
+	var walk func(v any, secret bool)
+	walk = func(v any, secret bool) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				walk(x, secret || IsSecretKey(k))
+			}
+		case []any:
+			for _, x := range v {
+				walk(x, secret)
+			}
+		case string:
+			if secret && v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	walk(c.Config, false)
+	return out
+}

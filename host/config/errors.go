@@ -56,7 +56,13 @@ func (e *Error) Error() string {
 		if b.Len() > 0 {
 			b.WriteString(": ")
 		}
-		b.WriteString(e.Path)
+		path := e.Path
+		if len(path) > 2*configkey.MaxQuoted {
+			// A path holds the names written in the file; a hostile one
+			// is shown cut, like a quoted value.
+			path = path[:2*configkey.MaxQuoted] + "..."
+		}
+		b.WriteString(path)
 	}
 	if b.Len() > 0 {
 		b.WriteString(": ")

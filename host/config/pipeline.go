@@ -113,11 +113,11 @@ func (f *Flow) has(key string) bool {
 func (f *Flow) path() string { return "flows[" + strconv.Itoa(f.Index) + "]" }
 
 var (
-	nameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
-	typeRe = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+	nameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,127}$`)
+	typeRe = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,63}$`)
 )
 
-const nameRule = "a name starts with a letter or _ and holds only letters, digits, _ and -"
+const nameRule = "a name starts with a letter or _ and holds only letters, digits, _ and - (at most 128 characters)"
 
 var (
 	topKeys  = []string{"version", "name", "plugins_dir", "state_dir", "sources", "destinations", "flows"}
@@ -414,7 +414,7 @@ func (d *decoder) connector(name string, role Role, path string, ce entry) *Conn
 			kp := path + ".type"
 			if s, ok := d.str(e.value, kp); ok {
 				if !typeRe.MatchString(s) {
-					d.add(e.value, kp, "%s is not a connector type; a type is lowercase letters, digits, _ and -, starting with a letter (csv, postgres, ...)", show(e.value, s))
+					d.add(e.value, kp, "%s is not a connector type; a type is lowercase letters, digits, _ and -, starting with a letter, at most 64 characters (csv, postgres, ...)", show(e.value, s))
 				} else {
 					c.Type = s
 				}
@@ -766,4 +766,17 @@ func (p *Pipeline) CheckMode(f *Flow, spec sdk.Spec) *Error {
 	}
 	return &Error{Pos: f.FieldPos("mode"), Path: f.path() + ".mode",
 		Msg: fmt.Sprintf("%s is not supported by destination %q (%s); use %s", what, f.To, typ, strings.Join(names, " or "))}
+}
+
+// Secrets returns the secret values of every connector of the pipeline
+// (see Connector.Secrets).
+func (p *Pipeline) Secrets() []string {
+	var out []string
+	for _, n := range p.SourceNames {
+		out = append(out, p.Sources[n].Secrets()...)
+	}
+	for _, n := range p.DestinationNames {
+		out = append(out, p.Destinations[n].Secrets()...)
+	}
+	return out
 }
