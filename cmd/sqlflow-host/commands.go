@@ -15,6 +15,7 @@ import (
 
 	"github.com/sqlflow/sqlflow-host/host/config"
 	"github.com/sqlflow/sqlflow-host/host/engine"
+	"github.com/sqlflow/sqlflow-host/host/metrics"
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
 	"github.com/sqlflow/sqlflow-host/host/plugin"
 	"github.com/sqlflow/sqlflow-host/host/resilience"
@@ -29,7 +30,7 @@ func (a *app) runCommand() *cobra.Command {
 	var stateDir, metricsAddr string
 	var pageRows, pageBytes int64
 	var selected []string
-	var fullRefresh bool
+	var fullRefresh, metricsPublic bool
 	cmd := &cobra.Command{
 		Use:   "run FILE",
 		Short: "Run the flows of a pipeline file",
@@ -44,6 +45,11 @@ func (a *app) runCommand() *cobra.Command {
 			}
 			if pageRows < 0 || pageBytes < 0 {
 				return &usageError{fmt.Errorf("--page-rows and --page-bytes must be positive (0 means the default)")}
+			}
+			if metricsAddr != "" {
+				if err := metrics.CheckAddr(metricsAddr, metricsPublic); err != nil {
+					return &usageError{fmt.Errorf("--metrics-addr: %w", err)}
+				}
 			}
 			e, err := a.engine(argv[0])
 			if err != nil {
@@ -90,7 +96,8 @@ func (a *app) runCommand() *cobra.Command {
 	cmd.Flags().Int64Var(&pageRows, "page-rows", 0, "most rows asked for per page (default 1048576)")
 	cmd.Flags().Int64Var(&pageBytes, "page-bytes", 0, "most Arrow bytes asked for per page (default 8388608, 8 MiB)")
 	cmd.Flags().StringVar(&stateDir, "state-dir", "", "state directory (incremental flows' cursors); default: state_dir in the file, else .sqlflow/state beside the pipeline file")
-	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics and a JSON health report at /healthz on this address while the run lasts (e.g. 127.0.0.1:9464)")
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics and a JSON health report at /healthz on this address while the run lasts (e.g. 127.0.0.1:9464); it has no authentication: an address other machines can reach needs --metrics-public")
+	cmd.Flags().BoolVar(&metricsPublic, "metrics-public", false, "allow --metrics-addr on an address other machines can reach (the endpoint has no authentication)")
 	cmd.Flags().StringSliceVar(&selected, "select", nil, "run only these flows (FLOW[,FLOW...]); plugins no selected flow uses are not started")
 	cmd.Flags().BoolVar(&fullRefresh, "full-refresh", false, "read incremental flows from the start, ignoring their stored cursors (the new greatest value is stored after the commit)")
 	return cmd

@@ -50,3 +50,17 @@ flows:
 		t.Fatalf("a 100,000-byte value made a %d-byte error:\n%.500s", len(r.stderr), r.stderr)
 	}
 }
+
+// The metrics endpoint has no authentication: run refuses an address other
+// machines can reach unless --metrics-public says so, before any plugin
+// starts.
+func TestMetricsAddrMustBeLoopback(t *testing.T) {
+	p := write(t, t.TempDir(), "p.yaml", `version: 1
+sources: {a: {type: memory, table_name: t, generate: {rows: 3, seed: 1}}}
+destinations: {m: {type: memory}}
+flows: [{from: a, to: m}]
+`)
+	expect(t, cli(t, "run", "--metrics-addr", ":0", p), 2, "--metrics-public", "every interface")
+	expect(t, cli(t, "run", "--metrics-addr", "0.0.0.0:0", "--metrics-public", p), 0, "rows=3")
+	expect(t, cli(t, "run", "--metrics-addr", "127.0.0.1:0", p), 0, "rows=3")
+}

@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -107,5 +108,28 @@ func TestServeRefusesABusyAddress(t *testing.T) {
 	defer a.Close(t.Context())
 	if _, err := metrics.Serve(a.Addr(), m.Handler(nil)); err == nil || !strings.Contains(err.Error(), "metrics address "+a.Addr()) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// The endpoint has no authentication: only loopback addresses are served
+// unless the user says the address is meant to be public.
+func TestCheckAddr(t *testing.T) {
+	for addr, ok := range map[string]bool{
+		"127.0.0.1:9464": true, "[::1]:9464": true, "localhost:0": true, "127.3.4.5:1": true,
+		":9464": false, "0.0.0.0:9464": false, "[::]:9464": false, "10.1.2.3:9464": false, "192.168.1.5:80": false,
+	} {
+		err := metrics.CheckAddr(addr, false)
+		if ok != (err == nil) {
+			t.Errorf("CheckAddr(%q) = %v", addr, err)
+		}
+		if !ok && (!errors.Is(err, metrics.ErrPublicAddr) || !strings.Contains(err.Error(), "--metrics-public")) {
+			t.Errorf("CheckAddr(%q): %v does not say how to allow it", addr, err)
+		}
+		if err := metrics.CheckAddr(addr, true); err != nil {
+			t.Errorf("CheckAddr(%q, public) = %v", addr, err)
+		}
+	}
+	if err := metrics.CheckAddr("no-port", false); err == nil {
+		t.Error("an address without a port was accepted")
 	}
 }

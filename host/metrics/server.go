@@ -92,6 +92,56 @@ type Server struct {
 	err chan error
 }
 
+// ErrPublicAddr is returned by CheckAddr for an address other machines
+// could reach. Test with errors.Is.
+var ErrPublicAddr = errors.New("the metrics endpoint has no authentication")
+
+// CheckAddr refuses an address that other machines could reach unless
+// public: the endpoint has no authentication (its metrics name connectors,
+// targets' hosts and error counts). Loopback addresses (127.0.0.0/8, ::1,
+// localhost, a name resolving only to loopback) are always allowed; an
+// empty host or 0.0.0.0 listens on every interface and is not.
+func CheckAddr(addr string, public bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("metrics address %q: %w (use host:port, e.g. 127.0.0.1:9464)", addr, err)
+	}
+	if public || loopback(host) {
+		return nil
+	}
+	where := host
+	if host == "" {
+		where = "every interface"
+	}
+	return fmt.Errorf("metrics address %s listens on %s: %w and would be reachable from other machines; "+
+		"bind it to 127.0.0.1 (or ::1), or pass --metrics-public to serve it on %s anyway, behind a firewall or a private interface",
+		addr, where, ErrPublicAddr, where)
+}
+
+// loopback reports whether host is a loopback address or a name that
+// resolves only to loopback addresses.
+func loopback(host string) bool {
+	if host == "" {
+		return false
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback()
+	}
+	if host == "localhost" {
+		return true
+	}
+	ips, err := net.LookupIP(host)
+	if err != nil || len(ips) == 0 {
+		return false
+	}
+	for _, ip := range ips {
+		if !ip.IsLoopback() {
+			return false
+		}
+	}
+	return true
+}
+
 // Serve listens on addr (host:port; port 0 picks a free one) and serves h
 // in the background. A bad or busy address fails here, not later.
 func Serve(addr string, h http.Handler) (*Server, error) {
