@@ -30,26 +30,20 @@ type writeState struct {
 
 // BeginWrite opens (or reopens) the staging area of req.WriteID in the
 // target's directory and removes staging left by earlier writes of the
-// same flow. Upsert is refused.
+// same flow. It first makes CheckWrite's checks (upsert is refused).
 func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error {
 	cfg, err := c.config()
 	if err != nil {
 		return err
 	}
-	switch req.Mode {
-	case sdk.ModeReplace, sdk.ModeAppend:
-	case sdk.ModeUpsert:
-		return errclass.Permanentf("the csv destination does not support mode upsert (flow %q); use replace or append", req.Flow)
-	default:
-		return errclass.Permanentf("unknown write mode %q (flow %q); the csv destination supports replace and append", req.Mode, req.Flow)
+	target, err := checkWrite(cfg, req)
+	if err != nil {
+		return err
 	}
 	if req.Schema == nil {
 		return errclass.Permanentf("begin write %q: no schema", req.WriteID)
 	}
-	dir, file, err := filestage.ResolveTarget(cfg.Path, req.Target, ".csv")
-	if err != nil {
-		return err
-	}
+	dir, file := target.Dir, target.File
 	schema, err := arrowipc.EncodeSchema(req.Schema)
 	if err != nil {
 		return errclass.Permanentf("begin write %q: %w", req.WriteID, err)

@@ -31,19 +31,16 @@ type writeState struct {
 }
 
 // BeginWrite opens (or reopens) the staging area of req.WriteID beside the
-// target and removes staging left by earlier writes of the same flow.
-// Upsert is refused.
+// target and removes staging left by earlier writes of the same flow. It
+// first makes CheckWrite's checks (upsert is refused).
 func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error {
 	cfg, err := c.config()
 	if err != nil {
 		return err
 	}
-	switch req.Mode {
-	case sdk.ModeReplace, sdk.ModeAppend:
-	case sdk.ModeUpsert:
-		return errclass.Permanentf("the parquet destination does not support mode upsert (flow %q); use replace or append", req.Flow)
-	default:
-		return errclass.Permanentf("unknown write mode %q (flow %q); the parquet destination supports replace and append", req.Mode, req.Flow)
+	target, err := checkWrite(cfg, req)
+	if err != nil {
+		return err
 	}
 	if req.Schema == nil {
 		return errclass.Permanentf("begin write %q: no schema", req.WriteID)
@@ -51,10 +48,7 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 	if _, err := pqarrow.ToParquet(req.Schema, nil, pqarrow.DefaultWriterProps()); err != nil {
 		return errclass.Permanentf("flow %q: the schema cannot be written as Parquet: %v", req.Flow, err)
 	}
-	dir, name, err := filestage.ResolveTarget(cfg.Path, req.Target, ".parquet")
-	if err != nil {
-		return err
-	}
+	dir, name := target.Dir, target.File
 	schema, err := arrowipc.EncodeSchema(req.Schema)
 	if err != nil {
 		return errclass.Permanentf("begin write %q: %w", req.WriteID, err)
