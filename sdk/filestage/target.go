@@ -73,6 +73,20 @@ func CheckTarget(path, target string, isDefault bool, ext string) (WriteTarget, 
 	return WriteTarget{Dir: dir, File: file, Resolved: "file:" + filepath.Join(real, file)}, nil
 }
 
+// RealPath returns the file path as an absolute, clean path with the
+// symbolic links of its existing directories evaluated (the file itself,
+// a link or not, is not followed): two spellings of one file give the
+// same string. It reads file metadata only. A part of the directory that
+// exists and is not a directory is the PERMANENT error creating the
+// directory would give.
+func RealPath(path string) (string, error) {
+	dir, err := realDir(filepath.Dir(path))
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, filepath.Base(path)), nil
+}
+
 // realDir returns dir as an absolute path whose existing part has its
 // symbolic links evaluated (the part still to be created is appended as
 // written). A part of dir that exists and is not a directory is the

@@ -144,3 +144,35 @@ func TestCheckTargetRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestRealPath: a file reached through a linked directory and through
+// the real one gives one path; a link as the file itself is not followed.
+func TestRealPath(t *testing.T) {
+	t.Chdir(t.TempDir())
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, err := filepath.EvalSymlinks(wd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir("dumps", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range [][2]string{{"dumps", "via"}, {"elsewhere.arrow", "dumps/t.arrow"}} {
+		if err := os.Symlink(l[0], l[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := filepath.Join(real, "dumps", "t.arrow")
+	for _, p := range []string{"dumps/t.arrow", "via/t.arrow", "./via/../dumps/t.arrow", filepath.Join(wd, "via", "t.arrow")} {
+		got, err := filestage.RealPath(p)
+		if err != nil || got != want {
+			t.Errorf("RealPath(%q) = %q, %v; want %q", p, got, err, want)
+		}
+	}
+	if got, err := filestage.RealPath("new/dir/t.arrow"); err != nil || got != filepath.Join(real, "new", "dir", "t.arrow") {
+		t.Errorf("RealPath of a file in missing directories = %q, %v", got, err)
+	}
+}
