@@ -57,6 +57,12 @@
 //     256 KiB strings) is written and committed, and reads back.
 //   - destination/nulls: rows with nulls scattered over every nullable
 //     column, and rows where all of them are null, read back identical.
+//   - destination/check_write: skipped unless the destination implements
+//     sdk.WriteChecker. CheckWrite of the kit's write without write id and
+//     schema (as validate sends it) succeeds, and a second call resolves
+//     the same string (non-empty or "" both times); a mode no destination
+//     has is refused PERMANENT; after a committed seed write, the target
+//     reads the same before and after the calls.
 //
 // # The data written
 //

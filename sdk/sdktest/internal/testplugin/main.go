@@ -9,6 +9,8 @@
 //   - "unseen_checkpoint": ReadPage reads from the start when given a
 //     checkpoint this process did not hand out.
 //   - "abort_keeps": AbortWrite commits instead of dropping.
+//   - "check_write_removes": CheckWrite deletes the target.
+//   - "check_write_unstable": CheckWrite names another target each call.
 package main
 
 import (
@@ -51,12 +53,14 @@ type config struct {
 	Broken string `json:"broken"`
 }
 
-var brokenModes = []string{"", "dup_seq", "visible_before_commit", "unseen_checkpoint", "abort_keeps"}
+var brokenModes = []string{"", "dup_seq", "visible_before_commit", "unseen_checkpoint", "abort_keeps",
+	"check_write_removes", "check_write_unstable"}
 
 type conn struct {
 	mu     sync.Mutex
 	cfg    *config
 	handed map[string]bool // checkpoints handed out by this process
+	checks int             // CheckWrite calls, for check_write_unstable
 }
 
 func (c *conn) Spec() sdk.Spec {
@@ -206,6 +210,32 @@ func (c *conn) dirs(writeID string) (*config, string, error) {
 type writeMeta struct {
 	Target string        `json:"target"`
 	Mode   sdk.WriteMode `json:"mode"`
+}
+
+// CheckWrite accepts replace and append (and no mode: replace) and
+// resolves the target to its file.
+func (c *conn) CheckWrite(_ context.Context, req sdk.WriteRequest) (string, error) {
+	cfg, _, err := c.dirs("")
+	if err != nil {
+		return "", err
+	}
+	switch req.Mode {
+	case "", sdk.ModeReplace, sdk.ModeAppend:
+	default:
+		return "", errclass.Permanentf("mode %q: use replace or append", req.Mode)
+	}
+	target := filepath.Join(cfg.Dir, req.Target+".arrow")
+	resolved := "file:" + target
+	switch cfg.Broken {
+	case "check_write_removes":
+		os.Remove(target)
+	case "check_write_unstable":
+		c.mu.Lock()
+		c.checks++
+		resolved += "#" + strconv.Itoa(c.checks)
+		c.mu.Unlock()
+	}
+	return resolved, nil
 }
 
 func (c *conn) BeginWrite(_ context.Context, req sdk.WriteRequest) error {
