@@ -35,22 +35,30 @@ func TestStreamName(t *testing.T) {
 
 func TestResolveTarget(t *testing.T) {
 	dir := t.TempDir()
+	one := filepath.Join(dir, "one.csv")
 	tests := []struct {
-		name, path, target, wantDir, wantFile, wantErr string
+		name, path, target string
+		isDefault          bool
+		wantDir, wantFile  string
+		wantErr            string
 	}{
-		{"name without extension", dir, "out", dir, "out.csv", ""},
-		{"name with extension", dir, "out.csv", dir, "out.csv", ""},
-		{"other extension kept", dir, "out.txt", dir, "out.txt.csv", ""},
-		{"no target", dir, "", "", "", "has no target"},
-		{"subdirectory", dir, "a/b", "", "", "plain file name"},
-		{"dot file", dir, ".hidden", "", "", "plain file name"},
-		{"single file, empty target", filepath.Join(dir, "one.csv"), "", dir, "one.csv", ""},
-		{"single file, stem target", filepath.Join(dir, "one.csv"), "one", dir, "one.csv", ""},
-		{"single file, other target", filepath.Join(dir, "one.csv"), "two", "", "", "single file"},
+		{"name without extension", dir, "out", false, dir, "out.csv", ""},
+		{"name with extension", dir, "out.csv", false, dir, "out.csv", ""},
+		{"other extension kept", dir, "out.txt", false, dir, "out.txt.csv", ""},
+		{"no target", dir, "", false, "", "", "has no target"},
+		{"subdirectory", dir, "a/b", false, "", "", "plain file name"},
+		{"dot file", dir, ".hidden", false, "", "", "plain file name"},
+		{"stream name as default target", dir, "orders", true, dir, "orders.csv", ""},
+		{"stream name that is no file name", dir, ".orders", true, "", "", "the flow names no target, and the stream's name"},
+		{"single file, empty target", one, "", false, dir, "one.csv", ""},
+		{"single file, stem target", one, "one", false, dir, "one.csv", ""},
+		{"single file, other target", one, "two", false, "", "", "single file"},
+		{"single file, stream name as default target", one, "orders", true, dir, "one.csv", ""},
+		{"single file, stream name with a slash as default target", one, "public/orders", true, dir, "one.csv", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, f, err := filestage.ResolveTarget(tt.path, tt.target, ".csv")
+			d, f, err := filestage.ResolveTarget(tt.path, tt.target, tt.isDefault, ".csv")
 			if tt.wantErr != "" {
 				if errclass.Of(err) != errclass.Permanent || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want PERMANENT ...%s...", err, tt.wantErr)

@@ -220,6 +220,8 @@ func BaseDir(path, ext string) string {
 }
 
 // ResolveTarget returns the directory and the file name a write goes to.
+// isDefault is sdk.WriteRequest.DefaultTarget: the flow names no target,
+// and target is the stream's name.
 //
 // When path is a directory (any path not ending in ext, or an existing
 // directory), target names the file in it: target "out" and "out"+ext both
@@ -227,12 +229,14 @@ func BaseDir(path, ext string) string {
 // empty target, an absolute one, or one with a path separator or ".." is a
 // PERMANENT error.
 //
-// When path names a single file (it ends in ext), the target must be
-// empty, the file's name, or the file's stem; the write goes to that file.
-func ResolveTarget(path, target, ext string) (dir, file string, err error) {
+// When path names a single file (it ends in ext), the write goes to that
+// file: a default target (the stream's name) is ignored, and an explicit
+// target must be empty, the file's name or the file's stem; any other
+// target is a PERMANENT error.
+func ResolveTarget(path, target string, isDefault bool, ext string) (dir, file string, err error) {
 	if singleFile(path, ext) {
 		base := filepath.Base(path)
-		if target != "" && target != base && target+ext != base {
+		if !isDefault && target != "" && target != base && target+ext != base {
 			return "", "", errclass.Permanentf("destination path %q names a single file, but the flow's target is %q; "+
 				"set path to a directory to write several targets, or make the target %q", path, target, base)
 		}
@@ -242,6 +246,10 @@ func ResolveTarget(path, target, ext string) (dir, file string, err error) {
 		return "", "", errclass.Permanentf("destination path %q is a directory and the flow has no target; set the flow's target to a file name such as \"orders%s\"", path, ext)
 	}
 	if filepath.IsAbs(target) || strings.ContainsAny(target, `/\`) || target == "." || target == ".." || strings.HasPrefix(target, ".") {
+		if isDefault {
+			return "", "", errclass.Permanentf("the flow names no target, and the stream's name %q is not a plain file name to write inside %q "+
+				"(no directories, not starting with a dot); set the flow's target to a file name such as \"orders%s\"", target, path, ext)
+		}
 		return "", "", errclass.Permanentf("target %q must be a plain file name inside %q (no directories, not starting with a dot)", target, path)
 	}
 	if !strings.HasSuffix(strings.ToLower(target), strings.ToLower(ext)) {

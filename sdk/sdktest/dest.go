@@ -2,6 +2,7 @@ package sdktest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 	"github.com/sqlflow/sqlflow-host/sdk/rowhash"
+	"github.com/sqlflow/sqlflow-host/sdk/rpcclient"
 )
 
 // Sizes of the kit's writes: batchesPerWrite batches of batchRows rows.
@@ -366,5 +368,58 @@ func (r *runner) testDestReplaceWithoutSchema(t *testing.T) {
 			missing, err, errclass.Of(err))
 	} else {
 		t.Logf("a replace without a schema into a missing target: %v", err)
+	}
+}
+
+// unknownMode is a write mode no destination has: CheckWrite must refuse
+// it.
+const unknownMode sdk.WriteMode = "sqlflow-conformance-no-such-mode"
+
+// testDestCheckWrite: a destination that implements sdk.WriteChecker
+// accepts the kit's write (without write id or schema, as validate sends
+// it), names the same resolved target (or none) on a second call, refuses
+// an unknown mode PERMANENT, and changes nothing the kit can read.
+func (r *runner) testDestCheckWrite(t *testing.T) {
+	d := r.dest(t)
+	p := d.start()
+	req := d.request("check")
+	req.WriteID, req.Schema = "", nil
+	probe, err := p.Client.CheckWrite(d.ctx, req)
+	if errors.Is(err, rpcclient.ErrNotImplemented) {
+		t.Skip("the destination does not implement sdk.WriteChecker")
+	}
+	if err != nil {
+		t.Fatalf("CheckWrite(target %q, %s) of the write the kit makes: %v", req.Target, req.Mode, err)
+	}
+	if d.canRead() {
+		// Commit something first, so "unchanged" is not just "empty".
+		seedBefore := d.read("before the seed write")
+		seed := d.request("check-seed")
+		d.begin(p, seed)
+		bs, seeded := d.batches(8000, 1, batchRows, genOptions{})
+		d.write(p, seed, 1, bs[0], " (seed write)")
+		d.checkTarget(d.commit(p, seed, " (seed write)"), seedBefore, seeded, "after the seed write,")
+	}
+	before := d.read("before CheckWrite")
+	for i := range 2 {
+		got, err := p.Client.CheckWrite(d.ctx, req)
+		if err != nil {
+			t.Fatalf("CheckWrite repeated: %v", err)
+		}
+		if got != probe {
+			t.Errorf("CheckWrite resolved the target to %q, then (call %d) to %q; one write must resolve to one string (or \"\" every time)", probe, i+2, got)
+		}
+	}
+	bad := req
+	bad.Mode = unknownMode
+	if _, err := p.Client.CheckWrite(d.ctx, bad); err == nil || !errclass.Is(err, errclass.Permanent) {
+		t.Errorf("CheckWrite with mode %q: %v; want a PERMANENT error", bad.Mode, err)
+	}
+	if d.canRead() {
+		if got := d.read("after CheckWrite"); got != before {
+			t.Errorf("after CheckWrite the target holds %v; it held %v before: CheckWrite must have no side effect", got, before)
+		}
+	} else {
+		t.Log("ReadTarget is nil: that CheckWrite leaves the target unchanged is not checked")
 	}
 }

@@ -65,6 +65,12 @@
 //     kept, columns and all. With [DestinationConfig.MissingTarget], the
 //     same write into a target that does not exist fails PERMANENT, at
 //     BeginWrite or CommitWrite.
+//   - destination/check_write: skipped unless the destination implements
+//     sdk.WriteChecker. CheckWrite of the kit's write without write id and
+//     schema (as validate sends it) succeeds, and a second call resolves
+//     the same string (non-empty or "" both times); a mode no destination
+//     has is refused PERMANENT; after a committed seed write, the target
+//     reads the same before and after the calls.
 //
 // # The data written
 //

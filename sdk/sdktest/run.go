@@ -33,8 +33,8 @@ type runner struct {
 //     get field errors, never a plain error.
 //   - source/check_discover, source/resume and source/large_page.
 //   - destination/staged_invisible_replay_once, destination/abort,
-//     destination/restart_after_kill, destination/large_batch and
-//     destination/nulls.
+//     destination/restart_after_kill, destination/large_batch,
+//     destination/nulls and destination/check_write.
 //
 // A role whose config is nil is skipped. Each subtest is bounded by
 // cfg.Timeout. Run reports failures through t and does not stop at the
@@ -71,6 +71,7 @@ func Run(t *testing.T, cfg Config) {
 		t.Run("large_batch", r.testDestLarge)
 		t.Run("nulls", r.testDestNulls)
 		t.Run("replace_without_schema", r.testDestReplaceWithoutSchema)
+		t.Run("check_write", r.testDestCheckWrite)
 	})
 }
 

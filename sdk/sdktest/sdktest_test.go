@@ -163,7 +163,7 @@ func TestRunCatchesBrokenPlugins(t *testing.T) {
 				"destination/staged_invisible_replay_once": "rows were repeated",
 				"destination/restart_after_kill":           "rows were repeated",
 			},
-			wantPass: []string{"spec", "source/resume", "destination/abort", "destination/nulls"},
+			wantPass: []string{"spec", "source/resume", "destination/abort", "destination/nulls", "destination/check_write"},
 		},
 		{
 			mode: "visible_before_commit",
@@ -190,6 +190,16 @@ func TestRunCatchesBrokenPlugins(t *testing.T) {
 			},
 			wantPass: []string{"destination/staged_invisible_replay_once", "destination/abort", "destination/nulls"},
 			wantSay:  []string{`into the target "never-written", which does not exist: <nil>`},
+		},
+		{
+			mode:     "check_write_removes",
+			wantFail: map[string]string{"destination/check_write": "CheckWrite must have no side effect"},
+			wantPass: []string{"destination/staged_invisible_replay_once", "destination/abort"},
+		},
+		{
+			mode:     "check_write_unstable",
+			wantFail: map[string]string{"destination/check_write": "one write must resolve to one string"},
+			wantPass: []string{"destination/staged_invisible_replay_once", "destination/nulls"},
 		},
 		{
 			mode:     "name_mismatch",

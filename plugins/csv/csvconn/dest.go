@@ -31,7 +31,7 @@ type writeState struct {
 
 // BeginWrite opens (or reopens) the staging area of req.WriteID in the
 // target's directory and removes staging left by earlier writes of the
-// same flow. Upsert is refused.
+// same flow. It first makes CheckWrite's checks (upsert is refused).
 //
 // Without a schema (an empty stream whose columns the source does not
 // know), replace keeps the target's columns: the write takes them from the
@@ -43,17 +43,11 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 	if err != nil {
 		return err
 	}
-	switch req.Mode {
-	case sdk.ModeReplace, sdk.ModeAppend:
-	case sdk.ModeUpsert:
-		return errclass.Permanentf("the csv destination does not support mode upsert (flow %q); use replace or append", req.Flow)
-	default:
-		return errclass.Permanentf("unknown write mode %q (flow %q); the csv destination supports replace and append", req.Mode, req.Flow)
-	}
-	dir, file, err := filestage.ResolveTarget(cfg.Path, req.Target, ".csv")
+	target, err := checkWrite(cfg, req)
 	if err != nil {
 		return err
 	}
+	dir, file := target.Dir, target.File
 	schema := req.Schema
 	if schema == nil && req.Mode == sdk.ModeReplace {
 		if schema, err = targetSchema(cfg, filepath.Join(dir, file)); err != nil {

@@ -62,6 +62,7 @@ const (
 // call New.
 type Connector struct {
 	logger   hclog.Logger
+	id       string // names the connector in resolved targets; see CheckWrite
 	cfg      atomic.Pointer[config]
 	attempts attempts
 
@@ -81,7 +82,7 @@ func New(logger hclog.Logger) *Connector {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	return &Connector{logger: logger, tables: map[string]*table{}, writes: map[string]*write{}}
+	return &Connector{logger: logger, id: newInstanceID(), tables: map[string]*table{}, writes: map[string]*write{}}
 }
 
 // Spec describes the memory connector.

@@ -101,8 +101,10 @@ func (c *Connector) Table(name string) (*arrow.Schema, []arrow.RecordBatch, bool
 	return t.schema, out, true
 }
 
-// BeginWrite opens a staging area for req.WriteID. Repeating it is harmless.
-// Staging left by uncommitted writes of the same flow is dropped.
+// BeginWrite makes CheckWrite's checks (and that upsert's key columns are
+// in the schema), then opens a staging area for req.WriteID. Repeating it
+// is harmless. Staging left by uncommitted writes of the same flow is
+// dropped.
 //
 // A write without a schema takes the schema of its first batch. When no
 // batch comes (an empty stream whose columns the source does not know), a
@@ -117,25 +119,16 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 	if req.WriteID == "" {
 		return errclass.Permanentf("begin write: the write id is empty")
 	}
-	target := req.Target
-	if target == "" {
-		target = cfg.tableName
+	target, err := checkWrite(cfg, req)
+	if err != nil {
+		return err
 	}
-	switch req.Mode {
-	case sdk.ModeReplace, sdk.ModeAppend:
-	case sdk.ModeUpsert:
-		if len(req.Key) == 0 {
-			return errclass.Permanentf("upsert into memory table %q needs key columns", target)
-		}
-		if req.Schema != nil {
-			for _, k := range req.Key {
-				if len(req.Schema.FieldIndices(k)) == 0 {
-					return errclass.Permanentf("upsert into memory table %q: key column %q is not in the written schema (columns: %s)", target, k, fieldNames(req.Schema))
-				}
+	if req.Mode == sdk.ModeUpsert && req.Schema != nil {
+		for _, k := range req.Key {
+			if len(req.Schema.FieldIndices(k)) == 0 {
+				return errclass.Permanentf("upsert into memory table %q: key column %q is not in the written schema (columns: %s)", target, k, fieldNames(req.Schema))
 			}
 		}
-	default:
-		return errclass.Permanentf("memory table %q: unknown write mode %q; the memory destination accepts replace, append and upsert", target, req.Mode)
 	}
 
 	c.mu.Lock()

@@ -33,8 +33,8 @@ type writeState struct {
 }
 
 // BeginWrite opens (or reopens) the staging area of req.WriteID beside the
-// target and removes staging left by earlier writes of the same flow.
-// Upsert is refused.
+// target and removes staging left by earlier writes of the same flow. It
+// first makes CheckWrite's checks (upsert is refused).
 //
 // Without a schema (an empty stream whose columns the source does not
 // know), replace keeps the target's columns: the write takes the schema of
@@ -47,17 +47,11 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 	if err != nil {
 		return err
 	}
-	switch req.Mode {
-	case sdk.ModeReplace, sdk.ModeAppend:
-	case sdk.ModeUpsert:
-		return errclass.Permanentf("the parquet destination does not support mode upsert (flow %q); use replace or append", req.Flow)
-	default:
-		return errclass.Permanentf("unknown write mode %q (flow %q); the parquet destination supports replace and append", req.Mode, req.Flow)
-	}
-	dir, name, err := filestage.ResolveTarget(cfg.Path, req.Target, ".parquet")
+	target, err := checkWrite(cfg, req)
 	if err != nil {
 		return err
 	}
+	dir, name := target.Dir, target.File
 	schema := req.Schema
 	if schema == nil && req.Mode == sdk.ModeReplace {
 		if schema, err = targetSchema(ctx, dir, name); err != nil {

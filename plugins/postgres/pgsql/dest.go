@@ -165,7 +165,8 @@ func noTargetError(w *writeInfo) error {
 		w.target.Sanitize())
 }
 
-// newWriteInfo validates a write request and maps its schema.
+// newWriteInfo validates a write request (its id and schema, then
+// checkWrite's checks) and maps its schema.
 func newWriteInfo(cfg *config, req sdk.WriteRequest) (*writeInfo, error) {
 	if req.WriteID == "" {
 		return nil, errclass.Permanentf("postgres: the write has no id")
@@ -173,24 +174,13 @@ func newWriteInfo(cfg *config, req sdk.WriteRequest) (*writeInfo, error) {
 	if req.Schema != nil && req.Schema.NumFields() == 0 {
 		return nil, errclass.Permanentf("postgres: the write to %q has no columns", req.Target)
 	}
-	if req.Target == "" {
-		return nil, errclass.Permanentf("postgres: the write has no target table")
+	target, mode, err := checkWrite(cfg, req)
+	if err != nil {
+		return nil, err
 	}
-	schema, table := splitName(req.Target, cfg.Schema)
 	w := &writeInfo{
-		id: req.WriteID, flow: req.Flow, target: pgx.Identifier{schema, table},
-		mode: req.Mode, key: append([]string{}, req.Key...), schema: req.Schema, status: statusOpen,
-	}
-	if w.mode == "" {
-		w.mode = sdk.ModeReplace
-	}
-	switch w.mode {
-	case sdk.ModeReplace, sdk.ModeAppend, sdk.ModeUpsert:
-	default:
-		return nil, errclass.Permanentf("postgres: unknown write mode %q; use replace, append or upsert", w.mode)
-	}
-	if w.mode == sdk.ModeUpsert && len(w.key) == 0 {
-		return nil, errclass.Permanentf("postgres: upsert into %s needs key columns (key: in the flow)", w.target.Sanitize())
+		id: req.WriteID, flow: req.Flow, target: target,
+		mode: mode, key: append([]string{}, req.Key...), schema: req.Schema, status: statusOpen,
 	}
 	w.staging = pgx.Identifier{cfg.Schema, stagingName(req.Flow, req.WriteID)}
 	if req.Schema == nil {

@@ -172,10 +172,11 @@ func decodeWrite(ctx context.Context, cli *client, key string) (*writeInfo, erro
 	return w, nil
 }
 
-// BeginWrite records the write in its staging prefix and cleans what
-// earlier writes of the same flow left (a killed host): their multipart
-// uploads are aborted, data objects a dead commit completed but no manifest
-// names are deleted, and their staging prefixes are removed. Called again
+// BeginWrite makes CheckWrite's checks, records the write in its staging
+// prefix and cleans what earlier writes of the same flow left (a killed
+// host): their multipart uploads are aborted, data objects a dead commit
+// completed but no manifest names are deleted, and their staging prefixes
+// are removed. Called again
 // for the same write (after a plugin restart), it keeps the write.
 //
 // Without a schema (an empty stream whose columns the source does not
@@ -189,12 +190,9 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 	if err != nil {
 		return err
 	}
-	target := strings.Trim(req.Target, "/")
-	if target == "" || strings.Contains("/"+target+"/", "/../") || hidden(target) {
-		return errclass.Permanentf("target %q is not a usable dataset name under %s", req.Target, cli.url(cfg.Prefix))
-	}
-	if req.Mode != sdk.ModeReplace && req.Mode != sdk.ModeAppend {
-		return errclass.Permanentf("write mode %q is not supported by the s3 connector: use replace or append", req.Mode)
+	target, err := checkWrite(cfg, cli, req)
+	if err != nil {
+		return err
 	}
 	format := destFormat(cfg, target)
 	arrowSchema := req.Schema

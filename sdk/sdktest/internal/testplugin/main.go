@@ -11,6 +11,8 @@
 //   - "abort_keeps": AbortWrite commits instead of dropping.
 //   - "no_schema_keeps_rows": a replace without a schema changes nothing
 //     and is accepted for a target that does not exist.
+//   - "check_write_removes": CheckWrite deletes the target.
+//   - "check_write_unstable": CheckWrite names another target each call.
 //
 // Unbroken, a replace without a schema (an empty stream) empties the
 // target and keeps its schema, and fails PERMANENT when the target does
@@ -57,12 +59,14 @@ type config struct {
 	Broken string `json:"broken"`
 }
 
-var brokenModes = []string{"", "dup_seq", "visible_before_commit", "unseen_checkpoint", "abort_keeps", "no_schema_keeps_rows"}
+var brokenModes = []string{"", "dup_seq", "visible_before_commit", "unseen_checkpoint", "abort_keeps", "no_schema_keeps_rows",
+	"check_write_removes", "check_write_unstable"}
 
 type conn struct {
 	mu     sync.Mutex
 	cfg    *config
 	handed map[string]bool // checkpoints handed out by this process
+	checks int             // CheckWrite calls, for check_write_unstable
 }
 
 func (c *conn) Spec() sdk.Spec {
@@ -215,6 +219,32 @@ type writeMeta struct {
 	// NoChange is a write that leaves the target as it is (broken
 	// no_schema_keeps_rows).
 	NoChange bool `json:"no_change,omitempty"`
+}
+
+// CheckWrite accepts replace and append (and no mode: replace) and
+// resolves the target to its file.
+func (c *conn) CheckWrite(_ context.Context, req sdk.WriteRequest) (string, error) {
+	cfg, _, err := c.dirs("")
+	if err != nil {
+		return "", err
+	}
+	switch req.Mode {
+	case "", sdk.ModeReplace, sdk.ModeAppend:
+	default:
+		return "", errclass.Permanentf("mode %q: use replace or append", req.Mode)
+	}
+	target := filepath.Join(cfg.Dir, req.Target+".arrow")
+	resolved := "file:" + target
+	switch cfg.Broken {
+	case "check_write_removes":
+		os.Remove(target)
+	case "check_write_unstable":
+		c.mu.Lock()
+		c.checks++
+		resolved += "#" + strconv.Itoa(c.checks)
+		c.mu.Unlock()
+	}
+	return resolved, nil
 }
 
 func (c *conn) BeginWrite(_ context.Context, req sdk.WriteRequest) error {
