@@ -158,6 +158,9 @@ func collisions(plans []*plan) map[*config.Flow]*config.Error {
 			continue
 		}
 		f := p.flow
+		if f.To == g.flow.To && f.Target == g.flow.Target {
+			continue // the same target written twice: the file's own check says so
+		}
 		out[f] = &config.Error{Pos: f.FieldPos("target"), Path: fmt.Sprintf("flows[%d].target", f.Index),
 			Msg: fmt.Sprintf("flow %q writes %s, as flow %q (line %d) does; the two would overwrite each other's rows", f.Name, p.resolved, g.flow.Name, g.flow.Pos.Line)}
 	}
