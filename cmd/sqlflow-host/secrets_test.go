@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -63,4 +64,26 @@ flows: [{from: a, to: m}]
 	expect(t, cli(t, "run", "--metrics-addr", ":0", p), 2, "--metrics-public", "every interface")
 	expect(t, cli(t, "run", "--metrics-addr", "0.0.0.0:0", "--metrics-public", p), 0, "rows=3")
 	expect(t, cli(t, "run", "--metrics-addr", "127.0.0.1:0", p), 0, "rows=3")
+}
+
+// A flow that appends into the file its source reads would double the
+// file on every run: refused by validate and run (issue 16: 11).
+func TestSourceAndTargetOnOneFile(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "data/events.csv", "id\n1\n2\n")
+	p := write(t, dir, "p.yaml", `version: 1
+sources:
+  src: {type: csv, path: data/events.csv}
+  all: {type: csv, path: "data/*.csv"}
+destinations:
+  same: {type: csv, path: data}
+flows:
+  - {name: loop, from: src, to: same, target: events.csv, mode: append}
+  - {name: glob, from: all, to: same, target: more.csv, mode: append}
+`)
+	expect(t, cli(t, "validate", p), 2, `flow "loop" reads `+filepath.Join(dir, "data", "events.csv")+` and appends into it`, `flow "glob" reads`)
+	expect(t, cli(t, "run", p), 2, "appends into it")
+	if got := mustRead(t, filepath.Join(dir, "data", "events.csv")); got != "id\n1\n2\n" {
+		t.Fatalf("the file changed: %q", got)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -129,6 +130,13 @@ func (e *Engine) checkFlow(ctx context.Context, f *config.Flow, src, dst *Instan
 		switch {
 		case err == nil:
 			pl.resolved = resolved
+			if src := e.readsFile(src, resolved); src != "" {
+				if f.Mode == sdk.ModeReplace {
+					e.Logger.Warn("the flow reads and replaces the same file", "flow", f.Name, "file", src)
+				} else {
+					add("target", "flow %q reads %s and %ss into it: every run would add the file's own rows to it again; write another file", f.Name, src, f.Mode)
+				}
+			}
 		case errors.Is(err, rpcclient.ErrNotImplemented):
 		case errclass.Is(err, errclass.Permanent):
 			add("target", "destination %q: %v", f.To, err)
@@ -139,6 +147,35 @@ func (e *Engine) checkFlow(ctx context.Context, f *config.Flow, src, dst *Instan
 		}
 	}
 	return pl, errs, runErr
+}
+
+// readsFile returns the local file a source reads that is also the file
+// "file:"-resolved names (the source's path is that file, a glob matching
+// it, or the directory holding it), or "". Only sources whose streams are
+// local (Spec.LocalDiscover) with a path key are compared.
+func (e *Engine) readsFile(src *Instance, resolved string) string {
+	file, ok := strings.CutPrefix(resolved, "file:")
+	if !ok || !src.Spec.LocalDiscover {
+		return ""
+	}
+	p, _ := src.Config.Config["path"].(string)
+	if p == "" {
+		return ""
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(e.Pipeline.Dir, p)
+	}
+	p = filepath.Clean(p)
+	if p == file || filepath.Dir(file) == p {
+		return file
+	}
+	if m, err := filepath.Match(p, file); err == nil && m {
+		return file
+	}
+	if real, err := filepath.EvalSymlinks(p); err == nil && (real == file || filepath.Dir(file) == real) {
+		return file
+	}
+	return ""
 }
 
 // collisions refuses plans that write the same object: the destinations'
