@@ -22,6 +22,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/host/plugin"
 	"github.com/sqlflow/sqlflow-host/host/resilience"
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/rpcclient"
 )
 
 // ConfigError marks an error in the pipeline's configuration (the file, or
@@ -252,6 +253,20 @@ func (e *Engine) startOne(ctx context.Context, c *config.Connector) (*Instance, 
 	raw := conn
 	conn = &serialized{Conn: conn}
 	spec, err := conn.Spec(ctx)
+	// The policy (and its crash recovery) wraps the connection once the
+	// spec is known; a plugin that dies before answering its first call
+	// is restarted here, as the policy would, within the crash-loop limit.
+	rec, canRecover := raw.(interface{ Recover(context.Context) error })
+	for i := 0; err != nil && canRecover && rpcclient.IsTransport(err) && i < max(e.startPolicy(c).Recovery.MaxRestarts, 1); i++ {
+		if !e.startPolicy(c).Enabled || !e.startPolicy(c).Recovery.ConnectionRecovery {
+			break
+		}
+		if rerr := rec.Recover(ctx); rerr != nil {
+			err = fmt.Errorf("%w (restarting it failed: %w)", err, rerr)
+			break
+		}
+		spec, err = conn.Spec(ctx)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s %q: spec: %w", c.Role, c.Name, err)
 	}
