@@ -47,6 +47,8 @@ import (
 	"github.com/sqlflow/sqlflow-host/plugins/memory/memconn"
 	"github.com/sqlflow/sqlflow-host/plugins/parquet/parquetconn"
 	"github.com/sqlflow/sqlflow-host/sdk"
+
+	"github.com/sqlflow/sqlflow-host/internal/testenv"
 )
 
 const envE2E = "SQLFLOW_BENCH_E2E"
@@ -121,7 +123,7 @@ func binaries(b *testing.B) string {
 			return
 		}
 		root := filepath.Dir(strings.TrimSpace(string(out)))
-		dir, err := os.MkdirTemp("", "sqlflow-bench-bin-")
+		dir, err := testenv.MkdirSafe("bench-bin-") // the host refuses plugins under /tmp
 		if err != nil {
 			binErr = err
 			return

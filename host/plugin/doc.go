@@ -10,7 +10,16 @@
 //
 // # Verifying plugins
 //
-// A plugins directory or binary that any user may write to is refused.
+// Before a plugin runs, [CheckPermissions] holds the plugins directory, the
+// binary, every symbolic link's target (hop by hop) and every directory
+// above each of them up to the root to the rule of [Perms]: owned by root
+// or the host's effective user, not writable by group or others (as
+// OpenSSH's StrictModes). A problem refuses the plugin with an
+// [UnsafeError] naming the path, its owner and mode and the fix, unless
+// Perms.Insecure, which logs a warning per problem instead. The same rule
+// holds for plugins.lock when it is read and for its directory when
+// [WriteLock] writes it.
+//
 // When plugins.lock exists in the directory (written by [WriteLock]), a
 // binary whose SHA-256 differs from its pinned value is refused before it
 // runs, and go-plugin's SecureConfig checks the hash again at exec time.

@@ -54,18 +54,40 @@ type Launcher struct {
 	// settings are relative to the file wherever the host runs from.
 	// Empty means the host's own working directory.
 	WorkDir string
+	// Perms is the rule for the binaries, the lock file and their
+	// directories; the zero value refuses every problem.
+	Perms Perms
 }
 
-// NewLauncher returns a launcher for dir, reading dir's lock file if any.
-func NewLauncher(dir Dir, logger hclog.Logger) (*Launcher, error) {
-	lock, err := ReadLock(dir)
-	if err != nil {
-		return nil, err
-	}
+// Option configures a Launcher made by NewLauncher.
+type Option func(*Launcher)
+
+// WithPerms sets the launcher's permission rule (see [Perms]); a nil
+// Perms.Logger means the launcher's logger.
+func WithPerms(p Perms) Option { return func(l *Launcher) { l.Perms = p } }
+
+// NewLauncher returns a launcher for dir, reading dir's lock file if any
+// (checked as the launcher's Perms say).
+func NewLauncher(dir Dir, logger hclog.Logger, opts ...Option) (*Launcher, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	return &Launcher{Dir: dir, Lock: lock, Logger: logger}, nil
+	l := &Launcher{Dir: dir, Logger: logger}
+	for _, o := range opts {
+		o(l)
+	}
+	if l.Perms.Logger == nil {
+		l.Perms.Logger = logger
+	}
+	if l.Perms.warned == nil {
+		l.Perms.warned = &warnedSet{}
+	}
+	lock, err := ReadLock(dir, l.Perms)
+	if err != nil {
+		return nil, err
+	}
+	l.Lock = lock
+	return l, nil
 }
 
 // Process is one running plugin process.
@@ -91,7 +113,7 @@ func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, e
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckPermissions(l.Dir, bin); err != nil {
+	if err := CheckPermissions(l.Dir, bin, l.Perms); err != nil {
 		return nil, err
 	}
 	var secure *goplugin.SecureConfig

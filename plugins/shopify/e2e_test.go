@@ -18,6 +18,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 
 	"github.com/sqlflow/sqlflow-host/plugins/shopify/internal/fakeshop"
+
+	"github.com/sqlflow/sqlflow-host/internal/testenv"
 )
 
 // These tests run the real CLI (sqlflow-host run) with the shopify and
@@ -40,7 +42,7 @@ func binaries(t *testing.T) string {
 		t.Skip("builds the host and plugins and runs them")
 	}
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sqlflow-shopify-e2e-")
+		dir, err := testenv.MkdirSafe("shopify-e2e-") // the host refuses plugins under /tmp
 		if err != nil {
 			buildErr = err
 			return
