@@ -269,15 +269,17 @@ func startPlugins(b *testing.B, fs flowSpec) endpoints {
 	ctx := context.Background()
 	src, err := l.Start(ctx, fs.srcType, "src")
 	if err != nil {
+		l.Close()
 		b.Fatal(err)
 	}
 	dst, err := l.Start(ctx, fs.dstType, "dst")
 	if err != nil {
 		src.Kill()
+		l.Close()
 		b.Fatal(err)
 	}
 	return endpoints{src: src.Client, dst: dst.Client, srcPid: src.Pid(), dstPid: dst.Pid(),
-		stop: func() { src.Kill(); dst.Kill() }}
+		stop: func() { src.Kill(); dst.Kill(); l.Close() }}
 }
 
 // run is one measured flow.

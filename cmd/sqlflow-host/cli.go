@@ -43,6 +43,9 @@ type app struct {
 	// insecurePerms is --insecure-plugin-perms: warn about plugin files
 	// other users could replace instead of refusing them.
 	insecurePerms bool
+	// launchers are closed (their socket directories removed) when the
+	// command returns.
+	launchers []*plugin.Launcher
 }
 
 // run executes the command line args and returns the exit status.
@@ -53,6 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	a.closeLaunchers()
 	if err == nil {
 		return exitOK
 	}
@@ -151,9 +155,27 @@ func (a *app) perms() plugin.Perms {
 	return plugin.Perms{Insecure: a.insecurePerms, Logger: a.logger.Named("plugin")}
 }
 
-// launcher returns a launcher for dir under the host's permission rule.
+// launcher returns a launcher for dir under the host's permission rule;
+// run closes it, removing its plugins' socket directory, when the command
+// returns (after the command's own deferred engine Close has stopped the
+// plugins).
 func (a *app) launcher(dir plugin.Dir) (*plugin.Launcher, error) {
-	return plugin.NewLauncher(dir, a.logger.Named("plugin"), plugin.WithPerms(a.perms()))
+	l, err := plugin.NewLauncher(dir, a.logger.Named("plugin"), plugin.WithPerms(a.perms()))
+	if err != nil {
+		return nil, err
+	}
+	a.launchers = append(a.launchers, l)
+	return l, nil
+}
+
+// closeLaunchers closes the launchers the command made.
+func (a *app) closeLaunchers() {
+	for _, l := range a.launchers {
+		if err := l.Close(); err != nil && a.logger != nil {
+			a.logger.Warn("plugin socket directory left behind", "error", err)
+		}
+	}
+	a.launchers = nil
 }
 
 // engine loads a pipeline and returns an engine over its plugins; the

@@ -31,4 +31,14 @@
 // its stderr logged under the instance's name (the last lines kept for
 // error messages), its own process group and a parent-death signal, so a
 // plugin never outlives the host even when the host is SIGKILLed.
+//
+// # Sockets
+//
+// Each launcher gives its plugins a private directory for their Unix
+// sockets, $TMPDIR/sqlflow-host-<uid>/run-<pid>-<start>-<random> (both
+// levels 0700; an existing sqlflow-host-<uid> that is not private to the
+// user is refused), through go-plugin's PLUGIN_UNIX_SOCKET_DIR. The first
+// Start creates it after removing the run directories of hosts that are
+// gone (their pid is dead, a zombie, or reused by a process that started
+// at another time); [Launcher.Close] removes it.
 package plugin

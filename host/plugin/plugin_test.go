@@ -41,10 +41,19 @@ func pluginsDir(t *testing.T) plugin.Dir {
 	return plugin.Dir{Path: testenv.SafeDir(t), From: "test"}
 }
 
-// launcher returns a launcher for dir.
+// launcher returns a launcher for dir, closed when t ends.
 func launcher(t *testing.T, dir plugin.Dir, opts ...plugin.Option) (*plugin.Launcher, error) {
 	t.Helper()
-	return plugin.NewLauncher(dir, hclog.NewNullLogger(), opts...)
+	l, err := plugin.NewLauncher(dir, hclog.NewNullLogger(), opts...)
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() {
+		if err := l.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return l, nil
 }
 
 func start(t *testing.T, dir plugin.Dir, typ string) (*plugin.Process, error) {
