@@ -76,6 +76,7 @@ type Problem struct {
 	Fix string
 }
 
+// String gives the path, its owner and mode, what is wrong and the fix.
 func (p Problem) String() string {
 	return fmt.Sprintf("%s (owner %s, mode %s) %s; %s", p.Path, p.Owner, p.Mode, p.Reason, p.Fix)
 }
@@ -89,6 +90,7 @@ type UnsafeError struct {
 	Problems []Problem
 }
 
+// Error names what was refused and lists every problem, one per line.
 func (e *UnsafeError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "refusing %s: other local users could replace it:", e.What)
