@@ -47,6 +47,8 @@ import (
 	"github.com/sqlflow/sqlflow-host/plugins/memory/memconn"
 	"github.com/sqlflow/sqlflow-host/plugins/parquet/parquetconn"
 	"github.com/sqlflow/sqlflow-host/sdk"
+
+	"github.com/sqlflow/sqlflow-host/internal/testenv"
 )
 
 const envE2E = "SQLFLOW_BENCH_E2E"
@@ -121,7 +123,7 @@ func binaries(b *testing.B) string {
 			return
 		}
 		root := filepath.Dir(strings.TrimSpace(string(out)))
-		dir, err := os.MkdirTemp("", "sqlflow-bench-bin-")
+		dir, err := testenv.MkdirSafe("bench-bin-") // the host refuses plugins under /tmp
 		if err != nil {
 			binErr = err
 			return
@@ -267,15 +269,17 @@ func startPlugins(b *testing.B, fs flowSpec) endpoints {
 	ctx := context.Background()
 	src, err := l.Start(ctx, fs.srcType, "src")
 	if err != nil {
+		l.Close()
 		b.Fatal(err)
 	}
 	dst, err := l.Start(ctx, fs.dstType, "dst")
 	if err != nil {
 		src.Kill()
+		l.Close()
 		b.Fatal(err)
 	}
 	return endpoints{src: src.Client, dst: dst.Client, srcPid: src.Pid(), dstPid: dst.Pid(),
-		stop: func() { src.Kill(); dst.Kill() }}
+		stop: func() { src.Kill(); dst.Kill(); l.Close() }}
 }
 
 // run is one measured flow.

@@ -44,6 +44,12 @@ type app struct {
 	pluginsDir     string
 	logLevel       string
 	logger         hclog.Logger
+	// insecurePerms is --insecure-plugin-perms: warn about plugin files
+	// other users could replace instead of refusing them.
+	insecurePerms bool
+	// launchers are closed (their socket directories removed) when the
+	// command returns.
+	launchers []*plugin.Launcher
 }
 
 // run executes the command line args and returns the exit status.
@@ -55,6 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	err := root.ExecuteContext(ctx)
+	a.closeLaunchers()
 	if err == nil {
 		return exitOK
 	}
@@ -113,6 +120,8 @@ func (a *app) rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.pluginsDir, "plugins-dir", "",
 		"plugins directory (default: $SQLFLOW_PLUGINS_DIR, else plugins_dir in the pipeline file, else plugins/ beside the host binary)")
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
+	root.PersistentFlags().BoolVar(&a.insecurePerms, "insecure-plugin-perms", false,
+		"run plugins (and read or write plugins.lock) even when a user other than root or yours could replace them; each problem is logged as a warning (unsafe: use only where every local user is trusted)")
 	root.AddCommand(a.runCommand(), a.validateCommand(), a.checkCommand(), a.discoverCommand(),
 		a.previewCommand(), a.pluginsCommand(), a.versionCommand(), a.resilienceCommand(), a.stateCommand())
 	return root
@@ -149,6 +158,34 @@ func (a *app) dir(p *config.Pipeline) plugin.Dir {
 	return plugin.ResolveDir(a.pluginsDir, os.Getenv, fileDir, file, setting)
 }
 
+// perms is the rule for plugin files, as --insecure-plugin-perms says.
+func (a *app) perms() plugin.Perms {
+	return plugin.Perms{Insecure: a.insecurePerms, Logger: a.logger.Named("plugin")}
+}
+
+// launcher returns a launcher for dir under the host's permission rule;
+// run closes it, removing its plugins' socket directory, when the command
+// returns (after the command's own deferred engine Close has stopped the
+// plugins).
+func (a *app) launcher(dir plugin.Dir) (*plugin.Launcher, error) {
+	l, err := plugin.NewLauncher(dir, a.logger.Named("plugin"), plugin.WithPerms(a.perms()))
+	if err != nil {
+		return nil, err
+	}
+	a.launchers = append(a.launchers, l)
+	return l, nil
+}
+
+// closeLaunchers closes the launchers the command made.
+func (a *app) closeLaunchers() {
+	for _, l := range a.launchers {
+		if err := l.Close(); err != nil && a.logger != nil {
+			a.logger.Warn("plugin socket directory left behind", "error", err)
+		}
+	}
+	a.launchers = nil
+}
+
 // engine loads a pipeline and returns an engine over its plugins; the
 // caller closes it.
 func (a *app) engine(path string) (*engine.Engine, error) {
@@ -156,7 +193,7 @@ func (a *app) engine(path string) (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := plugin.NewLauncher(a.dir(p), a.logger.Named("plugin"))
+	l, err := a.launcher(a.dir(p))
 	if err != nil {
 		return nil, err
 	}

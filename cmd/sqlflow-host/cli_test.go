@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sqlflow/sqlflow-host/internal/testenv"
 )
 
 func TestVersion(t *testing.T) {
@@ -93,8 +95,7 @@ flows:
 }
 
 func TestNotAPluginInPluginsDir(t *testing.T) {
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
+	dir := testenv.SafeDir(t)
 	write(t, dir, "sqlflow-plugin-fake", "#!/bin/sh\necho hello\n")
 	os.Chmod(filepath.Join(dir, "sqlflow-plugin-fake"), 0o755)
 	p := write(t, t.TempDir(), "p.yaml", `version: 1
@@ -214,8 +215,7 @@ flows:
 }
 
 func TestPluginsListAndLock(t *testing.T) {
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
+	dir := testenv.SafeDir(t)
 	data, err := os.ReadFile(filepath.Join(pluginsDir, "sqlflow-plugin-memory"))
 	if err != nil {
 		t.Fatal(err)

@@ -239,7 +239,7 @@ func (a *app) validateCommand() *cobra.Command {
 				return &usageError{loadErr}
 			}
 			a.red.set(p.Secrets())
-			l, err := plugin.NewLauncher(a.dir(p), a.logger.Named("plugin"))
+			l, err := a.launcher(a.dir(p))
 			if err != nil {
 				return err
 			}
@@ -545,19 +545,17 @@ func (a *app) pluginsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			lock, err := plugin.ReadLock(dir)
+			// The launcher reads (and checks) the lock file.
+			l, err := a.launcher(dir)
 			if err != nil {
 				return err
 			}
+			lock := l.Lock
 			fmt.Fprintf(a.stdout, "plugins directory: %s\n", dir)
 			if lock == nil {
 				fmt.Fprintf(a.stdout, "lock: none (run `sqlflow-host plugins lock` to pin the binaries)\n")
 			} else {
 				fmt.Fprintf(a.stdout, "lock: %s/%s\n", dir.Path, plugin.LockFileName)
-			}
-			l, err := plugin.NewLauncher(dir, a.logger.Named("plugin"))
-			if err != nil {
-				return err
 			}
 			w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(w, "TYPE\tVERSION\tROLES\tRESILIENCE\tSTATUS")
@@ -598,7 +596,7 @@ func (a *app) pluginsCommand() *cobra.Command {
 		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir := a.dir(nil)
-			lock, err := plugin.WriteLock(dir)
+			lock, err := plugin.WriteLock(dir, a.perms())
 			if err != nil {
 				return err
 			}

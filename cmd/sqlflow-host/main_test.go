@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sqlflow/sqlflow-host/internal/testenv"
 )
 
 // pluginsDir holds the plugins built once for the whole package.
@@ -25,13 +27,14 @@ func TestMain(m *testing.M) {
 func testMain(m *testing.M) int {
 	wd, _ := os.Getwd()
 	repoRoot = filepath.Clean(filepath.Join(wd, "..", ".."))
-	dir, err := os.MkdirTemp("", "sqlflow-plugins-")
+	// Not os.MkdirTemp: the host refuses plugins under the world-writable
+	// /tmp.
+	dir, err := testenv.MkdirSafe("sqlflow-plugins-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755)
 	mains, _ := filepath.Glob(filepath.Join(repoRoot, "plugins", "*", "main.go"))
 	for _, m := range mains {
 		typ := filepath.Base(filepath.Dir(m))

@@ -10,14 +10,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sqlflow/sqlflow-host/internal/testenv"
 )
 
 // pluginsWith returns a plugins directory holding the built plugins plus
 // the testdata plugin pkg as sqlflow-plugin-<typ>.
 func pluginsWith(t *testing.T, pkg, typ string) string {
 	t.Helper()
-	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
+	dir := testenv.SafeDir(t)
 	entries, _ := os.ReadDir(pluginsDir)
 	for _, e := range entries {
 		os.Symlink(filepath.Join(pluginsDir, e.Name()), filepath.Join(dir, e.Name()))
@@ -114,8 +115,7 @@ flows:
 // stderr lines, and the target is left as it was.
 func TestCrashLoopGivesUp(t *testing.T) {
 	dir := t.TempDir()
-	plugins := t.TempDir()
-	os.Chmod(plugins, 0o755)
+	plugins := testenv.SafeDir(t)
 	entries, _ := os.ReadDir(pluginsDir)
 	for _, e := range entries {
 		os.Symlink(filepath.Join(pluginsDir, e.Name()), filepath.Join(plugins, e.Name()))
@@ -154,8 +154,7 @@ flows:
 // words.
 func TestCrashingPluginErrorShowsStderr(t *testing.T) {
 	dir := t.TempDir()
-	plugins := t.TempDir()
-	os.Chmod(plugins, 0o755)
+	plugins := testenv.SafeDir(t)
 	entries, _ := os.ReadDir(pluginsDir)
 	for _, e := range entries {
 		os.Symlink(filepath.Join(pluginsDir, e.Name()), filepath.Join(plugins, e.Name()))

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sqlflow/sqlflow-host/host/config"
-	"github.com/sqlflow/sqlflow-host/host/plugin"
 	"github.com/sqlflow/sqlflow-host/host/resilience"
 	"github.com/sqlflow/sqlflow-host/sdk"
 )
@@ -114,7 +113,7 @@ func (a *app) resilienceClass(ctx context.Context, p *config.Pipeline, c *config
 // pluginClass starts the plugin of typ and returns the class its Spec
 // declares.
 func (a *app) pluginClass(ctx context.Context, p *config.Pipeline, typ string) (sdk.ResilienceClass, error) {
-	l, err := plugin.NewLauncher(a.dir(p), a.logger.Named("plugin"))
+	l, err := a.launcher(a.dir(p))
 	if err != nil {
 		return "", err
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sqlflow/sqlflow-host/internal/testenv"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -152,10 +154,7 @@ flows:
 	})
 	t.Run("third-party type with a plugin", func(t *testing.T) {
 		havePlugin(t, "memory")
-		plugins := filepath.Join(t.TempDir(), "plugins")
-		if err := os.Mkdir(plugins, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		plugins := testenv.SafeDir(t)
 		bin, err := os.ReadFile(filepath.Join(pluginsDir, "sqlflow-plugin-memory"))
 		if err != nil {
 			t.Fatal(err)

@@ -70,10 +70,17 @@ func pluginPids(t *testing.T, parent int) []int {
 // plugins are up (the host logs when the flow's first page is asked for).
 func startSlowRun(t *testing.T) (*exec.Cmd, string, []int) {
 	t.Helper()
-	bin := hostBinary(t)
+	return startSlowRunWith(t, hostBinary(t), nil)
+}
+
+// startSlowRunWith is startSlowRun with the host binary bin and env added
+// to the host's environment.
+func startSlowRunWith(t *testing.T, bin string, env []string) (*exec.Cmd, string, []int) {
+	t.Helper()
 	dir := t.TempDir()
 	p := slowPipeline(t, dir)
 	cmd := exec.Command(bin, "--plugins-dir", pluginsDir, "--log-level", "debug", "run", p)
+	cmd.Env = append(os.Environ(), env...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -139,19 +139,10 @@ func Find(dir Dir, typ string) (Binary, error) {
 		ErrUnknownType, typ, BinaryPrefix, typ, dir, found)
 }
 
-// CheckPermissions refuses a plugins directory or binary that any user may
-// write to (a world-writable file or directory lets any local user replace
-// the code the host runs).
-func CheckPermissions(dir Dir, bin Binary) error {
-	for _, p := range []string{dir.Path, bin.Path} {
-		info, err := os.Stat(p)
-		if err != nil {
-			return fmt.Errorf("plugin %s: %w", bin.Type, err)
-		}
-		if info.Mode().Perm()&0o002 != 0 {
-			return fmt.Errorf("refusing plugin %s: %s is writable by any user (mode %s); run chmod o-w %s",
-				bin.Type, p, info.Mode().Perm(), p)
-		}
-	}
-	return nil
+// CheckPermissions applies perms to a plugin before it runs: the plugins
+// directory, the binary, every symbolic link's target and every directory
+// above each of them (see [Perms]). It returns an *UnsafeError naming each
+// problem, or nil (after warnings) when perms.Insecure.
+func CheckPermissions(dir Dir, bin Binary, perms Perms) error {
+	return perms.check("plugin "+bin.Type, dir.Path, bin.Path)
 }

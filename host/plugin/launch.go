@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -54,18 +55,92 @@ type Launcher struct {
 	// settings are relative to the file wherever the host runs from.
 	// Empty means the host's own working directory.
 	WorkDir string
+	// Perms is the rule for the binaries, the lock file and their
+	// directories; the zero value refuses every problem.
+	Perms Perms
+
+	mu sync.Mutex
+	// runDir holds the plugins' Unix sockets; created by the first Start,
+	// removed by Close.
+	runDir string
 }
 
-// NewLauncher returns a launcher for dir, reading dir's lock file if any.
-func NewLauncher(dir Dir, logger hclog.Logger) (*Launcher, error) {
-	lock, err := ReadLock(dir)
-	if err != nil {
-		return nil, err
-	}
+// Option configures a Launcher made by NewLauncher.
+type Option func(*Launcher)
+
+// WithPerms sets the launcher's permission rule (see [Perms]); a nil
+// Perms.Logger means the launcher's logger.
+func WithPerms(p Perms) Option { return func(l *Launcher) { l.Perms = p } }
+
+// NewLauncher returns a launcher for dir, reading dir's lock file if any
+// (checked as the launcher's Perms say). Close it when done.
+func NewLauncher(dir Dir, logger hclog.Logger, opts ...Option) (*Launcher, error) {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	return &Launcher{Dir: dir, Lock: lock, Logger: logger}, nil
+	l := &Launcher{Dir: dir, Logger: logger}
+	for _, o := range opts {
+		o(l)
+	}
+	if l.Perms.Logger == nil {
+		l.Perms.Logger = logger
+	}
+	if l.Perms.warned == nil {
+		l.Perms.warned = &warnedSet{}
+	}
+	lock, err := ReadLock(dir, l.Perms)
+	if err != nil {
+		return nil, err
+	}
+	l.Lock = lock
+	return l, nil
+}
+
+// socketDir returns the launcher's private directory for its plugins'
+// Unix sockets, creating it (and removing those of dead hosts) the first
+// time.
+func (l *Launcher) socketDir() (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.runDir == "" {
+		d, err := newRunDir(os.TempDir(), l.logger())
+		if err != nil {
+			return "", err
+		}
+		l.runDir = d
+	}
+	return l.runDir, nil
+}
+
+// SocketDir returns the directory of the plugins' Unix sockets, or "" when
+// no plugin was started since the launcher was made or closed.
+func (l *Launcher) SocketDir() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.runDir
+}
+
+// Close removes the launcher's socket directory. Call it once the
+// plugins it started are stopped; a later Start makes a new directory.
+func (l *Launcher) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.runDir == "" {
+		return nil
+	}
+	err := os.RemoveAll(l.runDir)
+	l.runDir = ""
+	if err != nil {
+		return fmt.Errorf("remove the plugin socket directory: %w", err)
+	}
+	return nil
+}
+
+func (l *Launcher) logger() hclog.Logger {
+	if l.Logger == nil {
+		return hclog.NewNullLogger()
+	}
+	return l.Logger
 }
 
 // Process is one running plugin process.
@@ -91,7 +166,7 @@ func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, e
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckPermissions(l.Dir, bin); err != nil {
+	if err := CheckPermissions(l.Dir, bin, l.Perms); err != nil {
 		return nil, err
 	}
 	var secure *goplugin.SecureConfig
@@ -105,8 +180,18 @@ func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, e
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs // exec resolves a relative path against cmd.Dir
 	}
+	sockets, err := l.socketDir()
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(path)
 	cmd.Dir = l.WorkDir
+	// go-plugin v1.8.0 uses UnixSocketConfig.TempDir only with a RunnerFunc;
+	// with a plain command the plugin reads PLUGIN_UNIX_SOCKET_DIR and would
+	// otherwise make its socket in the system temp directory. The host's own
+	// environment is passed here (SkipHostEnv) so that a
+	// PLUGIN_UNIX_SOCKET_DIR set for the host cannot override it.
+	cmd.Env = socketEnv(os.Environ(), sockets)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	setParentDeathSignal(cmd.SysProcAttr)
 	ring := newRingWriter(stderrLines)
@@ -122,6 +207,8 @@ func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, e
 		HandshakeConfig:  protocol.Handshake(),
 		Plugins:          protocol.PluginSet(),
 		Cmd:              cmd,
+		SkipHostEnv:      true,
+		UnixSocketConfig: &goplugin.UnixSocketConfig{TempDir: sockets},
 		SecureConfig:     secure,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,

@@ -36,10 +36,14 @@ func Hash(path string) ([]byte, error) {
 
 // WriteLock pins the SHA-256 of every plugin in dir into dir/plugins.lock,
 // in sha256sum's format ("<hex>  <file name>"), and returns the lock. The
-// file is written atomically.
-func WriteLock(dir Dir) (Lock, error) {
+// file is written atomically. A directory other users could write to (or
+// one above it) is refused as perms says: a lock there would be worthless.
+func WriteLock(dir Dir, perms Perms) (Lock, error) {
 	bins, err := List(dir)
 	if err != nil {
+		return nil, err
+	}
+	if err := perms.check("to write "+filepath.Join(dir.Path, LockFileName), dir.Path); err != nil {
 		return nil, err
 	}
 	lock := Lock{}
@@ -66,13 +70,17 @@ func WriteLock(dir Dir) (Lock, error) {
 }
 
 // ReadLock reads dir/plugins.lock. A missing file gives a nil Lock and no
-// error (no pinning).
-func ReadLock(dir Dir) (Lock, error) {
+// error (no pinning). A lock file that other users could change (it, its
+// link targets or a directory above them) is refused as perms says.
+func ReadLock(dir Dir, perms Perms) (Lock, error) {
 	path := filepath.Join(dir.Path, LockFileName)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
+	if err := perms.check(path, path); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/sqlflow/sqlflow-host/host/plugin"
+	"github.com/sqlflow/sqlflow-host/internal/testenv"
 )
 
 // build compiles a testdata plugin into dir as sqlflow-plugin-<name>.
@@ -33,21 +34,40 @@ func script(t *testing.T, dir, name, body string) {
 	}
 }
 
+// pluginsDir returns a new plugins directory that passes the permission
+// check: its parents are safe, unlike t.TempDir()'s /tmp.
 func pluginsDir(t *testing.T) plugin.Dir {
 	t.Helper()
-	d := t.TempDir()
-	if err := os.Chmod(d, 0o755); err != nil {
-		t.Fatal(err)
+	return plugin.Dir{Path: testenv.SafeDir(t), From: "test"}
+}
+
+// launcher returns a launcher for dir, closed when t ends.
+func launcher(t *testing.T, dir plugin.Dir, opts ...plugin.Option) (*plugin.Launcher, error) {
+	t.Helper()
+	l, err := plugin.NewLauncher(dir, hclog.NewNullLogger(), opts...)
+	if err != nil {
+		return nil, err
 	}
-	return plugin.Dir{Path: d, From: "test"}
+	t.Cleanup(func() {
+		if err := l.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return l, nil
 }
 
 func start(t *testing.T, dir plugin.Dir, typ string) (*plugin.Process, error) {
 	t.Helper()
-	l, err := plugin.NewLauncher(dir, hclog.NewNullLogger())
+	l, err := launcher(t, dir)
 	if err != nil {
 		return nil, err
 	}
+	return startWith(t, l, typ)
+}
+
+// startWith starts typ with l; the process is killed when t ends.
+func startWith(t *testing.T, l *plugin.Launcher, typ string) (*plugin.Process, error) {
+	t.Helper()
 	l.StartTimeout = 5 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -152,29 +172,10 @@ func TestOtherProtocolVersion(t *testing.T) {
 	wantErr(t, err, "protocol version")
 }
 
-func TestWorldWritableRefused(t *testing.T) {
-	dir := pluginsDir(t)
-	script(t, dir.Path, "open", "exit 0")
-	if err := os.Chmod(filepath.Join(dir.Path, plugin.BinaryPrefix+"open"), 0o777); err != nil {
-		t.Fatal(err)
-	}
-	_, err := start(t, dir, "open")
-	wantErr(t, err, "writable by any user")
-
-	if err := os.Chmod(filepath.Join(dir.Path, plugin.BinaryPrefix+"open"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir.Path, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	_, err = start(t, dir, "open")
-	wantErr(t, err, "writable by any user", dir.Path)
-}
-
 func TestLock(t *testing.T) {
 	dir := pluginsDir(t)
 	bin := build(t, dir.Path, "okplugin", "ok")
-	if _, err := plugin.WriteLock(dir); err != nil {
+	if _, err := plugin.WriteLock(dir, plugin.Perms{}); err != nil {
 		t.Fatal(err)
 	}
 	p, err := start(t, dir, "ok")

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/sqlflow/sqlflow-host/host/plugin"
 )
 
@@ -36,7 +34,7 @@ func startCrasher(t *testing.T, kills, exitCode int, loop plugin.CrashLoop) (*pl
 n=$(wc -l < %[1]s)
 if [ "$n" -le %[2]d ]; then echo "dying at start $n" >&2; %[3]s; fi
 exec %[4]s`, starts, kills, die, real))
-	l, err := plugin.NewLauncher(dir, hclog.NewNullLogger())
+	l, err := launcher(t, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/sqlflow/sqlflow-host/host/plugin"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
@@ -25,7 +23,7 @@ func supervisor(t *testing.T, cfg map[string]any, loop plugin.CrashLoop) *plugin
 	t.Helper()
 	dir := pluginsDir(t)
 	build(t, dir.Path, "crashplugin", "crash")
-	l, err := plugin.NewLauncher(dir, hclog.NewNullLogger())
+	l, err := launcher(t, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/sqlflow/sqlflow-host/plugins/rest/restconn"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/sdktest"
+
+	"github.com/sqlflow/sqlflow-host/internal/testenv"
 )
 
 // TestPerformance measures the rest connector against a local API serving
@@ -136,7 +138,7 @@ func TestPerformance(t *testing.T) {
 	// 5. The whole host: sqlflow-host run into a memory destination, with
 	// the rest profile's resilience on except the rate limiter. The flow's
 	// own SECONDS (from the summary) leaves plugin start-up out.
-	dir := t.TempDir()
+	dir := testenv.SafeDir(t) // the host refuses plugins under /tmp
 	plugins := filepath.Join(dir, "plugins")
 	os.Mkdir(plugins, 0o755)
 	for _, name := range []string{"rest", "memory"} {

@@ -30,7 +30,7 @@ func TestBadInputThroughCLI(t *testing.T) {
 	srv := newServer(t)
 	srv.put(t, "in/orders/part-0.csv", []byte("id,name\n1,a\n2,b\n3,c\n"))
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "bin")
+	bin := filepath.Join(testenv.SafeDir(t), "bin") // the host refuses plugins under /tmp
 	for out, pkg := range map[string]string{
 		filepath.Join(bin, "sqlflow-host"):                 "../../cmd/sqlflow-host",
 		filepath.Join(bin, "plugins", "sqlflow-plugin-s3"): ".",

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sqlflow/sqlflow-host/internal/testenv"
 )
 
 // benchParams reads the s3 benchmarks' knobs: SQLFLOW_BENCH_S3_MIB (MiB of
@@ -30,8 +32,7 @@ func benchParams() (mib int64, rounds int) {
 // memory, …) into a fresh directory laid out as the host expects (the host
 // at its root, plugins under plugins/), concurrently, and returns it.
 func buildBenchBinaries(b testing.TB, plugins ...string) string {
-	dir := b.TempDir()
-	os.Chmod(dir, 0o755)
+	dir := testenv.SafeDir(b) // the host refuses plugins under /tmp
 	root, _ := filepath.Abs("../..")
 	targets := [][2]string{{"sqlflow-host", "./cmd/sqlflow-host"}}
 	for _, p := range plugins {

@@ -27,6 +27,8 @@ import (
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
 	"github.com/sqlflow/sqlflow-host/sdk/rowhash"
+
+	"github.com/sqlflow/sqlflow-host/internal/testenv"
 )
 
 // An S3 request as the fault proxy sorts it.
@@ -233,7 +235,7 @@ type cli struct{ dir string }
 
 func buildCLI(t *testing.T) cli {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "bin")
+	dir := filepath.Join(testenv.SafeDir(t), "bin") // the host refuses plugins under /tmp
 	for out, pkg := range map[string]string{
 		filepath.Join(dir, "sqlflow-host"):                     "../../cmd/sqlflow-host",
 		filepath.Join(dir, "plugins", "sqlflow-plugin-s3"):     ".",

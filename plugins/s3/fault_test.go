@@ -20,6 +20,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/sqlflow/sqlflow-host/internal/testenv"
 )
 
 // faultProxy is a reverse proxy on loopback in front of the S3 server. The
@@ -104,7 +106,7 @@ func TestFaultsThroughCLI(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "bin")
+	bin := filepath.Join(testenv.SafeDir(t), "bin") // the host refuses plugins under /tmp
 	for out, pkg := range map[string]string{
 		filepath.Join(bin, "sqlflow-host"):                 "../../cmd/sqlflow-host",
 		filepath.Join(bin, "plugins", "sqlflow-plugin-s3"): ".",

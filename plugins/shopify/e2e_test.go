@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 
+	"github.com/sqlflow/sqlflow-host/internal/testenv"
 	"github.com/sqlflow/sqlflow-host/plugins/shopify/shopifytest"
 )
 
@@ -40,7 +41,7 @@ func binaries(t *testing.T) string {
 		t.Skip("builds the host and plugins and runs them")
 	}
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sqlflow-shopify-e2e-")
+		dir, err := testenv.MkdirSafe("shopify-e2e-") // the host refuses plugins under /tmp
 		if err != nil {
 			buildErr = err
 			return
