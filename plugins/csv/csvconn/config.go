@@ -10,6 +10,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/coltype"
 	"github.com/sqlflow/sqlflow-host/sdk/configkey"
+	"github.com/sqlflow/sqlflow-host/sdk/recordsize"
 )
 
 // Defaults of the configuration keys.
@@ -34,9 +35,12 @@ type config struct {
 	// Types holds the explicit column types, by column name.
 	Types      map[string]coltype.Type
 	SampleRows int
+	// MaxRecordBytes caps one record's bytes (max_record_bytes); a
+	// source fails on a longer record. A destination ignores it.
+	MaxRecordBytes int64
 }
 
-var allowedKeys = []string{"path", "has_header", "delimiter", "encoding", "quote_char", "null_values", "columns", "schema", "sample_rows"}
+var allowedKeys = []string{"path", "has_header", "delimiter", "encoding", "quote_char", "null_values", "columns", "schema", "sample_rows", "max_record_bytes"}
 
 // configSchema is the JSON Schema of the configuration, reported in Spec.
 const configSchema = `{
@@ -54,7 +58,8 @@ const configSchema = `{
     "null_values": {"type": "array", "items": {"type": "string"}, "default": [""], "description": "Unquoted values read as null; the first one is written for null."},
     "columns": {"$ref": "#/$defs/columns"},
     "schema": {"$ref": "#/$defs/columns", "description": "Alias of columns."},
-    "sample_rows": {"type": "integer", "minimum": 1, "default": 1000, "description": "Rows of the first file used to infer column types."}
+    "sample_rows": {"type": "integer", "minimum": 1, "default": 1000, "description": "Rows of the first file used to infer column types."},
+    "max_record_bytes": {"type": "integer", "minimum": 1024, "maximum": 1073741824, "default": 67108864, "description": "Source: the most bytes one record (a line, or lines joined by a quoted field) may take; a longer one fails the read, naming the file and line."}
   },
   "$defs": {
     "type": {"type": "string", "enum": ["int64", "float64", "bool", "date", "timestamp", "string"]},
@@ -70,7 +75,7 @@ const configSchema = `{
 
 // parseConfig validates raw. Problems come back as field errors.
 func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
-	cfg := config{HasHeader: true, Delimiter: ',', Quote: '"', Encoding: "utf-8", NullValues: []string{""}, SampleRows: defaultSampleRows}
+	cfg := config{HasHeader: true, Delimiter: ',', Quote: '"', Encoding: "utf-8", NullValues: []string{""}, SampleRows: defaultSampleRows, MaxRecordBytes: recordsize.Default}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(nonEmpty(raw), &fields); err != nil || fields == nil {
 		return cfg, []sdk.FieldError{{Message: "the csv configuration must be a JSON object with at least \"path\""}}
@@ -155,6 +160,12 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 			} else {
 				cfg.SampleRows = n
 			}
+		case recordsize.Key:
+			n, msg := recordsize.Parse(v)
+			if msg != "" {
+				bad(k, "%s", msg)
+			}
+			cfg.MaxRecordBytes = n
 		default:
 			bad(k, "%s", configkey.Unknown(k, allowedKeys))
 		}

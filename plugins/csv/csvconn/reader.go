@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"unicode/utf8"
+
+	"github.com/sqlflow/sqlflow-host/sdk/recordsize"
 )
 
 // recordReader splits CSV bytes into records (RFC 4180 with a configurable
@@ -17,6 +19,10 @@ import (
 // Records end at "\n" or "\r\n"; a quoted field may hold delimiters, line
 // breaks and doubled quote characters; a quote character inside an
 // unquoted field is kept as data. Empty lines between records are skipped.
+//
+// A record longer than maxRecord bytes (its final line break not counted)
+// or of more than recordsize.MaxFields fields is an error, found while the
+// record is read: the reader never holds more than maxRecord bytes of it.
 type recordReader struct {
 	r      *bufio.Reader
 	delim  byte
@@ -26,6 +32,8 @@ type recordReader struct {
 	// 1-based line number.
 	offset int64
 	line   int64
+	// maxRecord caps a record's bytes (max_record_bytes).
+	maxRecord int64
 
 	buf    []byte
 	ends   []int
@@ -42,8 +50,33 @@ type syntaxError struct {
 
 func (e *syntaxError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
 
+// tooLargeError is a record over the cap (max bytes), or of too many
+// fields, starting at a line.
+type tooLargeError struct {
+	line   int64
+	max    int64
+	fields bool
+}
+
+func (e *tooLargeError) Error() string {
+	if e.fields {
+		return fmt.Sprintf("line %d: more than %d fields", e.line, recordsize.MaxFields)
+	}
+	return fmt.Sprintf("line %d: a record larger than %d bytes", e.line, e.max)
+}
+
+// readerBufferSize is the bufio buffer: fastRecord handles records that
+// fit in it, so a record it handles has fewer than recordsize.MaxFields
+// fields.
+const readerBufferSize = 256 << 10
+
 func newRecordReader(r io.Reader, cfg config, offset, line int64) *recordReader {
-	return &recordReader{r: bufio.NewReaderSize(r, 256<<10), delim: cfg.Delimiter, quote: cfg.Quote, latin1: cfg.Latin1, offset: offset, line: line}
+	max := cfg.MaxRecordBytes
+	if max <= 0 {
+		max = recordsize.Default
+	}
+	return &recordReader{r: bufio.NewReaderSize(r, readerBufferSize), delim: cfg.Delimiter, quote: cfg.Quote, latin1: cfg.Latin1,
+		offset: offset, line: line, maxRecord: max}
 }
 
 func (p *recordReader) readByte() (byte, error) {
@@ -81,6 +114,10 @@ func (p *recordReader) atEOF() bool {
 // read returns the next record's fields (converted to UTF-8), whether each
 // was quoted, and the line the record starts on. At the end of input it
 // returns io.EOF. The slices are reused by the next call.
+//
+// Every byte of the record but its final line break counts toward the
+// cap, checked before it is added to p.buf: a record over the cap fails
+// at its first bytes past the cap, having held no more than the cap.
 func (p *recordReader) read() (fields []string, quoted []bool, line int64, err error) {
 	// Skip empty lines.
 	for {
@@ -109,73 +146,205 @@ func (p *recordReader) read() (fields []string, quoted []bool, line int64, err e
 	if !p.slowOnly && p.fastRecord() {
 		return p.fields(line)
 	}
+	limit := p.offset + p.maxRecord
 	for {
 		// One field.
-		b, err := p.readByte()
-		isQuoted := err == nil && b == p.quote
-		if isQuoted {
-			for {
-				b, err = p.readByte()
-				if err != nil {
-					if errors.Is(err, io.EOF) {
-						return nil, nil, line, &syntaxError{line, "quoted field is not closed before the end of the file"}
-					}
-					return nil, nil, line, err
-				}
-				if b == p.quote {
-					if next, perr := p.r.Peek(1); perr == nil && next[0] == p.quote {
-						p.readByte()
-						p.buf = append(p.buf, p.quote)
-						continue
-					}
+		if c, err := p.r.Peek(1); err == nil && c[0] == p.quote {
+			p.readByte()
+			if err := p.quotedField(line, limit); err != nil {
+				return nil, nil, line, err
+			}
+			b, err := p.readByte()
+			p.ends = append(p.ends, len(p.buf))
+			p.quoted = append(p.quoted, true)
+			if err != nil {
+				if errors.Is(err, io.EOF) {
 					break
 				}
-				p.buf = append(p.buf, b)
+				return nil, nil, line, err
 			}
-			b, err = p.readByte()
-		} else {
-			for err == nil && b != p.delim && b != '\n' {
-				if b == '\r' {
-					if next, perr := p.r.Peek(1); perr == nil && next[0] == '\n' {
-						b, err = p.readByte()
-						break
-					}
+			if b == p.delim {
+				if err := p.nextField(line, limit); err != nil {
+					return nil, nil, line, err
 				}
-				p.buf = append(p.buf, b)
-				b, err = p.readByte()
+				continue
 			}
+			if b == '\r' {
+				if next, perr := p.r.Peek(1); perr == nil && next[0] == '\n' {
+					p.readByte()
+					break
+				}
+			}
+			if b == '\n' {
+				break
+			}
+			return nil, nil, line, &syntaxError{p.line, fmt.Sprintf("unexpected %q after a closing quote in field %d", b, len(p.ends))}
 		}
+		end, err := p.unquotedField(limit, line)
 		p.ends = append(p.ends, len(p.buf))
-		p.quoted = append(p.quoted, isQuoted)
+		p.quoted = append(p.quoted, false)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				break
 			}
 			return nil, nil, line, err
 		}
-		if b == p.delim {
-			continue
-		}
-		if b == '\r' && isQuoted {
-			if next, perr := p.r.Peek(1); perr == nil && next[0] == '\n' {
-				p.readByte()
-				break
-			}
-		}
-		if b == '\n' {
+		if end == '\n' {
 			break
 		}
-		return nil, nil, line, &syntaxError{p.line, fmt.Sprintf("unexpected %q after a closing quote in field %d", b, len(p.ends))}
+		if err := p.nextField(line, limit); err != nil {
+			return nil, nil, line, err
+		}
 	}
 	return p.fields(line)
+}
+
+// nextField checks the record after a delimiter (read): the delimiter
+// counts toward the cap, and another field must not pass MaxFields.
+func (p *recordReader) nextField(line, limit int64) error {
+	if p.offset > limit {
+		return &tooLargeError{line: line, max: p.maxRecord}
+	}
+	if len(p.ends) >= recordsize.MaxFields {
+		return &tooLargeError{line: line, fields: true}
+	}
+	return nil
+}
+
+// buffered returns the bytes in the reader's buffer, filling it first
+// when it is empty; at the end of input, io.EOF.
+func (p *recordReader) buffered() ([]byte, error) {
+	if p.r.Buffered() == 0 {
+		if _, err := p.r.Peek(1); err != nil {
+			return nil, err
+		}
+	}
+	return p.r.Peek(p.r.Buffered())
+}
+
+// take adds the next n buffered bytes (s, holding no line break unless
+// lines says how many) to p.buf and moves past them, after checking the
+// cap: a byte past limit is a record over the cap.
+func (p *recordReader) take(s []byte, lines int64, line, limit int64) error {
+	if p.offset+int64(len(s)) > limit {
+		return &tooLargeError{line: line, max: p.maxRecord}
+	}
+	if len(s) > cap(p.buf)-len(p.buf) {
+		p.grow(len(s))
+	}
+	p.buf = append(p.buf, s...)
+	p.offset += int64(len(s))
+	p.line += lines
+	p.r.Discard(len(s))
+	return nil
+}
+
+// quotedField reads a quoted field after its opening quote, up to and
+// including its closing quote, into p.buf (a doubled quote character as
+// one): whole runs of the buffer at a time.
+func (p *recordReader) quotedField(line, limit int64) error {
+	for {
+		buf, err := p.buffered()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return &syntaxError{line, "quoted field is not closed before the end of the file"}
+			}
+			return err
+		}
+		j := bytes.IndexByte(buf, p.quote)
+		if j < 0 {
+			j = len(buf)
+		}
+		if j > 0 {
+			run := buf[:j]
+			if err := p.take(run, int64(bytes.Count(run, newline)), line, limit); err != nil {
+				return err
+			}
+		}
+		if j == len(buf) {
+			continue
+		}
+		p.readByte() // the quote character
+		if p.offset > limit {
+			return &tooLargeError{line: line, max: p.maxRecord}
+		}
+		if next, perr := p.r.Peek(1); perr != nil || next[0] != p.quote {
+			return nil
+		}
+		p.readByte()
+		if len(p.buf) == cap(p.buf) {
+			p.grow(1)
+		}
+		p.buf = append(p.buf, p.quote)
+	}
+}
+
+var newline = []byte{'\n'}
+
+// unquotedField reads an unquoted field into p.buf up to the delimiter or
+// the line break ("\n" or "\r\n") that ends it, which it reads too and
+// returns ('\n' for either line break); a field ended by the end of input
+// returns io.EOF. A '\r' not followed by "\n" is data.
+func (p *recordReader) unquotedField(limit, line int64) (byte, error) {
+	for {
+		buf, err := p.buffered()
+		if err != nil {
+			return 0, err
+		}
+		i := 0
+		for i < len(buf) && buf[i] != p.delim && buf[i] != '\n' && buf[i] != '\r' {
+			i++
+		}
+		if i > 0 {
+			if err := p.take(buf[:i], 0, line, limit); err != nil {
+				return 0, err
+			}
+		}
+		if i == len(buf) {
+			continue
+		}
+		b, _ := p.readByte()
+		if b != '\r' {
+			return b, nil
+		}
+		if next, perr := p.r.Peek(1); perr == nil && next[0] == '\n' {
+			p.readByte()
+			return '\n', nil
+		}
+		if p.offset > limit {
+			return 0, &tooLargeError{line: line, max: p.maxRecord}
+		}
+		if len(p.buf) == cap(p.buf) {
+			p.grow(1)
+		}
+		p.buf = append(p.buf, '\r')
+	}
+}
+
+// grow enlarges p.buf for at least need more bytes: it doubles the
+// capacity, and once that reaches a quarter of maxRecord it goes straight
+// to maxRecord, past which a record fails anyway. Go's append grows a
+// large slice by a quarter each time, which on the way to a record of the
+// cap's size left about four times the cap in garbage (a 64 MiB cap
+// peaked near 300 MiB); this leaves at most a quarter of the cap, so a
+// record over the cap is found holding about 1.25 times the cap.
+func (p *recordReader) grow(need int) {
+	n := max(2*cap(p.buf), 4096, len(p.buf)+need)
+	if n >= int(p.maxRecord)/4 {
+		n = max(int(p.maxRecord), len(p.buf)+need)
+	}
+	b := make([]byte, len(p.buf), n)
+	copy(b, p.buf)
+	p.buf = b
 }
 
 // fastRecord reads the next record when it is one whole line in the
 // buffer without a quote character (the common case), splitting it at the
 // delimiters with bytes.IndexByte instead of a call per byte. It reports
 // false, having read nothing, for anything else (a quote, a line longer
-// than the buffer, the last line without a newline), which the byte loop
-// handles.
+// than the buffer or than maxRecord, the last line without a newline),
+// which the byte loop handles. A line in the buffer has fewer than
+// recordsize.MaxFields fields, so only its length is checked here.
 func (p *recordReader) fastRecord() bool {
 	n := p.r.Buffered()
 	buf, _ := p.r.Peek(n)
@@ -192,6 +361,9 @@ func (p *recordReader) fastRecord() bool {
 	}
 	if len(rec) > 0 && rec[len(rec)-1] == '\r' { // "\r\n" ends the record
 		rec = rec[:len(rec)-1]
+	}
+	if int64(len(rec)) > p.maxRecord {
+		return false
 	}
 	for {
 		j := bytes.IndexByte(rec, p.delim)

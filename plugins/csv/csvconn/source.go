@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/sdk/coltype"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 	"github.com/sqlflow/sqlflow-host/sdk/filestage"
+	"github.com/sqlflow/sqlflow-host/sdk/recordsize"
 )
 
 // streamInfo is the source's one stream: its files and inferred schema.
@@ -114,6 +116,14 @@ func dataError(file string, err error) error {
 	var se *syntaxError
 	if errors.As(err, &se) {
 		return errclass.Permanentf("file %q, %s", file, se.Error())
+	}
+	var tl *tooLargeError
+	if errors.As(err, &tl) {
+		where := fmt.Sprintf("file %q, line %d", file, tl.line)
+		if tl.fields {
+			return recordsize.FieldsError(where)
+		}
+		return recordsize.Error(where, tl.max)
 	}
 	return filestage.FileError(err, "read", file)
 }

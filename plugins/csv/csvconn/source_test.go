@@ -44,6 +44,9 @@ func TestConfigureFieldErrors(t *testing.T) {
 		{"bad sample_rows", `{"path":"x.csv","sample_rows":0}`, "sample_rows", "positive integer"},
 		{"null_values not list", `{"path":"x.csv","null_values":3}`, "null_values", "list of strings"},
 		{"not an object", `[1]`, "", "JSON object"},
+		{"max_record_bytes too small", `{"path":"x.csv","max_record_bytes":1023}`, "max_record_bytes", "from 1024 (1 KiB) to 1073741824 (1 GiB) bytes, got 1023"},
+		{"max_record_bytes too large", `{"path":"x.csv","max_record_bytes":1073741825}`, "max_record_bytes", "got 1073741825"},
+		{"max_record_bytes not a number", `{"path":"x.csv","max_record_bytes":"64MiB"}`, "max_record_bytes", "integer number of bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

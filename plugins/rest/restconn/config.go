@@ -13,6 +13,7 @@ import (
 
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/configkey"
+	"github.com/sqlflow/sqlflow-host/sdk/recordsize"
 )
 
 // Pagination styles.
@@ -63,6 +64,8 @@ type config struct {
 	// IgnoreNewFields drops fields the first page did not have instead of
 	// failing the read.
 	IgnoreNewFields bool
+	// MaxRecordBytes caps one response body (max_record_bytes).
+	MaxRecordBytes int64
 	// Secrets are every credential of the config, redacted from messages.
 	Secrets []string
 }
@@ -119,7 +122,7 @@ func parsePath(s string) (path_, bool) {
 
 var allowedKeys = []string{
 	"url", "method", "headers", "params", "auth", "pagination", "data_path", "flatten_response",
-	"stream_name", "schema", "cursor_param", "new_fields", "timeout", "max_retries", "retry_delay",
+	"stream_name", "schema", "cursor_param", "new_fields", "max_record_bytes", "timeout", "max_retries", "retry_delay",
 }
 
 var allowedAuthKeys = map[string][]string{
@@ -137,7 +140,7 @@ var allowedPaginationKeys = []string{
 
 // parseConfig validates raw. Problems come back as field errors.
 func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
-	cfg := config{Method: "GET", Flatten: true, CursorParam: "since", Pagination: pagination{Type: pageNone}}
+	cfg := config{Method: "GET", Flatten: true, CursorParam: "since", Pagination: pagination{Type: pageNone}, MaxRecordBytes: recordsize.Default}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(nonEmpty(raw), &fields); err != nil || fields == nil {
 		return cfg, []sdk.FieldError{{Message: "the rest configuration must be a JSON object with at least \"url\""}}
@@ -245,6 +248,12 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 				break
 			}
 			cfg.IgnoreNewFields = s == "ignore"
+		case recordsize.Key:
+			n, msg := recordsize.Parse(v)
+			if msg != "" {
+				bad(k, "%s", msg)
+			}
+			cfg.MaxRecordBytes = n
 		case "timeout":
 			secs, ok := decodeNumber(v)
 			if !ok || secs <= 0 {

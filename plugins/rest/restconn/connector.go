@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -30,12 +31,9 @@ import (
 	"github.com/sqlflow/sqlflow-host/sdk/classify/httpclass"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 	"github.com/sqlflow/sqlflow-host/sdk/httplink"
+	"github.com/sqlflow/sqlflow-host/sdk/pageloop"
+	"github.com/sqlflow/sqlflow-host/sdk/recordsize"
 )
-
-// maxBodyBytes caps a response body: a page becomes one Arrow batch and
-// must fit the protocol's 256 MiB message, and JSON is larger than the
-// Arrow it turns into.
-const maxBodyBytes = 128 << 20
 
 // userAgent is sent with every request.
 const userAgent = "sqlflow-rest/0.1"
@@ -173,6 +171,12 @@ type checkpoint struct {
 	// Prev is a hash of the previous page's body, to catch an API that
 	// ignores the page parameter and answers the same page forever.
 	Prev string `json:"prev,omitempty"`
+	// Loop remembers (as hashes) the positions of the pages read, for
+	// the pagination types that follow what the server gives (cursor,
+	// next_url, link_header): a next token or link that leads back to a
+	// page read before fails the read instead of looping. It lives in the
+	// checkpoint so that a restarted plugin keeps it.
+	Loop pageloop.Guard `json:"loop,omitzero"`
 	// Done marks the checkpoint of the last page: reading from it sends
 	// no request and answers an empty, done page.
 	Done bool `json:"done,omitempty"`
@@ -233,6 +237,13 @@ func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 		return sdk.Page{Checkpoint: req.Checkpoint, Done: true, CursorValue: st.Max}, nil
 	}
 	label := fmt.Sprintf("page %d", st.Pages+1)
+	if limit := s.cfg.Pagination.MaxPages; limit > 0 && st.Pages >= limit {
+		// The API has more pages than the user allowed. Stopping here
+		// would look like the end of the stream (and a replace would then
+		// drop the rest of the target), so the read fails.
+		return sdk.Page{}, errclass.Permanentf("stream %q: the API has more than pagination.max_pages (%d) pages: page %d would be next; raise max_pages, or remove it to read every page",
+			s.cfg.StreamName, limit, st.Pages+1)
+	}
 	var stored *string
 	if req.CursorField != "" {
 		if t, ok := storedParam(req.CursorValue); ok {
@@ -356,7 +367,9 @@ func (b *pageBuilder) setCursor(field string, stored, max json.RawMessage) error
 
 // advance computes the next request from the page just read and reports
 // whether the stream is done: an empty page, a short page, no next token
-// or link, the total reached, or max_pages.
+// or link, or the total reached. A next token or link that leads back to
+// a page of the read (next.Loop) is a PERMANENT error; max_pages is
+// checked by ReadPage before the next request.
 func (s session) advance(next *checkpoint, st checkpoint, f *fetched, body any, records []any) (bool, error) {
 	p := s.cfg.Pagination
 	n := int64(len(records))
@@ -386,12 +399,15 @@ func (s session) advance(next *checkpoint, st checkpoint, f *fetched, body any, 
 			return false, errclass.Permanentf("pagination.next_token_path %q: %v", p.NextTokenPath.Text, err)
 		}
 		tok, _ := scalarText(v)
-		switch {
-		case tok == "":
+		if tok == "" {
 			done = true
-		case tok == st.Token:
-			return false, errclass.Permanentf("the API returned the same next token %q as for the previous page; stopping would truncate the stream and going on would loop",
-				s.red.Redact(tok))
+			next.Token = tok
+			break
+		}
+		s.startLoop(next, st, "token:"+st.Token)
+		if earlier, loops := next.Loop.Visit("token:" + tok); loops {
+			return false, errclass.Permanentf("pagination loops: the next token of page %d, %q, is the one page %d was read with; stopping would truncate the stream and going on would never end",
+				st.Pages+1, s.red.Redact(tok), earlier)
 		}
 		next.Token = tok
 	case pageNext, pageLink:
@@ -415,7 +431,18 @@ func (s session) advance(next *checkpoint, st checkpoint, f *fetched, body any, 
 			return false, errclass.Permanentf("the next-page link %q is not an http(s) URL", s.red.Redact(link))
 		}
 		if s.withoutAPIKey(u).String() == s.withoutAPIKey(f.url).String() {
-			return false, errclass.Permanentf("the next-page link points at the page just read (%s); going on would loop", s.red.Redact(link))
+			// The page just read, where a redirect took it.
+			return false, errclass.Permanentf("pagination loops: the next-page link of page %d, %s, is that page itself; stopping would truncate the stream and going on would never end",
+				st.Pages+1, s.showURL(u))
+		}
+		current := st.URL
+		if current == "" {
+			current = f.asked.String()
+		}
+		s.startLoop(next, st, "url:"+s.pageKey(current))
+		if earlier, loops := next.Loop.Visit("url:" + s.pageKey(s.withoutAPIKey(u).String())); loops {
+			return false, errclass.Permanentf("pagination loops: the next-page link of page %d, %s, leads back to page %d, read already; stopping would truncate the stream and going on would never end",
+				st.Pages+1, s.showURL(u), earlier)
 		}
 		next.URL = s.withoutAPIKey(u).String()
 	}
@@ -428,12 +455,42 @@ func (s session) advance(next *checkpoint, st checkpoint, f *fetched, body any, 
 			}
 		}
 	}
-	if p.MaxPages > 0 && next.Pages >= p.MaxPages && !done {
-		// A limit the user set, not a failure: say so.
-		s.logger.Warn("stopped at pagination.max_pages; the API may have more pages", "max_pages", p.MaxPages, "stream", s.cfg.StreamName)
-		return true, nil
-	}
 	return done, nil
+}
+
+// startLoop makes sure next's loop guard knows the page just read, read
+// at position current: a read's first page, or a checkpoint of an earlier
+// version (without a guard) resumed, start the guard there.
+func (s session) startLoop(next *checkpoint, st checkpoint, current string) {
+	if next.Loop.Pages == st.Pages+1 {
+		return
+	}
+	next.Loop.Start(st.Pages)
+	next.Loop.Visit(current)
+}
+
+// pageKey is a URL as the loop guard compares it: without the api_key,
+// the fragment or user info, the scheme and host lower-cased and the query
+// parameters sorted, so that the same page written two ways is one page.
+func (s session) pageKey(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u = s.withoutAPIKey(u)
+	v := *u
+	v.User, v.Fragment, v.RawFragment = nil, "", ""
+	v.Scheme, v.Host = strings.ToLower(v.Scheme), strings.ToLower(v.Host)
+	v.RawQuery = v.Query().Encode()
+	return v.String()
+}
+
+// showURL is a URL for a message: without user info or the api_key, and
+// with secret-looking parameters (token=, signature=, ...) redacted.
+func (s session) showURL(u *url.URL) string {
+	v := *s.withoutAPIKey(u)
+	v.User = nil
+	return s.red.Redact(v.String())
 }
 
 // withoutAPIKey drops an api_key placed in the query, so that checkpoints
@@ -457,6 +514,7 @@ type fetched struct {
 	body   []byte
 	header http.Header
 	url    *url.URL // the URL answered (after redirects)
+	asked  *url.URL // the URL requested, without an api_key
 	what   string   // "GET <url>", redacted, for messages
 }
 
@@ -472,7 +530,9 @@ func (s session) fetch(ctx context.Context, st checkpoint, stored *string) (*fet
 	if err != nil {
 		return nil, err
 	}
-	what := s.red.Redact(s.cfg.Method + " " + u.String())
+	shown := *u
+	shown.User = nil // credentials in the URL never reach a message
+	what := s.red.Redact(s.cfg.Method + " " + shown.String())
 	resp, err := s.send(ctx, u, body)
 	if resp != nil {
 		defer resp.Body.Close()
@@ -487,18 +547,67 @@ func (s session) fetch(ctx context.Context, st checkpoint, stored *string) (*fet
 	if cerr := httpclass.Classify(ctx, resp, err, opts); cerr != nil {
 		return nil, cerr
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
+	limit := s.cfg.MaxRecordBytes
+	tooLarge := func(size string) error {
+		return errclass.Permanentf("%s: page %d: the response body is larger than %s (%s%s); ask for smaller pages (pagination.page_size), or %s",
+			what, st.Pages+1, recordsize.Key, recordsize.Format(limit), size, recordsize.Advice(limit))
+	}
+	if resp.ContentLength > limit {
+		return nil, tooLarge(fmt.Sprintf("; Content-Length says %d bytes", resp.ContentLength))
+	}
+	data, err := readBody(resp.Body, resp.ContentLength, limit)
+	if errors.Is(err, errBodyTooLarge) {
+		return nil, tooLarge("")
+	}
 	if err != nil {
 		return nil, httpclass.Classify(ctx, nil, fmt.Errorf("read the response body: %w", err), opts)
-	}
-	if len(data) > maxBodyBytes {
-		return nil, errclass.Permanentf("%s: the response body exceeds %d MiB; ask for smaller pages (pagination.page_size)", what, maxBodyBytes>>20)
 	}
 	final := u
 	if resp.Request != nil && resp.Request.URL != nil {
 		final = resp.Request.URL
 	}
-	return &fetched{body: data, header: resp.Header, url: final, what: what}, nil
+	return &fetched{body: data, header: resp.Header, url: final, asked: s.withoutAPIKey(u), what: what}, nil
+}
+
+// errBodyTooLarge is readBody's answer to a body over its limit.
+var errBodyTooLarge = errors.New("the response body is larger than max_record_bytes")
+
+// readBody reads a response body of at most limit bytes; a longer one is
+// errBodyTooLarge, found as soon as the body passes the limit, having held
+// about the limit: the buffer doubles, and once that reaches a quarter of
+// the limit it goes straight to the limit (append's quarter-steps would
+// leave several times the limit in garbage on the way). A Content-Length
+// (size >= 0) sizes the buffer at once. The body is decoded only once it
+// is known to fit: decoding as it arrives would build JSON values several
+// times the size of the bytes before the limit could be seen.
+func readBody(r io.Reader, size, limit int64) ([]byte, error) {
+	n := int64(64 << 10)
+	if size >= 0 {
+		n = size + 1 // +1: the end is seen without growing
+	}
+	buf := make([]byte, 0, min(n, limit+1))
+	for {
+		if len(buf) == cap(buf) {
+			c := int64(2 * cap(buf))
+			if c >= limit/4 {
+				c = limit + 1
+			}
+			nb := make([]byte, len(buf), max(c, int64(cap(buf))+1))
+			copy(nb, buf)
+			buf = nb
+		}
+		k, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+k]
+		if int64(len(buf)) > limit {
+			return nil, errBodyTooLarge
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // request builds the URL (and, for POST, the JSON body) of st.

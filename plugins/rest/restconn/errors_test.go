@@ -379,12 +379,28 @@ func TestSamePageTwiceIsAnError(t *testing.T) {
 	}
 }
 
+// TestMaxPagesAndEmptyStream: a read that needs more pages than
+// max_pages fails PERMANENT naming the cap once the pages allowed are read
+// (it does not end quietly: a replace would drop the rest of the target),
+// without asking for the next page; a read within the cap ends normally.
 func TestMaxPagesAndEmptyStream(t *testing.T) {
 	api := newFakeAPI(t, "page", 100, 5)
-	rows, pages, err := readAll(t, configure(t, map[string]any{"url": api.url("/v1/items"), "data_path": "data.items",
-		"pagination": map[string]any{"page_size": 5, "max_pages": 3}}), sdk.ReadRequest{Stream: "items"})
-	if err != nil || len(pages) != 3 || len(rows) != 15 {
-		t.Fatalf("%d pages, %d rows, %v", len(pages), len(rows), err)
+	cfg := map[string]any{"url": api.url("/v1/items"), "data_path": "data.items", "pagination": map[string]any{"page_size": 5, "max_pages": 3}}
+	rows, pages, err := readAll(t, configure(t, cfg), sdk.ReadRequest{Stream: "items"})
+	if errclass.Of(err) != errclass.Permanent || len(pages) != 3 || len(rows) != 15 || len(api.seen()) != 3 ||
+		!strings.Contains(err.Error(), `stream "items": the API has more than pagination.max_pages (3) pages: page 4 would be next; raise max_pages`) {
+		t.Fatalf("%d pages, %d rows, %d requests, %v", len(pages), len(rows), len(api.seen()), err)
+	}
+	// A fresh connector at the last checkpoint (a restarted plugin) fails
+	// the same way: the count is in the checkpoint.
+	_, err = configure(t, cfg).ReadPage(t.Context(), sdk.ReadRequest{Stream: "items", Checkpoint: pages[2].Checkpoint})
+	if errclass.Of(err) != errclass.Permanent || len(api.seen()) != 3 {
+		t.Fatalf("resumed: %v", err)
+	}
+	// 100 records in pages of 5 take 21 requests (the last one empty).
+	cfg["pagination"] = map[string]any{"page_size": 5, "max_pages": 21}
+	if rows, pages, err := readAll(t, configure(t, cfg), sdk.ReadRequest{Stream: "items"}); err != nil || len(pages) != 21 || len(rows) != 100 {
+		t.Fatalf("within the cap: %d pages, %d rows, %v", len(pages), len(rows), err)
 	}
 	empty := newFakeAPI(t, "page", 0, 5)
 	rows, pages, err = readAll(t, configure(t, map[string]any{"url": empty.url("/v1/items"), "data_path": "data.items",

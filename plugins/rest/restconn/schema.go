@@ -44,7 +44,7 @@ const configSchema = `{
         "next_token_path": {"type": "string"},
         "next_url_path": {"type": "string", "default": "next"},
         "total_path": {"type": "string"},
-        "max_pages": {"type": "integer", "minimum": 1},
+        "max_pages": {"type": "integer", "minimum": 1, "description": "Fail the read (PERMANENT) when the API has more pages than this; default: no limit."},
         "cursor_param": {"type": "string", "description": "Old location of the top-level cursor_param."}
       }
     },
@@ -60,6 +60,7 @@ const configSchema = `{
     },
     "cursor_param": {"type": "string", "default": "since", "description": "Parameter carrying the stored incremental cursor; \"\" sends none."},
     "new_fields": {"type": "string", "enum": ["fail", "ignore"], "default": "fail"},
+    "max_record_bytes": {"type": "integer", "minimum": 1024, "maximum": 1073741824, "default": 67108864, "description": "The most bytes one response body may take; a larger one fails the read, naming the request and page."},
     "timeout": {"type": "number", "exclusiveMinimum": 0, "default": 30, "description": "Seconds per HTTP request. Deprecated as a retry knob: see resilience.timeout."},
     "max_retries": {"type": "integer", "minimum": 0, "deprecated": true, "description": "Mapped by the host onto resilience.retry.max_attempts (N + 1)."},
     "retry_delay": {"type": "number", "minimum": 0, "deprecated": true, "description": "Mapped by the host onto resilience.retry.initial_delay."}

@@ -11,6 +11,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/coltype"
 	"github.com/sqlflow/sqlflow-host/sdk/configkey"
+	"github.com/sqlflow/sqlflow-host/sdk/recordsize"
 )
 
 // config is the validated configuration.
@@ -34,13 +35,16 @@ type config struct {
 	InferTypes  bool
 	Types       map[string]coltype.Type
 	SampleRows  int
+	// MaxRecordBytes caps one csv record or jsonl line
+	// (max_record_bytes); a source fails on a longer one.
+	MaxRecordBytes int64
 }
 
 var allowedKeys = []string{
 	"bucket", "uri", "key", "path_prefix", "region", "access_key_id", "secret_access_key",
 	"session_token", "endpoint_url", "path_style", "file_format", "format", "csv_delimiter",
 	"csv_header", "max_files_per_run",
-	"compression", "csv_infer_types", "csv_columns", "csv_sample_rows",
+	"compression", "csv_infer_types", "csv_columns", "csv_sample_rows", "max_record_bytes",
 }
 
 const configSchema = `{
@@ -66,13 +70,14 @@ const configSchema = `{
     "compression": {"enum": ["auto", "gzip", "none"], "default": "auto", "description": "Source: gzip'd csv/jsonl objects; auto: by the .gz extension."},
     "csv_infer_types": {"type": "boolean", "default": true, "description": "Source: infer csv column types (int64, float64, bool, date, timestamp, string) from a sample of the first object; false reads every column as a string."},
     "csv_columns": {"description": "Source: explicit csv column types overriding inference, a map of column name to type or a list of {name, type}.", "oneOf": [{"type": "object", "additionalProperties": {"enum": ["int64", "float64", "bool", "date", "timestamp", "string"]}}, {"type": "array"}]},
-    "csv_sample_rows": {"type": "integer", "minimum": 1, "default": 1000, "description": "Source: rows of the first csv object sampled to infer types."}
+    "csv_sample_rows": {"type": "integer", "minimum": 1, "default": 1000, "description": "Source: rows of the first csv object sampled to infer types."},
+    "max_record_bytes": {"type": "integer", "minimum": 1024, "maximum": 1073741824, "default": 67108864, "description": "Source: the most bytes one csv record or jsonl line may take; a longer one fails the read, naming the object and line."}
   }
 }`
 
 // parseConfig validates raw; problems are field errors.
 func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
-	cfg := config{Region: "us-east-1", Format: "auto", Delimiter: ',', Header: true, Compression: "auto", InferTypes: true, SampleRows: defaultSampleRows}
+	cfg := config{Region: "us-east-1", Format: "auto", Delimiter: ',', Header: true, Compression: "auto", InferTypes: true, SampleRows: defaultSampleRows, MaxRecordBytes: recordsize.Default}
 	var errs []sdk.FieldError
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, sdk.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})

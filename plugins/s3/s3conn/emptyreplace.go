@@ -104,7 +104,7 @@ func datasetSchema(ctx context.Context, cfg config, cli *client, target, format 
 			return nil, err
 		}
 		defer r.close()
-		header, err := newCSVReader(r.reader(), cfg).Read()
+		header, err := newCSVReader(r.reader(), cfg, 1).Read()
 		if err == io.EOF {
 			return arrow.NewSchema(nil, nil), nil
 		}
@@ -123,8 +123,10 @@ func datasetSchema(ctx context.Context, cfg config, cli *client, target, format 
 		}
 		defer r.close()
 		br := bufio.NewReader(r.reader())
-		for {
-			line, err := br.ReadBytes('\n')
+		var long []byte
+		for n := int64(1); ; n++ {
+			var line []byte
+			line, long, err = readLine(br, cfg.MaxRecordBytes, n, long)
 			if len(bytes.TrimSpace(line)) > 0 {
 				return jsonSchema(line, cli.url(o.Key))
 			}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/sqlflow/sqlflow-host/sdk/coltype"
+	"github.com/sqlflow/sqlflow-host/sdk/recordsize"
 )
 
 // defaultSampleRows is how many rows of the first csv object are sampled
@@ -12,8 +13,8 @@ import (
 const defaultSampleRows = 1000
 
 // parseSourceConfig reads the source keys compression, csv_infer_types,
-// csv_columns and csv_sample_rows from m into cfg, reporting problems
-// through bad.
+// csv_columns, csv_sample_rows and max_record_bytes from m into cfg,
+// reporting problems through bad.
 func parseSourceConfig(m map[string]json.RawMessage, cfg *config, bad func(field, format string, args ...any)) {
 	if v, ok := m["compression"]; ok {
 		var s string
@@ -41,6 +42,13 @@ func parseSourceConfig(m map[string]json.RawMessage, cfg *config, bad func(field
 		if err := json.Unmarshal(v, &cfg.SampleRows); err != nil || cfg.SampleRows < 1 {
 			bad("csv_sample_rows", "must be a positive integer, got %s", v)
 		}
+	}
+	if v, ok := m[recordsize.Key]; ok {
+		n, msg := recordsize.Parse(v)
+		if msg != "" {
+			bad(recordsize.Key, "%s", msg)
+		}
+		cfg.MaxRecordBytes = n
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/sdk/classify/awsclass"
 	"github.com/sqlflow/sqlflow-host/sdk/coltype"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+	"github.com/sqlflow/sqlflow-host/sdk/recordsize"
 )
 
 // openRead is an object read kept open between pages, so that the next
@@ -44,6 +45,7 @@ type openRead struct {
 	base      int64 // csv: off = base + cr.InputOffset()
 	baseLine  int64 // csv: the line at base
 	br        *bufio.Reader
+	long      []byte // jsonl: the buffer of lines longer than br's
 
 	// parquet: the file, and the record reader of row group rg, whose next
 	// row is row, reading batch rows at a time.
@@ -132,7 +134,14 @@ func textErr(ctx context.Context, err error, cli *client, key, where string) err
 	}
 	var pe *csv.ParseError
 	var ce flate.CorruptInputError
+	var tl *tooLargeError
 	switch {
+	case errors.As(err, &tl):
+		at := fmt.Sprintf("%s, line %d", cli.url(key), tl.line)
+		if tl.fields {
+			return recordsize.FieldsError(at)
+		}
+		return recordsize.Error(at, tl.max)
 	case errors.As(err, &pe):
 		return errclass.Permanentf("%s%s: not valid CSV: %v", cli.url(key), where, pe)
 	case errors.Is(err, gzip.ErrHeader):
@@ -159,8 +168,10 @@ func resume(ctx context.Context, cfg config, cli *client, st *streamInfo, ob obj
 	return o, nil
 }
 
-func newCSVReader(r io.Reader, cfg config) *csv.Reader {
-	cr := csv.NewReader(bufio.NewReaderSize(r, 256<<10))
+// newCSVReader reads csv records from r, which starts at a record on line
+// line, through a csvGuard enforcing max_record_bytes.
+func newCSVReader(r io.Reader, cfg config, line int64) *csv.Reader {
+	cr := csv.NewReader(bufio.NewReaderSize(newCSVGuard(r, cfg.Delimiter, cfg.MaxRecordBytes, line), 256<<10))
 	cr.Comma = cfg.Delimiter
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
@@ -181,7 +192,7 @@ func csvSchema(ctx context.Context, cfg config, cli *client, st *streamInfo, ob 
 		return err
 	}
 	defer o.close()
-	r := newCSVReader(o.reader(), cfg)
+	r := newCSVReader(o.reader(), cfg, 1)
 	r.ReuseRecord = false
 	first, err := r.Read()
 	if err == io.EOF {
@@ -265,7 +276,7 @@ func readCSV(ctx context.Context, cfg config, cli *client, st *streamInfo, ob ob
 	stop := o.watch(ctx)
 	defer stop()
 	if o.cr == nil {
-		o.cr = newCSVReader(o.reader(), cfg)
+		o.cr = newCSVReader(o.reader(), cfg, o.line)
 		o.base, o.baseLine = o.off, o.line
 	}
 	r := o.cr
@@ -356,8 +367,10 @@ func jsonlSchema(ctx context.Context, cfg config, cli *client, st *streamInfo, o
 	}
 	defer o.close()
 	br := bufio.NewReader(o.reader())
-	for {
-		line, err := br.ReadBytes('\n')
+	var long []byte
+	for n := int64(1); ; n++ {
+		var line []byte
+		line, long, err = readLine(br, cfg.MaxRecordBytes, n, long)
 		if len(bytes.TrimSpace(line)) > 0 {
 			st.schema, err = jsonSchema(line, cli.url(ob.Key))
 			return err
@@ -424,7 +437,8 @@ func readJSONL(ctx context.Context, cfg config, cli *client, st *streamInfo, ob 
 	}
 	var rows, size int64
 	for rows < maxRows && size < maxBytes {
-		line, err := o.br.ReadBytes('\n')
+		var line []byte
+		line, o.long, err = readLine(o.br, cfg.MaxRecordBytes, o.line, o.long)
 		if err != nil && err != io.EOF {
 			return nil, textErr(ctx, err, cli, ob.Key, "")
 		}

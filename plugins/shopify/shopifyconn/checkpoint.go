@@ -10,6 +10,7 @@ import (
 
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+	"github.com/sqlflow/sqlflow-host/sdk/pageloop"
 )
 
 // checkpointVersion is the version of the checkpoint's JSON; a checkpoint
@@ -63,6 +64,13 @@ type checkpoint struct {
 	MinID       int64           `json:"min_id,omitempty"`
 	// Max is the greatest cursor value read so far.
 	Max json.RawMessage `json:"max,omitempty"`
+	// Loop and ChildLoop remember (as hashes) the cursors the read
+	// followed: of the list being paged (After) and of the current
+	// parent's children (ChildAfter). A cursor Shopify gives again fails
+	// the read instead of paging in circles; in the checkpoint, a
+	// restarted plugin keeps them. See sdk/pageloop.
+	Loop      pageloop.Guard `json:"loop,omitzero"`
+	ChildLoop pageloop.Guard `json:"child_loop,omitzero"`
 	// Done marks the position after the last page.
 	Done bool `json:"done,omitempty"`
 }
@@ -317,5 +325,57 @@ func (cp *checkpoint) track(o *object, req sdk.ReadRequest, rows []row, rest boo
 		best = stored
 	}
 	cp.Max = encodeCursor(best)
+	return nil
+}
+
+// followed checks the cursor the read follows next, which u.advance just
+// set in next, against the cursors the same list gave before: Shopify
+// repeating an endCursor or page_info (a bug, a proxy replaying answers)
+// would otherwise page forever. A new list (the next REST phase, the next
+// parent's children, a new page of parents' children) starts a new guard.
+func (s *session) followed(o *object, cp checkpoint, next *checkpoint) error {
+	if next.Done {
+		return nil
+	}
+	switch {
+	case o.Shape == shapeTop || (o.Shape == shapeInline && !s.cfg.REST):
+		if next.Phase != cp.Phase {
+			next.Loop = pageloop.Guard{}
+			return nil
+		}
+		return visitCursor(&next.Loop, next.After, "the "+o.Name)
+	case len(cp.Parents) == 0:
+		// A page of parents was read; their children start afresh.
+		next.ChildLoop = pageloop.Guard{}
+		if next.End {
+			return nil
+		}
+		return visitCursor(&next.Loop, next.After, "the "+o.Parent+" whose "+o.Name+" are read")
+	default:
+		// A page of the first parent's children.
+		if len(next.Parents) != len(cp.Parents) {
+			next.ChildLoop = pageloop.Guard{}
+			return nil
+		}
+		return visitCursor(&next.ChildLoop, next.ChildAfter, fmt.Sprintf("the %s of %s %s", o.Name, strings.TrimSuffix(o.Parent, "s"), cp.Parents[0].ID))
+	}
+}
+
+// visitCursor records that the next page of a list is read at cursor; a
+// cursor the list gave before is a PERMANENT error naming both pages. The
+// list's first page is read without a cursor, so the first cursor is page
+// 2's.
+func visitCursor(g *pageloop.Guard, cursor, list string) error {
+	if g.Pages == 0 {
+		g.Start(1)
+	}
+	if earlier, loops := g.Visit(cursor); loops {
+		shown := cursor
+		if len(shown) > 80 {
+			shown = shown[:80] + "…"
+		}
+		return errclass.Permanentf("Shopify's cursor for page %d of %s, %q, is the one page %d was read with: the pages go round in circles, so stopping would lose the rest and going on would never end",
+			g.Pages+1, list, shown, earlier)
+	}
 	return nil
 }

@@ -215,6 +215,9 @@ func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 		rows = rows[min(cp.Skip, len(rows)):]
 		next.Skip = 0
 		u.advance(&next)
+		if err := s.followed(o, cp, &next); err != nil {
+			return sdk.Page{}, fmt.Errorf("stream %q: %w", o.Name, err)
+		}
 	}
 	rec, err := buildBatch(o, rows, s.cfg.REST)
 	if err != nil {

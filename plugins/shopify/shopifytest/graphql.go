@@ -174,7 +174,11 @@ func (s *Shop) graphql(w http.ResponseWriter, r *http.Request, version string) {
 	}
 	end := any(nil)
 	if len(recs) > 0 {
-		end = encodePos(posOf(recs[len(recs)-1], f.byUpdated))
+		cursor := encodePos(posOf(recs[len(recs)-1], f.byUpdated))
+		if more && s.rewrite != nil {
+			cursor = s.rewrite(root, after, cursor)
+		}
+		end = cursor
 	}
 	s.mu.Unlock()
 	if nodes == nil {

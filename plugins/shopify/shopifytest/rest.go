@@ -220,7 +220,13 @@ func (s *Shop) rest(w http.ResponseWriter, r *http.Request, version, path string
 			}
 		}
 		p.Q = keep.Encode()
-		next := fmt.Sprintf("http://%s/admin/api/%s/%s?limit=%d&page_info=%s", r.Host, version, path, limit, encodePos(p))
+		cursor := encodePos(p)
+		s.mu.Lock()
+		if s.rewrite != nil {
+			cursor = s.rewrite(path, pageInfo, cursor)
+		}
+		s.mu.Unlock()
+		next := fmt.Sprintf("http://%s/admin/api/%s/%s?limit=%d&page_info=%s", r.Host, version, path, limit, cursor)
 		link := fmt.Sprintf(`<%s>; rel="next"`, next)
 		if pageInfo != "" {
 			link = fmt.Sprintf(`<http://%s/admin/api/%s/%s?limit=%d&page_info=previous>; rel="previous", `, r.Host, version, path, limit) + link

@@ -89,6 +89,7 @@ type Shop struct {
 	otherDenied int
 	failNext    []int
 	onRequest   func(Request)
+	rewrite     func(root, after, next string) string
 
 	orders, customers, products, items, locations, discounts, custom, smart, shopMeta []*record
 }
@@ -158,6 +159,19 @@ func (s *Shop) Throttled() int {
 func (s *Shop) OnRequest(f func(Request)) {
 	s.mu.Lock()
 	s.onRequest = f
+	s.mu.Unlock()
+}
+
+// RewriteCursors sets a function that replaces the next-page cursor the
+// shop answers when there is a next page (the GraphQL endCursor, the REST
+// page_info of the rel="next" Link): f gets the connection or endpoint
+// read (as Request.Root), the cursor the request came with ("" on a first
+// page) and the cursor the shop would answer, and returns the one to
+// answer. It is called under the shop's lock. Tests use it to make a shop
+// that pages in circles.
+func (s *Shop) RewriteCursors(f func(root, after, next string) string) {
+	s.mu.Lock()
+	s.rewrite = f
 	s.mu.Unlock()
 }
 
