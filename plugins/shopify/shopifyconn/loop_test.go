@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/sqlflow/sqlflow-host/plugins/shopify/internal/fakeshop"
+	"github.com/sqlflow/sqlflow-host/plugins/shopify/shopifytest"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 )
@@ -14,7 +14,7 @@ import (
 // circles makes shop's cursors of the list root go round: "self" answers
 // page 2's request with its own cursor (the page repeats forever); "pair"
 // answers page 3 with the cursor of page 2 (pages 2 and 3 alternate).
-func circles(shop *fakeshop.Shop, root, kind string) {
+func circles(shop *shopifytest.Shop, root, kind string) {
 	var mu sync.Mutex
 	var given []string // the cursors answered, in order
 	shop.RewriteCursors(func(r, after, next string) string {
@@ -40,7 +40,7 @@ func circles(shop *fakeshop.Shop, root, kind string) {
 // readFresh reads stream to its end or its first error, every page with a
 // newly configured connector from the last checkpoint (a plugin restarted
 // between every two pages), and returns the pages read and the error.
-func readFresh(t *testing.T, shop *fakeshop.Shop, extra map[string]any, stream string) (int, error) {
+func readFresh(t *testing.T, shop *shopifytest.Shop, extra map[string]any, stream string) (int, error) {
 	t.Helper()
 	req := sdk.ReadRequest{Stream: stream}
 	for n := 0; n < 500; n++ {
@@ -77,7 +77,7 @@ func TestCursorsInCircles(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.api+"/"+c.stream+"/"+c.kind, func(t *testing.T) {
-			shop := newShop(t, fakeshop.Options{Orders: 40})
+			shop := newShop(t, shopifytest.Options{Orders: 40})
 			circles(shop, c.root, c.kind)
 			pages, err := readFresh(t, shop, map[string]any{"api": c.api, "page_size": 3}, c.stream)
 			if errclass.Of(err) != errclass.Permanent || err == nil || !strings.Contains(err.Error(), "go round in circles") {
