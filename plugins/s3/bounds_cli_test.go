@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sqlflow/sqlflow-host/internal/procstat"
+	"github.com/sqlflow/sqlflow-host/internal/testenv"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 	"github.com/sqlflow/sqlflow-host/sdk/sdktest"
@@ -62,7 +63,9 @@ func TestLongLineThroughCLI(t *testing.T) {
 	obj = bytes.Buffer{}
 
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "bin")
+	// The plugins live where only their owner may write (the host refuses
+	// a plugins directory under the world-writable temp directory).
+	bin := filepath.Join(testenv.SafeDir(t), "bin")
 	for out, pkg := range map[string]string{
 		filepath.Join(bin, "sqlflow-host"):                 "../../cmd/sqlflow-host",
 		filepath.Join(bin, "plugins", "sqlflow-plugin-s3"): ".",
