@@ -83,9 +83,6 @@ func (a *app) runCommand() *cobra.Command {
 			if results != nil {
 				a.summary(results)
 			}
-			for k, d := range e.StartTimes() {
-				a.logger.Debug("plugin start-up", "connector", k, "took", d.Round(time.Millisecond))
-			}
 			if err != nil && cmd.Context().Err() != nil {
 				return fmt.Errorf("interrupted: open writes were aborted, targets are unchanged: %w", err)
 			}
@@ -258,33 +255,13 @@ func (a *app) validateCommand() *cobra.Command {
 				errs = append(errs, list...)
 			}
 			if len(errs) > 0 {
-				return &usageError{sortedErrors(errs)}
+				return &usageError{errs.Sorted()}
 			}
 			fmt.Fprintf(a.stdout, "%s is valid: %s, %s, %s\n", p.Path,
 				plural(len(p.SourceNames), "source"), plural(len(p.DestinationNames), "destination"), plural(len(p.Flows), "flow"))
 			return nil
 		},
 	}
-}
-
-// sortedErrors returns l in file order without repeated problems.
-func sortedErrors(l config.ErrorList) config.ErrorList {
-	sort.SliceStable(l, func(i, j int) bool {
-		a, b := l[i].Pos, l[j].Pos
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Col < b.Col
-	})
-	out := l[:0]
-	seen := map[string]bool{}
-	for _, e := range l {
-		if s := e.Error(); !seen[s] {
-			seen[s] = true
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 func (a *app) checkCommand() *cobra.Command {

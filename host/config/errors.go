@@ -104,6 +104,13 @@ func (l ErrorList) err() error {
 	if len(l) == 0 {
 		return nil
 	}
+	return l.Sorted()
+}
+
+// Sorted returns l in file order (by line, then column; problems at one
+// place keep their order), without a problem repeated word for word. It
+// reuses l's storage.
+func (l ErrorList) Sorted() ErrorList {
 	sort.SliceStable(l, func(i, j int) bool {
 		a, b := l[i].Pos, l[j].Pos
 		if a.Line != b.Line {
@@ -111,5 +118,13 @@ func (l ErrorList) err() error {
 		}
 		return a.Col < b.Col
 	})
-	return l
+	out := l[:0]
+	seen := map[string]bool{}
+	for _, e := range l {
+		if s := e.Error(); !seen[s] {
+			seen[s] = true
+			out = append(out, e)
+		}
+	}
+	return out
 }

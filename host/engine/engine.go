@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -157,18 +156,8 @@ func (e *Engine) Start(ctx context.Context, conns ...*config.Connector) error {
 	if len(conns) == 0 {
 		conns = e.connectors()
 	}
-	errs := make([]error, len(conns))
-	var wg sync.WaitGroup
-	for i, c := range conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = e.instance(ctx, c)
-		}()
-	}
-	wg.Wait()
 	var ferrs config.ErrorList
-	for _, err := range errs {
+	for _, err := range e.startAll(ctx, conns) {
 		var ce *ConfigError
 		var list config.ErrorList
 		switch {
@@ -180,9 +169,24 @@ func (e *Engine) Start(ctx context.Context, conns ...*config.Connector) error {
 		}
 	}
 	if len(ferrs) > 0 {
-		return &ConfigError{Err: sortErrors(ferrs)}
+		return &ConfigError{Err: ferrs.Sorted()}
 	}
 	return nil
+}
+
+// startAll starts conns at once and returns each one's start error.
+func (e *Engine) startAll(ctx context.Context, conns []*config.Connector) []error {
+	errs := make([]error, len(conns))
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = e.instance(ctx, c)
+		}()
+	}
+	wg.Wait()
+	return errs
 }
 
 // connectors returns every instance of the pipeline: sources, then
@@ -310,26 +314,6 @@ func (e *Engine) Close() {
 		go func() { defer wg.Done(); s() }()
 	}
 	wg.Wait()
-}
-
-// sortErrors returns l in file order without repeated problems.
-func sortErrors(l config.ErrorList) config.ErrorList {
-	sort.SliceStable(l, func(i, j int) bool {
-		a, b := l[i].Pos, l[j].Pos
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Col < b.Col
-	})
-	out := l[:0]
-	seen := map[string]bool{}
-	for _, e := range l {
-		if s := e.Error(); !seen[s] {
-			seen[s] = true
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 // serialized makes one connector's calls one at a time: the SDK promises

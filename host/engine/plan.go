@@ -219,14 +219,7 @@ func (e *Engine) Validate(ctx context.Context) error {
 		errs = append(errs, configErrors(err)...)
 	}
 	conns := e.validConnectors()
-	var wg sync.WaitGroup
-	startErrs := make([]error, len(conns))
-	for i, c := range conns {
-		wg.Add(1)
-		go func() { defer wg.Done(); _, startErrs[i] = e.instance(ctx, c) }()
-	}
-	wg.Wait()
-	for i, err := range startErrs {
+	for i, err := range e.startAll(ctx, conns) {
 		if err != nil && !e.badPolicy[key(conns[i].Role, conns[i].Name)] {
 			errs = append(errs, asConfigErrors(conns[i], err)...)
 		}
@@ -248,7 +241,7 @@ func (e *Engine) Validate(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
-		return &ConfigError{Err: sortErrors(errs)}
+		return &ConfigError{Err: errs.Sorted()}
 	}
 	return nil
 }
@@ -329,7 +322,7 @@ func (e *Engine) CheckFlows(ctx context.Context, only string) []FlowCheck {
 		pl, ferrs, err := e.checkFlow(ctx, f, src, dst, discoverAll)
 		switch {
 		case len(ferrs) > 0:
-			err = &ConfigError{Err: sortErrors(ferrs)}
+			err = &ConfigError{Err: ferrs.Sorted()}
 		case err == nil:
 			plans = append(plans, &pl)
 		}

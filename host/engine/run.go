@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/sqlflow/sqlflow-host/host/config"
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
@@ -288,7 +287,7 @@ func (e *Engine) runFlow(ctx context.Context, f *config.Flow, store state.Store,
 	}
 	pl, ferrs, err := e.checkFlow(ctx, f, src, dst, discoverAll)
 	if len(ferrs) > 0 {
-		return pipeline.Result{}, &ConfigError{Err: sortErrors(ferrs)}
+		return pipeline.Result{}, &ConfigError{Err: ferrs.Sorted()}
 	}
 	if err != nil {
 		return pipeline.Result{}, err
@@ -329,16 +328,4 @@ func (e *Engine) runFlow(ctx context.Context, f *config.Flow, store state.Store,
 		}
 	}
 	return r, nil
-}
-
-// StartTimes returns how long each started plugin took to start and
-// accept its configuration, by "role:name".
-func (e *Engine) StartTimes() map[string]time.Duration {
-	out := map[string]time.Duration{}
-	for _, c := range e.connectors() {
-		if in := e.Instance(c.Role, c.Name); in != nil {
-			out[key(c.Role, c.Name)] = in.StartTime
-		}
-	}
-	return out
 }
