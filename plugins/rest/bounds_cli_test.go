@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sqlflow/sqlflow-host/internal/procstat"
+	"github.com/sqlflow/sqlflow-host/internal/testenv"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 	"github.com/sqlflow/sqlflow-host/sdk/sdktest"
@@ -100,7 +101,9 @@ func TestBoundsThroughCLI(t *testing.T) {
 		t.Skip("builds the host and the plugins and runs them")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "bin")
+	// The plugins live where the host's permission check passes (not
+	// under the world-writable /tmp); see docs/testing.md.
+	bin := filepath.Join(testenv.SafeDir(t), "bin")
 	for out, pkg := range map[string]string{
 		filepath.Join(bin, "sqlflow-host"):                     "../../cmd/sqlflow-host",
 		filepath.Join(bin, "plugins", "sqlflow-plugin-rest"):   ".",
