@@ -15,7 +15,8 @@
 //
 //   - a hop to another origin (another scheme, host or port) drops every
 //     credential: Authorization, Cookie and Cookie2, the scope's headers,
-//     the scope's query parameters and any userinfo of the URL. net/http
+//     the scope's query parameters, any userinfo of the URL, and the
+//     Referer net/http sets (the previous URL, query included). net/http
 //     drops only Authorization and cookies, and only when the host
 //     changes, so it keeps them for the same host on another port and
 //     keeps every other header (an API key header) everywhere;
@@ -152,13 +153,15 @@ func (s Scope) Allows(req *http.Request) bool {
 }
 
 // Strip removes every credential of the scope from req: CredentialHeaders,
-// the scope's Headers, the scope's Params from the URL's query, and the
-// URL's userinfo (which net/http would send as basic auth). It changes
-// req.URL in place.
+// the scope's Headers, the scope's Params from the URL's query, the URL's
+// userinfo (which net/http would send as basic auth), and Referer (which
+// net/http sets on a redirect hop to the previous URL, query and all). It
+// changes req.URL in place.
 func (s Scope) Strip(req *http.Request) {
 	for _, h := range CredentialHeaders {
 		req.Header.Del(h)
 	}
+	req.Header.Del("Referer")
 	for _, h := range s.Headers {
 		req.Header.Del(h)
 	}

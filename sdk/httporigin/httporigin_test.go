@@ -107,7 +107,7 @@ func (r *recorder) requests() []*http.Request {
 // carried lists the credentials a request arrived with.
 func carried(r *http.Request) []string {
 	var out []string
-	for _, h := range []string{"Authorization", "Cookie", "X-Api-Key"} {
+	for _, h := range []string{"Authorization", "Cookie", "X-Api-Key", "Referer"} {
 		if v := r.Header.Get(h); v != "" {
 			out = append(out, h+": "+v)
 		}
@@ -159,8 +159,8 @@ func TestCheckRedirect(t *testing.T) {
 			t.Fatal(err)
 		}
 		seen := a.requests()
-		if len(seen) != 2 || len(carried(seen[1])) != 4 {
-			t.Fatalf("the same-origin hop carried %v, want all four credentials", carried(seen[len(seen)-1]))
+		if len(seen) != 2 || len(carried(seen[1])) != 5 {
+			t.Fatalf("the same-origin hop carried %v, want the four credentials and the Referer", carried(seen[len(seen)-1]))
 		}
 	})
 	t.Run("same IP, another port", func(t *testing.T) {
@@ -283,6 +283,7 @@ func TestAllowsAndStrip(t *testing.T) {
 	req.Header.Set("X-Shopify-Access-Token", "shpat_1")
 	req.Header.Set("Cookie", "c=1")
 	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Referer", "https://api.example.com/x?key=K")
 	scope.Strip(req)
 	if len(req.Header) != 1 || req.Header.Get("Accept") == "" {
 		t.Fatalf("headers after Strip: %v", req.Header)
