@@ -490,7 +490,7 @@ func (s session) advance(next *checkpoint, st checkpoint, f *fetched, body any, 
 		if err := s.checkOrigin(u, fmt.Sprintf("the next-page link of page %d", st.Pages+1)); err != nil {
 			return false, err
 		}
-		if s.withoutAPIKey(u).String() == s.withoutAPIKey(f.url).String() {
+		if s.stored(u).String() == s.stored(f.url).String() {
 			// The page just read, where a redirect took it.
 			return false, errclass.Permanentf("pagination loops: the next-page link of page %d, %s, is that page itself; stopping would truncate the stream and going on would never end",
 				st.Pages+1, s.showURL(u))
@@ -556,6 +556,12 @@ func (s session) showURL(u *url.URL) string {
 // onOrigin reports whether u is on the url's origin, the only one that
 // gets the credentials.
 func (s session) onOrigin(u *url.URL) bool { return s.scope.Origin.Contains(u) }
+
+// answeredOnOrigin reports whether resp came from the url's origin, by a
+// request (and redirect chain) that never left it.
+func (s session) answeredOnOrigin(resp *http.Response) bool {
+	return resp != nil && resp.Request != nil && s.scope.Allows(resp.Request)
+}
 
 // checkOrigin refuses a next-page URL on another origin than the url's,
 // PERMANENT, unless allow_cross_origin_pagination is set. what names the
@@ -626,7 +632,7 @@ func (s session) fetch(ctx context.Context, st checkpoint, stored *string) (*fet
 	}
 	opts := httpclass.Options{Request: what, Secrets: s.red.Secrets()}
 	// Another origin got no token: its 401 says nothing about the token.
-	ownToken := s.tokens != nil && s.onOrigin(u)
+	ownToken := s.tokens != nil && err == nil && s.answeredOnOrigin(resp)
 	if ownToken {
 		opts.AuthExpired = []int{http.StatusUnauthorized}
 	}
@@ -794,7 +800,7 @@ func (s session) request(st checkpoint, stored *string) (*url.URL, []byte, error
 // with a second request.
 func (s session) send(ctx context.Context, u *url.URL, body []byte) (*http.Response, error) {
 	resp, err := s.sendOnce(ctx, u, body)
-	if err != nil || s.digest == nil || resp.StatusCode != http.StatusUnauthorized || !s.onOrigin(u) {
+	if err != nil || s.digest == nil || resp.StatusCode != http.StatusUnauthorized || !s.answeredOnOrigin(resp) {
 		return resp, err // another origin's challenge is never answered
 	}
 	hadChallenge := s.digest.hasChallenge()

@@ -432,3 +432,24 @@ func TestURLUserinfoStaysOnOrigin(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherOrigins401IsNotAuthExpired: with OAuth2, a 401 from another
+// origin (reached by a redirect, which carried no token) is PERMANENT,
+// not AUTH_EXPIRED: a fresh token would not be sent there either.
+func TestOtherOrigins401IsNotAuthExpired(t *testing.T) {
+	other := newOriginServer(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
+	})
+	api := newOriginServer(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.srv.URL+"/v2/items", http.StatusFound)
+	})
+	auth := originAuths(originTokenServer(t))[4]
+	c := configure(t, sourceConfig(api.srv.URL+"/v1/items", "next_url", auth, nil))
+	_, _, err := readAll(t, c, sdk.ReadRequest{Stream: "items"})
+	if errclass.Of(err) != errclass.Permanent || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("err = %v (%v), want PERMANENT 401", err, errclass.Of(err))
+	}
+	if l := leaked(other.requests()[0]); len(l) > 0 {
+		t.Fatalf("the other origin received %v", l)
+	}
+}
