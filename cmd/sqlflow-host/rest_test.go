@@ -406,3 +406,103 @@ func TestRESTOAuth2TokenRevokedMidRun(t *testing.T) {
 		t.Fatalf("%d tokens issued, want 2", issued)
 	}
 }
+
+// originRecorder answers {"data": [{"id": 4}]} and records the
+// Authorization header of each request it gets.
+type originRecorder struct {
+	mu   sync.Mutex
+	auth []string
+}
+
+func (o *originRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	o.mu.Lock()
+	o.auth = append(o.auth, r.Header.Get("Authorization"))
+	o.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprint(w, `{"data": [{"id": 4, "name": "item 4"}], "next": null}`)
+}
+
+func (o *originRecorder) seen() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.auth...)
+}
+
+// crossOriginPipeline reads url with a bearer token from the environment
+// and next_url pagination, plus extra keys.
+func crossOriginPipeline(t *testing.T, dir, url, extra string) string {
+	t.Setenv("REST_TEST_ORIGIN_TOKEN", "tok-cli-origin-123456")
+	return write(t, dir, "p.yaml", `version: 1
+sources:
+  api:
+    type: rest
+    url: `+url+`
+    auth: {type: bearer, token: "${REST_TEST_ORIGIN_TOKEN}"}
+    data_path: data
+    pagination: {type: next_url}
+`+extra+`
+destinations:
+  out: {type: csv, path: `+filepath.Join(dir, "out")+`}
+flows:
+  - {name: items, from: api, to: out, mode: replace}
+`)
+}
+
+// TestRESTCrossOriginNextLink: the issue's case through the CLI. The API
+// answers a next link to another origin (the same IP, another port):
+// the run fails at once naming both origins and the key that allows it,
+// and the other origin gets nothing; with allow_cross_origin_pagination
+// the run reads it, and the other origin gets no Authorization.
+func TestRESTCrossOriginNextLink(t *testing.T) {
+	havePlugin(t, "rest")
+	other := &originRecorder{}
+	otherURL := newServer(t, other)
+	api := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer tok-cli-origin-123456" {
+			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"data": [{"id": 1, "name": "item 1"}, {"id": 2, "name": "item 2"}, {"id": 3, "name": "item 3"}], "next": %q}`, otherURL+"/v1/items?after=3")
+	}))
+	dir := t.TempDir()
+	p := crossOriginPipeline(t, dir, api+"/v1/items", `    resilience: {retry: {max_attempts: 3, initial_delay: 0.05, max_delay: 0.1}}`)
+	r := cli(t, "run", p)
+	expect(t, r, 1, "leads to "+otherURL+", another origin than the url's "+api, "allow_cross_origin_pagination: true")
+	if strings.Contains(r.String(), "tok-cli-origin-123456") {
+		t.Fatalf("the token reached the output:\n%s", r)
+	}
+	if n := len(other.seen()); n != 0 {
+		t.Fatalf("the other origin saw %d requests", n)
+	}
+
+	p = crossOriginPipeline(t, dir, api+"/v1/items", `    allow_cross_origin_pagination: true`)
+	expect(t, cli(t, "run", p), 0, "items")
+	wantCSVIDs(t, dir, 4)
+	if seen := other.seen(); len(seen) != 1 || seen[0] != "" {
+		t.Fatalf("the other origin saw %q, want one request without Authorization", seen)
+	}
+}
+
+// TestRESTRedirectToAnotherPortDropsAuthorization: the API redirects to
+// its own IP on another port (another origin, which net/http alone sends
+// Authorization to): the run follows it and the other origin gets no
+// Authorization.
+func TestRESTRedirectToAnotherPortDropsAuthorization(t *testing.T) {
+	havePlugin(t, "rest")
+	other := &originRecorder{}
+	otherURL := newServer(t, other)
+	api := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer tok-cli-origin-123456" {
+			http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		http.Redirect(w, r, otherURL+"/v2/items", http.StatusFound)
+	}))
+	dir := t.TempDir()
+	p := crossOriginPipeline(t, dir, api+"/v1/items", "")
+	expect(t, cli(t, "run", p), 0, "items")
+	if seen := other.seen(); len(seen) != 1 || seen[0] != "" {
+		t.Fatalf("the other origin saw %q, want one request without Authorization", seen)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sqlflow/sqlflow-host/sdk/classify/googleclass"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+	"github.com/sqlflow/sqlflow-host/sdk/httporigin"
 )
 
 // readOnlyScope is the only OAuth2 scope the connector asks for.
@@ -160,19 +161,28 @@ func (c *credentials) forget(tok *oauth2.Token) {
 	}
 }
 
-// transport authorizes each request: the API key in the X-Goog-Api-Key
-// header (never in the URL, so it cannot leak into a message or log), or
-// a bearer token.
+// apiKeyHeader carries an API key.
+const apiKeyHeader = "X-Goog-Api-Key"
+
+// transport authorizes each request to the endpoint's origin: the API key
+// in the X-Goog-Api-Key header (never in the URL, so it cannot leak into
+// a message or log), or a bearer token. A request elsewhere, such as a
+// redirect hop to another origin (the client sends every hop through the
+// transport again), or any hop after one, goes without them.
 type transport struct {
 	base  http.RoundTripper
 	creds *credentials
+	scope httporigin.Scope
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !t.scope.Allows(req) {
+		return t.base.RoundTrip(req)
+	}
 	r := req.Clone(req.Context())
 	var tok *oauth2.Token
 	if t.creds.kind == authAPIKey {
-		r.Header.Set("X-Goog-Api-Key", t.creds.apiKey)
+		r.Header.Set(apiKeyHeader, t.creds.apiKey)
 	} else {
 		var err error
 		if tok, err = t.creds.token(req.Context()); err != nil {

@@ -42,7 +42,9 @@ import (
 	"google.golang.org/api/sheets/v4"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/classify/httpclass"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+	"github.com/sqlflow/sqlflow-host/sdk/httporigin"
 )
 
 // userAgent is sent with every request.
@@ -105,7 +107,15 @@ func (c *Connector) Configure(ctx context.Context, raw json.RawMessage) ([]sdk.F
 	if err != nil {
 		return nil, err
 	}
-	client := &http.Client{Transport: &transport{base: base.Transport, creds: creds}}
+	// The credentials go to the endpoint's origin only: the transport
+	// authorizes no request elsewhere, and a redirect elsewhere loses
+	// whatever it carried (https to http is refused).
+	origin, err := httporigin.Parse(cfg.Endpoint)
+	if err != nil {
+		return nil, errclass.Permanentf("endpoint %q: %w", httpclass.RedactURL(cfg.Endpoint), err)
+	}
+	scope := httporigin.Scope{Origin: origin, Headers: []string{apiKeyHeader}}
+	client := &http.Client{Transport: &transport{base: base.Transport, creds: creds, scope: scope}, CheckRedirect: scope.CheckRedirect}
 	svc, err := sheets.NewService(ctx,
 		option.WithHTTPClient(client),
 		option.WithEndpoint(cfg.Endpoint),

@@ -66,6 +66,11 @@ type config struct {
 	IgnoreNewFields bool
 	// MaxRecordBytes caps one response body (max_record_bytes).
 	MaxRecordBytes int64
+	// AllowCrossOrigin follows next-page links (next_url, link_header) to
+	// other origins than URL's, sending them no credentials
+	// (allow_cross_origin_pagination); without it such a link fails the
+	// read.
+	AllowCrossOrigin bool
 	// Secrets are every credential of the config, redacted from messages.
 	Secrets []string
 }
@@ -122,7 +127,7 @@ func parsePath(s string) (path_, bool) {
 
 var allowedKeys = []string{
 	"url", "method", "headers", "params", "auth", "pagination", "data_path", "flatten_response",
-	"stream_name", "schema", "cursor_param", "new_fields", "max_record_bytes", "timeout", "max_retries", "retry_delay",
+	"stream_name", "schema", "cursor_param", "new_fields", "max_record_bytes", "allow_cross_origin_pagination", "timeout", "max_retries", "retry_delay",
 }
 
 var allowedAuthKeys = map[string][]string{
@@ -254,6 +259,10 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 				bad(k, "%s", msg)
 			}
 			cfg.MaxRecordBytes = n
+		case "allow_cross_origin_pagination":
+			if !decode(v, &cfg.AllowCrossOrigin) {
+				bad(k, "must be a boolean (true or false), got %s", v)
+			}
 		case "timeout":
 			secs, ok := decodeNumber(v)
 			if !ok || secs <= 0 {

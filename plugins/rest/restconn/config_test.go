@@ -18,7 +18,7 @@ func TestConfigFieldErrors(t *testing.T) {
 		{"method", `{"url": "http://x/y", "method": "PUT"}`, "method", "GET or POST"},
 		{"unknown key", `{"url": "http://x/y", "paginate": {}}`, "paginate", `unknown key "paginate"; allowed keys: url, method, headers,`},
 		{"misspelt key", `{"url": "http://x/y", "data_pth": "a"}`, "data_pth",
-			`unknown key "data_pth" (did you mean data_path?); allowed keys: url, method, headers, params, auth, pagination, data_path, flatten_response, stream_name, schema, cursor_param, new_fields, max_record_bytes, timeout, max_retries, retry_delay`},
+			`unknown key "data_pth" (did you mean data_path?); allowed keys: url, method, headers, params, auth, pagination, data_path, flatten_response, stream_name, schema, cursor_param, new_fields, max_record_bytes, allow_cross_origin_pagination, timeout, max_retries, retry_delay`},
 		{"auth type", `{"url": "http://x/y", "auth": {"type": "kerberos"}}`, "auth.type", "basic, digest"},
 		{"basic without username", `{"url": "http://x/y", "auth": {"type": "basic", "password": "p"}}`, "auth.username", "required"},
 		{"bearer without token", `{"url": "http://x/y", "auth": {"type": "bearer"}}`, "auth.token", "required"},
@@ -40,6 +40,7 @@ func TestConfigFieldErrors(t *testing.T) {
 		{"max_retries", `{"url": "http://x/y", "max_retries": 1.5}`, "max_retries", "integer"},
 		{"flatten", `{"url": "http://x/y", "flatten_response": "yes"}`, "flatten_response", "boolean"},
 		{"new_fields", `{"url": "http://x/y", "new_fields": "widen"}`, "new_fields", "fail"},
+		{"allow_cross_origin_pagination", `{"url": "http://x/y", "allow_cross_origin_pagination": "yes"}`, "allow_cross_origin_pagination", "boolean"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

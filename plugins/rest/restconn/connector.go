@@ -31,6 +31,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/sdk/classify/httpclass"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 	"github.com/sqlflow/sqlflow-host/sdk/httplink"
+	"github.com/sqlflow/sqlflow-host/sdk/httporigin"
 	"github.com/sqlflow/sqlflow-host/sdk/pageloop"
 	"github.com/sqlflow/sqlflow-host/sdk/recordsize"
 )
@@ -47,6 +48,7 @@ type Connector struct {
 	cfg        config
 	configured bool
 	client     *retryablehttp.Client
+	scope      httporigin.Scope
 	red        *httpclass.Redactor
 	digest     *digestAuth
 	tokens     *tokenCache
@@ -79,24 +81,78 @@ func (c *Connector) Spec() sdk.Spec {
 // Calling it again (e.g. with refreshed credentials after AUTH_EXPIRED)
 // replaces the configuration and drops any cached OAuth2 token or digest
 // challenge.
+//
+// The credentials (auth, headers, secret-looking params, the url's
+// userinfo) go only to the url's origin; see [credentialScope].
 func (c *Connector) Configure(ctx context.Context, raw json.RawMessage) ([]sdk.FieldError, error) {
 	cfg, ferrs := parseConfig(raw)
 	if len(ferrs) > 0 {
 		return ferrs, nil
 	}
+	scope := credentialScope(cfg)
 	client := httpclass.NewClient(cfg.Timeout)
+	// The token endpoint is an origin of its own (token_url): its requests
+	// share the transport but follow net/http's redirect rules, not the
+	// API's scope.
+	tokenClient := &http.Client{Transport: client.HTTPClient.Transport, Timeout: client.HTTPClient.Timeout}
+	client.HTTPClient.CheckRedirect = scope.CheckRedirect
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.cfg, c.configured, c.client = cfg, true, client
+	c.cfg, c.configured, c.client, c.scope = cfg, true, client, scope
 	c.red = httpclass.NewRedactor(cfg.Secrets...)
 	c.digest, c.tokens = nil, nil
 	switch cfg.Auth.Type {
 	case authDigest:
 		c.digest = &digestAuth{username: cfg.Auth.Username, password: cfg.Auth.Password}
 	case authOAuth2:
-		c.tokens = newTokenCache(cfg.Auth, client.HTTPClient)
+		c.tokens = newTokenCache(cfg.Auth, tokenClient)
 	}
 	return nil, nil
+}
+
+// credentialScope is where cfg's credentials may go, the url's origin,
+// and what carries them there besides Authorization and cookies: the
+// api_key's header or query parameter, every header of `headers` but
+// Accept, Content-Type and User-Agent (which describe the request, not
+// who sends it), and the secret-looking parameters of `params` and of the
+// url's own query. A redirect to another origin drops them all (the
+// client's CheckRedirect), and so does a request to another origin that
+// the connector sends itself (sendOnce, request).
+func credentialScope(cfg config) httporigin.Scope {
+	scope := httporigin.Scope{Origin: httporigin.Of(cfg.URL)}
+	for _, h := range cfg.Headers {
+		if !describesRequest(h[0]) {
+			scope.Headers = append(scope.Headers, h[0])
+		}
+	}
+	for _, k := range sortedKeys(cfg.Params) {
+		if secretLooking(k) {
+			scope.Params = append(scope.Params, k)
+		}
+	}
+	for _, k := range sortedKeys(cfg.URL.Query()) {
+		if secretLooking(k) {
+			scope.Params = append(scope.Params, k)
+		}
+	}
+	if a := cfg.Auth; a.Type == authAPIKey {
+		if a.InQuery {
+			scope.Params = append(scope.Params, a.KeyName)
+		} else {
+			scope.Headers = append(scope.Headers, a.KeyName)
+		}
+	}
+	return scope
+}
+
+// describesRequest reports whether a header of `headers` describes the
+// request rather than its sender, so that it goes to other origins too.
+func describesRequest(name string) bool {
+	switch http.CanonicalHeaderKey(name) {
+	case "Accept", "Content-Type", "User-Agent":
+		return true
+	}
+	return false
 }
 
 // session is what one call needs, copied under the mutex.
@@ -104,6 +160,7 @@ type session struct {
 	logger hclog.Logger
 	cfg    config
 	client *retryablehttp.Client
+	scope  httporigin.Scope
 	red    *httpclass.Redactor
 	digest *digestAuth
 	tokens *tokenCache
@@ -115,7 +172,7 @@ func (c *Connector) session() (session, error) {
 	if !c.configured {
 		return session{}, errclass.Permanentf("rest connector is not configured")
 	}
-	return session{logger: c.logger, cfg: c.cfg, client: c.client, red: c.red, digest: c.digest, tokens: c.tokens}, nil
+	return session{logger: c.logger, cfg: c.cfg, client: c.client, scope: c.scope, red: c.red, digest: c.digest, tokens: c.tokens}, nil
 }
 
 // Check sends the first page's request and checks that the answer is JSON
@@ -430,7 +487,10 @@ func (s session) advance(next *checkpoint, st checkpoint, f *fetched, body any, 
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 			return false, errclass.Permanentf("the next-page link %q is not an http(s) URL", s.red.Redact(link))
 		}
-		if s.withoutAPIKey(u).String() == s.withoutAPIKey(f.url).String() {
+		if err := s.checkOrigin(u, fmt.Sprintf("the next-page link of page %d", st.Pages+1)); err != nil {
+			return false, err
+		}
+		if s.stored(u).String() == s.stored(f.url).String() {
 			// The page just read, where a redirect took it.
 			return false, errclass.Permanentf("pagination loops: the next-page link of page %d, %s, is that page itself; stopping would truncate the stream and going on would never end",
 				st.Pages+1, s.showURL(u))
@@ -444,7 +504,7 @@ func (s session) advance(next *checkpoint, st checkpoint, f *fetched, body any, 
 			return false, errclass.Permanentf("pagination loops: the next-page link of page %d, %s, leads back to page %d, read already; stopping would truncate the stream and going on would never end",
 				st.Pages+1, s.showURL(u), earlier)
 		}
-		next.URL = s.withoutAPIKey(u).String()
+		next.URL = s.stored(u).String()
 	}
 	if len(p.TotalPath.Parts) > 0 {
 		if v, found, _ := lookup(body, p.TotalPath); found {
@@ -493,6 +553,39 @@ func (s session) showURL(u *url.URL) string {
 	return s.red.Redact(v.String())
 }
 
+// onOrigin reports whether u is on the url's origin, the only one that
+// gets the credentials.
+func (s session) onOrigin(u *url.URL) bool { return s.scope.Origin.Contains(u) }
+
+// answeredOnOrigin reports whether resp came from the url's origin, by a
+// request (and redirect chain) that never left it.
+func (s session) answeredOnOrigin(resp *http.Response) bool {
+	return resp != nil && resp.Request != nil && s.scope.Allows(resp.Request)
+}
+
+// checkOrigin refuses a next-page URL on another origin than the url's,
+// PERMANENT, unless allow_cross_origin_pagination is set. what names the
+// link ("the next-page link of page 3"). The message names both origins,
+// which hold no userinfo, path or query.
+func (s session) checkOrigin(u *url.URL, what string) error {
+	if s.onOrigin(u) || s.cfg.AllowCrossOrigin {
+		return nil
+	}
+	return errclass.Permanentf("%s leads to %s, another origin than the url's %s (an origin is a scheme, host and port): "+
+		"credentials go only to the url's origin, so the read stops here rather than follow it; "+
+		"if the API really pages across origins, set allow_cross_origin_pagination: true, and such links are followed without any credentials",
+		what, httporigin.Of(u), s.scope.Origin)
+}
+
+// stored is a next-page URL as a checkpoint keeps it: without the api_key
+// and without userinfo (credentials are added when it is requested, and
+// only on the url's origin).
+func (s session) stored(u *url.URL) *url.URL {
+	v := *s.withoutAPIKey(u)
+	v.User = nil
+	return &v
+}
+
 // withoutAPIKey drops an api_key placed in the query, so that checkpoints
 // never hold it.
 func (s session) withoutAPIKey(u *url.URL) *url.URL {
@@ -538,10 +631,12 @@ func (s session) fetch(ctx context.Context, st checkpoint, stored *string) (*fet
 		defer resp.Body.Close()
 	}
 	opts := httpclass.Options{Request: what, Secrets: s.red.Secrets()}
-	if s.tokens != nil {
+	// Another origin got no token: its 401 says nothing about the token.
+	ownToken := s.tokens != nil && err == nil && s.answeredOnOrigin(resp)
+	if ownToken {
 		opts.AuthExpired = []int{http.StatusUnauthorized}
 	}
-	if err == nil && resp.StatusCode == http.StatusUnauthorized && s.tokens != nil {
+	if err == nil && resp.StatusCode == http.StatusUnauthorized && ownToken {
 		s.tokens.invalidate()
 	}
 	if cerr := httpclass.Classify(ctx, resp, err, opts); cerr != nil {
@@ -619,10 +714,20 @@ func (s session) request(st checkpoint, stored *string) (*url.URL, []byte, error
 	var u url.URL
 	if st.URL != "" {
 		parsed, err := url.Parse(st.URL)
-		if err != nil {
-			return nil, nil, errclass.Permanentf("checkpoint: bad next URL %q", st.URL)
+		if err != nil || !parsed.IsAbs() {
+			return nil, nil, errclass.Permanentf("checkpoint: bad next URL %q", s.red.Redact(st.URL))
+		}
+		// A checkpoint of an older version (or edited) may name another
+		// origin: the same rule as for the link itself.
+		if err := s.checkOrigin(parsed, "the checkpoint's next-page URL"); err != nil {
+			return nil, nil, err
 		}
 		u = *parsed
+		// The url's userinfo is basic auth for its origin only.
+		u.User = nil
+		if s.onOrigin(&u) {
+			u.User = cfg.URL.User
+		}
 		if post {
 			for k, v := range cfg.Params {
 				bodyParams[k] = v
@@ -675,7 +780,7 @@ func (s session) request(st checkpoint, stored *string) (*url.URL, []byte, error
 		}
 		u.RawQuery = q.Encode()
 	}
-	if cfg.Auth.Type == authAPIKey && cfg.Auth.InQuery {
+	if cfg.Auth.Type == authAPIKey && cfg.Auth.InQuery && s.onOrigin(&u) {
 		q := u.Query()
 		q.Set(cfg.Auth.KeyName, cfg.Auth.KeyValue)
 		u.RawQuery = q.Encode()
@@ -695,8 +800,8 @@ func (s session) request(st checkpoint, stored *string) (*url.URL, []byte, error
 // with a second request.
 func (s session) send(ctx context.Context, u *url.URL, body []byte) (*http.Response, error) {
 	resp, err := s.sendOnce(ctx, u, body)
-	if err != nil || s.digest == nil || resp.StatusCode != http.StatusUnauthorized {
-		return resp, err
+	if err != nil || s.digest == nil || resp.StatusCode != http.StatusUnauthorized || !s.answeredOnOrigin(resp) {
+		return resp, err // another origin's challenge is never answered
 	}
 	hadChallenge := s.digest.hasChallenge()
 	stale, ok := s.digest.setChallenge(resp.Header)
@@ -721,6 +826,17 @@ func (s session) sendOnce(ctx context.Context, u *url.URL, body []byte) (*http.R
 	req.Header.Set("User-Agent", userAgent)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if !s.onOrigin(u) {
+		// Another origin (allow_cross_origin_pagination): no credential
+		// of any kind, and of the user's headers only those that
+		// describe the request.
+		for _, h := range s.cfg.Headers {
+			if describesRequest(h[0]) {
+				req.Header.Set(h[0], h[1])
+			}
+		}
+		return s.client.Do(req)
 	}
 	for _, h := range s.cfg.Headers {
 		req.Header.Set(h[0], h[1])

@@ -61,6 +61,7 @@ const configSchema = `{
     "cursor_param": {"type": "string", "default": "since", "description": "Parameter carrying the stored incremental cursor; \"\" sends none."},
     "new_fields": {"type": "string", "enum": ["fail", "ignore"], "default": "fail"},
     "max_record_bytes": {"type": "integer", "minimum": 1024, "maximum": 1073741824, "default": 67108864, "description": "The most bytes one response body may take; a larger one fails the read, naming the request and page."},
+    "allow_cross_origin_pagination": {"type": "boolean", "default": false, "description": "Follow next-page links (next_url, link_header) to another origin (scheme, host, port) than url's, sending them no credentials; false fails the read at such a link."},
     "timeout": {"type": "number", "exclusiveMinimum": 0, "default": 30, "description": "Seconds per HTTP request. Deprecated as a retry knob: see resilience.timeout."},
     "max_retries": {"type": "integer", "minimum": 0, "deprecated": true, "description": "Mapped by the host onto resilience.retry.max_attempts (N + 1)."},
     "retry_delay": {"type": "number", "minimum": 0, "deprecated": true, "description": "Mapped by the host onto resilience.retry.initial_delay."}

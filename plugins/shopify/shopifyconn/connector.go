@@ -17,6 +17,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/sdk/classify/httpclass"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 	"github.com/sqlflow/sqlflow-host/sdk/httplink"
+	"github.com/sqlflow/sqlflow-host/sdk/httporigin"
 )
 
 // Version is the connector's version.
@@ -56,10 +57,16 @@ func (c *Connector) Spec() sdk.Spec {
 
 // session is one configuration and what it needs to make requests.
 type session struct {
-	cfg     config
-	client  *retryablehttp.Client
-	objects map[string]*object
-	order   []*object
+	cfg    config
+	client *retryablehttp.Client
+	// origin is the endpoint's: the only one that gets the access token
+	// (the client's CheckRedirect drops it on a redirect elsewhere).
+	origin httporigin.Origin
+	// shopOrigin is https://<shop>:443, which Shopify's own links name
+	// when a proxy at the endpoint forwards to the shop.
+	shopOrigin httporigin.Origin
+	objects    map[string]*object
+	order      []*object
 }
 
 // Configure validates and applies the configuration; it reaches no server.
@@ -70,6 +77,10 @@ func (c *Connector) Configure(ctx context.Context, raw json.RawMessage) ([]sdk.F
 		return ferrs, nil
 	}
 	s := &session{cfg: cfg, client: httpclass.NewClient(cfg.Timeout), objects: map[string]*object{}}
+	s.origin, _ = httporigin.Parse(cfg.Base) // parseConfig checked it
+	s.shopOrigin = httporigin.Origin{Scheme: "https", Host: strings.ToLower(cfg.Shop), Port: "443"}
+	scope := httporigin.Scope{Origin: s.origin, Headers: []string{tokenHeader}}
+	s.client.HTTPClient.CheckRedirect = scope.CheckRedirect
 	for _, o := range catalog(cfg.Owner) {
 		s.objects[o.Name] = o
 		s.order = append(s.order, o)
@@ -609,15 +620,25 @@ func restRows(o *object, body map[string]any, phase int, parent any) ([]row, err
 }
 
 // nextPageInfo returns the page_info of the rel="next" Link, unchanged, or
-// "" when there is no next page.
-func nextPageInfo(h http.Header) (string, error) {
+// "" when there is no next page. The connector sends the page_info to its
+// own endpoint, never to the link's URL; still, a link (resolved against
+// the request's URL, answered) on another origin than the endpoint's or
+// the shop's own (https://<shop>) is refused: Shopify's links name the
+// shop, so such an answer did not come from the shop as configured.
+func (s *session) nextPageInfo(h http.Header, answered *url.URL) (string, error) {
 	link := httplink.Next(h)
 	if link == "" {
 		return "", nil
 	}
-	u, err := url.Parse(link)
+	u, err := answered.Parse(link)
 	if err != nil {
-		return "", fmt.Errorf("the next-page link %q does not parse: %v", link, err)
+		return "", fmt.Errorf("the next-page link %q does not parse: %w", httpclass.RedactURL(link), err)
+	}
+	if o := httporigin.Of(u); o != s.origin && o != s.shopOrigin {
+		return "", fmt.Errorf("the next-page link leads to %s, neither the endpoint's origin %s nor the shop's %s: "+
+			"Shopify's links name the shop itself, so this answer did not come from the shop as configured and the read stops "+
+			"(the access token is only ever sent to %s); check endpoint, shop_domain and any proxy in between",
+			o, s.origin, s.shopOrigin, s.origin)
 	}
 	pi := u.Query().Get("page_info")
 	if pi == "" {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -32,6 +33,9 @@ const maxQueryCost = 1000
 // userAgent is sent with every request.
 const userAgent = "sqlflow-shopify/0.1"
 
+// tokenHeader carries the access token, to the endpoint's origin only.
+const tokenHeader = "X-Shopify-Access-Token"
+
 // CallLimitHeader is the REST Admin API's bucket level, "used/size".
 const CallLimitHeader = "X-Shopify-Shop-Api-Call-Limit"
 
@@ -46,6 +50,7 @@ type exchange struct {
 	body   []byte
 	header http.Header
 	hints  *sdk.RateHints
+	url    *url.URL // the URL answered, after redirects
 }
 
 // send makes one request and classifies its outcome. what names the
@@ -55,7 +60,7 @@ func (s *session) send(ctx context.Context, method, url string, body []byte, wha
 	if err != nil {
 		return exchange{}, errclass.Permanentf("%s: %v", what, err)
 	}
-	req.Header.Set("X-Shopify-Access-Token", s.cfg.Token)
+	req.Header.Set(tokenHeader, s.cfg.Token)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", userAgent)
 	if body != nil {
@@ -67,7 +72,7 @@ func (s *session) send(ctx context.Context, method, url string, body []byte, wha
 	}
 	defer resp.Body.Close()
 	b, rerr := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
-	ex := exchange{body: b, header: resp.Header, hints: restHints(resp.Header)}
+	ex := exchange{body: b, header: resp.Header, hints: restHints(resp.Header), url: resp.Request.URL}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		resp.Body = io.NopCloser(bytes.NewReader(b))
 		cerr := httpclass.Classify(ctx, resp, nil, httpclass.Options{Request: what, Secrets: []string{s.cfg.Token}})
@@ -313,9 +318,9 @@ func (s *session) get(ctx context.Context, pathAndQuery string) (map[string]any,
 	if err := dec.Decode(&body); err != nil {
 		return nil, "", ex.hints, errclass.Permanentf("%s: the response is not a JSON object (%v); it starts: %s", what, err, httpclass.Snippet(ex.body, nil))
 	}
-	next, err := nextPageInfo(ex.header)
+	next, err := s.nextPageInfo(ex.header, ex.url)
 	if err != nil {
-		return nil, "", ex.hints, errclass.Permanentf("%s: %v", what, err)
+		return nil, "", ex.hints, errclass.Permanentf("%s: %w", what, err)
 	}
 	return body, next, ex.hints, nil
 }

@@ -24,7 +24,8 @@
 //   - A cancelled context (the user stopped the run) is returned as
 //     context.Canceled without a class, so callers can tell it apart.
 //   - An error that carries a class already (e.g. from a token fetch
-//     classified on its own) keeps it.
+//     classified on its own, or a redirect refused by a CheckRedirect)
+//     keeps it; its message is redacted like any other.
 //
 // Retries belong to the host: a client built by [NewClient] sends every
 // request exactly once.
@@ -113,8 +114,13 @@ func Classify(ctx context.Context, resp *http.Response, err error, opts Options)
 	}
 
 	if err != nil {
-		if errclass.Of(err) != errclass.Unknown {
-			return fmt.Errorf("%s%w", prefix, err) // classified already
+		var ce *errclass.Error
+		if errors.As(err, &ce) {
+			// Classified already (a refused redirect, a token fetch): keep
+			// the class, the wait and the field, and redact the message,
+			// which may quote a URL (a *url.Error's, as a server wrote it).
+			return &errclass.Error{Class: ce.Class, RetryAfter: ce.RetryAfter, Field: ce.Field,
+				Err: &redactedError{msg: prefix + red.Redact(err.Error()), err: err}}
 		}
 		return classifyError(ctx, err, prefix, red)
 	}

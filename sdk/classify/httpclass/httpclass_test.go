@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -255,5 +256,22 @@ func TestRedactor(t *testing.T) {
 		if got := r.Redact(tt.in); got != tt.want {
 			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestClassifiedErrorIsRedacted: an error that carries a class already
+// (a CheckRedirect's refusal inside net/http's *url.Error, which quotes
+// the Location as the server wrote it) keeps its class and wait, and its
+// message loses the secrets.
+func TestClassifiedErrorIsRedacted(t *testing.T) {
+	inner := &errclass.Error{Class: errclass.RateLimited, RetryAfter: 3 * time.Second, Err: errors.New("refusing the redirect")}
+	err := &url.Error{Op: "Get", URL: "http://bob:pw@other.test:8080/x?api_key=KEY-123456&a=1", Err: inner}
+	got := httpclass.Classify(context.Background(), nil, err, httpclass.Options{Request: "GET https://api.test/v1", Secrets: []string{"KEY-123456"}})
+	if errclass.Of(got) != errclass.RateLimited || errclass.RetryAfter(got) != 3*time.Second || !errors.Is(got, inner) {
+		t.Fatalf("class %v, wait %v, wraps the cause %v", errclass.Of(got), errclass.RetryAfter(got), errors.Is(got, inner))
+	}
+	msg := got.Error()
+	if strings.Contains(msg, "KEY-123456") || strings.Contains(msg, "bob:pw") || !strings.Contains(msg, "refusing the redirect") || !strings.HasPrefix(msg, "GET https://api.test/v1: ") {
+		t.Fatalf("message: %s", msg)
 	}
 }
