@@ -21,6 +21,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/host/plugin"
 	"github.com/sqlflow/sqlflow-host/host/resilience"
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 	"github.com/sqlflow/sqlflow-host/sdk/rpcclient"
 )
 
@@ -261,13 +262,18 @@ func (e *Engine) startOne(ctx context.Context, c *config.Connector) (*Instance, 
 	// spec is known; a plugin that dies before answering its first call
 	// is restarted here, as the policy would, within the crash-loop limit.
 	rec, canRecover := raw.(interface{ Recover(context.Context) error })
-	for i := 0; err != nil && canRecover && rpcclient.IsTransport(err) && i < max(e.startPolicy(c).Recovery.MaxRestarts, 1); i++ {
-		if !e.startPolicy(c).Enabled || !e.startPolicy(c).Recovery.ConnectionRecovery {
-			break
-		}
+	sp := e.startPolicy(c)
+	canRecover = canRecover && sp.Enabled && sp.Recovery.ConnectionRecovery
+	for i := 0; err != nil && canRecover && rpcclient.IsTransport(err) && i < max(sp.Recovery.MaxRestarts, 1); i++ {
 		if rerr := rec.Recover(ctx); rerr != nil {
-			err = fmt.Errorf("%w (restarting it failed: %w)", err, rerr)
-			break
+			if errclass.Is(rerr, errclass.Permanent) || ctx.Err() != nil {
+				err = fmt.Errorf("%w (restarting it failed: %w)", err, rerr)
+				break
+			}
+			// Killed again while restarting: the supervisor's crash-loop
+			// limit decides when to give up.
+			err = rerr
+			continue
 		}
 		spec, err = conn.Spec(ctx)
 	}
