@@ -35,12 +35,15 @@ type config struct {
 	// Types holds the explicit column types, by column name.
 	Types      map[string]coltype.Type
 	SampleRows int
+	// InferDecimals types columns of plain decimals with one number of
+	// fraction digits as decimal (infer_decimals; default true).
+	InferDecimals bool
 	// MaxRecordBytes caps one record's bytes (max_record_bytes); a
 	// source fails on a longer record. A destination ignores it.
 	MaxRecordBytes int64
 }
 
-var allowedKeys = []string{"path", "has_header", "delimiter", "encoding", "quote_char", "null_values", "columns", "schema", "sample_rows", "max_record_bytes"}
+var allowedKeys = []string{"path", "has_header", "delimiter", "encoding", "quote_char", "null_values", "columns", "schema", "sample_rows", "infer_decimals", "max_record_bytes"}
 
 // configSchema is the JSON Schema of the configuration, reported in Spec.
 const configSchema = `{
@@ -59,10 +62,11 @@ const configSchema = `{
     "columns": {"$ref": "#/$defs/columns"},
     "schema": {"$ref": "#/$defs/columns", "description": "Alias of columns."},
     "sample_rows": {"type": "integer", "minimum": 1, "default": 1000, "description": "Rows of the first file used to infer column types."},
+    "infer_decimals": {"type": "boolean", "default": true, "description": "Infer decimal(38,s) for a column whose values all have s fraction digits (12.50); false infers float64 as before. See docs/types.md."},
     "max_record_bytes": {"type": "integer", "minimum": 1024, "maximum": 1073741824, "default": 67108864, "description": "Source: the most bytes one record (a line, or lines joined by a quoted field) may take; a longer one fails the read, naming the file and line."}
   },
   "$defs": {
-    "type": {"type": "string", "enum": ["int64", "float64", "bool", "date", "timestamp", "string"]},
+    "type": ` + coltype.TypeSchema + `,
     "columns": {
       "description": "Explicit column types; columns not listed are inferred. Either a map of name to type or a list of {name, type}.",
       "oneOf": [
@@ -75,7 +79,7 @@ const configSchema = `{
 
 // parseConfig validates raw. Problems come back as field errors.
 func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
-	cfg := config{HasHeader: true, Delimiter: ',', Quote: '"', Encoding: "utf-8", NullValues: []string{""}, SampleRows: defaultSampleRows, MaxRecordBytes: recordsize.Default}
+	cfg := config{HasHeader: true, Delimiter: ',', Quote: '"', Encoding: "utf-8", NullValues: []string{""}, SampleRows: defaultSampleRows, InferDecimals: true, MaxRecordBytes: recordsize.Default}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(nonEmpty(raw), &fields); err != nil || fields == nil {
 		return cfg, []sdk.FieldError{{Message: "the csv configuration must be a JSON object with at least \"path\""}}
@@ -159,6 +163,10 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 				bad(k, "must be a positive integer, got %s", v)
 			} else {
 				cfg.SampleRows = n
+			}
+		case "infer_decimals":
+			if !decode(v, &cfg.InferDecimals) {
+				bad(k, "must be a boolean (true or false), got %s", v)
 			}
 		case recordsize.Key:
 			n, msg := recordsize.Parse(v)

@@ -349,7 +349,8 @@ func writeRows(ctx context.Context, cfg config, w *bufio.Writer, rec arrow.Recor
 }
 
 // formatValue renders one non-null value: integers and floats in Go's
-// shortest form, bools as true/false, dates as YYYY-MM-DD, timestamps as
+// shortest form, decimal128 with all its scale's digits (12.50), bools as
+// true/false, dates as YYYY-MM-DD, timestamps as
 // RFC 3339 (UTC when the type has no zone), binary as hex; other types
 // through Arrow's own text form.
 func formatValue(col arrow.Array, r int) string {
@@ -380,6 +381,8 @@ func formatValue(col arrow.Array, r int) string {
 		return strconv.FormatFloat(a.Value(r), 'g', -1, 64)
 	case *array.Boolean:
 		return strconv.FormatBool(a.Value(r))
+	case *array.Decimal128:
+		return a.Value(r).ToString(a.DataType().(*arrow.Decimal128Type).Scale)
 	case *array.Date32:
 		return a.Value(r).ToTime().Format(time.DateOnly)
 	case *array.Date64:

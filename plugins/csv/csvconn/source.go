@@ -204,7 +204,7 @@ func inferFile(ctx context.Context, cfg config, file string) (*streamInfo, error
 		if t, ok := cfg.Types[names[i]]; ok {
 			types[i] = t
 		} else {
-			types[i] = coltype.Infer(samples[i])
+			types[i] = coltype.Infer(samples[i], coltype.InferOptions{Decimals: cfg.InferDecimals})
 		}
 		fields[i] = arrow.Field{Name: names[i], Type: types[i].Arrow(), Nullable: true}
 	}
@@ -443,9 +443,9 @@ func (c *Connector) readFile(ctx context.Context, cfg config, st *streamInfo, cp
 				rowSize++
 				continue
 			}
-			v, err := coltype.Parse(st.types[i], s)
+			v, err := coltype.ParseCell(st.types[i], s, fmt.Sprintf("file %q", name), line, st.schema.Field(i).Name)
 			if err != nil {
-				return false, errclass.Permanentf("file %q, line %d, column %q: %v (the column's type is %s)", name, line, st.schema.Field(i).Name, err, st.types[i])
+				return false, errclass.Permanentf("%w", err)
 			}
 			cols[i] = v
 			rowSize += coltype.Size(st.types[i], v) + 1

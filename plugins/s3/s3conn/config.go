@@ -35,6 +35,12 @@ type config struct {
 	InferTypes  bool
 	Types       map[string]coltype.Type
 	SampleRows  int
+	// InferDecimals types csv columns of plain decimals with one number
+	// of fraction digits as decimal (infer_decimals; default true).
+	InferDecimals bool
+	// NullValues are the unquoted csv fields read as null
+	// (csv_null_values; default: the empty field).
+	NullValues []string
 	// MaxRecordBytes caps one csv record or jsonl line
 	// (max_record_bytes); a source fails on a longer one.
 	MaxRecordBytes int64
@@ -44,7 +50,7 @@ var allowedKeys = []string{
 	"bucket", "uri", "key", "path_prefix", "region", "access_key_id", "secret_access_key",
 	"session_token", "endpoint_url", "path_style", "file_format", "format", "csv_delimiter",
 	"csv_header", "max_files_per_run",
-	"compression", "csv_infer_types", "csv_columns", "csv_sample_rows", "max_record_bytes",
+	"compression", "csv_infer_types", "csv_columns", "csv_sample_rows", "infer_decimals", "csv_null_values", "max_record_bytes",
 }
 
 const configSchema = `{
@@ -77,7 +83,7 @@ const configSchema = `{
 
 // parseConfig validates raw; problems are field errors.
 func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
-	cfg := config{Region: "us-east-1", Format: "auto", Delimiter: ',', Header: true, Compression: "auto", InferTypes: true, SampleRows: defaultSampleRows, MaxRecordBytes: recordsize.Default}
+	cfg := config{Region: "us-east-1", Format: "auto", Delimiter: ',', Header: true, Compression: "auto", InferTypes: true, InferDecimals: true, NullValues: []string{""}, SampleRows: defaultSampleRows, MaxRecordBytes: recordsize.Default}
 	var errs []sdk.FieldError
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, sdk.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})

@@ -194,8 +194,13 @@ func cursorType(dt arrow.DataType) (coltype.Type, bool) {
 		return coltype.Timestamp, true
 	case arrow.BOOL:
 		return coltype.Bool, true
+	case arrow.DECIMAL128:
+		d := dt.(*arrow.Decimal128Type)
+		if d.Precision >= 1 && d.Precision <= coltype.MaxPrecision && d.Scale >= 0 && d.Scale <= d.Precision {
+			return coltype.Decimal(d.Precision, d.Scale), true
+		}
 	}
-	return 0, false
+	return coltype.Type{}, false
 }
 
 // cursorValue reads row i of a column cursorType accepts. Timestamps
@@ -218,6 +223,8 @@ func cursorValue(a arrow.Array, i int) coltype.Value {
 		return coltype.Value{I: int64(a.Value(i))}
 	case *array.Uint64:
 		return coltype.Value{I: int64(a.Value(i))}
+	case *array.Decimal128:
+		return coltype.Value{D: a.Value(i)}
 	case *array.Float32:
 		return coltype.Value{F: float64(a.Value(i))}
 	case *array.Float64:

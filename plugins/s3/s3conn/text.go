@@ -252,7 +252,7 @@ func csvSchema(ctx context.Context, cfg config, cli *client, st *streamInfo, ob 
 		case ok:
 			st.types[i] = t
 		case cfg.InferTypes:
-			st.types[i] = coltype.Infer(samples[i])
+			st.types[i] = coltype.Infer(samples[i], coltype.InferOptions{Decimals: cfg.InferDecimals})
 		default:
 			st.types[i] = coltype.String
 		}
