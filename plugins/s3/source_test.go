@@ -170,7 +170,8 @@ func TestCSVTypes(t *testing.T) {
 
 	cfg := srv.config(t, map[string]any{"path_prefix": "ty/"})
 	r := readFrom(t, configure(t, cfg), cfg, sdk.ReadRequest{Stream: "ty", MaxRows: 7}, 0)
-	want := []string{"int64", "float64", "bool", "date32", "timestamp[us, tz=UTC]", "utf8", "utf8"}
+	// price: every value has one fraction digit, so decimal(38,1).
+	want := []string{"int64", "decimal(38, 1)", "bool", "date32", "timestamp[us, tz=UTC]", "utf8", "utf8"}
 	for i, f := range r.schema.Fields() {
 		if f.Type.String() != want[i] {
 			t.Errorf("column %s is %s, want %s", f.Name, f.Type, want[i])
@@ -212,8 +213,8 @@ func TestCSVTypes(t *testing.T) {
 		}
 	}
 	c = s3conn.New(nil)
-	fe, _ := c.Configure(context.Background(), srv.config(t, map[string]any{"path_prefix": "bad/", "csv_columns": map[string]string{"id": "decimal"}}))
-	if len(fe) != 1 || fe[0].Field != "csv_columns" || !strings.Contains(fe[0].Message, "int64, float64") {
+	fe, _ := c.Configure(context.Background(), srv.config(t, map[string]any{"path_prefix": "bad/", "csv_columns": map[string]string{"id": "decimal(39,2)"}}))
+	if len(fe) != 1 || fe[0].Field != "csv_columns" || !strings.Contains(fe[0].Message, "int64, decimal(p,s)") {
 		t.Fatalf("bad csv_columns type: %v", fe)
 	}
 	c = configure(t, srv.config(t, map[string]any{"path_prefix": "bad/", "csv_columns": map[string]string{"nope": "int"}}))

@@ -74,8 +74,10 @@ const configSchema = `{
     "csv_header": {"type": "boolean", "default": true},
     "max_files_per_run": {"type": "integer", "minimum": 1},
     "compression": {"enum": ["auto", "gzip", "none"], "default": "auto", "description": "Source: gzip'd csv/jsonl objects; auto: by the .gz extension."},
-    "csv_infer_types": {"type": "boolean", "default": true, "description": "Source: infer csv column types (int64, float64, bool, date, timestamp, string) from a sample of the first object; false reads every column as a string."},
-    "csv_columns": {"description": "Source: explicit csv column types overriding inference, a map of column name to type or a list of {name, type}.", "oneOf": [{"type": "object", "additionalProperties": {"enum": ["int64", "float64", "bool", "date", "timestamp", "string"]}}, {"type": "array"}]},
+    "csv_infer_types": {"type": "boolean", "default": true, "description": "Source: infer csv column types (int64, decimal, float64, bool, date, timestamp, string) from a sample of the first object; false reads every column as a string."},
+    "csv_columns": {"description": "Source: explicit csv column types overriding inference, a map of column name to type (decimal(p,s) included) or a list of {name, type}.", "oneOf": [{"type": "object", "additionalProperties": ` + coltype.TypeSchema + `}, {"type": "array"}]},
+    "infer_decimals": {"type": "boolean", "default": true, "description": "Source: infer decimal(38,s) for a csv column, or a jsonl number field, whose values all have s fraction digits (12.50); false infers float64. See docs/types.md."},
+    "csv_null_values": {"type": "array", "items": {"type": "string"}, "default": [""], "description": "Source: csv fields read as null, e.g. [\"\\N\", \"\"] for psql exports."},
     "csv_sample_rows": {"type": "integer", "minimum": 1, "default": 1000, "description": "Source: rows of the first csv object sampled to infer types."},
     "max_record_bytes": {"type": "integer", "minimum": 1024, "maximum": 1073741824, "default": 67108864, "description": "Source: the most bytes one csv record or jsonl line may take; a longer one fails the read, naming the object and line."}
   }

@@ -128,7 +128,7 @@ func datasetSchema(ctx context.Context, cfg config, cli *client, target, format 
 			var line []byte
 			line, long, err = readLine(br, cfg.MaxRecordBytes, n, long)
 			if len(bytes.TrimSpace(line)) > 0 {
-				return jsonSchema(line, cli.url(o.Key))
+				return jsonSchema(line, cli.url(o.Key), cfg.InferDecimals)
 			}
 			if err == io.EOF {
 				return arrow.NewSchema(nil, nil), nil

@@ -13,7 +13,8 @@ import (
 const defaultSampleRows = 1000
 
 // parseSourceConfig reads the source keys compression, csv_infer_types,
-// csv_columns, csv_sample_rows and max_record_bytes from m into cfg,
+// csv_columns, csv_sample_rows, infer_decimals, csv_null_values and
+// max_record_bytes from m into cfg,
 // reporting problems through bad.
 func parseSourceConfig(m map[string]json.RawMessage, cfg *config, bad func(field, format string, args ...any)) {
 	if v, ok := m["compression"]; ok {
@@ -38,6 +39,19 @@ func parseSourceConfig(m map[string]json.RawMessage, cfg *config, bad func(field
 		}
 		cfg.Types = types
 	}
+	if v, ok := m["infer_decimals"]; ok {
+		if err := json.Unmarshal(v, &cfg.InferDecimals); err != nil || string(v) == "null" {
+			bad("infer_decimals", "must be true or false, got %s", v)
+		}
+	}
+	if v, ok := m["csv_null_values"]; ok {
+		var list []string
+		if err := json.Unmarshal(v, &list); err != nil || list == nil {
+			bad("csv_null_values", `must be a list of strings (the fields read as null, e.g. ["\N", ""]), got %s`, v)
+		} else {
+			cfg.NullValues = list
+		}
+	}
 	if v, ok := m["csv_sample_rows"]; ok {
 		if err := json.Unmarshal(v, &cfg.SampleRows); err != nil || cfg.SampleRows < 1 {
 			bad("csv_sample_rows", "must be a positive integer, got %s", v)
@@ -50,6 +64,18 @@ func parseSourceConfig(m map[string]json.RawMessage, cfg *config, bad func(field
 		}
 		cfg.MaxRecordBytes = n
 	}
+}
+
+// isNull reports whether a csv field is one of csv_null_values. The
+// csv reader does not tell a quoted field from an unquoted one, so
+// "" and an empty field are alike.
+func isNull(cfg config, v string) bool {
+	for _, n := range cfg.NullValues {
+		if v == n {
+			return true
+		}
+	}
+	return false
 }
 
 // compressed reports whether the object key is read through gzip: with

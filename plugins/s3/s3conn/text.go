@@ -211,7 +211,7 @@ func csvSchema(ctx context.Context, cfg config, cli *client, st *streamInfo, ob 
 	samples := make([][]string, len(names))
 	if !cfg.Header {
 		for i, v := range first {
-			if v != "" {
+			if !isNull(cfg, v) {
 				samples[i] = append(samples[i], v)
 			}
 		}
@@ -230,7 +230,7 @@ func csvSchema(ctx context.Context, cfg config, cli *client, st *streamInfo, ob 
 				return errclass.Permanentf("%s, line %d: %d fields, but the header has %d columns", cli.url(ob.Key), line, len(rec), len(names))
 			}
 			for i, v := range rec {
-				if v != "" {
+				if !isNull(cfg, v) {
 					samples[i] = append(samples[i], v)
 				}
 			}
@@ -263,8 +263,8 @@ func csvSchema(ctx context.Context, cfg config, cli *client, st *streamInfo, ob 
 }
 
 // readCSV reads rows from cp.Off (the object's start is before its header)
-// up to the caps, converting each field to its column's type (an empty
-// field is null).
+// up to the caps, converting each field to its column's type (a field of
+// csv_null_values is null).
 func readCSV(ctx context.Context, cfg config, cli *client, st *streamInfo, ob object, cp *checkpoint, maxRows, maxBytes int64) (arrow.RecordBatch, error) {
 	if cp.Line == 0 {
 		cp.Line = 1
@@ -320,7 +320,7 @@ func readCSV(ctx context.Context, cfg config, cli *client, st *streamInfo, ob ob
 			return nil, errclass.Permanentf("%s, line %d: %d fields, the stream has %d columns", cli.url(ob.Key), line, len(rec), ncol)
 		}
 		for j, v := range rec {
-			if v == "" {
+			if isNull(cfg, v) {
 				b.Field(j).AppendNull()
 				size++
 				continue
@@ -334,8 +334,8 @@ func readCSV(ctx context.Context, cfg config, cli *client, st *streamInfo, ob ob
 			val, err := coltype.Parse(t, v)
 			if err != nil {
 				fl, _ := r.FieldPos(j)
-				return nil, errclass.Permanentf("%s, line %d, column %q: %v (the column's type is %s, inferred from the first object's first rows: set csv_columns to type it, or csv_infer_types: false)",
-					cli.url(ob.Key), o.baseLine+int64(fl)-1, st.schema.Field(j).Name, err, t)
+				err = &coltype.CellError{Where: cli.url(ob.Key), Line: o.baseLine + int64(fl) - 1, Column: st.schema.Field(j).Name, Type: t, Err: err}
+				return nil, errclass.Permanentf("%w; the types are inferred from the first object's first rows: set csv_columns to type the column, or csv_infer_types: false", err)
 			}
 			coltype.Append(b.Field(j), t, val)
 			size += coltype.Size(t, val)
@@ -372,7 +372,7 @@ func jsonlSchema(ctx context.Context, cfg config, cli *client, st *streamInfo, o
 		var line []byte
 		line, long, err = readLine(br, cfg.MaxRecordBytes, n, long)
 		if len(bytes.TrimSpace(line)) > 0 {
-			st.schema, err = jsonSchema(line, cli.url(ob.Key))
+			st.schema, err = jsonSchema(line, cli.url(ob.Key), cfg.InferDecimals)
 			return err
 		}
 		if err == io.EOF {
@@ -385,9 +385,11 @@ func jsonlSchema(ctx context.Context, cfg config, cli *client, st *streamInfo, o
 }
 
 // jsonSchema infers a schema from one JSON object, in its key order:
-// numbers are float64, booleans bool, everything else a string (objects
-// and arrays as their JSON text).
-func jsonSchema(line []byte, where string) (*arrow.Schema, error) {
+// numbers are float64, or decimal(38,s) when decimals is true and the
+// number is written with s >= 1 fraction digits and no exponent (12.50);
+// booleans are bool, everything else a string (objects and arrays as
+// their JSON text).
+func jsonSchema(line []byte, where string, decimals bool) (*arrow.Schema, error) {
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.UseNumber()
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
@@ -404,9 +406,14 @@ func jsonSchema(line []byte, where string) (*arrow.Schema, error) {
 			return nil, errclass.Permanentf("%s: the first line is not valid JSON: %v", where, err)
 		}
 		typ := arrow.DataType(arrow.BinaryTypes.String)
-		switch v.(type) {
+		switch v := v.(type) {
 		case json.Number:
 			typ = arrow.PrimitiveTypes.Float64
+			if decimals {
+				if ct := coltype.Infer([]string{v.String()}, coltype.InferOptions{Decimals: true}); ct.Kind == coltype.KindDecimal {
+					typ = ct.Arrow()
+				}
+			}
 		case bool:
 			typ = arrow.FixedWidthTypes.Boolean
 		}
@@ -444,7 +451,7 @@ func readJSONL(ctx context.Context, cfg config, cli *client, st *streamInfo, ob 
 		}
 		if len(bytes.TrimSpace(line)) > 0 {
 			if err := appendJSON(b, index, line); err != nil {
-				return nil, errclass.Permanentf("%s, line %d: %v", cli.url(ob.Key), o.line, err)
+				return nil, errclass.Permanentf("%s, line %d: %w", cli.url(ob.Key), o.line, err)
 			}
 			rows++
 			size += int64(len(line))
@@ -490,6 +497,21 @@ func appendJSON(b *array.RecordBuilder, index map[string]int, line []byte) error
 				return fmt.Errorf("field %q: %s is not a number (the first line made it one)", k, raw)
 			}
 			fb.Append(f)
+		case *array.Decimal128Builder:
+			dt := fb.Type().(*arrow.Decimal128Type)
+			var text string
+			if raw[0] == '"' {
+				if err := json.Unmarshal(raw, &text); err != nil {
+					return fmt.Errorf("field %q: %s is not a decimal", k, raw)
+				}
+			} else {
+				text = string(raw)
+			}
+			d, err := coltype.ParseDecimal(text, dt.Precision, dt.Scale)
+			if err != nil {
+				return fmt.Errorf("field %q: %w (the first line made it %s; set infer_decimals: false for float64)", k, err, coltype.Decimal(dt.Precision, dt.Scale))
+			}
+			fb.Append(d)
 		case *array.BooleanBuilder:
 			var v bool
 			if err := json.Unmarshal(raw, &v); err != nil {
