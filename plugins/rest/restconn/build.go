@@ -11,8 +11,10 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/sqlflow/sqlflow-host/sdk/coltype"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 )
 
@@ -74,6 +76,8 @@ const (
 	kindFloat
 	kindString
 	kindNested
+	// kindDecimal marks a cursor value of a decimal column (cursorKey).
+	kindDecimal
 )
 
 func kindOf(v any) int {
@@ -96,13 +100,17 @@ func kindOf(v any) int {
 // inferSchema derives the stream's columns from the first page's records:
 // columns in order of first appearance, then pinned columns the page
 // lacks (sorted). A column's type is its pinned type, else the narrowest
-// type that holds every value of the page: int64, float64 when ints and
-// floats mix, bool, string; json for lists (and objects when not
-// flattened); string for any other mix and for a column that is null
-// throughout.
+// type that holds every value of the page: int64, decimal(38,s) when
+// every number has s >= 1 fraction digits and no exponent (with
+// infer_decimals), float64 for other numbers and when ints and floats
+// mix, bool, string; json for lists (and objects when not flattened);
+// string for any other mix and for a column that is null throughout.
 func inferSchema(records []any, cfg config) ([]column, error) {
 	var order []string
 	kinds := map[string]int{}
+	// scales holds the fraction digits every float of a column has, or
+	// -1 when they differ or one is no plain decimal.
+	scales := map[string]int32{}
 	isLeaf := func(name string) bool { _, ok := cfg.Pinned[name]; return ok }
 	for _, rec := range records {
 		seen := map[string]bool{}
@@ -114,7 +122,18 @@ func inferSchema(records []any, cfg config) ([]column, error) {
 			if _, ok := kinds[name]; !ok {
 				order = append(order, name)
 			}
-			kinds[name] |= kindOf(v)
+			k := kindOf(v)
+			kinds[name] |= k
+			if k == kindFloat {
+				scale := int32(-1)
+				if ct := coltype.Infer([]string{string(v.(json.Number))}, coltype.InferOptions{Decimals: true}); ct.Kind == coltype.KindDecimal {
+					scale = ct.Scale
+				}
+				if prev, ok := scales[name]; ok && prev != scale {
+					scale = -1
+				}
+				scales[name] = scale
+			}
 			return nil
 		})
 		if err != nil {
@@ -126,6 +145,9 @@ func inferSchema(records []any, cfg config) ([]column, error) {
 		t, ok := cfg.Pinned[name]
 		if !ok {
 			t = typeFromKinds(kinds[name])
+			if t == typeFloat64 && kinds[name]&kindInt == 0 && cfg.InferDecimals && scales[name] >= 1 {
+				t = colType(coltype.Decimal(coltype.InferredPrecision, scales[name]).String())
+			}
 		}
 		cols = append(cols, column{Name: name, Type: t})
 	}
@@ -285,6 +307,23 @@ func (b *pageBuilder) appendValue(i int, v any) error {
 		return fmt.Errorf("value %s (%s) does not fit the column's type %s, which the first page fixed; pin the column with schema: {%s: string} to read any value as text",
 			shortJSON(v), kindName(v), t, b.cols[i].Name)
 	}
+	if dt, ok := t.decimal(); ok {
+		var text string
+		switch x := v.(type) {
+		case json.Number:
+			text = string(x)
+		case string:
+			text = x
+		default:
+			return misfit()
+		}
+		d, err := coltype.ParseDecimal(text, dt.Precision, dt.Scale)
+		if err != nil {
+			return err
+		}
+		bl.(*array.Decimal128Builder).Append(d)
+		return nil
+	}
 	switch t {
 	case typeInt64:
 		n, ok := v.(json.Number)
@@ -313,6 +352,14 @@ func (b *pageBuilder) appendValue(i int, v any) error {
 		bl.(*array.Float64Builder).Append(f)
 	case typeBool:
 		x, ok := v.(bool)
+		if s, isText := v.(string); isText {
+			// "t", "f", "true", "false" as text (a pinned bool column).
+			bv, err := coltype.Parse(coltype.Bool, s)
+			if err != nil {
+				return err
+			}
+			x, ok = bv.B, true
+		}
 		if !ok {
 			return misfit()
 		}
@@ -338,38 +385,35 @@ func (b *pageBuilder) appendValue(i int, v any) error {
 		if !ok {
 			return misfit()
 		}
-		ts, ok := parseTimestamp(s)
-		if !ok {
-			return fmt.Errorf("value %q is not an RFC 3339 timestamp (e.g. 2024-05-01T12:30:00Z)", s)
+		us, err := coltype.ParseTimestamp(s)
+		if err != nil {
+			return err
 		}
-		bl.(*array.TimestampBuilder).Append(arrow.Timestamp(ts.UnixMicro()))
+		bl.(*array.TimestampBuilder).Append(arrow.Timestamp(us))
 	case typeDate:
 		s, ok := v.(string)
 		if !ok {
 			return misfit()
 		}
-		d, err := time.Parse(time.DateOnly, s)
+		d, err := coltype.Parse(coltype.Date, s)
 		if err != nil {
-			return fmt.Errorf("value %q is not a date (YYYY-MM-DD)", s)
+			return err
 		}
-		bl.(*array.Date32Builder).Append(arrow.Date32FromTime(d))
+		bl.(*array.Date32Builder).Append(arrow.Date32(d.I))
 	default:
 		return misfit()
 	}
 	return nil
 }
 
-// timestampLayouts are the accepted timestamp spellings; one without a
-// zone is UTC.
-var timestampLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"}
-
+// parseTimestamp reads a timestamp as coltype.ParseTimestamp does
+// (RFC 3339 with T or a space, zones Z, +HH, +HHMM, +HH:MM, none for UTC).
 func parseTimestamp(s string) (time.Time, bool) {
-	for _, l := range timestampLayouts {
-		if t, err := time.Parse(l, s); err == nil {
-			return t.UTC(), true
-		}
+	us, err := coltype.ParseTimestamp(s)
+	if err != nil {
+		return time.Time{}, false
 	}
-	return time.Time{}, false
+	return time.UnixMicro(us).UTC(), true
 }
 
 func shortJSON(v any) string {
@@ -387,13 +431,32 @@ type cursorKey struct {
 	f    float64
 	s    string
 	t    time.Time
+	d    decimal128.Num  // kindDecimal: the unscaled value
 	raw  json.RawMessage // as the API sent it
 }
 
 // newCursorKey reads a cursor value of a column of type t: numbers compare
 // as numbers, timestamps (RFC 3339 strings, or any string of a timestamp
-// column) as instants, other strings as text.
+// column) as instants, other strings as text; values of a decimal
+// column (numbers or strings) exactly, as decimals of its scale.
 func newCursorKey(v any, t colType) (cursorKey, error) {
+	if dt, ok := t.decimal(); ok {
+		var text string
+		switch x := v.(type) {
+		case json.Number:
+			text = string(x)
+		case string:
+			text = x
+		default:
+			return cursorKey{}, fmt.Errorf("value %s (%s) is not a decimal", shortJSON(v), kindName(v))
+		}
+		d, err := coltype.ParseDecimal(text, dt.Precision, dt.Scale)
+		if err != nil {
+			return cursorKey{}, err
+		}
+		raw, _ := json.Marshal(d.ToString(dt.Scale))
+		return cursorKey{kind: kindDecimal, d: d, s: d.ToString(dt.Scale), raw: raw}, nil
+	}
 	switch x := v.(type) {
 	case json.Number:
 		k := cursorKey{raw: json.RawMessage(x)}
@@ -442,6 +505,8 @@ func parseStoredCursor(raw json.RawMessage, t colType) (*cursorKey, error) {
 // instant when both are timestamps, else as text.
 func (k cursorKey) compare(o cursorKey) int {
 	switch {
+	case k.kind == kindDecimal && o.kind == kindDecimal:
+		return k.d.Cmp(o.d)
 	case k.kind == kindInt && o.kind == kindInt:
 		return cmp(k.i, o.i)
 	case (k.kind == kindInt || k.kind == kindFloat) && (o.kind == kindInt || o.kind == kindFloat):

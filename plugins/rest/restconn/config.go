@@ -64,6 +64,10 @@ type config struct {
 	// IgnoreNewFields drops fields the first page did not have instead of
 	// failing the read.
 	IgnoreNewFields bool
+	// InferDecimals types a field whose numbers on the first page all
+	// have the same number (>= 1) of fraction digits, without an
+	// exponent, as decimal(38, that number) (infer_decimals; default true).
+	InferDecimals bool
 	// MaxRecordBytes caps one response body (max_record_bytes).
 	MaxRecordBytes int64
 	// AllowCrossOrigin follows next-page links (next_url, link_header) to
@@ -126,7 +130,7 @@ func parsePath(s string) (path_, bool) {
 }
 
 var allowedKeys = []string{
-	"url", "method", "headers", "params", "auth", "pagination", "data_path", "flatten_response",
+	"url", "method", "headers", "params", "auth", "pagination", "data_path", "flatten_response", "infer_decimals",
 	"stream_name", "schema", "cursor_param", "new_fields", "max_record_bytes", "allow_cross_origin_pagination", "timeout", "max_retries", "retry_delay",
 }
 
@@ -145,7 +149,7 @@ var allowedPaginationKeys = []string{
 
 // parseConfig validates raw. Problems come back as field errors.
 func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
-	cfg := config{Method: "GET", Flatten: true, CursorParam: "since", Pagination: pagination{Type: pageNone}, MaxRecordBytes: recordsize.Default}
+	cfg := config{Method: "GET", Flatten: true, InferDecimals: true, CursorParam: "since", Pagination: pagination{Type: pageNone}, MaxRecordBytes: recordsize.Default}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(nonEmpty(raw), &fields); err != nil || fields == nil {
 		return cfg, []sdk.FieldError{{Message: "the rest configuration must be a JSON object with at least \"url\""}}
@@ -230,6 +234,10 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 			cfg.DataPath = p
 		case "flatten_response":
 			if !decode(v, &cfg.Flatten) {
+				bad(k, "must be a boolean (true or false), got %s", v)
+			}
+		case "infer_decimals":
+			if !decode(v, &cfg.InferDecimals) {
 				bad(k, "must be a boolean (true or false), got %s", v)
 			}
 		case "stream_name":

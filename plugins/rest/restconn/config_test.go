@@ -18,7 +18,7 @@ func TestConfigFieldErrors(t *testing.T) {
 		{"method", `{"url": "http://x/y", "method": "PUT"}`, "method", "GET or POST"},
 		{"unknown key", `{"url": "http://x/y", "paginate": {}}`, "paginate", `unknown key "paginate"; allowed keys: url, method, headers,`},
 		{"misspelt key", `{"url": "http://x/y", "data_pth": "a"}`, "data_pth",
-			`unknown key "data_pth" (did you mean data_path?); allowed keys: url, method, headers, params, auth, pagination, data_path, flatten_response, stream_name, schema, cursor_param, new_fields, max_record_bytes, allow_cross_origin_pagination, timeout, max_retries, retry_delay`},
+			`unknown key "data_pth" (did you mean data_path?); allowed keys: url, method, headers, params, auth, pagination, data_path, flatten_response, infer_decimals, stream_name, schema, cursor_param, new_fields, max_record_bytes, allow_cross_origin_pagination, timeout, max_retries, retry_delay`},
 		{"auth type", `{"url": "http://x/y", "auth": {"type": "kerberos"}}`, "auth.type", "basic, digest"},
 		{"basic without username", `{"url": "http://x/y", "auth": {"type": "basic", "password": "p"}}`, "auth.username", "required"},
 		{"bearer without token", `{"url": "http://x/y", "auth": {"type": "bearer"}}`, "auth.token", "required"},

@@ -103,12 +103,13 @@ func TestRecordsAndSchema(t *testing.T) {
 		names = append(names, f.Name+":"+f.Type.String())
 	}
 	// Columns come in the API's key order (encoding/json sorts map keys).
-	want := "id:int64 meta_color:utf8 meta_size:int64 name:utf8 price:float64 tags:utf8 updated_at:utf8"
+	// Every price has one fraction digit (1.5, 2.5): decimal(38,1).
+	want := "id:int64 meta_color:utf8 meta_size:int64 name:utf8 price:decimal(38, 1) tags:utf8 updated_at:utf8"
 	if got := strings.Join(names, " "); got != want {
 		t.Fatalf("schema %s\nwant   %s", got, want)
 	}
 	r := rowsOf(p.Records)[1]
-	if r["meta_color"] != "blue" || r["tags"] != `["t0"]` || r["price"] != 2.5 {
+	if r["meta_color"] != "blue" || r["tags"] != `["t0"]` || r["price"] != "2.5" {
 		t.Fatalf("row %v", r)
 	}
 	if !p.Done {

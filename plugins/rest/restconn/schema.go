@@ -50,6 +50,7 @@ const configSchema = `{
     },
     "data_path": {"type": "string", "description": "Dot path to the records; numeric segments index lists. Empty: the body (a list, or one object)."},
     "flatten_response": {"type": "boolean", "default": true},
+    "infer_decimals": {"type": "boolean", "default": true, "description": "Infer decimal(38,s) for a field whose numbers on the first page all have s fraction digits (12.50); false infers float64. See docs/types.md."},
     "stream_name": {"type": "string", "description": "Default: the last segment of the URL path."},
     "schema": {
       "description": "Pinned column types: a map of name to type or a list of {name, type}.",
@@ -67,6 +68,6 @@ const configSchema = `{
     "retry_delay": {"type": "number", "minimum": 0, "deprecated": true, "description": "Mapped by the host onto resilience.retry.initial_delay."}
   },
   "$defs": {
-    "type": {"type": "string", "enum": ["int64", "float64", "bool", "string", "json", "timestamp", "date"]}
+    "type": {"type": "string", "anyOf": [{"enum": ["int64", "float64", "bool", "string", "json", "timestamp", "date"]}, {"pattern": "^\\s*[A-Za-z0-9]+\\s*$", "description": "an alias"}, {"pattern": "^\\s*([Dd][Ee][Cc][Ii][Mm][Aa][Ll]|[Nn][Uu][Mm][Ee][Rr][Ii][Cc])\\s*\\(\\s*[0-9]+\\s*(,\\s*[0-9]+\\s*)?\\)\\s*$", "description": "decimal(p,s): exact, Arrow decimal128"}]}
   }
 }`

@@ -4,9 +4,12 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/sqlflow/sqlflow-host/sdk/coltype"
 )
 
-// colType is a column's type: how JSON values land in Arrow.
+// colType is a column's type: how JSON values land in Arrow. A decimal
+// is its name, "decimal(p,s)".
 type colType string
 
 const (
@@ -19,7 +22,16 @@ const (
 	typeDate      colType = "date"
 )
 
-const typeNames = "int64, float64, bool, string, json, timestamp, date"
+const typeNames = "int64, decimal(p,s) (p 1 to 38, s 0 to p), float64 (alias decimal without (p,s)), bool, string, json, timestamp, date"
+
+// decimal returns t as a decimal type, when it is one.
+func (t colType) decimal() (coltype.Type, bool) {
+	if !strings.HasPrefix(string(t), "decimal(") {
+		return coltype.Type{}, false
+	}
+	ct, ok := coltype.ParseName(string(t))
+	return ct, ok && ct.Kind == coltype.KindDecimal
+}
 
 func parseTypeName(s string) (colType, bool) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
@@ -38,11 +50,17 @@ func parseTypeName(s string) (colType, bool) {
 	case "date":
 		return typeDate, true
 	}
+	if ct, ok := coltype.ParseName(s); ok && ct.Kind == coltype.KindDecimal {
+		return colType(ct.String()), true
+	}
 	return "", false
 }
 
 // arrowType is the Arrow type of a column of type t.
 func (t colType) arrowType() arrow.DataType {
+	if ct, ok := t.decimal(); ok {
+		return ct.Arrow()
+	}
 	switch t {
 	case typeInt64:
 		return arrow.PrimitiveTypes.Int64
