@@ -457,17 +457,7 @@ const timestampForms = "YYYY-MM-DD HH:MM[:SS[.fraction of 1 to 9 digits]], with 
 // refused rather than truncated, and so are PostgreSQL's infinity and
 // -infinity.
 func ParseTimestamp(s string) (int64, error) {
-	if isInfinity(s) {
-		return 0, infinityError(s, "timestamp")
-	}
-	t, ok := scanTimestamp(s)
-	if !ok {
-		return 0, fmt.Errorf("value %q is not a valid timestamp (%s)", s, timestampForms)
-	}
-	if t.Nanosecond()%1000 != 0 {
-		return 0, fmt.Errorf("value %q has non-zero digits below the microsecond, which a timestamp column (microseconds) cannot hold; it is not truncated: type the column string to keep the text", s)
-	}
-	return t.UnixMicro(), nil
+	return ParseTimestampIn(s, time.UTC)
 }
 
 // scanTimestamp reads the forms ParseTimestamp accepts, with any fraction.
@@ -821,3 +811,28 @@ const TypeSchema = `{"type": "string", "anyOf": [` +
 	`{"enum": ["int64", "float64", "bool", "date", "timestamp", "string"]}, ` +
 	`{"pattern": "^\\s*[A-Za-z0-9]+\\s*$", "description": "an alias: int, integer, bigint, long, float, double, number, real, boolean, datetime, str, text, varchar, utf8"}, ` +
 	`{"pattern": "^\\s*([Dd][Ee][Cc][Ii][Mm][Aa][Ll]|[Nn][Uu][Mm][Ee][Rr][Ii][Cc])\\s*\\(\\s*[0-9]+\\s*(,\\s*[0-9]+\\s*)?\\)\\s*$", "description": "decimal(p,s): Arrow decimal128, precision 1 to 38, scale 0 to p"}]}`
+
+// ParseTimestampIn is ParseTimestamp with a value without a zone read as
+// a wall-clock time in loc (a spreadsheet's time zone) instead of UTC.
+func ParseTimestampIn(s string, loc *time.Location) (int64, error) {
+	if isInfinity(s) {
+		return 0, infinityError(s, "timestamp")
+	}
+	t, ok := scanTimestamp(s)
+	if ok && loc != nil && loc != time.UTC && !hasZone(s) {
+		t = time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc)
+	}
+	if !ok {
+		return 0, fmt.Errorf("value %q is not a valid timestamp (%s)", s, timestampForms)
+	}
+	if t.Nanosecond()%1000 != 0 {
+		return 0, fmt.Errorf("value %q has non-zero digits below the microsecond, which a timestamp column (microseconds) cannot hold; it is not truncated: type the column string to keep the text", s)
+	}
+	return t.UnixMicro(), nil
+}
+
+// hasZone reports whether a timestamp scanTimestamp accepts ends in a zone.
+func hasZone(s string) bool {
+	rest := s[16:]
+	return strings.ContainsAny(rest, "Zz+-")
+}

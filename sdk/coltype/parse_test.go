@@ -166,3 +166,26 @@ func TestDecimalCursor(t *testing.T) {
 		t.Errorf("JSON = %s, want \"100.00\"", got)
 	}
 }
+
+func TestParseTimestampInReadsZonelessValuesInTheZone(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Skip("no tzdata:", err)
+	}
+	for in, want := range map[string]string{
+		"2026-12-07 10:00:00":       "2026-12-07T09:00:00Z",
+		"2026-07-07T10:00":          "2026-07-07T08:00:00Z",
+		"2026-12-07 10:00:00+00":    "2026-12-07T10:00:00Z",
+		"2026-12-07 10:00:00-05:00": "2026-12-07T15:00:00Z",
+		"2026-12-07 10:00:00.25Z":   "2026-12-07T10:00:00.25Z",
+	} {
+		us, err := coltype.ParseTimestampIn(in, paris)
+		if err != nil {
+			t.Errorf("ParseTimestampIn(%q): %v", in, err)
+			continue
+		}
+		if got := time.UnixMicro(us).UTC().Format(time.RFC3339Nano); got != want {
+			t.Errorf("ParseTimestampIn(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

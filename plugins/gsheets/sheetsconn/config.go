@@ -57,6 +57,9 @@ type config struct {
 	PageSize   int64
 	SampleRows int64
 	Endpoint   string
+	// InferDecimals lets a column of text cells that are decimals of one
+	// scale be a decimal (infer_decimals; default true).
+	InferDecimals bool
 
 	Auth authKind
 	// KeyJSON is the credentials JSON (from credentials_file or
@@ -70,7 +73,7 @@ type config struct {
 
 var allowedKeys = []string{
 	"spreadsheet_id", "sheet_name", "credentials_file", "credentials_json", "api_key",
-	"range", "has_header", "columns", "schema", "page_size", "sample_rows", "endpoint",
+	"range", "has_header", "columns", "schema", "page_size", "sample_rows", "infer_decimals", "endpoint",
 }
 
 // configSchema is the JSON Schema of the configuration, reported in Spec.
@@ -92,10 +95,11 @@ const configSchema = `{
     "schema": {"$ref": "#/$defs/columns", "description": "Alias of columns."},
     "page_size": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1000, "description": "Rows per request."},
     "sample_rows": {"type": "integer", "minimum": 1, "default": 500, "description": "Rows read to infer column types."},
+    "infer_decimals": {"type": "boolean", "default": true, "description": "A column of text cells that all have s fraction digits (12.50) is decimal(38,s); false makes it float64. Number cells are int64 or float64 either way. See docs/types.md."},
     "endpoint": {"type": "string", "default": "https://sheets.googleapis.com/", "description": "The API's base URL, for a proxy or a test server."}
   },
   "$defs": {
-    "type": {"type": "string", "enum": ["int64", "float64", "bool", "date", "timestamp", "string"]},
+    "type": ` + coltype.TypeSchema + `,
     "columns": {
       "description": "Explicit column types; columns not listed are inferred. Either a map of name to type or a list of {name, type}.",
       "oneOf": [
@@ -115,7 +119,7 @@ var spreadsheetIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 // parseConfig validates raw, reading credentials_file. Problems come back
 // as field errors.
 func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
-	cfg := config{HasHeader: true, PageSize: defaultPageSize, SampleRows: defaultSampleRows, Endpoint: defaultEndpoint}
+	cfg := config{HasHeader: true, PageSize: defaultPageSize, SampleRows: defaultSampleRows, InferDecimals: true, Endpoint: defaultEndpoint}
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(nonEmpty(raw), &fields); err != nil || fields == nil {
 		return cfg, []sdk.FieldError{{Message: "the gsheets configuration must be a JSON object with at least \"spreadsheet_id\" and \"sheet_name\""}}
@@ -240,6 +244,10 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 				break
 			}
 			cfg.SampleRows = n
+		case "infer_decimals":
+			if !decode(v, &cfg.InferDecimals) {
+				bad(k, "must be a boolean (true or false), got %s", v)
+			}
 		case "endpoint":
 			var s string
 			if !decode(v, &s) {

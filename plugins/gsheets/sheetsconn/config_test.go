@@ -46,7 +46,7 @@ func TestConfigureFieldErrors(t *testing.T) {
 		{"bad endpoint", f.config("S", map[string]any{"endpoint": "ftp://x"}), "endpoint", "http://"},
 		{"unknown key", f.config("S", map[string]any{"sheet": "x"}), "sheet", `unknown key "sheet"; allowed keys: spreadsheet_id, sheet_name, credentials_file,`},
 		{"misspelt key", f.config("S", map[string]any{"credentails_file": "k.json"}), "credentails_file",
-			`unknown key "credentails_file" (did you mean credentials_file?); allowed keys: spreadsheet_id, sheet_name, credentials_file, credentials_json, api_key, range, has_header, columns, schema, page_size, sample_rows, endpoint`},
+			`unknown key "credentails_file" (did you mean credentials_file?); allowed keys: spreadsheet_id, sheet_name, credentials_file, credentials_json, api_key, range, has_header, columns, schema, page_size, sample_rows, infer_decimals, endpoint`},
 		{"misspelt key, other case", f.config("S", map[string]any{"Page_Sise": 5}), "Page_Sise", "(did you mean page_size?)"},
 	}
 	for _, tt := range tests {

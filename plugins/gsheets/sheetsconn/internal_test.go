@@ -98,7 +98,7 @@ func TestInfer(t *testing.T) {
 		{"formula errors ignored", []sampleCell{c(1.0, ""), c("#N/A", "")}, coltype.Int64},
 	}
 	for _, tt := range tests {
-		if got := infer(tt.cells); got != tt.want {
+		if got := infer(tt.cells, coltype.InferOptions{Decimals: true}); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
 	}

@@ -266,7 +266,7 @@ func (s session) newLayout(r rect, rows [][]sampleCell, tz string, loc *time.Loc
 				cells = append(cells, row[j])
 			}
 		}
-		l.Types = append(l.Types, infer(cells))
+		l.Types = append(l.Types, infer(cells, coltype.InferOptions{Decimals: s.cfg.InferDecimals}))
 	}
 	if r.sheet == s.cfg.SheetName {
 		for _, n := range sortedNames(s.cfg.Types) {

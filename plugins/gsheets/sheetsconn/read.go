@@ -149,7 +149,7 @@ func (s session) readPage(ctx context.Context, req sdk.ReadRequest, cp checkpoin
 			empty = false
 			cv, err := convert(l.Types[j], v, l.loc)
 			if err != nil {
-				return sdk.Page{}, errclass.Permanentf("sheet %q, cell %s%d (column %q): %v; the column's type is %s (from columns, or inferred from the first rows): set columns: {%q: string} to read it as text",
+				return sdk.Page{}, errclass.Permanentf("sheet %q, cell %s%d (column %q): %w; the column's type is %s (from columns, or inferred from the first rows): set columns: {%q: string} to read it as text",
 					l.Sheet, colLetters(l.FirstCol+j), rowNum, l.Names[j], err, l.Types[j], l.Names[j])
 			}
 			cells[j] = cv

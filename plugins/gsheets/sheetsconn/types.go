@@ -55,6 +55,24 @@ func isFormulaError(v any) bool {
 // sends them) into a value of type t, or explains why it cannot. loc is
 // the spreadsheet's time zone: serial numbers are wall-clock times there.
 func convert(t coltype.Type, v any, loc *time.Location) (coltype.Value, error) {
+	if t.Kind == coltype.KindDecimal {
+		// A number converts from its shortest decimal form (what Sheets
+		// shows unformatted), text as written; neither is rounded.
+		var text string
+		switch x := v.(type) {
+		case float64:
+			text = fmtNumber(x)
+		case string:
+			text = strings.TrimSpace(x)
+		default:
+			return coltype.Value{}, fmt.Errorf("%s is not a valid %s", describe(v), t)
+		}
+		d, err := coltype.ParseDecimal(text, t.Precision, t.Scale)
+		if err != nil {
+			return coltype.Value{}, err
+		}
+		return coltype.Value{D: d}, nil
+	}
 	switch t {
 	case coltype.Int64:
 		switch x := v.(type) {
@@ -86,13 +104,10 @@ func convert(t coltype.Type, v any, loc *time.Location) (coltype.Value, error) {
 		case bool:
 			return coltype.Value{B: x}, nil
 		case string:
-			switch strings.ToLower(strings.TrimSpace(x)) {
-			case "true":
-				return coltype.Value{B: true}, nil
-			case "false":
-				return coltype.Value{B: false}, nil
+			if b, err := coltype.Parse(coltype.Bool, strings.TrimSpace(x)); err == nil {
+				return b, nil
 			}
-			return coltype.Value{}, fmt.Errorf("text %q is not a boolean (TRUE or FALSE)", x)
+			return coltype.Value{}, fmt.Errorf("text %q is not a boolean (TRUE, FALSE, t or f, in any case)", x)
 		}
 	case coltype.Date:
 		switch x := v.(type) {
@@ -190,26 +205,15 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// timestampLayouts are the accepted text timestamps: RFC 3339 (with 'T' or
-// a space, any fraction) and the same without a zone, read in the
-// spreadsheet's time zone.
-var timestampLayouts = []string{
-	time.RFC3339Nano,
-	"2006-01-02 15:04:05.999999999Z07:00",
-	"2006-01-02T15:04:05.999999999",
-	"2006-01-02 15:04:05.999999999",
-	"2006-01-02T15:04",
-	"2006-01-02 15:04",
-}
-
-// parseTimestamp returns s as microseconds since the epoch.
+// parseTimestamp returns text s as microseconds since the epoch: the
+// forms of coltype.ParseTimestamp (zones Z, +HH, +HHMM, +HH:MM), one
+// without a zone read in the spreadsheet's time zone.
 func parseTimestamp(s string, loc *time.Location) (int64, error) {
-	for _, layout := range timestampLayouts {
-		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
-			return t.UnixMicro(), nil
-		}
+	us, err := coltype.ParseTimestampIn(s, loc)
+	if err != nil {
+		return 0, fmt.Errorf("text: %w", err)
 	}
-	return 0, fmt.Errorf("text %q is not a timestamp (RFC 3339, e.g. 2024-05-01T12:30:00Z, or a date-time cell)", s)
+	return us, nil
 }
 
 // sampleCell is one sampled cell: its value and its number format type
@@ -222,14 +226,18 @@ type sampleCell struct {
 // infer picks a column's type from sampled cells, ignoring empty cells
 // and formula errors:
 //   - no value at all: string;
+//   - only text: the text's type by coltype.Infer (decimals with opts),
+//     e.g. 2026-12-07 01:36:12+00 is a timestamp, t and f bools, 12.50 a
+//     decimal(38,2), 007 a string;
 //   - only booleans: bool;
 //   - only numbers: date when every one is formatted as a date,
 //     timestamp when every one is a date or date-time and some are
 //     date-times, int64 when every one is a whole number of at most 2^53,
 //     else float64;
 //   - anything else (text, or a mix): string.
-func infer(cells []sampleCell) coltype.Type {
+func infer(cells []sampleCell, opts coltype.InferOptions) coltype.Type {
 	var nums, bools, other, dates, dateTimes, whole int
+	var texts []string
 	for _, c := range cells {
 		if isNull(c.v) || isFormulaError(c.v) {
 			continue
@@ -248,11 +256,16 @@ func infer(cells []sampleCell) coltype.Type {
 			}
 		case bool:
 			bools++
+		case string:
+			other++
+			texts = append(texts, strings.TrimSpace(x))
 		default:
 			other++
 		}
 	}
 	switch {
+	case other > 0 && other == len(texts) && nums+bools == 0:
+		return coltype.Infer(texts, opts)
 	case other > 0 || (nums > 0 && bools > 0) || nums+bools == 0:
 		return coltype.String
 	case bools > 0:
@@ -296,8 +309,8 @@ func parseCursor(t coltype.Type, raw json.RawMessage) (coltype.Value, bool, erro
 			return coltype.Value{I: int64(math.Floor(f))}, true, nil
 		}
 		cell = f
-		if t == coltype.Date || t == coltype.Timestamp {
-			cell = y.String() // a number stored for a date column is text here
+		if t == coltype.Date || t == coltype.Timestamp || t.Kind == coltype.KindDecimal {
+			cell = y.String() // a number stored for a date or decimal column is text here
 		}
 	case string:
 		cell = y
