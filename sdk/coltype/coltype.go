@@ -238,6 +238,18 @@ type Value struct {
 // Parse parses s as a value of type t, or explains why it cannot (the
 // error names the value and the type, and what is allowed).
 func Parse(t Type, s string) (Value, error) {
+	return ParseWith(t, s, ParseOptions{})
+}
+
+// ParseOptions are a source's declared choices for Parse.
+type ParseOptions struct {
+	// TruncateTimestamps drops a timestamp's digits below the microsecond
+	// (sub_microsecond: truncate) instead of refusing the value.
+	TruncateTimestamps bool
+}
+
+// ParseWith is Parse with opts.
+func ParseWith(t Type, s string, opts ParseOptions) (Value, error) {
 	switch t.Kind {
 	case KindInt64:
 		if !isInt(s) {
@@ -281,7 +293,7 @@ func Parse(t Type, s string) (Value, error) {
 		}
 		return Value{I: int64(arrow.Date32FromTime(d))}, nil
 	case KindTimestamp:
-		us, err := ParseTimestamp(s)
+		us, err := parseTimestamp(s, time.UTC, opts.TruncateTimestamps)
 		if err != nil {
 			return Value{}, err
 		}
@@ -794,10 +806,10 @@ func (e *CellError) Error() string {
 // Unwrap returns Err.
 func (e *CellError) Unwrap() error { return e.Err }
 
-// ParseCell is Parse for the value on line line of column column; its
-// error is a *CellError.
-func ParseCell(t Type, s, where string, line int64, column string) (Value, error) {
-	v, err := Parse(t, s)
+// ParseCell is ParseWith for the value on line line of column column;
+// its error is a *CellError.
+func ParseCell(t Type, s string, opts ParseOptions, where string, line int64, column string) (Value, error) {
+	v, err := ParseWith(t, s, opts)
 	if err != nil {
 		return Value{}, &CellError{Where: where, Line: line, Column: column, Type: t, Err: err}
 	}
@@ -815,6 +827,12 @@ const TypeSchema = `{"type": "string", "anyOf": [` +
 // ParseTimestampIn is ParseTimestamp with a value without a zone read as
 // a wall-clock time in loc (a spreadsheet's time zone) instead of UTC.
 func ParseTimestampIn(s string, loc *time.Location) (int64, error) {
+	return parseTimestamp(s, loc, false)
+}
+
+// parseTimestamp is ParseTimestampIn, which with truncate drops the digits
+// below the microsecond (toward the past) instead of refusing them.
+func parseTimestamp(s string, loc *time.Location, truncate bool) (int64, error) {
 	if isInfinity(s) {
 		return 0, infinityError(s, "timestamp")
 	}
@@ -825,10 +843,24 @@ func ParseTimestampIn(s string, loc *time.Location) (int64, error) {
 	if !ok {
 		return 0, fmt.Errorf("value %q is not a valid timestamp (%s)", s, timestampForms)
 	}
-	if t.Nanosecond()%1000 != 0 {
-		return 0, fmt.Errorf("value %q has non-zero digits below the microsecond, which a timestamp column (microseconds) cannot hold; it is not truncated: type the column string to keep the text", s)
+	if t.Nanosecond()%1000 != 0 && !truncate {
+		return 0, fmt.Errorf("value %q has non-zero digits below the microsecond, which a timestamp column (microseconds) cannot hold; it is not truncated: set sub_microsecond: truncate to drop them, or type the column string to keep the text", s)
 	}
 	return t.UnixMicro(), nil
+}
+
+// SubMicrosecondKey is the configuration key of ParseOptions.TruncateTimestamps.
+const SubMicrosecondKey = "sub_microsecond"
+
+// ParseSubMicrosecond reads the sub_microsecond key: "error" (the
+// default) or "truncate". On failure it returns a message saying what is
+// allowed.
+func ParseSubMicrosecond(v json.RawMessage) (truncate bool, msg string) {
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil || (s != "error" && s != "truncate") {
+		return false, fmt.Sprintf("must be \"error\" (refuse a timestamp with non-zero digits below the microsecond, naming its row and column) or \"truncate\" (drop those digits), got %s", v)
+	}
+	return s == "truncate", ""
 }
 
 // hasZone reports whether a timestamp scanTimestamp accepts ends in a zone.

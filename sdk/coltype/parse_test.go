@@ -64,7 +64,7 @@ func TestParseRefusesWithAClearError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := coltype.ParseCell(tt.t, tt.in, `file "a.csv"`, 7, "col")
+			_, err := coltype.ParseCell(tt.t, tt.in, coltype.ParseOptions{}, `file "a.csv"`, 7, "col")
 			if err == nil {
 				t.Fatalf("Parse(%s, %q) succeeded", tt.t, tt.in)
 			}
@@ -186,6 +186,26 @@ func TestParseTimestampInReadsZonelessValuesInTheZone(t *testing.T) {
 		}
 		if got := time.UnixMicro(us).UTC().Format(time.RFC3339Nano); got != want {
 			t.Errorf("ParseTimestampIn(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestTruncateTimestamps(t *testing.T) {
+	in := "2026-12-07 01:36:12.123456789+00"
+	v, err := coltype.ParseWith(coltype.Timestamp, in, coltype.ParseOptions{TruncateTimestamps: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := time.UnixMicro(v.I).UTC().Format(time.RFC3339Nano); got != "2026-12-07T01:36:12.123456Z" {
+		t.Fatalf("truncated = %s", got)
+	}
+	if _, err := coltype.Parse(coltype.Timestamp, in); err == nil || !strings.Contains(err.Error(), "sub_microsecond: truncate") {
+		t.Fatalf("without the option: %v", err)
+	}
+	for raw, want := range map[string]string{`"truncate"`: "", `"error"`: "", `"round"`: `must be "error"`, `true`: `must be "error"`} {
+		_, msg := coltype.ParseSubMicrosecond([]byte(raw))
+		if (want == "") != (msg == "") || !strings.Contains(msg, want) {
+			t.Errorf("ParseSubMicrosecond(%s) = %q, want %q", raw, msg, want)
 		}
 	}
 }

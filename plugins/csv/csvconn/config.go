@@ -38,12 +38,14 @@ type config struct {
 	// InferDecimals types columns of plain decimals with one number of
 	// fraction digits as decimal (infer_decimals; default true).
 	InferDecimals bool
+	// Parse holds sub_microsecond (truncate timestamps or refuse them).
+	Parse coltype.ParseOptions
 	// MaxRecordBytes caps one record's bytes (max_record_bytes); a
 	// source fails on a longer record. A destination ignores it.
 	MaxRecordBytes int64
 }
 
-var allowedKeys = []string{"path", "has_header", "delimiter", "encoding", "quote_char", "null_values", "columns", "schema", "sample_rows", "infer_decimals", "max_record_bytes"}
+var allowedKeys = []string{"path", "has_header", "delimiter", "encoding", "quote_char", "null_values", "columns", "schema", "sample_rows", "infer_decimals", "sub_microsecond", "max_record_bytes"}
 
 // configSchema is the JSON Schema of the configuration, reported in Spec.
 const configSchema = `{
@@ -63,6 +65,7 @@ const configSchema = `{
     "schema": {"$ref": "#/$defs/columns", "description": "Alias of columns."},
     "sample_rows": {"type": "integer", "minimum": 1, "default": 1000, "description": "Rows of the first file used to infer column types."},
     "infer_decimals": {"type": "boolean", "default": true, "description": "Infer decimal(38,s) for a column whose values all have s fraction digits (12.50); false infers float64 as before. See docs/types.md."},
+    "sub_microsecond": {"type": "string", "enum": ["error", "truncate"], "default": "error", "description": "A timestamp with non-zero digits below the microsecond: error (naming its line and column) or truncate (drop them)."},
     "max_record_bytes": {"type": "integer", "minimum": 1024, "maximum": 1073741824, "default": 67108864, "description": "Source: the most bytes one record (a line, or lines joined by a quoted field) may take; a longer one fails the read, naming the file and line."}
   },
   "$defs": {
@@ -168,6 +171,12 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 			if !decode(v, &cfg.InferDecimals) {
 				bad(k, "must be a boolean (true or false), got %s", v)
 			}
+		case coltype.SubMicrosecondKey:
+			truncate, msg := coltype.ParseSubMicrosecond(v)
+			if msg != "" {
+				bad(k, "%s", msg)
+			}
+			cfg.Parse.TruncateTimestamps = truncate
 		case recordsize.Key:
 			n, msg := recordsize.Parse(v)
 			if msg != "" {

@@ -443,9 +443,10 @@ func (c *Connector) readFile(ctx context.Context, cfg config, st *streamInfo, cp
 				rowSize++
 				continue
 			}
-			v, err := coltype.ParseCell(st.types[i], s, fmt.Sprintf("file %q", name), line, st.schema.Field(i).Name)
+			v, err := coltype.ParseWith(st.types[i], s, cfg.Parse)
 			if err != nil {
-				return false, errclass.Permanentf("%w", err)
+				cell := &coltype.CellError{Where: fmt.Sprintf("file %q", name), Line: line, Column: st.schema.Field(i).Name, Type: st.types[i], Err: err}
+				return false, errclass.Permanentf("%w", cell)
 			}
 			cols[i] = v
 			rowSize += coltype.Size(st.types[i], v) + 1

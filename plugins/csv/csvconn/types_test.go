@@ -174,3 +174,13 @@ func TestIncrementalDecimalCursor(t *testing.T) {
 		t.Errorf("ids past 10.00 = %v, want [3 4]", ids)
 	}
 }
+
+func TestSubMicrosecondTruncate(t *testing.T) {
+	path := writeFile(t, t.TempDir(), "m.csv", "ts\n2026-12-07 01:36:12.123456789+00\n")
+	c := configured(t, map[string]any{"path": path, "sub_microsecond": "truncate"})
+	pages := readAll(t, c, sdk.ReadRequest{Stream: "m"})
+	ts := pages[0].rec.Column(0).(*array.Timestamp)
+	if got := ts.Value(0).ToTime(arrow.Microsecond).UTC().Format(time.RFC3339Nano); got != "2026-12-07T01:36:12.123456Z" {
+		t.Errorf("ts = %s, want 2026-12-07T01:36:12.123456Z", got)
+	}
+}

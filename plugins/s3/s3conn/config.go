@@ -41,6 +41,8 @@ type config struct {
 	// NullValues are the unquoted csv fields read as null
 	// (csv_null_values; default: the empty field).
 	NullValues []string
+	// Parse holds sub_microsecond (truncate csv timestamps or refuse them).
+	Parse coltype.ParseOptions
 	// MaxRecordBytes caps one csv record or jsonl line
 	// (max_record_bytes); a source fails on a longer one.
 	MaxRecordBytes int64
@@ -50,7 +52,7 @@ var allowedKeys = []string{
 	"bucket", "uri", "key", "path_prefix", "region", "access_key_id", "secret_access_key",
 	"session_token", "endpoint_url", "path_style", "file_format", "format", "csv_delimiter",
 	"csv_header", "max_files_per_run",
-	"compression", "csv_infer_types", "csv_columns", "csv_sample_rows", "infer_decimals", "csv_null_values", "max_record_bytes",
+	"compression", "csv_infer_types", "csv_columns", "csv_sample_rows", "infer_decimals", "csv_null_values", "sub_microsecond", "max_record_bytes",
 }
 
 const configSchema = `{
@@ -77,6 +79,7 @@ const configSchema = `{
     "csv_infer_types": {"type": "boolean", "default": true, "description": "Source: infer csv column types (int64, decimal, float64, bool, date, timestamp, string) from a sample of the first object; false reads every column as a string."},
     "csv_columns": {"description": "Source: explicit csv column types overriding inference, a map of column name to type (decimal(p,s) included) or a list of {name, type}.", "oneOf": [{"type": "object", "additionalProperties": ` + coltype.TypeSchema + `}, {"type": "array"}]},
     "infer_decimals": {"type": "boolean", "default": true, "description": "Source: infer decimal(38,s) for a csv column, or a jsonl number field, whose values all have s fraction digits (12.50); false infers float64. See docs/types.md."},
+    "sub_microsecond": {"type": "string", "enum": ["error", "truncate"], "default": "error", "description": "Source: a csv timestamp with non-zero digits below the microsecond: error (naming its line and column) or truncate (drop them)."},
     "csv_null_values": {"type": "array", "items": {"type": "string"}, "default": [""], "description": "Source: csv fields read as null, e.g. [\"\\N\", \"\"] for psql exports."},
     "csv_sample_rows": {"type": "integer", "minimum": 1, "default": 1000, "description": "Source: rows of the first csv object sampled to infer types."},
     "max_record_bytes": {"type": "integer", "minimum": 1024, "maximum": 1073741824, "default": 67108864, "description": "Source: the most bytes one csv record or jsonl line may take; a longer one fails the read, naming the object and line."}

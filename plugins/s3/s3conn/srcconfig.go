@@ -13,8 +13,8 @@ import (
 const defaultSampleRows = 1000
 
 // parseSourceConfig reads the source keys compression, csv_infer_types,
-// csv_columns, csv_sample_rows, infer_decimals, csv_null_values and
-// max_record_bytes from m into cfg,
+// csv_columns, csv_sample_rows, infer_decimals, csv_null_values,
+// sub_microsecond and max_record_bytes from m into cfg,
 // reporting problems through bad.
 func parseSourceConfig(m map[string]json.RawMessage, cfg *config, bad func(field, format string, args ...any)) {
 	if v, ok := m["compression"]; ok {
@@ -51,6 +51,13 @@ func parseSourceConfig(m map[string]json.RawMessage, cfg *config, bad func(field
 		} else {
 			cfg.NullValues = list
 		}
+	}
+	if v, ok := m[coltype.SubMicrosecondKey]; ok {
+		truncate, msg := coltype.ParseSubMicrosecond(v)
+		if msg != "" {
+			bad(coltype.SubMicrosecondKey, "%s", msg)
+		}
+		cfg.Parse.TruncateTimestamps = truncate
 	}
 	if v, ok := m["csv_sample_rows"]; ok {
 		if err := json.Unmarshal(v, &cfg.SampleRows); err != nil || cfg.SampleRows < 1 {

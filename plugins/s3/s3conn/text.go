@@ -331,7 +331,7 @@ func readCSV(ctx context.Context, cfg config, cli *client, st *streamInfo, ob ob
 				size += int64(len(v)) + 4
 				continue
 			}
-			val, err := coltype.Parse(t, v)
+			val, err := coltype.ParseWith(t, v, cfg.Parse)
 			if err != nil {
 				fl, _ := r.FieldPos(j)
 				err = &coltype.CellError{Where: cli.url(ob.Key), Line: o.baseLine + int64(fl) - 1, Column: st.schema.Field(j).Name, Type: t, Err: err}
