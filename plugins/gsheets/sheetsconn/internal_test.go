@@ -3,6 +3,8 @@ package sheetsconn
 import (
 	"github.com/sqlflow/sqlflow-host/sdk/coltype"
 
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -96,11 +98,39 @@ func TestInfer(t *testing.T) {
 		{"text", []sampleCell{c("a", ""), c(1.0, "")}, coltype.String},
 		{"bools and numbers", []sampleCell{c(true, ""), c(1.0, "")}, coltype.String},
 		{"formula errors ignored", []sampleCell{c(1.0, ""), c("#N/A", "")}, coltype.Int64},
+		{"text decimals", []sampleCell{c("12.50", ""), c(" -0.10 ", "")}, coltype.Decimal(38, 2)},
+		{"text of varying scale", []sampleCell{c("12.5", ""), c("0.10", "")}, coltype.Float64},
+		{"psql timestamps as text", []sampleCell{c("2026-12-07 01:36:12.123456+00", ""), c("2026-12-07 07:06:12+05:30", "")}, coltype.Timestamp},
+		{"psql bools as text", []sampleCell{c("t", ""), c("f", "")}, coltype.Bool},
+		{"text with leading zeros", []sampleCell{c("007", "")}, coltype.String},
+		{"text and a formula error", []sampleCell{c("12.50", ""), c("#N/A", "")}, coltype.Decimal(38, 2)},
 	}
 	for _, tt := range tests {
 		if got := infer(tt.cells, coltype.InferOptions{Decimals: true}); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestDecimalCursor(t *testing.T) {
+	dt := coltype.Decimal(12, 2)
+	for _, raw := range []string{`10.05`, `"10.05"`} {
+		v, ok, err := parseCursor(dt, json.RawMessage(raw))
+		if err != nil || !ok || v.D.ToString(2) != "10.05" {
+			t.Errorf("parseCursor(%s) = %v %v %v, want 10.05", raw, v.D.ToString(2), ok, err)
+		}
+	}
+	if _, _, err := parseCursor(dt, json.RawMessage(`10.055`)); err == nil || !strings.Contains(err.Error(), "not rounded") {
+		t.Errorf("a cursor past the scale: %v", err)
+	}
+	// A number cell converts at the 15 significant digits Sheets keeps:
+	// 0.1+0.2 (0.30000000000000004 as a float64) is 0.30.
+	a, b := 0.1, 0.2 // variables: a constant 0.1+0.2 is exactly 0.3
+	if v, err := convert(dt, a+b, time.UTC); err != nil || v.D.ToString(2) != "0.30" {
+		t.Errorf("0.1+0.2 converted to %s, %v; want 0.30", v.D.ToString(2), err)
+	}
+	if _, err := convert(dt, 2.125, time.UTC); err == nil || !strings.Contains(err.Error(), "not rounded") {
+		t.Errorf("2.125 into decimal(12,2): %v, want an error", err)
 	}
 }
 

@@ -56,12 +56,18 @@ func isFormulaError(v any) bool {
 // the spreadsheet's time zone: serial numbers are wall-clock times there.
 func convert(t coltype.Type, v any, loc *time.Location) (coltype.Value, error) {
 	if t.Kind == coltype.KindDecimal {
-		// A number converts from its shortest decimal form (what Sheets
-		// shows unformatted), text as written; neither is rounded.
+		// A number converts from its decimal form to 15 significant
+		// digits, the precision Sheets keeps and shows (so 0.1+0.2 is
+		// 0.3, not 0.30000000000000004); text as written. Past that, a
+		// digit beyond the scale is an error, never rounded.
 		var text string
 		switch x := v.(type) {
 		case float64:
-			text = fmtNumber(x)
+			f15, err := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 15, 64), 64)
+			if err != nil {
+				return coltype.Value{}, fmt.Errorf("%s is not a valid %s", describe(v), t)
+			}
+			text = fmtNumber(f15)
 		case string:
 			text = strings.TrimSpace(x)
 		default:
