@@ -261,10 +261,17 @@ func TestIncrementalColumn(t *testing.T) {
 			}
 		})
 	}
-	jcfg := srv.config(t, map[string]any{"path_prefix": "ij/"})
+	jcfg := srv.config(t, map[string]any{"path_prefix": "ij/", "infer_decimals": false})
 	r := readFrom(t, configure(t, jcfg), jcfg, sdk.ReadRequest{Stream: "ij", CursorField: "v", CursorValue: json.RawMessage("1")}, 0)
 	if strings.Join(r.rows, ",") != "2024-05-01|1.5" || string(r.cursor) != "1.5" {
 		t.Fatalf("jsonl float cursor: %q %s", r.rows, r.cursor)
+	}
+	// With infer_decimals (the default) 1.5 on the first line makes v a
+	// decimal(38,1): compared exactly, stored as a string of its digits.
+	jcfg = srv.config(t, map[string]any{"path_prefix": "ij/"})
+	r = readFrom(t, configure(t, jcfg), jcfg, sdk.ReadRequest{Stream: "ij", CursorField: "v", CursorValue: json.RawMessage("1")}, 0)
+	if strings.Join(r.rows, ",") != "2024-05-01|1.5" || string(r.cursor) != `"1.5"` {
+		t.Fatalf("jsonl decimal cursor: %q %s", r.rows, r.cursor)
 	}
 	_, err = configure(t, cfg).ReadPage(context.Background(), sdk.ReadRequest{Stream: "ic", CursorField: "nope"})
 	if !errclass.Is(err, errclass.Permanent) || !strings.Contains(err.Error(), `"nope"`) || !strings.Contains(err.Error(), "_last_modified") {
