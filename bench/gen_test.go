@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -70,7 +71,9 @@ func TestWriteCSVDeterministicAndSized(t *testing.T) {
 
 // TestGeneratedCSVTypes checks that the csv connector infers the intended
 // types, so the benchmark exercises int, float, string, timestamp and bool
-// parsing and nulls.
+// parsing and nulls. The benchmarks read with infer_decimals: false (their
+// recorded numbers parse amount and discount as floats); by default the
+// two money columns are decimal(38,2).
 func TestGeneratedCSVTypes(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "orders.csv")
@@ -84,11 +87,22 @@ func TestGeneratedCSVTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := csvconn.New(hclog.NewNullLogger())
-	cfg, _ := json.Marshal(map[string]any{"path": path})
-	if fe, err := c.Configure(context.Background(), cfg); err != nil || len(fe) > 0 {
+	if fe, err := c.Configure(context.Background(), json.RawMessage(`{"path": `+strconv.Quote(path)+`}`)); err != nil || len(fe) > 0 {
 		t.Fatal(fe, err)
 	}
 	streams, err := c.Discover(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := streams[0].Schema.Field(4).Type.String() + " " + streams[0].Schema.Field(5).Type.String(); got != "decimal(38, 2) decimal(38, 2)" {
+		t.Errorf("amount and discount by default: %s, want decimal(38, 2)", got)
+	}
+	c = csvconn.New(hclog.NewNullLogger())
+	cfg, _ := json.Marshal(map[string]any{"path": path, "infer_decimals": false})
+	if fe, err := c.Configure(context.Background(), cfg); err != nil || len(fe) > 0 {
+		t.Fatal(fe, err)
+	}
+	streams, err = c.Discover(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
