@@ -514,6 +514,10 @@ func (c *Connector) openUpload(ctx context.Context, cli *client, w *writeInfo, s
 func encodeTo(out io.Writer, cfg config, format string, schema *arrow.Schema, rec arrow.RecordBatch) error {
 	switch format {
 	case "csv":
+		if s, r, made := csvText(schema, rec); made {
+			defer r.Release()
+			schema, rec = s, r
+		}
 		w := arrowcsv.NewWriter(out, schema, arrowcsv.WithComma(cfg.Delimiter), arrowcsv.WithHeader(cfg.Header), arrowcsv.WithNullWriter(""))
 		if err := w.Write(rec); err != nil {
 			return encodeErr("csv", err)
@@ -522,6 +526,10 @@ func encodeTo(out io.Writer, cfg config, format string, schema *arrow.Schema, re
 			return encodeErr("csv", err)
 		}
 	case "jsonl":
+		if _, r, made := decimalsAsText(schema, rec); made {
+			defer r.Release()
+			rec = r
+		}
 		bw := bufio.NewWriterSize(out, 1<<20)
 		if err := array.RecordToJSON(rec, bw); err != nil {
 			return encodeErr("jsonl", err)
