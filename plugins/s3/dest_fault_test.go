@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -84,12 +85,19 @@ const (
 	// killAfter forwards the request, SIGKILLs the destination plugin, then
 	// drops the answer: the server did the work, the plugin never learnt.
 	killAfter = "kill-after"
+	// dropReply forwards the request, then closes the connection with a
+	// reset instead of answering: the server did the work, the plugin
+	// never learnt (a reply lost on the network).
+	dropReply = "drop-reply"
 )
 
 // rule applies action to the n-th requests of operation op (counting from
-// 1); every: to all of them.
+// 1); every: to all of them. With body set, only the requests of op whose
+// body holds it are picked and counted (a DeleteObjects of markers:
+// body "upload-").
 type rule struct {
 	op     string
+	body   string
 	nth    []int
 	every  bool
 	action string
@@ -119,14 +127,32 @@ func newRuleProxy(t *testing.T, target string, rules []rule) *ruleProxy {
 	p := &ruleProxy{rules: rules, count: map[string]int{}, applied: map[string]int{}, created: map[string]bool{}}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		op := s3op(r)
+		var body []byte
+		if r.Method == http.MethodPost && r.Body != nil {
+			body, _ = io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		p.mu.Lock()
 		p.count[op]++
-		n := p.count[op]
+		counted := map[string]bool{}
+		for _, rl := range p.rules {
+			if c := op + " " + rl.body; rl.op == op && rl.body != "" && !counted[c] && bytes.Contains(body, []byte(rl.body)) {
+				counted[c] = true
+				p.count[c]++
+			}
+		}
 		if op == opCreate {
 			p.created[strings.TrimPrefix(r.URL.Path, "/")] = true
 		}
 		action := ""
 		for _, rl := range p.rules {
+			n := p.count[op]
+			if rl.body != "" {
+				if !counted[op+" "+rl.body] {
+					continue
+				}
+				n = p.count[op+" "+rl.body]
+			}
 			if rl.op == op && (rl.every || containsInt(rl.nth, n)) {
 				action = rl.action
 				p.applied[op+" "+action]++
@@ -151,6 +177,10 @@ func newRuleProxy(t *testing.T, target string, rules []rule) *ruleProxy {
 			hangUp(w)
 		case killBefore:
 			p.killPlugin(t)
+			hangUp(w)
+		case dropReply:
+			rec := httptest.NewRecorder()
+			rp.ServeHTTP(rec, r.WithContext(context.WithoutCancel(r.Context())))
 			hangUp(w)
 		case killAfter:
 			rec := httptest.NewRecorder()
@@ -215,6 +245,13 @@ func (p *ruleProxy) killPlugin(t *testing.T) {
 			p.mu.Unlock()
 		}
 	}
+}
+
+// requests returns how many requests of op the proxy saw.
+func (p *ruleProxy) requests(op string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.count[op]
 }
 
 func (p *ruleProxy) summary() (applied map[string]int, created []string) {
