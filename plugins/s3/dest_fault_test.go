@@ -549,3 +549,67 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// TestLostCompleteReplyThroughCLI: two resets of a batch's
+// CompleteMultipartUpload, then its third completion forwarded (the server
+// completes the upload) with the reply dropped, under a breaker that opens
+// after 4 failures in a row. The batch finds its completed object instead
+// of failing again, so the breaker stays closed and the run completes with
+// every row once and nothing left behind (before, the lost reply cost two
+// more failures, the second "the multipart upload is gone", and opened the
+// breaker with attempts left).
+func TestLostCompleteReplyThroughCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the host and the plugins and runs them")
+	}
+	srv := newServer(t)
+	bin := buildCLI(t)
+	const rows = 20_000
+	want := generated(t, rows, 5)
+	env := []string{"S3_KEY=" + srv.access, "S3_SECRET=" + srv.secret}
+	p := newRuleProxy(t, srv.endpoint, []rule{
+		{op: opComplete, nth: []int{3, 4}, action: reset},
+		{op: opComplete, nth: []int{5}, action: dropReply},
+	})
+	res := `{retry: {max_attempts: 10, initial_delay: 0.05, max_delay: 0.3}, circuit_breaker: {failure_threshold: 4, recovery_timeout: 600}, rate_limit: {max_requests_per_minute: 60000, burst_size: 100}}`
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	out, code := bin.run(ctx, t, pipelineYAML(srv, p.srv.URL, rows, res), env, nil, "--page-rows", "2000")
+	if code != 0 {
+		t.Fatalf("sqlflow-host run exited %d\n%s", code, out)
+	}
+	if strings.Contains(out, "gone") || strings.Contains(out, "OPEN") {
+		t.Errorf("the lost reply counted as more failures:\n%s", out)
+	}
+	if applied, _ := p.summary(); applied[opComplete+" "+dropReply] != 1 || applied[opComplete+" "+reset] != 2 {
+		t.Errorf("faults applied: %v, want 2 resets and 1 dropped reply of CompleteMultipartUpload", applied)
+	}
+	checkDataset(t, srv, p, "out/events", want, nil, out)
+}
+
+// TestMarkerCleanupResetThroughCLI: a reset on the commit's DeleteObjects
+// of the batch markers, after write.json recorded the commit. The host
+// repeats the commit, which finishes the cleanup: the run completes and no
+// marker survives it (before, the repeated commit saw the write committed
+// and deleted nothing: 10 markers stayed after a successful flow).
+func TestMarkerCleanupResetThroughCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the host and the plugins and runs them")
+	}
+	srv := newServer(t)
+	bin := buildCLI(t)
+	const rows = 20_000
+	want := generated(t, rows, 5)
+	env := []string{"S3_KEY=" + srv.access, "S3_SECRET=" + srv.secret}
+	p := newRuleProxy(t, srv.endpoint, []rule{{op: opDeleteObjects, body: "/upload-", nth: []int{1}, action: reset}})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	out, code := bin.run(ctx, t, pipelineYAML(srv, p.srv.URL, rows, destResilience), env, nil, "--page-rows", "2000")
+	if code != 0 {
+		t.Fatalf("sqlflow-host run exited %d\n%s", code, out)
+	}
+	if applied, _ := p.summary(); applied[opDeleteObjects+" "+reset] != 1 {
+		t.Errorf("faults applied: %v, want a reset of the markers' DeleteObjects", applied)
+	}
+	checkDataset(t, srv, p, "out/events", want, nil, out)
+}
