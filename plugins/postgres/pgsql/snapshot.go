@@ -40,6 +40,15 @@ import (
 // transaction.
 const sqlstateReadOnly = "25006"
 
+// sqlstateInvalidSnapshot is invalid_parameter_value, which SET
+// TRANSACTION SNAPSHOT answers for a snapshot whose exporting transaction
+// ended ("invalid snapshot identifier").
+const sqlstateInvalidSnapshot = "22023"
+
+// sqlstateUndefinedObject is what a server may answer instead for a
+// snapshot that no longer exists.
+const sqlstateUndefinedObject = "42704"
+
 // snapshotCloseTimeout bounds closing a snapshot's connection.
 const snapshotCloseTimeout = 5 * time.Second
 
@@ -87,7 +96,7 @@ func (c *Connector) beginPage(ctx context.Context, cfg *config, pg *pgconn.PgCon
 		return err
 	}
 	err = pg.Exec(ctx, beginSQL(snap.id)).Close()
-	if err == nil || snap.id == "" || pgclass.SQLState(err) == "" {
+	if st := pgclass.SQLState(err); err == nil || snap.id == "" || (st != sqlstateInvalidSnapshot && st != sqlstateUndefinedObject) {
 		return err
 	}
 	endPage(ctx, pg)

@@ -406,7 +406,10 @@ var errUploadGone = errors.New("the multipart upload is gone")
 // when it was not completed (a retried part overwrites itself), else
 // uploads the same bytes again over the object: the batch is stored once.
 // Completing here, while the batch is in hand, makes every failure of the
-// completion recoverable by sending the batch again.
+// completion recoverable by sending the batch again. A completion whose
+// reply was lost (the server completed it) is no failure: the object its
+// parts make is found by HeadObject, in the same call or, when that fails
+// too, before the batch sent again uploads anything.
 func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, rec arrow.RecordBatch) error {
 	ctx, cancel := beforeDeadline(ctx)
 	defer cancel()
@@ -637,7 +640,8 @@ func encodeErr(format string, err error) error {
 // batches writes one data object of the write's schema and no rows, so the
 // dataset keeps its columns; a write begun without a schema in append mode
 // changes nothing. Every step is idempotent, so a commit interrupted
-// anywhere can be repeated, by this process or a fresh one.
+// anywhere can be repeated, by this process or a fresh one; repeated after
+// write.json recorded it, it finishes deleting the markers.
 func (c *Connector) CommitWrite(ctx context.Context, writeID string, _ []byte) error {
 	ctx, cancel := beforeDeadline(ctx)
 	defer cancel()
