@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/classify/pgclass"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 )
 
@@ -361,7 +362,12 @@ func (c *Connector) readPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 		return sdk.Page{}, c.fail(ctx, err, "read page %d of %s: connect", cp.Page+1, p.label)
 	}
 	defer conn.Release()
-	rr := conn.Conn().PgConn().ExecParams(ctx, q.sql, q.params, q.oids, q.formats, q.resultFormats)
+	pg := conn.Conn().PgConn()
+	rkey := readKey(req)
+	if err := c.beginPage(ctx, cfg, pg, rkey, len(req.Checkpoint) == 0); err != nil {
+		return sdk.Page{}, c.fail(ctx, err, "read page %d of %s: begin a read-only transaction", cp.Page+1, p.label)
+	}
+	rr := pg.ExecParams(ctx, q.sql, q.params, q.oids, q.formats, q.resultFormats)
 	var (
 		rows, bytes int64
 		full        bool
@@ -407,8 +413,16 @@ func (c *Connector) readPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 		}
 	}
 	_, err = rr.Close()
+	if err == nil && decodeErr == nil {
+		err = pg.Exec(ctx, "COMMIT").Close()
+	} else {
+		endPage(ctx, pg)
+	}
 	if decodeErr != nil {
 		return sdk.Page{}, decodeErr
+	}
+	if pgclass.SQLState(err) == sqlstateReadOnly {
+		return sdk.Page{}, c.fail(ctx, err, "read page %d of %s: it writes to the database, and a source reads in a read-only transaction (use a query without side effects)", cp.Page+1, p.label)
 	}
 	if err != nil {
 		return sdk.Page{}, c.fail(ctx, err, "read page %d of %s", cp.Page+1, p.label)
@@ -455,6 +469,9 @@ func (c *Connector) readPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 		}
 	}
 	done := !full && rows < limit
+	if done {
+		c.endRead(rkey)
+	}
 	cpBytes, _ := json.Marshal(next)
 	return sdk.Page{Records: rec, Checkpoint: cpBytes, Done: done, CursorValue: next.Cursor}, nil
 }
