@@ -297,3 +297,82 @@ func mustFloat(t *testing.T, s string) float64 {
 	}
 	return f
 }
+
+// TestLoadRefusedInBatch checks the values the server refuses while a
+// batch is staged (COPY): a string that is not valid UTF-8 (or holds a NUL
+// byte), and dates and timestamps PostgreSQL cannot hold (past its range,
+// or wrapping when converted to its microseconds, or the integers it
+// reads as ±infinity). The batch fails PERMANENT naming the batch, row and
+// column; nothing is staged for it.
+func TestLoadRefusedInBatch(t *testing.T) {
+	e := setup(t)
+	d := e.connector(t)
+	for _, tc := range []struct {
+		name    string
+		typ     arrow.DataType
+		bad     func(array.Builder)
+		wantMsg string
+	}{
+		{"invalid utf-8", arrow.BinaryTypes.String, func(b array.Builder) { b.(*array.StringBuilder).Append("caf\xe9") }, `invalid byte sequence for encoding "UTF8"`},
+		{"nul byte", arrow.BinaryTypes.String, func(b array.Builder) { b.(*array.StringBuilder).Append("a\x00b") }, `invalid byte sequence for encoding "UTF8": 0x00`},
+		{"timestamp before postgres range (4713 BC)", &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"},
+			func(b array.Builder) { b.(*array.TimestampBuilder).Append(arrow.Timestamp(math.MinInt64 / 2)) }, "timestamp out of range"},
+		{"timestamp seconds overflow", &arrow.TimestampType{Unit: arrow.Second},
+			func(b array.Builder) { b.(*array.TimestampBuilder).Append(arrow.Timestamp(math.MaxInt64 / 100)) }, "timestamp out of range"},
+		{"timestamp that postgres reads as -infinity", &arrow.TimestampType{Unit: arrow.Microsecond},
+			func(b array.Builder) {
+				b.(*array.TimestampBuilder).Append(arrow.Timestamp(math.MinInt64 + 946684800000000))
+			}, "timestamp out of range"},
+		{"date past postgres range", arrow.FixedWidthTypes.Date32,
+			func(b array.Builder) { b.(*array.Date32Builder).Append(arrow.Date32(math.MinInt32 + 5)) }, "date out of range"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "v", Type: tc.typ, Nullable: true}}, nil)
+			b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+			defer b.Release()
+			for i := range 3 {
+				b.Field(0).(*array.Int64Builder).Append(int64(i))
+				if i == 1 {
+					tc.bad(b.Field(1))
+				} else {
+					b.Field(1).AppendNull()
+				}
+			}
+			rec := b.NewRecordBatch()
+			defer rec.Release()
+			id := "w_" + randHex()
+			table := "b_" + randHex()
+			if err := d.BeginWrite(e.ctx, sdk.WriteRequest{WriteID: id, Flow: "f_" + id, Target: table, Schema: schema, Mode: sdk.ModeAppend}); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.WriteBatch(e.ctx, id, 1, kvBatchOf(t, schema, 2)); err != nil {
+				t.Fatal(err)
+			}
+			err := d.WriteBatch(e.ctx, id, 2, rec)
+			if errclass.Of(err) != errclass.Permanent {
+				t.Fatalf("err = %v (%v), want PERMANENT", err, errclass.Of(err))
+			}
+			t.Log(err)
+			for _, want := range []string{"row 4 of the write (batch 2, row 2)", `column "v"`, tc.wantMsg} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+			if err := d.AbortWrite(e.ctx, id); err != nil {
+				t.Errorf("AbortWrite: %v", err)
+			}
+		})
+	}
+}
+
+// kvBatchOf is n rows of ids and null values in schema.
+func kvBatchOf(t *testing.T, schema *arrow.Schema, n int) arrow.RecordBatch {
+	t.Helper()
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	for i := range n {
+		b.Field(0).(*array.Int64Builder).Append(int64(100 + i))
+		b.Field(1).AppendNull()
+	}
+	return b.NewRecordBatch()
+}
