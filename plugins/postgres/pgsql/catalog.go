@@ -32,7 +32,7 @@ func (r *relation) ident() string { return pgx.Identifier{r.Schema, r.Name}.Sani
 
 // loadRelations reads the tables and views of schema (only name when not
 // empty) with their columns and primary keys, in name order.
-func loadRelations(ctx context.Context, pool *pgxpool.Pool, schema, name string) ([]*relation, error) {
+func loadRelations(ctx context.Context, pool *pgxpool.Pool, schema, name string, sp specials) ([]*relation, error) {
 	rows, err := pool.Query(ctx, `
 SELECT c.relname, c.relkind::text, a.attname,
        CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END,
@@ -67,7 +67,7 @@ ORDER BY c.relname, a.attnum`, schema, name)
 			byName[rel] = r
 			out = append(out, r)
 		}
-		c := &column{Name: col, OID: oid, Typmod: typmod, TypeName: typeName, NotNull: notNull}
+		c := &column{Name: col, OID: oid, Typmod: typmod, TypeName: typeName, NotNull: notNull, special: sp}
 		c.resolve()
 		r.Columns = append(r.Columns, c)
 	}
@@ -103,7 +103,7 @@ ORDER BY c.relname, k.ord`, schema, name)
 }
 
 // describeQuery prepares query and returns its result columns.
-func describeQuery(ctx context.Context, pool *pgxpool.Pool, query string) ([]*column, error) {
+func describeQuery(ctx context.Context, pool *pgxpool.Pool, query string, sp specials) ([]*column, error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -142,7 +142,7 @@ func describeQuery(ctx context.Context, pool *pgxpool.Pool, query string) ([]*co
 			return nil, errclass.Permanentf("the query returns two columns named %q; give them distinct names with AS", f.Name)
 		}
 		seen[f.Name] = true
-		c := &column{Name: f.Name, OID: f.DataTypeOID, Typmod: f.TypeModifier, TypeName: names[i]}
+		c := &column{Name: f.Name, OID: f.DataTypeOID, Typmod: f.TypeModifier, TypeName: names[i], special: sp}
 		c.resolve()
 		cols[i] = c
 	}

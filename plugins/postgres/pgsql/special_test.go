@@ -1,0 +1,95 @@
+package pgsql_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/errclass"
+)
+
+// TestSpecialValues checks numeric_special and timestamp_special: by
+// default a numeric NaN in a numeric(p,s) column (read as decimal128; it
+// cannot hold ±Infinity) and a date or timestamp ±infinity fail the read PERMANENT
+// naming the column, the row and the option; "null" reads them as null;
+// "string" reads the column as text, every value in PostgreSQL's text
+// form.
+func TestSpecialValues(t *testing.T) {
+	e := setup(t)
+	e.exec(t, "CREATE TABLE "+e.schema+".sp (id int PRIMARY KEY, n numeric(10,2), d date, ts timestamptz)")
+	e.exec(t, `INSERT INTO `+e.schema+`.sp VALUES (1, 1.5, '2024-01-02', '2024-01-02 03:04:05+00'),
+	  (2, 'NaN', '2024-01-03', '2024-01-03 00:00:00+00'), (3, 'NaN', 'infinity', '-infinity'), (4, 2, NULL, NULL)`)
+	read := func(t *testing.T, kv ...any) (arrow.RecordBatch, error) {
+		t.Helper()
+		c := e.connector(t, append([]any{"table", "sp"}, kv...)...)
+		p, err := c.ReadPage(e.ctx, sdk.ReadRequest{Stream: e.schema + ".sp", MaxRows: 100, MaxBytes: 1 << 20})
+		return p.Records, err
+	}
+	t.Run("default error", func(t *testing.T) {
+		_, err := read(t)
+		if errclass.Of(err) != errclass.Permanent {
+			t.Fatalf("err = %v, want PERMANENT", err)
+		}
+		t.Log(err)
+		for _, want := range []string{`column "n"`, "row 2 of page 1", "NaN", "numeric_special: null", "numeric_special: string"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q lacks %q", err, want)
+			}
+		}
+		_, err = read(t, "numeric_special", "null")
+		for _, want := range []string{`column "d"`, "row 3 of page 1", "infinity", "timestamp_special"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("error %v lacks %q", err, want)
+			}
+		}
+	})
+	t.Run("null", func(t *testing.T) {
+		rec, err := read(t, "numeric_special", "null", "timestamp_special", "null")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rec.Release()
+		n, d, ts := rec.Column(1), rec.Column(2), rec.Column(3)
+		if n.NullN() != 2 || d.NullN() != 2 || ts.NullN() != 2 || !n.IsValid(0) || !ts.IsValid(1) {
+			t.Errorf("nulls: n %d, d %d, ts %d", n.NullN(), d.NullN(), ts.NullN())
+		}
+	})
+	t.Run("string", func(t *testing.T) {
+		c := e.connector(t, "table", "sp", "numeric_special", "string", "timestamp_special", "string")
+		streams, err := c.Discover(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range streams[0].Schema.Fields()[1:] {
+			if f.Type.ID() != arrow.STRING {
+				t.Errorf("column %s is %s, want utf8", f.Name, f.Type)
+			}
+		}
+		rec, err := read(t, "numeric_special", "string", "timestamp_special", "string")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rec.Release()
+		var got []string
+		for i := range int(rec.NumRows()) {
+			var row []string
+			for j := 1; j < 4; j++ {
+				row = append(row, rec.Column(j).(*array.String).ValueStr(i))
+			}
+			got = append(got, strings.Join(row, " "))
+		}
+		want := "1.50 2024-01-02 2024-01-02 03:04:05+00|NaN 2024-01-03 2024-01-03 00:00:00+00|NaN infinity -infinity|2.00 (null) (null)"
+		if strings.Join(got, "|") != want {
+			t.Errorf("got  %s\nwant %s", strings.Join(got, "|"), want)
+		}
+	})
+	t.Run("bad option", func(t *testing.T) {
+		ferrs, err := e.connector(t).Configure(e.ctx, e.config("numeric_special", "zero"))
+		if err != nil || len(ferrs) != 1 || ferrs[0].Field != "numeric_special" {
+			t.Errorf("Configure(numeric_special: zero) = %v, %v", ferrs, err)
+		}
+	})
+}
