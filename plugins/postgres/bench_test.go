@@ -745,7 +745,7 @@ func BenchmarkPostgresLoadExisting(b *testing.B) {
 				b.Fatal(fe, err)
 			}
 			table := "load_" + variant
-			mustExec(b, conn, "CREATE TABLE "+schema+"."+table+ddl)
+			mustExec(b, conn, "CREATE TABLE IF NOT EXISTS "+schema+"."+table+ddl)
 			b.ResetTimer()
 			for n := range b.N {
 				id := fmt.Sprintf("%s_%d_%s", variant, n, randHex())

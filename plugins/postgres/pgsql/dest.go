@@ -443,7 +443,7 @@ WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`, tar
 
 // textTargets are the types a utf8 column is cast to when the target (or
 // the source's postgres.type metadata) says so.
-var textTargets = regexp.MustCompile(`^(uuid|json|jsonb|xml|inet|cidr|macaddr|money|numeric(\(\d+,-?\d+\))?|character varying(\(\d+\))?|character(\(\d+\))?|"char"|name|time with time zone|bit varying(\(\d+\))?|bit(\(\d+\))?|tsvector|point|citext)(\[\])?$`)
+var textTargets = regexp.MustCompile(`^(uuid|json|jsonb|xml|inet|cidr|macaddr|money|numeric(\(\d+,-?\d+\))?|character varying(\(\d+\))?|character(\(\d+\))?|"char"|name|time with time zone|date|timestamp(\(\d\))? with(out)? time zone|bit varying(\(\d+\))?|bit(\(\d+\))?|tsvector|point|citext)(\[\])?$`)
 
 // checkTarget checks an existing target against the write (compatible
 // column types; a unique index on the key for upsert) and returns its

@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/sqlflow/sqlflow-host/host/pipeline"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 )
@@ -84,6 +85,22 @@ func TestSpecialValues(t *testing.T) {
 		want := "1.50 2024-01-02 2024-01-02 03:04:05+00|NaN 2024-01-03 2024-01-03 00:00:00+00|NaN infinity -infinity|2.00 (null) (null)"
 		if strings.Join(got, "|") != want {
 			t.Errorf("got  %s\nwant %s", strings.Join(got, "|"), want)
+		}
+	})
+	t.Run("string round trip", func(t *testing.T) {
+		// Read as text, the values go back into a postgres table of the
+		// source's types (from the postgres.type metadata) unchanged.
+		src := e.connector(t, "table", "sp", "numeric_special", "string", "timestamp_special", "string")
+		if _, err := flow(e.ctx, src, e.connector(t), e.schema+".sp", "sp_copy", sdk.ModeReplace, nil, pipeline.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		var types string
+		e.scalar(t, "SELECT string_agg(format_type(atttypid, atttypmod), ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0", &types, e.schema+".sp_copy")
+		if types != "integer,numeric(10,2),date,timestamp with time zone" {
+			t.Errorf("sp_copy's types: %s", types)
+		}
+		if e.digest(t, "sp_copy") != e.digest(t, "sp") {
+			t.Errorf("the copy differs from the source")
 		}
 	})
 	t.Run("bad option", func(t *testing.T) {
