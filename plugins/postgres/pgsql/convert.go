@@ -45,7 +45,7 @@ func (cv conversion) expr(operand string) string {
 	switch {
 	case cv.nat == cv.target.oid:
 		return operand
-	case cv.nat == oidText:
+	case cv.nat == oidText || elemOIDs[cv.nat] == oidText:
 		// The type without its modifier: the INSERT's assignment then
 		// applies the modifier, which refuses a too-long varchar(n) where
 		// an explicit cast would cut it.
@@ -80,8 +80,10 @@ const probeDetail = "sqlflow-probe:"
 
 // probeCasts runs the write's conversions row by row over the staging, in
 // the write's order, and returns an error naming the first row and column
-// whose value the server refuses, or nil when every row converts (the
-// commit failed for another reason). It runs only after a failed commit.
+// whose value the server refuses, or nil when it finds none (every row
+// converts, and the commit failed for another reason) or cannot look (the
+// caller then reports the commit's own error). It runs only after a failed
+// commit.
 func (c *Connector) probeCasts(ctx context.Context, pool *pgxpool.Pool, cfg *config, w *writeInfo, convs []conversion) error {
 	if len(convs) == 0 {
 		return nil
@@ -109,13 +111,14 @@ func (c *Connector) probeCasts(ctx context.Context, pool *pgxpool.Pool, cfg *con
 	}
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || !strings.HasPrefix(pe.Detail, probeDetail) {
-		return c.fail(ctx, err, "look for the row of write %s that %s refuses", w.id, w.target.Sanitize())
+		c.logger.Warn("could not look for the row the target refuses", "write_id", w.id, "error", err)
+		return nil
 	}
 	p, ci, ok := strings.Cut(strings.TrimPrefix(pe.Detail, probeDetail), ":")
 	n, err1 := strconv.ParseInt(p, 10, 64)
 	i, err2 := strconv.Atoi(ci)
 	if !ok || err1 != nil || err2 != nil || i < 0 || i >= len(convs) {
-		return c.fail(ctx, err, "look for the row of write %s that %s refuses", w.id, w.target.Sanitize())
+		return nil
 	}
 	cv := convs[i]
 	where := fmt.Sprintf("row %d of the write (in staging order)", n)

@@ -280,6 +280,30 @@ func TestLoadSameTypesKeepsStaging(t *testing.T) {
 	}
 }
 
+// TestLoadTextListIntoTypedArray checks a list of strings into an
+// existing uuid[] column (each element through uuid's input).
+func TestLoadTextListIntoTypedArray(t *testing.T) {
+	e := setup(t)
+	d := e.connector(t)
+	e.exec(t, "CREATE TABLE "+e.schema+".arr (id bigint, u uuid[])")
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "u", Type: arrow.ListOf(arrow.BinaryTypes.String), Nullable: true}}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	b.Field(0).(*array.Int64Builder).Append(1)
+	lb := b.Field(1).(*array.ListBuilder)
+	lb.Append(true)
+	lb.ValueBuilder().(*array.StringBuilder).Append("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
+	id := "w_" + randHex()
+	if err := writeRecords(t, e.ctx, d, sdk.WriteRequest{WriteID: id, Flow: "f_" + id, Target: "arr", Schema: schema, Mode: sdk.ModeAppend}, b.NewRecordBatch()); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	e.scalar(t, "SELECT u::text FROM "+e.schema+".arr", &got)
+	if got != "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}" {
+		t.Errorf("u = %s", got)
+	}
+}
+
 func mustInt(t *testing.T, s string) int64 {
 	t.Helper()
 	var n int64
