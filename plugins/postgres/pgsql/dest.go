@@ -743,7 +743,7 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 		if errclass.Of(err) != errclass.Unknown && pgStateOf(err) == "" {
 			return err
 		}
-		if state := pgStateOf(err); strings.HasPrefix(state, "22") || state == "23514" {
+		if code := pgStateOf(err); strings.HasPrefix(code, "22") || code == "23514" {
 			// A value a conversion refused: name its row and column.
 			if perr := c.probeCasts(ctx, pool, cfg, w, convs); perr != nil {
 				return perr

@@ -103,6 +103,22 @@ func TestSpecialValues(t *testing.T) {
 			t.Errorf("the copy differs from the source")
 		}
 	})
+	t.Run("past arrow's range", func(t *testing.T) {
+		// PostgreSQL's timestamps reach 294276 AD, Arrow's microsecond
+		// ones 294247: the value must not wrap around.
+		e.exec(t, "CREATE TABLE "+e.schema+".far (id int PRIMARY KEY, ts timestamptz)")
+		e.exec(t, "INSERT INTO "+e.schema+".far VALUES (1, '2024-01-01 00:00:00+00'), (2, '294270-01-01 00:00:00+00')")
+		c := e.connector(t, "table", "far")
+		_, err := c.ReadPage(e.ctx, sdk.ReadRequest{Stream: e.schema + ".far", MaxRows: 100, MaxBytes: 1 << 20})
+		for _, want := range []string{`column "ts"`, "row 2 of page 1", "294247", "timestamp_special"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("error %v lacks %q", err, want)
+			}
+		}
+		if errclass.Of(err) != errclass.Permanent {
+			t.Errorf("class %v, want PERMANENT", errclass.Of(err))
+		}
+	})
 	t.Run("bad option", func(t *testing.T) {
 		ferrs, err := e.connector(t).Configure(e.ctx, e.config("numeric_special", "zero"))
 		if err != nil || len(ferrs) != 1 || ferrs[0].Field != "numeric_special" {

@@ -320,6 +320,9 @@ func (d *decoder) appendValue(v []byte) error {
 		if us == math.MaxInt64 || us == math.MinInt64 { // ±infinity
 			return d.special(d.col.special.Timestamp, "timestamp_special", infinity(us == math.MaxInt64), "timestamp")
 		}
+		if us > math.MaxInt64-pgEpochMicros { // after 294247-01-10T04:00:54.775807Z
+			return d.special(d.col.special.Timestamp, "timestamp_special", "after 294247-01-10 (the end of Arrow's microsecond timestamps)", "timestamp")
+		}
 		d.b.(*array.TimestampBuilder).Append(arrow.Timestamp(us + pgEpochMicros))
 	case kInterval:
 		if len(v) != 16 {
@@ -360,8 +363,8 @@ func (d *decoder) appendValue(v []byte) error {
 	return nil
 }
 
-// special handles a value the column's Arrow type cannot hold (what it is
-// in PostgreSQL's text form): a null under mode "null", else an error
+// special handles a value the column's Arrow type cannot hold (what,
+// e.g. its PostgreSQL text form): a null under mode "null", else an error
 // naming the value and the option (key) that chooses otherwise.
 func (d *decoder) special(mode, key, what, arrowType string) error {
 	if mode == specialNull {
