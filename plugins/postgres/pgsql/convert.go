@@ -173,12 +173,14 @@ func (c *Connector) copyError(ctx context.Context, pool *pgxpool.Pool, cfg *conf
 }
 
 // conversions lists the fields of w whose existing target column (in
-// tcols) has another type than the staged one.
+// tcols) has another type than the staged one, or the same type with
+// another modifier (a decimal128(18,4) into numeric(12,2), which the
+// INSERT rounds or refuses).
 func conversions(w *writeInfo, tcols map[string]targetColumn) []conversion {
 	var out []conversion
 	for i, f := range schemaFields(w.schema) {
 		tc, ok := tcols[f.Name]
-		if !ok || tc.oid == w.types[i].oid {
+		if !ok || (tc.oid == w.types[i].oid && tc.typeName == w.types[i].sql) {
 			continue
 		}
 		out = append(out, conversion{field: i, name: f.Name, target: tc, nat: w.types[i].oid})

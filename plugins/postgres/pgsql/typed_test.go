@@ -195,6 +195,7 @@ func TestLoadRefusedValue(t *testing.T) {
 		{"float infinity into numeric", "numeric", col{"v", arrow.PrimitiveTypes.Float64, []any{1.5, 2.25, math.Inf(-1)}}, false, "the float value -Infinity has no numeric value"},
 		{"float fraction into integer", "bigint", col{"v", arrow.PrimitiveTypes.Float64, []any{1.0, 2.0, 2.5}}, false, `invalid input syntax for type bigint: "2.5"`},
 		{"bad uuid", "uuid", col{"v", arrow.BinaryTypes.String, []any{"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12", "zz"}}, true, `invalid input syntax for type uuid: "zz"`},
+		{"decimal overflows numeric(12,2)", "numeric(12,2)", col{"v", &arrow.Decimal128Type{Precision: 18, Scale: 4}, []any{"1.5", "2.2500", "123456789012.5"}}, false, "numeric field overflow"},
 		{"bad boolean", "boolean", col{"v", arrow.BinaryTypes.String, []any{"t", "false", "maybe"}}, false, `invalid input syntax for type boolean: "maybe"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -210,11 +211,20 @@ func TestLoadRefusedValue(t *testing.T) {
 					b.Field(0).(*array.Int64Builder).Append(id)
 					switch v := vals[i].(type) {
 					case string:
-						b.Field(1).(*array.StringBuilder).Append(v)
+						if sb, ok := b.Field(1).(*array.StringBuilder); ok {
+							sb.Append(v)
+						}
 					case int64:
 						b.Field(1).(*array.Int64Builder).Append(v)
 					case float64:
 						b.Field(1).(*array.Float64Builder).Append(v)
+					}
+					if db, ok := b.Field(1).(*array.Decimal128Builder); ok {
+						n, err := decimal128.FromString(vals[i].(string), 18, 4)
+						if err != nil {
+							t.Fatal(err)
+						}
+						db.Append(n)
 					}
 				}
 				return b.NewRecordBatch()
