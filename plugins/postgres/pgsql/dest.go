@@ -707,7 +707,9 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 			keys := quotedList(w.key)
 			keyExprs := make([]string, len(w.key))
 			for i, k := range w.key {
-				keyExprs[i] = "s." + pgx.Identifier{k}.Sanitize()
+				// The converted key, so that two staged keys that convert
+				// to one ('1' and '01' into an integer key) are one row.
+				keyExprs[i] = exprs[slices.IndexFunc(w.schema.Fields(), func(f arrow.Field) bool { return f.Name == k })]
 			}
 			insert = "INSERT INTO " + w.target.Sanitize() + " (" + cols + ") SELECT DISTINCT ON (" + strings.Join(keyExprs, ", ") + ") " +
 				strings.Join(exprs, ", ") + " FROM " + w.staging.Sanitize() + " AS s ORDER BY " + strings.Join(keyExprs, ", ") + ", s." + posColumn + " DESC" +

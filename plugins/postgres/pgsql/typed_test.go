@@ -314,6 +314,29 @@ func TestLoadTextListIntoTypedArray(t *testing.T) {
 	}
 }
 
+// TestUpsertConvertedKey checks that an upsert whose key converts (text
+// into an integer key) dedupes on the converted key: '1' and '01' are one
+// row, the later one wins.
+func TestUpsertConvertedKey(t *testing.T) {
+	e := setup(t)
+	d := e.connector(t)
+	e.exec(t, "CREATE TABLE "+e.schema+".ck (id integer PRIMARY KEY, name text)")
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.BinaryTypes.String}, {Name: "name", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	for _, r := range [][2]string{{"1", "first"}, {"2", "two"}, {"01", "last"}} {
+		b.Field(0).(*array.StringBuilder).Append(r[0])
+		b.Field(1).(*array.StringBuilder).Append(r[1])
+	}
+	id := "w_" + randHex()
+	if err := writeRecords(t, e.ctx, d, sdk.WriteRequest{WriteID: id, Flow: "f_" + id, Target: "ck", Schema: schema, Mode: sdk.ModeUpsert, Key: []string{"id"}}, b.NewRecordBatch()); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.rowsOf(t, "ck"); got != "1=last 2=two" {
+		t.Errorf("rows: %s", got)
+	}
+}
+
 func mustInt(t *testing.T, s string) int64 {
 	t.Helper()
 	var n int64
