@@ -37,7 +37,7 @@ func loadRelations(ctx context.Context, pool *pgxpool.Pool, schema, name string,
 SELECT c.relname, c.relkind::text, a.attname,
        CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END,
        CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,
-       format_type(a.atttypid, a.atttypmod), a.attnotnull
+       format_type(a.atttypid, a.atttypmod), a.attnotnull, current_setting('server_encoding') = 'SQL_ASCII'
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -57,7 +57,7 @@ ORDER BY c.relname, a.attnum`, schema, name)
 			typmod                   int32
 			notNull                  bool
 		)
-		if err := rows.Scan(&rel, &kind, &col, &oid, &typmod, &typeName, &notNull); err != nil {
+		if err := rows.Scan(&rel, &kind, &col, &oid, &typmod, &typeName, &notNull, &sp.checkUTF8); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -122,6 +122,8 @@ func describeQuery(ctx context.Context, pool *pgxpool.Pool, query string, sp spe
 		oids[i], mods[i] = f.DataTypeOID, f.TypeModifier
 	}
 	names := make([]string, len(oids))
+	// A SQL_ASCII database stores any bytes: its text is checked.
+	sp.checkUTF8 = conn.Conn().PgConn().ParameterStatus("server_encoding") == "SQL_ASCII"
 	rows, err := conn.Query(ctx, `SELECT format_type(o, m) FROM unnest($1::oid[], $2::int4[]) WITH ORDINALITY AS u(o, m, i) ORDER BY i`, oids, mods)
 	if err != nil {
 		return nil, err

@@ -1,13 +1,18 @@
 package pgsql_test
 
 import (
+	"context"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
+	"github.com/sqlflow/sqlflow-host/plugins/postgres/pgsql"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 )
@@ -125,4 +130,54 @@ func TestSpecialValues(t *testing.T) {
 			t.Errorf("Configure(numeric_special: zero) = %v, %v", ferrs, err)
 		}
 	})
+}
+
+// TestSQLASCIINotUTF8 checks that text that is not valid UTF-8, which
+// only a SQL_ASCII database stores, fails the read naming the column and
+// row instead of reaching a utf8 column, and that the query the message
+// suggests reads its bytes.
+func TestSQLASCIINotUTF8(t *testing.T) {
+	e := setup(t)
+	db := "sqlflow_ascii_" + randHex()
+	e.exec(t, "CREATE DATABASE "+db+" ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := e.conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)"); err != nil {
+			t.Logf("drop database %s: %v", db, err)
+		}
+	})
+	u, err := url.Parse(e.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + db
+	conn, err := pgx.Connect(e.ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for _, sql := range []string{"CREATE TABLE latin (id int PRIMARY KEY, name text)", `INSERT INTO latin VALUES (1, 'plain'), (2, E'caf\351')`} {
+		if _, err := conn.Exec(e.ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	c := pgsql.New(nil)
+	defer c.Close()
+	if ferrs, err := c.Configure(e.ctx, []byte(`{"dsn": "`+u.String()+`", "table": "latin"}`)); err != nil || len(ferrs) > 0 {
+		t.Fatal(ferrs, err)
+	}
+	_, err = c.ReadPage(e.ctx, sdk.ReadRequest{Stream: "public.latin", MaxRows: 100, MaxBytes: 1 << 20})
+	if errclass.Of(err) != errclass.Permanent {
+		t.Fatalf("err = %v, want PERMANENT", err)
+	}
+	for _, want := range []string{`column "name"`, "row 2 of page 1", "not valid UTF-8"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	var b []byte
+	if err := conn.QueryRow(e.ctx, "SELECT convert_to(name, 'SQL_ASCII') FROM latin WHERE id = 2").Scan(&b); err != nil || string(b) != "caf\xe9" {
+		t.Errorf("the suggested query read %q, %v", b, err)
+	}
 }

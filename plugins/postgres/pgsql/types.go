@@ -3,8 +3,10 @@ package pgsql
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -108,6 +110,11 @@ const (
 type specials struct {
 	Numeric   string
 	Timestamp string
+	// checkUTF8 is set for a SQL_ASCII database, whose text may hold any
+	// bytes (every other server encoding is checked and converted to the
+	// UTF8 the session asks for): text that is not valid UTF-8 fails the
+	// read naming the column and row, as a utf8 column cannot hold it.
+	checkUTF8 bool
 }
 
 // elemOIDs maps the array types the connector reads as Arrow lists to
@@ -252,6 +259,9 @@ func (d *decoder) appendValue(v []byte) error {
 	be := binary.BigEndian
 	switch d.col.kind {
 	case kText:
+		if d.col.special.checkUTF8 && !utf8.Valid(v) {
+			return errNotUTF8
+		}
 		d.str.BinaryBuilder.Append(v)
 	case kJSONB:
 		if d.col.format == 1 {
@@ -259,6 +269,9 @@ func (d *decoder) appendValue(v []byte) error {
 				return fmt.Errorf("jsonb value of unknown binary version")
 			}
 			v = v[1:]
+		}
+		if d.col.special.checkUTF8 && !utf8.Valid(v) {
+			return errNotUTF8
 		}
 		d.str.BinaryBuilder.Append(v)
 	case kBytea:
@@ -393,6 +406,10 @@ func numericSpecial(v []byte) string {
 	}
 	return "NaN"
 }
+
+// errNotUTF8 is the error of text that is not valid UTF-8 (from a
+// SQL_ASCII database).
+var errNotUTF8 = errors.New("the text is not valid UTF-8 (the database's encoding is SQL_ASCII, which stores any bytes), and a utf8 column cannot hold it; read its bytes in a query instead: convert_to(col, 'SQL_ASCII') is a bytea of them")
 
 func errLen(typ string, n int) error {
 	return fmt.Errorf("%s value of %d bytes", typ, n)
