@@ -96,7 +96,7 @@ func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
 	if cfg.Table != "" {
 		schema, table = splitName(cfg.Table, cfg.Schema)
 	}
-	rels, err := loadRelations(ctx, pool, schema, table)
+	rels, err := loadRelations(ctx, pool, schema, table, cfg.Specials)
 	if err != nil {
 		return nil, c.fail(ctx, err, "discover the tables of schema %q", schema)
 	}
@@ -134,7 +134,7 @@ func (c *Connector) plan(ctx context.Context, stream string) (*streamPlan, error
 			return nil, errclass.Permanentf("postgres: the source has one stream, %q (its query); there is no stream %q", queryStream, stream)
 		}
 		p.name = queryStream
-		cols, err := describeQuery(ctx, pool, cfg.Query)
+		cols, err := describeQuery(ctx, pool, cfg.Query, cfg.Specials)
 		if err != nil {
 			return nil, c.fail(ctx, err, "prepare the source query")
 		}
@@ -154,7 +154,7 @@ func (c *Connector) plan(ctx context.Context, stream string) (*streamPlan, error
 				return nil, errclass.Permanentf("postgres: the source reads only table %s.%s (key table); there is no stream %q", ts, tt, stream)
 			}
 		}
-		rels, err := loadRelations(ctx, pool, schema, table)
+		rels, err := loadRelations(ctx, pool, schema, table, cfg.Specials)
 		if err != nil {
 			return nil, c.fail(ctx, err, "read the catalog entry of %s.%s", schema, table)
 		}
@@ -379,7 +379,7 @@ func (c *Connector) readPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 		vals := rr.Values()
 		for i, d := range decs {
 			if err := d.appendValue(vals[i]); err != nil {
-				decodeErr = errclass.Permanentf("postgres: %s, column %q (%s): %v", p.label, p.cols[i].Name, p.cols[i].TypeName, err)
+				decodeErr = errclass.Permanentf("postgres: %s, row %d of page %d, column %q (%s): %w", p.label, rows+1, cp.Page+1, p.cols[i].Name, p.cols[i].TypeName, err)
 				break
 			}
 			bytes += int64(len(vals[i])) + 1
