@@ -669,3 +669,102 @@ func BenchmarkPostgresRead(b *testing.B) {
 		b.ReportMetric(float64(size)/(1<<20)/el.Seconds(), "MB/s")
 	}
 }
+
+// BenchmarkPostgresLoadExisting loads SQLFLOW_BENCH_PG_LOAD_ROWS rows
+// (default 500,000) of the E2E benchmark's mixed types into an existing
+// table, in-process (BeginWrite, WriteBatch of 65,536-row batches,
+// CommitWrite, append), once per iteration. With "same" the table's
+// column types equal the data's (COPY binary into the staging, then
+// INSERT … SELECT without conversion: the fast path); with "text" the
+// timestamp, numeric and boolean columns arrive as strings and are
+// converted at commit. Run it with
+//
+//	go test -run '^$' -bench PostgresLoadExisting -count 5 ./plugins/postgres/
+func BenchmarkPostgresLoadExisting(b *testing.B) {
+	dsn := testenv.Postgres(b)
+	rows := 500_000
+	if s := os.Getenv("SQLFLOW_BENCH_PG_LOAD_ROWS"); s != "" {
+		rows, _ = strconv.Atoi(s)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	schema := "benchload_" + randHex()
+	mustExec(b, conn, "CREATE SCHEMA "+schema)
+	defer conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+	ddl := ` (id bigint, qty int, price numeric(12,2), score double precision, name text, created_at timestamptz, day date, active boolean)`
+	for _, variant := range []string{"same", "text"} {
+		b.Run(variant, func(b *testing.B) {
+			asText := variant == "text"
+			fields := []arrow.Field{
+				{Name: "id", Type: arrow.PrimitiveTypes.Int64},
+				{Name: "qty", Type: arrow.PrimitiveTypes.Int32},
+				{Name: "price", Type: &arrow.Decimal128Type{Precision: 12, Scale: 2}},
+				{Name: "score", Type: arrow.PrimitiveTypes.Float64},
+				{Name: "name", Type: arrow.BinaryTypes.String},
+				{Name: "created_at", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
+				{Name: "day", Type: arrow.FixedWidthTypes.Date32},
+				{Name: "active", Type: arrow.FixedWidthTypes.Boolean},
+			}
+			if asText {
+				for _, i := range []int{2, 5, 7} {
+					fields[i].Type = arrow.BinaryTypes.String
+				}
+			}
+			s := arrow.NewSchema(fields, nil)
+			const batchRows = 1 << 16
+			var batches []arrow.RecordBatch
+			for start := 0; start < rows; start += batchRows {
+				rb := array.NewRecordBuilder(memory.DefaultAllocator, s)
+				for i := start; i < min(start+batchRows, rows); i++ {
+					rb.Field(0).(*array.Int64Builder).Append(int64(i))
+					rb.Field(1).(*array.Int32Builder).Append(int32(i % 1000))
+					ts := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second)
+					if asText {
+						rb.Field(2).(*array.StringBuilder).Append(strconv.FormatFloat(float64(i%100000)/100, 'f', 2, 64))
+						rb.Field(5).(*array.StringBuilder).Append(ts.Format(time.RFC3339))
+						rb.Field(7).(*array.StringBuilder).Append(strconv.FormatBool(i%3 == 0))
+					} else {
+						rb.Field(2).(*array.Decimal128Builder).Append(decimal128.FromI64(int64(i % 100000)))
+						rb.Field(5).(*array.TimestampBuilder).Append(arrow.Timestamp(ts.UnixMicro()))
+						rb.Field(7).(*array.BooleanBuilder).Append(i%3 == 0)
+					}
+					rb.Field(3).(*array.Float64Builder).Append(float64(i) * 0.001)
+					rb.Field(4).(*array.StringBuilder).Append("customer " + strconv.Itoa(i%50000))
+					rb.Field(6).(*array.Date32Builder).Append(arrow.Date32(18262 + i%2000))
+				}
+				batches = append(batches, rb.NewRecordBatch())
+				rb.Release()
+			}
+			c := pgsql.New(nil)
+			defer c.Close()
+			if fe, err := c.Configure(ctx, []byte(fmt.Sprintf(`{"dsn": %q, "schema": %q}`, dsn, schema))); err != nil || len(fe) > 0 {
+				b.Fatal(fe, err)
+			}
+			table := "load_" + variant
+			mustExec(b, conn, "CREATE TABLE IF NOT EXISTS "+schema+"."+table+ddl)
+			b.ResetTimer()
+			for n := range b.N {
+				id := fmt.Sprintf("%s_%d_%s", variant, n, randHex())
+				req := sdk.WriteRequest{WriteID: id, Flow: "bench_" + variant, Target: table, Schema: s, Mode: sdk.ModeAppend}
+				if err := c.BeginWrite(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+				for i, rec := range batches {
+					if err := c.WriteBatch(ctx, id, int64(i+1), rec); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := c.CommitWrite(ctx, id, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			mustExec(b, conn, "TRUNCATE "+schema+"."+table)
+		})
+	}
+}

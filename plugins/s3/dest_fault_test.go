@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -84,12 +85,19 @@ const (
 	// killAfter forwards the request, SIGKILLs the destination plugin, then
 	// drops the answer: the server did the work, the plugin never learnt.
 	killAfter = "kill-after"
+	// dropReply forwards the request, then closes the connection with a
+	// reset instead of answering: the server did the work, the plugin
+	// never learnt (a reply lost on the network).
+	dropReply = "drop-reply"
 )
 
 // rule applies action to the n-th requests of operation op (counting from
-// 1); every: to all of them.
+// 1); every: to all of them. With body set, only the requests of op whose
+// body holds it are picked and counted (a DeleteObjects of markers:
+// body "upload-").
 type rule struct {
 	op     string
+	body   string
 	nth    []int
 	every  bool
 	action string
@@ -119,14 +127,32 @@ func newRuleProxy(t *testing.T, target string, rules []rule) *ruleProxy {
 	p := &ruleProxy{rules: rules, count: map[string]int{}, applied: map[string]int{}, created: map[string]bool{}}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		op := s3op(r)
+		var body []byte
+		if r.Method == http.MethodPost && r.Body != nil {
+			body, _ = io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		p.mu.Lock()
 		p.count[op]++
-		n := p.count[op]
+		counted := map[string]bool{}
+		for _, rl := range p.rules {
+			if c := op + " " + rl.body; rl.op == op && rl.body != "" && !counted[c] && bytes.Contains(body, []byte(rl.body)) {
+				counted[c] = true
+				p.count[c]++
+			}
+		}
 		if op == opCreate {
 			p.created[strings.TrimPrefix(r.URL.Path, "/")] = true
 		}
 		action := ""
 		for _, rl := range p.rules {
+			n := p.count[op]
+			if rl.body != "" {
+				if !counted[op+" "+rl.body] {
+					continue
+				}
+				n = p.count[op+" "+rl.body]
+			}
 			if rl.op == op && (rl.every || containsInt(rl.nth, n)) {
 				action = rl.action
 				p.applied[op+" "+action]++
@@ -151,6 +177,10 @@ func newRuleProxy(t *testing.T, target string, rules []rule) *ruleProxy {
 			hangUp(w)
 		case killBefore:
 			p.killPlugin(t)
+			hangUp(w)
+		case dropReply:
+			rec := httptest.NewRecorder()
+			rp.ServeHTTP(rec, r.WithContext(context.WithoutCancel(r.Context())))
 			hangUp(w)
 		case killAfter:
 			rec := httptest.NewRecorder()
@@ -215,6 +245,13 @@ func (p *ruleProxy) killPlugin(t *testing.T) {
 			p.mu.Unlock()
 		}
 	}
+}
+
+// requests returns how many requests of op the proxy saw.
+func (p *ruleProxy) requests(op string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.count[op]
 }
 
 func (p *ruleProxy) summary() (applied map[string]int, created []string) {
@@ -511,4 +548,68 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestLostCompleteReplyThroughCLI: two resets of a batch's
+// CompleteMultipartUpload, then its third completion forwarded (the server
+// completes the upload) with the reply dropped, under a breaker that opens
+// after 4 failures in a row. The batch finds its completed object instead
+// of failing again, so the breaker stays closed and the run completes with
+// every row once and nothing left behind (before, the lost reply cost two
+// more failures, the second "the multipart upload is gone", and opened the
+// breaker with attempts left).
+func TestLostCompleteReplyThroughCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the host and the plugins and runs them")
+	}
+	srv := newServer(t)
+	bin := buildCLI(t)
+	const rows = 20_000
+	want := generated(t, rows, 5)
+	env := []string{"S3_KEY=" + srv.access, "S3_SECRET=" + srv.secret}
+	p := newRuleProxy(t, srv.endpoint, []rule{
+		{op: opComplete, nth: []int{3, 4}, action: reset},
+		{op: opComplete, nth: []int{5}, action: dropReply},
+	})
+	res := `{retry: {max_attempts: 10, initial_delay: 0.05, max_delay: 0.3}, circuit_breaker: {failure_threshold: 4, recovery_timeout: 600}, rate_limit: {max_requests_per_minute: 60000, burst_size: 100}}`
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	out, code := bin.run(ctx, t, pipelineYAML(srv, p.srv.URL, rows, res), env, nil, "--page-rows", "2000")
+	if code != 0 {
+		t.Fatalf("sqlflow-host run exited %d\n%s", code, out)
+	}
+	if strings.Contains(out, "gone") || strings.Contains(out, "OPEN") {
+		t.Errorf("the lost reply counted as more failures:\n%s", out)
+	}
+	if applied, _ := p.summary(); applied[opComplete+" "+dropReply] != 1 || applied[opComplete+" "+reset] != 2 {
+		t.Errorf("faults applied: %v, want 2 resets and 1 dropped reply of CompleteMultipartUpload", applied)
+	}
+	checkDataset(t, srv, p, "out/events", want, nil, out)
+}
+
+// TestMarkerCleanupResetThroughCLI: a reset on the commit's DeleteObjects
+// of the batch markers, after write.json recorded the commit. The host
+// repeats the commit, which finishes the cleanup: the run completes and no
+// marker survives it (before, the repeated commit saw the write committed
+// and deleted nothing: 10 markers stayed after a successful flow).
+func TestMarkerCleanupResetThroughCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the host and the plugins and runs them")
+	}
+	srv := newServer(t)
+	bin := buildCLI(t)
+	const rows = 20_000
+	want := generated(t, rows, 5)
+	env := []string{"S3_KEY=" + srv.access, "S3_SECRET=" + srv.secret}
+	p := newRuleProxy(t, srv.endpoint, []rule{{op: opDeleteObjects, body: "/upload-", nth: []int{1}, action: reset}})
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	out, code := bin.run(ctx, t, pipelineYAML(srv, p.srv.URL, rows, destResilience), env, nil, "--page-rows", "2000")
+	if code != 0 {
+		t.Fatalf("sqlflow-host run exited %d\n%s", code, out)
+	}
+	if applied, _ := p.summary(); applied[opDeleteObjects+" "+reset] != 1 {
+		t.Errorf("faults applied: %v, want a reset of the markers' DeleteObjects", applied)
+	}
+	checkDataset(t, srv, p, "out/events", want, nil, out)
 }

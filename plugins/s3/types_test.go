@@ -46,14 +46,16 @@ func TestPsqlCSVExport(t *testing.T) {
 }
 
 // TestJSONLDecimals: a jsonl number written with a fixed number of
-// fraction digits on the first line is a decimal; later lines may write
+// fraction digits in the sampled lines is a decimal; later lines may write
 // it as a number or a string, and one with more digits fails by line.
 func TestJSONLDecimals(t *testing.T) {
 	srv := newServer(t)
 	srv.put(t, "jd/a.jsonl", []byte(`{"id": 1, "amount": 12.50, "ratio": 1.5e3}`+"\n"+`{"id": 2, "amount": "7.25", "ratio": 2}`+"\n"+`{"id": 3, "amount": 3}`+"\n"))
-	cfg := srv.config(t, map[string]any{"path_prefix": "jd/"})
+	// One sampled line: the later lines' string and integer amounts are
+	// read into the decimal column, exactly.
+	cfg := srv.config(t, map[string]any{"path_prefix": "jd/", "csv_sample_rows": 1})
 	r := readFrom(t, configure(t, cfg), cfg, sdk.ReadRequest{Stream: "jd"}, 0)
-	want := []string{"float64", "decimal(38, 2)", "float64"}
+	want := []string{"int64", "decimal(38, 2)", "float64"}
 	for i, f := range r.schema.Fields() {
 		if f.Type.String() != want[i] {
 			t.Errorf("field %s is %s, want %s", f.Name, f.Type, want[i])
@@ -63,7 +65,7 @@ func TestJSONLDecimals(t *testing.T) {
 		t.Errorf("rows %q", r.rows)
 	}
 	srv.put(t, "jdbad/a.jsonl", []byte(`{"amount": 12.50}`+"\n"+`{"amount": 12.505}`+"\n"))
-	bad := srv.config(t, map[string]any{"path_prefix": "jdbad/"})
+	bad := srv.config(t, map[string]any{"path_prefix": "jdbad/", "csv_sample_rows": 1})
 	_, err := configure(t, bad).ReadPage(context.Background(), sdk.ReadRequest{Stream: "jdbad"})
 	for _, w := range []string{"jdbad/a.jsonl", "line 2", `field "amount"`, "not rounded", "infer_decimals"} {
 		if !errclass.Is(err, errclass.Permanent) || !strings.Contains(err.Error(), w) {

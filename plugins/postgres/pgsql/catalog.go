@@ -32,12 +32,12 @@ func (r *relation) ident() string { return pgx.Identifier{r.Schema, r.Name}.Sani
 
 // loadRelations reads the tables and views of schema (only name when not
 // empty) with their columns and primary keys, in name order.
-func loadRelations(ctx context.Context, pool *pgxpool.Pool, schema, name string) ([]*relation, error) {
+func loadRelations(ctx context.Context, pool *pgxpool.Pool, schema, name string, sp specials) ([]*relation, error) {
 	rows, err := pool.Query(ctx, `
 SELECT c.relname, c.relkind::text, a.attname,
        CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END,
        CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,
-       format_type(a.atttypid, a.atttypmod), a.attnotnull
+       format_type(a.atttypid, a.atttypmod), a.attnotnull, current_setting('server_encoding') = 'SQL_ASCII'
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -57,7 +57,7 @@ ORDER BY c.relname, a.attnum`, schema, name)
 			typmod                   int32
 			notNull                  bool
 		)
-		if err := rows.Scan(&rel, &kind, &col, &oid, &typmod, &typeName, &notNull); err != nil {
+		if err := rows.Scan(&rel, &kind, &col, &oid, &typmod, &typeName, &notNull, &sp.checkUTF8); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -67,7 +67,7 @@ ORDER BY c.relname, a.attnum`, schema, name)
 			byName[rel] = r
 			out = append(out, r)
 		}
-		c := &column{Name: col, OID: oid, Typmod: typmod, TypeName: typeName, NotNull: notNull}
+		c := &column{Name: col, OID: oid, Typmod: typmod, TypeName: typeName, NotNull: notNull, special: sp}
 		c.resolve()
 		r.Columns = append(r.Columns, c)
 	}
@@ -103,7 +103,7 @@ ORDER BY c.relname, k.ord`, schema, name)
 }
 
 // describeQuery prepares query and returns its result columns.
-func describeQuery(ctx context.Context, pool *pgxpool.Pool, query string) ([]*column, error) {
+func describeQuery(ctx context.Context, pool *pgxpool.Pool, query string, sp specials) ([]*column, error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -122,6 +122,8 @@ func describeQuery(ctx context.Context, pool *pgxpool.Pool, query string) ([]*co
 		oids[i], mods[i] = f.DataTypeOID, f.TypeModifier
 	}
 	names := make([]string, len(oids))
+	// A SQL_ASCII database stores any bytes: its text is checked.
+	sp.checkUTF8 = conn.Conn().PgConn().ParameterStatus("server_encoding") == "SQL_ASCII"
 	rows, err := conn.Query(ctx, `SELECT format_type(o, m) FROM unnest($1::oid[], $2::int4[]) WITH ORDINALITY AS u(o, m, i) ORDER BY i`, oids, mods)
 	if err != nil {
 		return nil, err
@@ -142,7 +144,7 @@ func describeQuery(ctx context.Context, pool *pgxpool.Pool, query string) ([]*co
 			return nil, errclass.Permanentf("the query returns two columns named %q; give them distinct names with AS", f.Name)
 		}
 		seen[f.Name] = true
-		c := &column{Name: f.Name, OID: f.DataTypeOID, Typmod: f.TypeModifier, TypeName: names[i]}
+		c := &column{Name: f.Name, OID: f.DataTypeOID, Typmod: f.TypeModifier, TypeName: names[i], special: sp}
 		c.resolve()
 		cols[i] = c
 	}

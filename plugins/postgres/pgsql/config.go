@@ -54,6 +54,9 @@ type config struct {
 	CursorInclusive bool
 	// Prefetch reads the next page in the background (default true).
 	Prefetch bool
+	// Specials is what the source does with numeric NaN/±Infinity and
+	// date/timestamp ±infinity (numeric_special, timestamp_special).
+	Specials specials
 }
 
 // keys lists every key the connector accepts, for the unknown-key message.
@@ -61,6 +64,7 @@ var keys = []string{
 	"host", "port", "database", "dbname", "username", "user", "password", "password_file",
 	"dsn", "schema", "sslmode", "connect_timeout", "table", "table_name", "query",
 	"pool_size", "key", "page_size", "cursor_inclusive", "prefetch", "application_name",
+	"numeric_special", "timestamp_special",
 }
 
 // configSchema is the JSON Schema of the configuration, reported in Spec.
@@ -90,7 +94,9 @@ const configSchema = `{
     "page_size": {"type": "integer", "minimum": 1, "default": 1048576, "description": "Source: most rows per page when the host sets no row cap."},
     "cursor_inclusive": {"type": "boolean", "default": false, "description": "Incremental reads take rows with cursor >= the stored value (re-reading the boundary rows) instead of >."},
     "prefetch": {"type": "boolean", "default": true, "description": "Source: read the next page on a second connection while the host forwards the current one."},
-    "application_name": {"type": "string", "default": "sqlflow-host"}
+    "application_name": {"type": "string", "default": "sqlflow-host"},
+    "numeric_special": {"type": "string", "enum": ["error", "null", "string"], "default": "error", "description": "Source: numeric NaN and ±Infinity in a numeric(p,s) column (read as decimal128): error fails the read naming the column and row, null reads them as null, string reads the column as text."},
+    "timestamp_special": {"type": "string", "enum": ["error", "null", "string"], "default": "error", "description": "Source: date and timestamp ±infinity: error fails the read naming the column and row, null reads them as null, string reads the column as text."}
   }
 }`
 
@@ -216,6 +222,18 @@ func parseConfig(raw json.RawMessage) (*config, []sdk.FieldError) {
 			}
 		case "application_name":
 			appName = str(k)
+		case "numeric_special", "timestamp_special":
+			mode := str(k)
+			switch mode {
+			case specialError, specialNull, specialString:
+			default:
+				bad(k, "%q is not allowed; allowed: error, null, string", mode)
+			}
+			if k == "numeric_special" {
+				cfg.Specials.Numeric = mode
+			} else {
+				cfg.Specials.Timestamp = mode
+			}
 		default:
 			bad(k, "%s", configkey.Unknown(k, keys))
 		}

@@ -57,6 +57,8 @@ type Connector struct {
 	warned  map[string]bool
 	// prefetched is the next page being read ahead, if any.
 	prefetched *prefetch
+	// snaps are the snapshots of the reads under way, by readKey.
+	snaps map[string]*snapshot
 }
 
 // New returns an unconfigured postgres connector logging to logger.
@@ -64,7 +66,7 @@ func New(logger hclog.Logger) *Connector {
 	if logger == nil {
 		logger = hclog.NewNullLogger()
 	}
-	return &Connector{logger: logger, streams: map[string]*streamPlan{}, writes: map[string]*writeInfo{}, warned: map[string]bool{}}
+	return &Connector{logger: logger, streams: map[string]*streamPlan{}, writes: map[string]*writeInfo{}, warned: map[string]bool{}, snaps: map[string]*snapshot{}}
 }
 
 var (
@@ -105,13 +107,18 @@ func (c *Connector) Configure(ctx context.Context, raw json.RawMessage) ([]sdk.F
 	if pf != nil {
 		pf.discard()
 	}
+	c.mu.Lock()
+	snaps := c.snaps
+	c.snaps = map[string]*snapshot{}
+	c.mu.Unlock()
+	closeSnapshots(snaps)
 	if old != nil {
 		go old.Close() // waits for connections in use; never blocks Configure
 	}
 	return nil, nil
 }
 
-// Close closes the connection pool.
+// Close closes the connection pool and the reads' snapshots.
 func (c *Connector) Close() {
 	c.mu.Lock()
 	p, pf := c.pool, c.prefetched
@@ -120,6 +127,11 @@ func (c *Connector) Close() {
 	if pf != nil {
 		pf.discard()
 	}
+	c.mu.Lock()
+	snaps := c.snaps
+	c.snaps = map[string]*snapshot{}
+	c.mu.Unlock()
+	closeSnapshots(snaps)
 	if p != nil {
 		p.Close()
 	}

@@ -108,12 +108,12 @@ func naturalType(dt arrow.DataType) (pgTarget, error) {
 	case *arrow.Date32Type:
 		return pgTarget{"date", oidDate, func(a arrow.Array) valueEnc {
 			vs := a.(*array.Date32).Date32Values()
-			return func(buf []byte, i int) []byte { return i32(buf, int32(vs[i])-pgEpochDays) }
+			return func(buf []byte, i int) []byte { return i32(buf, pgDays(int64(vs[i]))) }
 		}}, nil
 	case *arrow.Date64Type:
 		return fixed("date", oidDate, func(buf []byte, a arrow.Array, i int) []byte {
 			ms := int64(a.(*array.Date64).Value(i))
-			return i32(buf, int32(floorDiv(ms, 86400000))-pgEpochDays)
+			return i32(buf, pgDays(floorDiv(ms, 86400000)))
 		}), nil
 	case *arrow.TimestampType:
 		sql, oid := "timestamp without time zone", uint32(oidTimestamp)
@@ -123,7 +123,7 @@ func naturalType(dt arrow.DataType) (pgTarget, error) {
 		unit := t.Unit
 		return pgTarget{sql, oid, func(a arrow.Array) valueEnc {
 			vs := a.(*array.Timestamp).TimestampValues()
-			return func(buf []byte, i int) []byte { return i64(buf, toMicros(int64(vs[i]), unit)-pgEpochMicros) }
+			return func(buf []byte, i int) []byte { return i64(buf, pgMicros(int64(vs[i]), unit)) }
 		}}, nil
 	case *arrow.Time32Type:
 		unit := t.Unit
@@ -380,6 +380,47 @@ func appendNumeric(buf []byte, digits []byte, neg bool, scale int) []byte {
 		buf = be.AppendUint16(buf, g)
 	}
 	return buf
+}
+
+// Values that PostgreSQL's binary input refuses as out of range ("date out
+// of range", "timestamp out of range"): written for an Arrow date or
+// timestamp that PostgreSQL cannot hold, so that the COPY fails naming the
+// row and column instead of storing another value (a wrapped integer, or
+// the ±infinity that the extreme integers mean to PostgreSQL).
+const (
+	badPgDays   = math.MaxInt32 - 1
+	badPgMicros = math.MaxInt64 - 1
+)
+
+// pgDays is an Arrow day number (days since 1970-01-01) as PostgreSQL's
+// (days since 2000-01-01), or badPgDays when it has none.
+func pgDays(d int64) int32 {
+	d -= pgEpochDays
+	if d <= math.MinInt32 || d >= math.MaxInt32 {
+		return badPgDays
+	}
+	return int32(d)
+}
+
+// pgMicros is an Arrow timestamp in unit as PostgreSQL's microseconds
+// since 2000-01-01, or badPgMicros when it overflows (or would read as
+// ±infinity).
+func pgMicros(v int64, unit arrow.TimeUnit) int64 {
+	switch unit {
+	case arrow.Second:
+		if v > math.MaxInt64/1_000_000 || v < math.MinInt64/1_000_000 {
+			return badPgMicros
+		}
+	case arrow.Millisecond:
+		if v > math.MaxInt64/1000 || v < math.MinInt64/1000 {
+			return badPgMicros
+		}
+	}
+	us := toMicros(v, unit)
+	if us < math.MinInt64+pgEpochMicros+1 || us == math.MaxInt64 {
+		return badPgMicros
+	}
+	return us - pgEpochMicros
 }
 
 func toMicros(v int64, unit arrow.TimeUnit) int64 {

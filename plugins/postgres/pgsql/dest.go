@@ -47,8 +47,12 @@ type writeInfo struct {
 	staging  pgx.Identifier
 	schema   *arrow.Schema
 	types    []pgTarget // natural type of each field
-	status   string
-	rows     int64
+	// pos is whether the staging has the position column (seq<<32 | row):
+	// for upsert (the write order) and for a write whose values the commit
+	// converts into the target's types (to name a refused row).
+	pos    bool
+	status string
+	rows   int64
 }
 
 // BeginWrite records the write in sqlflow_writes and creates its UNLOGGED
@@ -114,6 +118,9 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 	tcols, err := c.checkTarget(ctx, pool, w)
 	if err != nil {
 		return err
+	}
+	if len(conversions(w, tcols)) > 0 {
+		w.pos = true
 	}
 	// A write into a table that does not exist yet stages into a regular
 	// table that the commit renames into place (see CommitWrite); any other
@@ -181,6 +188,7 @@ func newWriteInfo(cfg *config, req sdk.WriteRequest) (*writeInfo, error) {
 	w := &writeInfo{
 		id: req.WriteID, flow: req.Flow, target: target,
 		mode: mode, key: append([]string{}, req.Key...), schema: req.Schema, status: statusOpen,
+		pos: mode == sdk.ModeUpsert,
 	}
 	w.staging = pgx.Identifier{cfg.Schema, stagingName(req.Flow, req.WriteID)}
 	if req.Schema == nil {
@@ -232,13 +240,14 @@ func stagingName(flow, writeID string) string {
 }
 
 // stagingColumns is the column list of a write's staging table: the
-// natural type of every field, then, for upsert, the position column.
+// natural type of every field, then, for upsert or a converting write,
+// the position column.
 func stagingColumns(w *writeInfo) string {
 	parts := make([]string, 0, len(w.types)+1)
 	for i, f := range w.schema.Fields() {
 		parts = append(parts, pgx.Identifier{f.Name}.Sanitize()+" "+w.types[i].sql)
 	}
-	if w.mode == sdk.ModeUpsert {
+	if w.pos {
 		parts = append(parts, posColumn+" bigint")
 	}
 	return strings.Join(parts, ", ")
@@ -337,9 +346,17 @@ func (c *Connector) loadWrite(ctx context.Context, pool *pgxpool.Pool, cfg *conf
 		return nil, errclass.Permanentf("postgres: write %s: %v", id, err)
 	}
 	w = &writeInfo{id: id, flow: flow, target: pgx.Identifier{ts, tt}, mode: sdk.WriteMode(mode), key: key,
-		staging: pgx.Identifier{cfg.Schema, staging}, schema: schema, status: status}
+		staging: pgx.Identifier{cfg.Schema, staging}, schema: schema, status: status, pos: mode == string(sdk.ModeUpsert)}
 	if rows != nil {
 		w.rows = *rows
+	}
+	if !w.pos && status == statusOpen && schema != nil {
+		// A converting write's staging has the position column too.
+		err := pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 AND NOT attisdropped)",
+			w.staging.Sanitize(), posColumn).Scan(&w.pos)
+		if err != nil {
+			return nil, c.fail(ctx, err, "look up the staging of write %s", id)
+		}
 	}
 	for _, f := range schemaFields(schema) {
 		t, err := naturalType(f.Type)
@@ -392,7 +409,8 @@ func (c *Connector) cleanFlow(ctx context.Context, pool *pgxpool.Pool, cfg *conf
 type targetColumn struct {
 	name     string
 	oid      uint32
-	typeName string
+	typeName string // with its modifier: numeric(12,2)
+	baseName string // without: numeric
 	typtype  string
 }
 
@@ -402,7 +420,7 @@ func targetColumns(ctx context.Context, q interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 }, target pgx.Identifier) (map[string]targetColumn, error) {
 	rows, err := q.Query(ctx, `
-SELECT a.attname, a.atttypid, format_type(a.atttypid, a.atttypmod), t.typtype::text
+SELECT a.attname, a.atttypid, format_type(a.atttypid, a.atttypmod), format_type(a.atttypid, NULL), t.typtype::text
 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
 WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`, target.Sanitize())
 	if err != nil {
@@ -412,7 +430,7 @@ WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`, tar
 	var out map[string]targetColumn
 	for rows.Next() {
 		var tc targetColumn
-		if err := rows.Scan(&tc.name, &tc.oid, &tc.typeName, &tc.typtype); err != nil {
+		if err := rows.Scan(&tc.name, &tc.oid, &tc.typeName, &tc.baseName, &tc.typtype); err != nil {
 			return nil, err
 		}
 		if out == nil {
@@ -425,7 +443,7 @@ WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped`, tar
 
 // textTargets are the types a utf8 column is cast to when the target (or
 // the source's postgres.type metadata) says so.
-var textTargets = regexp.MustCompile(`^(uuid|json|jsonb|xml|inet|cidr|macaddr|money|numeric(\(\d+,-?\d+\))?|character varying(\(\d+\))?|character(\(\d+\))?|"char"|name|time with time zone|bit varying(\(\d+\))?|bit(\(\d+\))?|tsvector|point|citext)(\[\])?$`)
+var textTargets = regexp.MustCompile(`^(uuid|json|jsonb|xml|inet|cidr|macaddr|money|numeric(\(\d+,-?\d+\))?|character varying(\(\d+\))?|character(\(\d+\))?|"char"|name|time with time zone|date|timestamp(\(\d\))? with(out)? time zone|bit varying(\(\d+\))?|bit(\(\d+\))?|tsvector|point|citext)(\[\])?$`)
 
 // checkTarget checks an existing target against the write (compatible
 // column types; a unique index on the key for upsert) and returns its
@@ -472,12 +490,15 @@ SELECT EXISTS (
 
 // compatible reports whether a field's data can go into an existing
 // column: the same type, an implicit or assignment cast (int4 into int8,
-// text into varchar), or a utf8 column into a text-like or enum column.
+// int8 into int4, float8 into numeric, text into varchar), or a utf8
+// column into a column of any type: its values are read by the type's
+// input function at commit, as psql's \copy reads a file's text (see
+// conversion).
 func (c *Connector) compatible(ctx context.Context, pool *pgxpool.Pool, target pgx.Identifier, f arrow.Field, nat pgTarget, tc targetColumn) error {
 	if nat.oid == tc.oid {
 		return nil
 	}
-	if nat.oid == oidText && (tc.typtype == "e" || textTargets.MatchString(tc.typeName)) {
+	if nat.oid == oidText {
 		return nil
 	}
 	if elem, ok := elemOIDs[nat.oid]; ok && elem == oidText && strings.HasSuffix(tc.typeName, "[]") {
@@ -527,7 +548,7 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 	}
 	buf := make([]byte, 0, 1<<16)
 	buf = append(buf, copyHeader...)
-	withPos := w.mode == sdk.ModeUpsert
+	withPos := w.pos
 	buf = encodeCopy(buf, rec, w.types, seq, withPos)
 	buf = append(buf, 0xff, 0xff)
 
@@ -554,6 +575,9 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 		return err
 	})
 	if err != nil {
+		if cerr, ok := c.copyError(ctx, pool, cfg, w, seq, err); ok {
+			return cerr
+		}
 		return c.fail(ctx, err, "load batch %d of write %s into %s", seq, writeID, w.staging.Sanitize())
 	}
 	if skipped {
@@ -584,6 +608,7 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 	}
 	var rows int64
 	already := false
+	var convs []conversion // the commit's conversions, for probeCasts
 	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		var status string
 		err := tx.QueryRow(ctx, "SELECT status FROM "+internal(cfg, writesTable)+" WHERE write_id = $1 FOR UPDATE", writeID).Scan(&status)
@@ -648,14 +673,18 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 		}
 		names := make([]string, 0, len(w.types))
 		exprs := make([]string, 0, len(w.types))
+		convs = conversions(w, tcols)
+		byField := make(map[int]conversion, len(convs))
+		for _, cv := range convs {
+			byField[cv.field] = cv
+		}
 		for i, f := range w.schema.Fields() {
-			tc := tcols[f.Name]
 			id := pgx.Identifier{f.Name}.Sanitize()
 			names = append(names, id)
-			if tc.oid == w.types[i].oid {
-				exprs = append(exprs, "s."+id)
+			if cv, ok := byField[i]; ok {
+				exprs = append(exprs, cv.expr("s."+id))
 			} else {
-				exprs = append(exprs, "CAST(s."+id+" AS "+tc.typeName+")")
+				exprs = append(exprs, "s."+id)
 			}
 		}
 		cols := strings.Join(names, ", ")
@@ -678,7 +707,9 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 			keys := quotedList(w.key)
 			keyExprs := make([]string, len(w.key))
 			for i, k := range w.key {
-				keyExprs[i] = "s." + pgx.Identifier{k}.Sanitize()
+				// The converted key, so that two staged keys that convert
+				// to one ('1' and '01' into an integer key) are one row.
+				keyExprs[i] = exprs[slices.IndexFunc(w.schema.Fields(), func(f arrow.Field) bool { return f.Name == k })]
 			}
 			insert = "INSERT INTO " + w.target.Sanitize() + " (" + cols + ") SELECT DISTINCT ON (" + strings.Join(keyExprs, ", ") + ") " +
 				strings.Join(exprs, ", ") + " FROM " + w.staging.Sanitize() + " AS s ORDER BY " + strings.Join(keyExprs, ", ") + ", s." + posColumn + " DESC" +
@@ -713,6 +744,12 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 	if err != nil {
 		if errclass.Of(err) != errclass.Unknown && pgStateOf(err) == "" {
 			return err
+		}
+		if code := pgStateOf(err); strings.HasPrefix(code, "22") || code == "23514" {
+			// A value a conversion refused: name its row and column.
+			if perr := c.probeCasts(ctx, pool, cfg, w, convs); perr != nil {
+				return perr
+			}
 		}
 		return c.fail(ctx, err, "commit write %s to %s (%s)", writeID, w.target.Sanitize(), w.mode)
 	}

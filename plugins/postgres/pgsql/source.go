@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/classify/pgclass"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 )
 
@@ -95,7 +96,7 @@ func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
 	if cfg.Table != "" {
 		schema, table = splitName(cfg.Table, cfg.Schema)
 	}
-	rels, err := loadRelations(ctx, pool, schema, table)
+	rels, err := loadRelations(ctx, pool, schema, table, cfg.Specials)
 	if err != nil {
 		return nil, c.fail(ctx, err, "discover the tables of schema %q", schema)
 	}
@@ -133,7 +134,7 @@ func (c *Connector) plan(ctx context.Context, stream string) (*streamPlan, error
 			return nil, errclass.Permanentf("postgres: the source has one stream, %q (its query); there is no stream %q", queryStream, stream)
 		}
 		p.name = queryStream
-		cols, err := describeQuery(ctx, pool, cfg.Query)
+		cols, err := describeQuery(ctx, pool, cfg.Query, cfg.Specials)
 		if err != nil {
 			return nil, c.fail(ctx, err, "prepare the source query")
 		}
@@ -153,7 +154,7 @@ func (c *Connector) plan(ctx context.Context, stream string) (*streamPlan, error
 				return nil, errclass.Permanentf("postgres: the source reads only table %s.%s (key table); there is no stream %q", ts, tt, stream)
 			}
 		}
-		rels, err := loadRelations(ctx, pool, schema, table)
+		rels, err := loadRelations(ctx, pool, schema, table, cfg.Specials)
 		if err != nil {
 			return nil, c.fail(ctx, err, "read the catalog entry of %s.%s", schema, table)
 		}
@@ -361,7 +362,12 @@ func (c *Connector) readPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 		return sdk.Page{}, c.fail(ctx, err, "read page %d of %s: connect", cp.Page+1, p.label)
 	}
 	defer conn.Release()
-	rr := conn.Conn().PgConn().ExecParams(ctx, q.sql, q.params, q.oids, q.formats, q.resultFormats)
+	pg := conn.Conn().PgConn()
+	rkey := readKey(req)
+	if err := c.beginPage(ctx, cfg, pg, rkey, len(req.Checkpoint) == 0); err != nil {
+		return sdk.Page{}, c.fail(ctx, err, "read page %d of %s: begin a read-only transaction", cp.Page+1, p.label)
+	}
+	rr := pg.ExecParams(ctx, q.sql, q.params, q.oids, q.formats, q.resultFormats)
 	var (
 		rows, bytes int64
 		full        bool
@@ -373,7 +379,7 @@ func (c *Connector) readPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 		vals := rr.Values()
 		for i, d := range decs {
 			if err := d.appendValue(vals[i]); err != nil {
-				decodeErr = errclass.Permanentf("postgres: %s, column %q (%s): %v", p.label, p.cols[i].Name, p.cols[i].TypeName, err)
+				decodeErr = errclass.Permanentf("postgres: %s, row %d of page %d, column %q (%s): %w", p.label, rows+1, cp.Page+1, p.cols[i].Name, p.cols[i].TypeName, err)
 				break
 			}
 			bytes += int64(len(vals[i])) + 1
@@ -407,8 +413,16 @@ func (c *Connector) readPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 		}
 	}
 	_, err = rr.Close()
+	if err == nil && decodeErr == nil {
+		err = pg.Exec(ctx, "COMMIT").Close()
+	} else {
+		endPage(ctx, pg)
+	}
 	if decodeErr != nil {
 		return sdk.Page{}, decodeErr
+	}
+	if pgclass.SQLState(err) == sqlstateReadOnly {
+		return sdk.Page{}, c.fail(ctx, err, "read page %d of %s: it writes to the database, and a source reads in a read-only transaction (use a query without side effects)", cp.Page+1, p.label)
 	}
 	if err != nil {
 		return sdk.Page{}, c.fail(ctx, err, "read page %d of %s", cp.Page+1, p.label)
@@ -455,6 +469,9 @@ func (c *Connector) readPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 		}
 	}
 	done := !full && rows < limit
+	if done {
+		c.endRead(rkey)
+	}
 	cpBytes, _ := json.Marshal(next)
 	return sdk.Page{Records: rec, Checkpoint: cpBytes, Done: done, CursorValue: next.Cursor}, nil
 }

@@ -3,8 +3,10 @@ package pgsql
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -88,6 +90,31 @@ type column struct {
 	elem   *column // for kArray
 	prec   int32
 	scale  int32
+	// special is what to do with values Arrow's type cannot hold.
+	special specials
+}
+
+// Values of numeric_special and timestamp_special.
+const (
+	specialError  = "error"
+	specialNull   = "null"
+	specialString = "string"
+)
+
+// specials is what the source does with values that the column's Arrow
+// type cannot hold: numeric NaN and ±Infinity in a decimal128 column
+// (Numeric), date and timestamp ±infinity (Timestamp). "error" (or empty,
+// the default) fails the read naming the column and row, "null" reads them
+// as null (logged once per column), "string" reads the whole column as
+// text (utf8) so that every value keeps its PostgreSQL text form.
+type specials struct {
+	Numeric   string
+	Timestamp string
+	// checkUTF8 is set for a SQL_ASCII database, whose text may hold any
+	// bytes (every other server encoding is checked and converted to the
+	// UTF8 the session asks for): text that is not valid UTF-8 fails the
+	// read naming the column and row, as a utf8 column cannot hold it.
+	checkUTF8 bool
 }
 
 // elemOIDs maps the array types the connector reads as Arrow lists to
@@ -134,14 +161,14 @@ func (c *column) resolve() {
 		c.kind, c.arrow = kJSONB, arrow.BinaryTypes.String
 	case oidBytea:
 		c.kind, c.arrow = kBytea, arrow.BinaryTypes.Binary
-	case oidDate:
-		c.kind, c.arrow = kDate, arrow.FixedWidthTypes.Date32
+	case oidDate, oidTimestamp, oidTimestamptz:
+		if c.special.Timestamp == specialString {
+			c.kind, c.format, c.arrow = kText, 0, arrow.BinaryTypes.String
+			return
+		}
+		c.resolveTime()
 	case oidTime:
 		c.kind, c.arrow = kTime, arrow.FixedWidthTypes.Time64us
-	case oidTimestamp:
-		c.kind, c.arrow = kTimestamp, &arrow.TimestampType{Unit: arrow.Microsecond}
-	case oidTimestamptz:
-		c.kind, c.arrow = kTimestamptz, &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
 	case oidInterval:
 		c.kind, c.arrow = kInterval, arrow.FixedWidthTypes.MonthDayNanoInterval
 	case oidUUID:
@@ -150,7 +177,7 @@ func (c *column) resolve() {
 		// numeric(p,s): typmod = (p << 16 | s) + 4. Unconstrained numeric
 		// (typmod -1), a precision over 38 or a scale outside 0..p cannot
 		// be a decimal128: read as text.
-		if c.Typmod >= 4 {
+		if c.Typmod >= 4 && c.special.Numeric != specialString {
 			p, s := (c.Typmod-4)>>16&0xffff, int32(int16((c.Typmod-4)&0xffff))
 			if p >= 1 && p <= 38 && s >= 0 && s <= p {
 				c.kind, c.prec, c.scale = kDecimal, p, s
@@ -161,7 +188,7 @@ func (c *column) resolve() {
 		c.kind, c.format, c.arrow = kText, 0, arrow.BinaryTypes.String
 	default:
 		if e, ok := elemOIDs[c.OID]; ok {
-			elem := &column{Name: "item", OID: e, Typmod: c.Typmod}
+			elem := &column{Name: "item", OID: e, Typmod: c.Typmod, special: c.special}
 			elem.resolve()
 			if elem.format == 1 {
 				c.kind, c.elem = kArray, elem
@@ -170,6 +197,19 @@ func (c *column) resolve() {
 			}
 		}
 		c.kind, c.format, c.arrow = kText, 0, arrow.BinaryTypes.String
+	}
+}
+
+// resolveTime resolves a date, timestamp or timestamptz column read as
+// such (not as text).
+func (c *column) resolveTime() {
+	switch c.OID {
+	case oidDate:
+		c.kind, c.arrow = kDate, arrow.FixedWidthTypes.Date32
+	case oidTimestamp:
+		c.kind, c.arrow = kTimestamp, &arrow.TimestampType{Unit: arrow.Microsecond}
+	default:
+		c.kind, c.arrow = kTimestamptz, &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
 	}
 }
 
@@ -219,6 +259,9 @@ func (d *decoder) appendValue(v []byte) error {
 	be := binary.BigEndian
 	switch d.col.kind {
 	case kText:
+		if d.col.special.checkUTF8 && !utf8.Valid(v) {
+			return errNotUTF8
+		}
 		d.str.BinaryBuilder.Append(v)
 	case kJSONB:
 		if d.col.format == 1 {
@@ -226,6 +269,9 @@ func (d *decoder) appendValue(v []byte) error {
 				return fmt.Errorf("jsonb value of unknown binary version")
 			}
 			v = v[1:]
+		}
+		if d.col.special.checkUTF8 && !utf8.Valid(v) {
+			return errNotUTF8
 		}
 		d.str.BinaryBuilder.Append(v)
 	case kBytea:
@@ -271,9 +317,7 @@ func (d *decoder) appendValue(v []byte) error {
 		}
 		days := int32(be.Uint32(v))
 		if days == math.MaxInt32 || days == math.MinInt32 { // ±infinity
-			d.nulls++
-			d.b.AppendNull()
-			return nil
+			return d.special(d.col.special.Timestamp, "timestamp_special", infinity(days == math.MaxInt32), "date32")
 		}
 		d.b.(*array.Date32Builder).Append(arrow.Date32(days + pgEpochDays))
 	case kTime:
@@ -287,9 +331,10 @@ func (d *decoder) appendValue(v []byte) error {
 		}
 		us := int64(be.Uint64(v))
 		if us == math.MaxInt64 || us == math.MinInt64 { // ±infinity
-			d.nulls++
-			d.b.AppendNull()
-			return nil
+			return d.special(d.col.special.Timestamp, "timestamp_special", infinity(us == math.MaxInt64), "timestamp")
+		}
+		if us > math.MaxInt64-pgEpochMicros { // after 294247-01-10T04:00:54.775807Z
+			return d.special(d.col.special.Timestamp, "timestamp_special", "after 294247-01-10 (the end of Arrow's microsecond timestamps)", "timestamp")
 		}
 		d.b.(*array.TimestampBuilder).Append(arrow.Timestamp(us + pgEpochMicros))
 	case kInterval:
@@ -322,9 +367,7 @@ func (d *decoder) appendValue(v []byte) error {
 			return err
 		}
 		if !ok { // NaN or ±Infinity
-			d.nulls++
-			d.b.AppendNull()
-			return nil
+			return d.special(d.col.special.Numeric, "numeric_special", numericSpecial(v), "decimal128")
 		}
 		d.b.(*array.Decimal128Builder).Append(n)
 	case kArray:
@@ -332,6 +375,41 @@ func (d *decoder) appendValue(v []byte) error {
 	}
 	return nil
 }
+
+// special handles a value the column's Arrow type cannot hold (what,
+// e.g. its PostgreSQL text form): a null under mode "null", else an error
+// naming the value and the option (key) that chooses otherwise.
+func (d *decoder) special(mode, key, what, arrowType string) error {
+	if mode == specialNull {
+		d.nulls++
+		d.b.AppendNull()
+		return nil
+	}
+	return fmt.Errorf("the value %s has no %s value; set %s: null to read such values as null, or %s: string to read the column as text", what, arrowType, key, key)
+}
+
+func infinity(positive bool) string {
+	if positive {
+		return "infinity"
+	}
+	return "-infinity"
+}
+
+// numericSpecial names a binary numeric that is not a number: NaN,
+// Infinity or -Infinity.
+func numericSpecial(v []byte) string {
+	switch binary.BigEndian.Uint16(v[4:]) {
+	case 0xD000:
+		return "Infinity"
+	case 0xF000:
+		return "-Infinity"
+	}
+	return "NaN"
+}
+
+// errNotUTF8 is the error of text that is not valid UTF-8 (from a
+// SQL_ASCII database).
+var errNotUTF8 = errors.New("the text is not valid UTF-8 (the database's encoding is SQL_ASCII, which stores any bytes), and a utf8 column cannot hold it; read its bytes in a query instead: convert_to(col, 'SQL_ASCII') is a bytea of them")
 
 func errLen(typ string, n int) error {
 	return fmt.Errorf("%s value of %d bytes", typ, n)

@@ -21,6 +21,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
@@ -405,7 +406,10 @@ var errUploadGone = errors.New("the multipart upload is gone")
 // when it was not completed (a retried part overwrites itself), else
 // uploads the same bytes again over the object: the batch is stored once.
 // Completing here, while the batch is in hand, makes every failure of the
-// completion recoverable by sending the batch again.
+// completion recoverable by sending the batch again. A completion whose
+// reply was lost (the server completed it) is no failure: the object its
+// parts make is found by HeadObject, in the same call or, when that fails
+// too, before the batch sent again uploads anything.
 func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, rec arrow.RecordBatch) error {
 	ctx, cancel := beforeDeadline(ctx)
 	defer cancel()
@@ -424,6 +428,11 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 		return errclass.Permanentf("write %q was begun without a schema (it changes nothing) and takes no batches (batch %d)", writeID, seq)
 	}
 	key := w.dataKey(cfg, seq)
+	// An earlier attempt's completion may have succeeded on the server
+	// with its reply lost: then the batch is in place already.
+	if done, err := c.completedEarlier(ctx, cli, w, seq, key); err != nil || done {
+		return err
+	}
 	// Open the upload (marker, then create or find it) while encoding.
 	ready := make(chan struct{})
 	var id string
@@ -443,9 +452,37 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 	}
 	parts, err := pw.close()
 	<-ready
+	size := pw.size
 	if err == nil {
 		var gone bool
-		if gone, err = cli.completeUpload(ctx, key, id, parts); err == nil && gone {
+		gone, err = cli.completeUpload(ctx, key, id, parts)
+		if err != nil || gone {
+			// The server may have completed the upload all the same: a
+			// reply lost on the way (a reset, a timeout), or an earlier
+			// completion whose reply was lost (NoSuchUpload). Its object,
+			// made of these parts, says so; finding it is no failure.
+			found, herr := completedAs(ctx, cli, key, parts, size)
+			switch {
+			case found:
+				err, gone = nil, false
+			case err != nil:
+				// Not known to be there: the next attempt looks again
+				// before it uploads anything.
+				w.mu.Lock()
+				if up := w.uploads[seq]; up != nil && up.id == id {
+					up.pending, up.pendingSize = parts, size
+				}
+				w.mu.Unlock()
+			case herr != nil:
+				err, gone = herr, false
+				w.mu.Lock()
+				if up := w.uploads[seq]; up != nil && up.id == id {
+					up.pending, up.pendingSize = parts, size
+				}
+				w.mu.Unlock()
+			}
+		}
+		if err == nil && gone {
 			// A completion interrupted half-way (MinIO drops the parts'
 			// metadata before it renames them) or an upload that vanished:
 			// start again with a new upload.
@@ -467,6 +504,38 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 		up.parts, up.completed = parts, true
 	}
 	return nil
+}
+
+// completedEarlier reports whether an earlier attempt of batch seq, whose
+// completion's outcome it never learnt (a reply lost), completed the
+// upload after all: the object at key is the one its parts make. Then
+// the batch is recorded as completed and nothing is uploaded again. Not
+// found, the batch goes on with the same upload (still open, or gone: then
+// a new one).
+func (c *Connector) completedEarlier(ctx context.Context, cli *client, w *writeInfo, seq int64, key string) (bool, error) {
+	w.mu.Lock()
+	up := w.uploads[seq]
+	var parts []types.CompletedPart
+	var size int64
+	if up != nil && !up.completed {
+		parts, size = up.pending, up.pendingSize
+	}
+	w.mu.Unlock()
+	if parts == nil {
+		return false, nil
+	}
+	found, err := completedAs(ctx, cli, key, parts, size)
+	if err != nil {
+		return false, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	up.pending = nil
+	if found {
+		c.logger.Debug("the batch's upload was completed by an earlier attempt whose reply was lost", "key", key)
+		up.parts, up.completed = parts, true
+	}
+	return found, nil
 }
 
 // openUpload returns the multipart upload of batch seq: the one this
@@ -514,6 +583,10 @@ func (c *Connector) openUpload(ctx context.Context, cli *client, w *writeInfo, s
 func encodeTo(out io.Writer, cfg config, format string, schema *arrow.Schema, rec arrow.RecordBatch) error {
 	switch format {
 	case "csv":
+		if s, r, made := csvText(schema, rec); made {
+			defer r.Release()
+			schema, rec = s, r
+		}
 		w := arrowcsv.NewWriter(out, schema, arrowcsv.WithComma(cfg.Delimiter), arrowcsv.WithHeader(cfg.Header), arrowcsv.WithNullWriter(""))
 		if err := w.Write(rec); err != nil {
 			return encodeErr("csv", err)
@@ -522,6 +595,10 @@ func encodeTo(out io.Writer, cfg config, format string, schema *arrow.Schema, re
 			return encodeErr("csv", err)
 		}
 	case "jsonl":
+		if _, r, made := decimalsAsText(schema, rec); made {
+			defer r.Release()
+			rec = r
+		}
 		bw := bufio.NewWriterSize(out, 1<<20)
 		if err := array.RecordToJSON(rec, bw); err != nil {
 			return encodeErr("jsonl", err)
@@ -571,7 +648,8 @@ func encodeErr(format string, err error) error {
 // batches writes one data object of the write's schema and no rows, so the
 // dataset keeps its columns; a write begun without a schema in append mode
 // changes nothing. Every step is idempotent, so a commit interrupted
-// anywhere can be repeated, by this process or a fresh one.
+// anywhere can be repeated, by this process or a fresh one; repeated after
+// write.json recorded it, it finishes deleting the markers.
 func (c *Connector) CommitWrite(ctx context.Context, writeID string, _ []byte) error {
 	ctx, cancel := beforeDeadline(ctx)
 	defer cancel()
@@ -587,7 +665,11 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, _ []byte) e
 		return errclass.Permanentf("write %q is unknown: nothing was staged for it under %s", writeID, cli.url(join(cfg.Prefix, stagingDir)))
 	}
 	if w.Committed {
-		return nil
+		// Committed, but its cleanup may have failed (a reset on the
+		// DeleteObjects of the markers, a plugin killed after write.json
+		// was written): the commit is complete only when its markers are
+		// gone, so a repeated commit finishes it.
+		return cli.deletePrefix(ctx, w.staging+markerPrefix)
 	}
 	if w.schema == nil {
 		return c.markCommitted(ctx, cli, w)

@@ -3,9 +3,12 @@ package s3conn
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,6 +69,11 @@ type upload struct {
 	suspect bool
 	// completed: the batch's object is in place.
 	completed bool
+	// pending are the parts of a completion whose outcome is unknown (its
+	// reply was lost), and pendingSize their bytes: the next attempt
+	// looks for the object they make before it uploads anything.
+	pending     []types.CompletedPart
+	pendingSize int64
 }
 
 var bufPool = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, partSize+partSize/4)) }}
@@ -83,6 +91,8 @@ type partWriter struct {
 
 	buf  *bytes.Buffer
 	next int32
+	// size is the bytes handed to parts so far.
+	size int64
 	sem  chan struct{}
 	wg   sync.WaitGroup
 	mu   sync.Mutex
@@ -118,6 +128,7 @@ func (p *partWriter) failed() error {
 func (p *partWriter) flush() {
 	buf := p.buf
 	p.buf = nil
+	p.size += int64(buf.Len())
 	p.next++
 	n := p.next
 	p.sem <- struct{}{}
@@ -213,6 +224,41 @@ func (c *client) completeUpload(ctx context.Context, key, id string, parts []typ
 		return true, nil
 	}
 	return false, awsclass.Classify(ctx, err, "complete the multipart upload of "+c.url(key))
+}
+
+// completedAs reports whether the object at key is the one a completion
+// of parts (size bytes in all) makes: its ETag is S3's multipart ETag of
+// those parts (the MD5 of their MD5s, "-" and their count). Where the parts'
+// ETags are not MD5s (SSE-KMS), an object of size bytes made of as many
+// parts counts. No object is false, not an error.
+func completedAs(ctx context.Context, cli *client, key string, parts []types.CompletedPart, size int64) (bool, error) {
+	r, err := cli.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(cli.bucket), Key: aws.String(key)})
+	if err != nil {
+		var nf *types.NotFound
+		if errors.As(err, &nf) || isCode(err, "NotFound") || isCode(err, "NoSuchKey") {
+			return false, nil
+		}
+		return false, awsclass.Classify(ctx, err, "look for the completed upload of "+cli.url(key))
+	}
+	etag := strings.Trim(aws.ToString(r.ETag), `"`)
+	if want, ok := multipartETag(parts); ok {
+		return etag == want, nil
+	}
+	return aws.ToInt64(r.ContentLength) == size && strings.HasSuffix(etag, "-"+strconv.Itoa(len(parts))), nil
+}
+
+// multipartETag is the ETag S3 gives the object completed from parts; ok
+// is false when a part's ETag is not an MD5.
+func multipartETag(parts []types.CompletedPart) (string, bool) {
+	h := md5.New()
+	for _, p := range parts {
+		b, err := hex.DecodeString(strings.Trim(aws.ToString(p.ETag), `"`))
+		if err != nil || len(b) != md5.Size {
+			return "", false
+		}
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)) + "-" + strconv.Itoa(len(parts)), true
 }
 
 // abortUpload aborts an upload; one the server no longer knows is no error.

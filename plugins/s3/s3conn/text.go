@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/sqlflow/sqlflow-host/sdk/classify/awsclass"
 	"github.com/sqlflow/sqlflow-host/sdk/coltype"
+	"github.com/sqlflow/sqlflow-host/sdk/configkey"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 	"github.com/sqlflow/sqlflow-host/sdk/recordsize"
 )
@@ -358,8 +360,9 @@ func equalNames(header []string, s *arrow.Schema) bool {
 	return true
 }
 
-// jsonlSchema infers the schema from object ob's first JSON line; an
-// object without one is errNoData.
+// jsonlSchema infers the schema from the first lines of object ob (up
+// to csv_sample_rows of them; see [jsonSchemaOf]); an object without a
+// JSON line is errNoData.
 func jsonlSchema(ctx context.Context, cfg config, cli *client, st *streamInfo, ob object) error {
 	o, err := openText(ctx, cfg, cli, ob, 0, 1)
 	if err != nil {
@@ -367,59 +370,158 @@ func jsonlSchema(ctx context.Context, cfg config, cli *client, st *streamInfo, o
 	}
 	defer o.close()
 	br := bufio.NewReader(o.reader())
+	sample := max(cfg.SampleRows, 1)
+	var lines [][]byte
 	var long []byte
-	for n := int64(1); ; n++ {
+	for n := int64(1); len(lines) < sample; n++ {
 		var line []byte
 		line, long, err = readLine(br, cfg.MaxRecordBytes, n, long)
 		if len(bytes.TrimSpace(line)) > 0 {
-			st.schema, err = jsonSchema(line, cli.url(ob.Key), cfg.InferDecimals)
-			return err
+			lines = append(lines, bytes.Clone(line))
 		}
 		if err == io.EOF {
-			return errNoData
+			break
 		}
 		if err != nil {
 			return textErr(ctx, err, cli, ob.Key, "")
 		}
 	}
+	if len(lines) == 0 {
+		return errNoData
+	}
+	st.schema, err = jsonSchemaOf(lines, cli.url(ob.Key), cfg.InferDecimals)
+	return err
 }
 
-// jsonSchema infers a schema from one JSON object, in its key order:
-// numbers are float64, or decimal(38,s) when decimals is true and the
-// number is written with s >= 1 fraction digits and no exponent (12.50);
-// booleans are bool, everything else a string (objects and arrays as
-// their JSON text).
+// jsonSchema infers a schema from one JSON object; see [jsonSchemaOf].
 func jsonSchema(line []byte, where string, decimals bool) (*arrow.Schema, error) {
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.UseNumber()
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, errclass.Permanentf("%s: the first line is not a JSON object", where)
+	return jsonSchemaOf([][]byte{line}, where, decimals)
+}
+
+// jsonKind is what the sampled values of a JSON key have been so far.
+type jsonKind int
+
+const (
+	jsonNone   jsonKind = iota // only nulls
+	jsonInt                    // integers that fit in 64 bits
+	jsonNumber                 // numbers, some not such integers
+	jsonBool
+	jsonText // strings, objects, arrays, or a mix of kinds
+)
+
+// jsonSchemaOf infers a schema from sampled JSON objects: the columns are
+// the first object's keys, in its order; a column whose sampled non-null
+// values are all integers that fit in 64 bits is int64 (so ids and counts
+// keep every digit); with decimals, one whose values are all numbers
+// written with the same number s >= 1 of fraction digits and no exponent
+// (12.50) is decimal(38,s); other numbers float64, all booleans bool,
+// and anything else (strings, objects and arrays as their JSON text, a
+// mix, or only nulls) a string.
+func jsonSchemaOf(lines [][]byte, where string, decimals bool) (*arrow.Schema, error) {
+	var names []string
+	kinds := map[string]jsonKind{}
+	// scales holds the fraction digits every number of a key has had, -1
+	// when they differ or one is an integer or has an exponent.
+	scales := map[string]int32{}
+	noteScale := func(name string, raw json.RawMessage) {
+		k := rawKind(raw)
+		if k != jsonInt && k != jsonNumber {
+			return
+		}
+		scale := int32(-1)
+		if k == jsonNumber {
+			if ct := coltype.Infer([]string{string(bytes.TrimSpace(raw))}, coltype.InferOptions{Decimals: true}); ct.Kind == coltype.KindDecimal {
+				scale = ct.Scale
+			}
+		}
+		if old, ok := scales[name]; ok && old != scale {
+			scale = -1
+		}
+		scales[name] = scale
 	}
-	var fields []arrow.Field
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, errclass.Permanentf("%s: the first line is not valid JSON: %v", where, err)
-		}
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return nil, errclass.Permanentf("%s: the first line is not valid JSON: %v", where, err)
-		}
-		typ := arrow.DataType(arrow.BinaryTypes.String)
-		switch v := v.(type) {
-		case json.Number:
-			typ = arrow.PrimitiveTypes.Float64
-			if decimals {
-				if ct := coltype.Infer([]string{v.String()}, coltype.InferOptions{Decimals: true}); ct.Kind == coltype.KindDecimal {
-					typ = ct.Arrow()
+	for i, line := range lines {
+		var m map[string]json.RawMessage
+		if i > 0 {
+			if json.Unmarshal(line, &m) != nil {
+				break // the read reports it, with its line
+			}
+			for k, raw := range m {
+				if old, ok := kinds[k]; ok {
+					kinds[k] = mergeKind(old, rawKind(raw))
+					noteScale(k, raw)
 				}
 			}
-		case bool:
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.UseNumber()
+		if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+			return nil, errclass.Permanentf("%s: the first line is not a JSON object", where)
+		}
+		for dec.More() {
+			t, err := dec.Token()
+			if err != nil {
+				return nil, errclass.Permanentf("%s: the first line is not valid JSON: %v", where, err)
+			}
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, errclass.Permanentf("%s: the first line is not valid JSON: %v", where, err)
+			}
+			name := t.(string)
+			if _, dup := kinds[name]; !dup {
+				names = append(names, name)
+			}
+			kinds[name] = rawKind(raw)
+			noteScale(name, raw)
+		}
+	}
+	fields := make([]arrow.Field, len(names))
+	for i, name := range names {
+		typ := arrow.DataType(arrow.BinaryTypes.String)
+		switch kinds[name] {
+		case jsonInt:
+			typ = arrow.PrimitiveTypes.Int64
+		case jsonNumber:
+			typ = arrow.PrimitiveTypes.Float64
+			if s, ok := scales[name]; decimals && ok && s >= 1 {
+				typ = coltype.Decimal(coltype.InferredPrecision, s).Arrow()
+			}
+		case jsonBool:
 			typ = arrow.FixedWidthTypes.Boolean
 		}
-		fields = append(fields, arrow.Field{Name: t.(string), Type: typ, Nullable: true})
+		fields[i] = arrow.Field{Name: name, Type: typ, Nullable: true}
 	}
 	return arrow.NewSchema(fields, nil), nil
+}
+
+// rawKind is the kind of one JSON value.
+func rawKind(raw json.RawMessage) jsonKind {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+		return jsonNone
+	case string(raw) == "true" || string(raw) == "false":
+		return jsonBool
+	case raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9'):
+		if _, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+			return jsonInt
+		}
+		return jsonNumber
+	}
+	return jsonText
+}
+
+// mergeKind is the kind of a column holding values of kinds a and b.
+func mergeKind(a, b jsonKind) jsonKind {
+	switch {
+	case a == b || b == jsonNone:
+		return a
+	case a == jsonNone:
+		return b
+	case (a == jsonInt && b == jsonNumber) || (a == jsonNumber && b == jsonInt):
+		return jsonNumber
+	}
+	return jsonText
 }
 
 // readJSONL reads lines from cp.Off up to the caps.
@@ -491,6 +593,12 @@ func appendJSON(b *array.RecordBuilder, index map[string]int, line []byte) error
 			continue
 		}
 		switch fb := b.Field(j).(type) {
+		case *array.Int64Builder:
+			n, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64)
+			if err != nil {
+				return fmt.Errorf("field %q: %s is not an integer of 64 bits (the sampled lines made the column int64; a column with fractions among its sampled values is float64)", k, configkey.Quote(string(raw)))
+			}
+			fb.Append(n)
 		case *array.Float64Builder:
 			var f float64
 			if err := json.Unmarshal(raw, &f); err != nil {
@@ -505,11 +613,11 @@ func appendJSON(b *array.RecordBuilder, index map[string]int, line []byte) error
 					return fmt.Errorf("field %q: %s is not a decimal", k, raw)
 				}
 			} else {
-				text = string(raw)
+				text = string(bytes.TrimSpace(raw))
 			}
 			d, err := coltype.ParseDecimal(text, dt.Precision, dt.Scale)
 			if err != nil {
-				return fmt.Errorf("field %q: %w (the first line made it %s; set infer_decimals: false for float64)", k, err, coltype.Decimal(dt.Precision, dt.Scale))
+				return fmt.Errorf("field %q: %w (the sampled lines made it %s; set infer_decimals: false for float64)", k, err, coltype.Decimal(dt.Precision, dt.Scale))
 			}
 			fb.Append(d)
 		case *array.BooleanBuilder:
