@@ -41,6 +41,43 @@ type conversion struct {
 // type nat) into the target column's type, or operand itself when the
 // INSERT's assignment cast does it.
 func (cv conversion) expr(operand string) string {
+	v := cv.convert(operand)
+	scale, ok := cv.roundingScale()
+	if !ok {
+		return v
+	}
+	// A value with more fraction digits than numeric(p,s) keeps would be
+	// rounded by the INSERT: it is turned into input the cast refuses
+	// instead, so the commit fails and the probe names the row.
+	return "CASE WHEN " + v + " = round(" + v + ", " + scale + ") THEN " + v +
+		" ELSE CAST('more fraction digits than the scale " + scale + " keeps: ' || CAST(" + v + " AS text) AS numeric) END"
+}
+
+// numericModRe matches a numeric type name with a precision and scale.
+var numericModRe = regexp.MustCompile(`^numeric\(\d+,(\d+)\)$`)
+
+// roundingScale returns the scale of a numeric(p,s) target column when the
+// staged value could have more fraction digits than it (text, a float, a
+// numeric of another scale), which the INSERT would round away.
+func (cv conversion) roundingScale() (string, bool) {
+	if cv.target.oid != oidNumeric {
+		return "", false
+	}
+	switch cv.nat {
+	case oidText, oidFloat4, oidFloat8, oidNumeric:
+	default:
+		return "", false
+	}
+	m := numericModRe.FindStringSubmatch(cv.target.typeName)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+// convert returns the SQL expression converting operand into the target
+// column's type without its modifier (see expr).
+func (cv conversion) convert(operand string) string {
 	base := cv.target.baseName
 	switch {
 	case cv.nat == cv.target.oid:
@@ -66,11 +103,17 @@ func (cv conversion) expr(operand string) string {
 // check returns PL/pgSQL run before the assignment in the probe: the
 // clearer message for a float NaN or infinity headed to a numeric column.
 func (cv conversion) check(operand string) string {
+	var out string
 	if (cv.nat == oidFloat4 || cv.nat == oidFloat8) && cv.target.oid == oidNumeric {
-		return "IF " + operand + " IN ('NaN', 'Infinity', '-Infinity') THEN RAISE EXCEPTION 'the float value % has no numeric value (a numeric column cannot hold it unchanged)', " +
+		out = "IF " + operand + " IN ('NaN', 'Infinity', '-Infinity') THEN RAISE EXCEPTION 'the float value % has no numeric value (a numeric column cannot hold it unchanged)', " +
 			operand + " USING ERRCODE = '22003'; END IF; "
 	}
-	return ""
+	if scale, ok := cv.roundingScale(); ok {
+		v := cv.convert(operand)
+		out += "IF " + v + " <> round(" + v + ", " + scale + ") THEN RAISE EXCEPTION 'the value % has more fraction digits than the column''s scale (" + scale +
+			") keeps; it is not rounded (give the column a larger scale)', " + v + " USING ERRCODE = '22003'; END IF; "
+	}
+	return out
 }
 
 func isIntOID(oid uint32) bool { return oid == oidInt2 || oid == oidInt4 || oid == oidInt8 }

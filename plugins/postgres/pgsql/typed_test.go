@@ -196,6 +196,9 @@ func TestLoadRefusedValue(t *testing.T) {
 		{"float fraction into integer", "bigint", col{"v", arrow.PrimitiveTypes.Float64, []any{1.0, 2.0, 2.5}}, false, `invalid input syntax for type bigint: "2.5"`},
 		{"bad uuid", "uuid", col{"v", arrow.BinaryTypes.String, []any{"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12", "zz"}}, true, `invalid input syntax for type uuid: "zz"`},
 		{"decimal overflows numeric(12,2)", "numeric(12,2)", col{"v", &arrow.Decimal128Type{Precision: 18, Scale: 4}, []any{"1.5", "2.2500", "123456789012.5"}}, false, "numeric field overflow"},
+		{"decimal would round into numeric(12,2)", "numeric(12,2)", col{"v", &arrow.Decimal128Type{Precision: 18, Scale: 4}, []any{"1.5", "2.2500", "2.2550"}}, false, "the value 2.2550 has more fraction digits than the column's scale (2) keeps; it is not rounded"},
+		{"text would round into numeric(12,2)", "numeric(12,2)", col{"v", arrow.BinaryTypes.String, []any{"1.5", "2.250", "12.345"}}, false, "the value 12.345 has more fraction digits than the column's scale (2) keeps; it is not rounded"},
+		{"float would round into numeric(12,2)", "numeric(12,2)", col{"v", arrow.PrimitiveTypes.Float64, []any{1.5, 2.25, 0.125}}, false, "the value 0.125 has more fraction digits than the column's scale (2) keeps; it is not rounded"},
 		{"bad boolean", "boolean", col{"v", arrow.BinaryTypes.String, []any{"t", "false", "maybe"}}, false, `invalid input syntax for type boolean: "maybe"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
