@@ -223,7 +223,12 @@ func parseConfig(raw json.RawMessage) (*config, []sdk.FieldError) {
 		case "application_name":
 			appName = str(k)
 		case "numeric_special", "timestamp_special":
-			mode := str(k)
+			// YAML reads a bare `numeric_special: null` as a null, not
+			// the word: it is the null choice, as the user wrote it.
+			mode := specialNull
+			if !bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+				mode = str(k)
+			}
 			switch mode {
 			case specialError, specialNull, specialString:
 			default:
