@@ -1,9 +1,12 @@
 # sqlflow-host: build, run, test.
 #
 #   make run    build the host and every plugin, run examples/quickstart/pipeline.yaml
-#   make test   the whole test suite
+#   make test   the whole test suite, PostgreSQL and S3 tests included: it
+#               starts a throwaway PostgreSQL cluster and a MinIO server for
+#               the run when their binaries are here (.ci/services.sh), unless
+#               SQLFLOW_TEST_POSTGRES / SQLFLOW_TEST_S3_ENDPOINT name servers
 #
-# Other targets: build, bench, bench-e2e, bench-postgres, bench-s3, proto, proto-check, lint, clean.
+# Other targets: services (install PostgreSQL and MinIO), build, bench, bench-e2e, bench-postgres, bench-s3, proto, proto-check, lint, clean.
 
 GO      ?= go
 # go.mod's toolchain line names the Go release the project is built and
@@ -21,7 +24,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 PROTO_DIR  := sdk/proto
 PROTO_FILE := sqlflow/connector/v1/connector.proto
 
-.PHONY: all build host plugins run test test-short bench bench-e2e bench-postgres bench-s3 proto proto-tools proto-check lint vulncheck clean
+.PHONY: all build host plugins run test test-short services bench bench-e2e bench-postgres bench-s3 proto proto-tools proto-check lint vulncheck clean
 
 all: build
 
@@ -41,8 +44,17 @@ plugins:
 run: build
 	./$(BIN)/sqlflow-host run examples/quickstart/pipeline.yaml
 
+# .ci/services.sh starts the services whose variable is unset, exports their
+# variables for the command, and stops and removes them when it ends (also on
+# failure or Ctrl-C).
 test:
-	$(GO) test -count=1 -timeout 20m ./...
+	@.ci/services.sh run $(GO) test -count=1 -timeout 20m ./...
+
+# Install what the PostgreSQL and S3 tests need, when missing: Debian's
+# postgresql (apt-get, as root or with sudo) and MinIO at the version pinned in
+# .ci/minio.sh (go install).
+services:
+	@.ci/services.sh install
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
@@ -57,7 +69,8 @@ bench-e2e:
 
 # Connector benchmarks against real services (issue figures in
 # docs/benchmarks.md). They need SQLFLOW_TEST_POSTGRES, or the
-# SQLFLOW_TEST_S3_* variables of .ci/minio.sh, as the tests do.
+# SQLFLOW_TEST_S3_* variables of .ci/minio.sh, as the tests do (make test's
+# throwaway cluster runs with fsync off, which would skew these figures).
 bench-postgres:
 	SQLFLOW_BENCH_E2E=1 $(GO) test -run '^$$' -bench 'E2EPostgres' -benchtime 1x -timeout 60m ./plugins/postgres/
 

@@ -12,7 +12,19 @@
 # and stop the server with
 #
 #   kill "$SQLFLOW_TEST_MINIO_PID"; rm -rf "$SQLFLOW_TEST_MINIO_DIR"
+#
+# Options (one at most):
+#
+#   --install      install the pinned version when missing, start nothing
+#   --no-install   start the pinned version only if it is installed; when it
+#                  is not, exit with status 3 and start nothing
 set -euo pipefail
+
+mode="${1:-}"
+case "$mode" in
+  ""|--install|--no-install) ;;
+  *) echo "usage: $0 [--install|--no-install]" >&2; exit 2 ;;
+esac
 
 # The one place the MinIO version is pinned.
 MINIO_MODULE=github.com/minio/minio
@@ -34,8 +46,16 @@ installed_version() {
 }
 
 if [ "$(installed_version)" != "$MINIO_VERSION" ]; then
+  if [ "$mode" = --no-install ]; then
+    log "MinIO $MINIO_VERSION is not installed in $gobin"
+    exit 3
+  fi
   log "installing $MINIO_MODULE@$MINIO_VERSION (a few minutes the first time)"
   GOBIN="$gobin" go install "$MINIO_MODULE@$MINIO_VERSION" >&2
+fi
+if [ "$mode" = --install ]; then
+  log "MinIO $MINIO_VERSION is installed: $minio"
+  exit 0
 fi
 
 # health answers 0 when MinIO's liveness endpoint says 200 OK.

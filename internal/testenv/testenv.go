@@ -1,8 +1,10 @@
 // Package testenv finds the external services tests need (PostgreSQL, an
 // S3-compatible server) through environment variables, in the style of
-// pgx's PGX_TEST_DATABASE. Outside CI a missing service skips the test with
-// a message naming the variable; under CI=true it fails the test, so a CI
-// run can never pass by skipping what it was meant to test.
+// pgx's PGX_TEST_DATABASE; make test starts throwaway servers and sets them
+// (.ci/services.sh) unless they are set already. Outside CI a missing
+// service skips the test with a message naming the variable; under CI=true
+// it fails the test, so a CI run can never pass by skipping what it was
+// meant to test.
 package testenv
 
 import (
@@ -23,8 +25,9 @@ const (
 func InCI() bool { return os.Getenv("CI") == "true" }
 
 // Require returns the value of the environment variable name. When it is
-// unset it skips t with a message saying how to enable the test, or fails
-// t under CI.
+// unset it skips t with a one-line message saying how to enable the test,
+// or fails t under CI. make test (.ci/services.sh) sets the services'
+// variables for its run when it can start them.
 func Require(t testing.TB, name, what string) string {
 	t.Helper()
 	v := os.Getenv(name)
@@ -32,9 +35,9 @@ func Require(t testing.TB, name, what string) string {
 		return v
 	}
 	if InCI() {
-		t.Fatalf("%s is not set under CI=true: %s is required (.ci/run starts it and sets %s)", name, what, name)
+		t.Fatalf("%s is not set under CI=true: %s is required (make test starts one when it can: make services installs it)", name, what)
 	}
-	t.Skipf("skipped: set %s to %s to run this test (.ci/run does)", name, what)
+	t.Skipf("skipped: set %s to %s, or run make services once and then make test, which starts one", name, what)
 	return ""
 }
 

@@ -10,8 +10,9 @@ import (
 	"github.com/sqlflow/sqlflow-host/internal/testenv"
 )
 
-// TestPostgresReachable proves the CI wiring: .ci/run starts PostgreSQL and
-// sets SQLFLOW_TEST_POSTGRES; a run that lost it fails here under CI.
+// TestPostgresReachable proves the wiring: make test (.ci/services.sh)
+// starts PostgreSQL and sets SQLFLOW_TEST_POSTGRES; a run that lost it fails
+// here under CI.
 func TestPostgresReachable(t *testing.T) {
 	dsn := testenv.Postgres(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -45,7 +45,11 @@ func newOwnServer(t *testing.T) *ownServer {
 		if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb"); len(m) > 0 {
 			bin = filepath.Dir(m[len(m)-1])
 		} else {
-			testenv.Require(t, "SQLFLOW_TEST_PG_BINDIR_FOUND", "PostgreSQL's server binaries (initdb, pg_ctl: Debian's postgresql package)")
+			const missing = "PostgreSQL's server binaries (initdb, pg_ctl) are not installed: make services installs them (Debian's postgresql)"
+			if testenv.InCI() {
+				t.Fatal(missing)
+			}
+			t.Skip("skipped: " + missing)
 		}
 	}
 	dir, err := os.MkdirTemp("", "sqlflow-own-pg-")
