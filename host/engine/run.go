@@ -165,7 +165,9 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) ([]FlowResult, error)
 			}
 			defer func() { <-sem }()
 			fc := e.flowCounters(f.Name)
+			e.flowStarted(f.Name)
 			r, err := e.runFlow(resilience.WithCounters(ctx, fc), f, store, opts)
+			e.flowEnded(f.Name, err)
 			r.Flow = f.Name
 			results[i] = FlowResult{Result: r, Resilience: fc.Stats()}
 			failed[i] = err

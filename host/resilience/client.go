@@ -707,7 +707,10 @@ func (c *Client) prepareRetry(ctx context.Context, o op, attempt int, err error,
 		if c.m != nil {
 			c.m.recovery[o].Inc()
 		}
-		if rerr := c.env.Recover(ctx); rerr != nil {
+		recovered := gauge(ctx, &c.stats, func(c *Counters) *atomic.Int64 { return &c.recover })
+		rerr := c.env.Recover(ctx)
+		recovered()
+		if rerr != nil {
 			if errclass.Is(rerr, errclass.Permanent) || ctx.Err() != nil {
 				return rerr
 			}
@@ -726,8 +729,12 @@ func (c *Client) prepareRetry(ctx context.Context, o op, attempt int, err error,
 		if c.m != nil && c.m.wait[o] != nil {
 			c.m.wait[o].Observe(plan.delay.Seconds())
 		}
-	} else {
+	} else if plan.delay > 0 {
+		waited := gauge(ctx, &c.stats, func(c *Counters) *atomic.Int64 { return &c.backoff })
 		serr = sleep(ctx, plan.delay)
+		waited()
+	} else {
+		serr = ctx.Err()
 	}
 	return serr
 }
