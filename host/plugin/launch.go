@@ -212,7 +212,7 @@ func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, e
 		SecureConfig:     secure,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
-		Logger:           l.Logger.Named(instance),
+		Logger:           pluginLogger{l.Logger.Named(instance)},
 		Stderr:           ring,
 		// After the handshake go-plugin moves the plugin's os.Stdout and
 		// os.Stderr onto a gRPC stream; without these its writes would be
