@@ -61,7 +61,8 @@ type column struct {
 	width int  // the widest cell
 }
 
-// maxNameWidth caps the name column; a longer name is cut with "…".
+// maxNameWidth caps the name column (a third of the width on a narrower
+// terminal); a longer name is cut with "…".
 const maxNameWidth = 32
 
 // Lines lays out the shown flows (those Started and not Ended, in the
@@ -82,8 +83,12 @@ func Lines(flows []Flow, now time.Time, width int) []string {
 		return nil
 	}
 	cols := make([]column, 7)
+	// Numbers take their widest form from the start, so the columns do
+	// not move as they grow: "99.9M rows", "999.9 MiB", "99.9M rows/s".
+	cols[2].width, cols[3].width, cols[4].width = 10, 9, 12
+	nameWidth := min(maxNameWidth, max(width/3, 12))
 	for _, f := range shown {
-		name := runewidth.Truncate(f.Name, maxNameWidth, "…")
+		name := runewidth.Truncate(f.Name, nameWidth, "…")
 		cols[0].cells = append(cols[0].cells, name)
 		cols[1].cells = append(cols[1].cells, f.Phase)
 		cols[2].cells = append(cols[2].cells, short(f.Rows)+" rows")

@@ -2,8 +2,9 @@
 // it keeps one line per running flow at the bottom of the screen, redrawn
 // in place (with github.com/vbauerster/mpb/v8) and fitted to the
 // terminal's width, while log lines written through the view's Writer
-// print above it, never inside it. Off a terminal it writes one plain
-// line per running flow every interval.
+// print above it, never inside it. A flow that ends leaves its last line
+// (its plain line, see Plain) above the view. Off a terminal it writes
+// one plain line per running flow every interval.
 //
 // # Time
 //
@@ -26,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mattn/go-runewidth"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 )
@@ -78,6 +80,7 @@ type View struct {
 	bars    map[string]*mpb.Bar
 	lineMu  sync.Mutex
 	lines   map[string]string // each bar's current line
+	final   map[string]string // the last line of each flow that ended
 }
 
 func (o Options) ticks(def time.Duration) (<-chan time.Time, *time.Ticker) {
@@ -117,8 +120,10 @@ func NewTerminal(term Terminal, src Source, opts Options) *View {
 	v.refresh = make(chan any)
 	v.bars = map[string]*mpb.Bar{}
 	v.lines = map[string]string{}
+	v.final = map[string]string{}
 	v.down = make(chan any)
-	v.prog = mpb.New(mpb.WithConsoleWriter(v.cw), mpb.WithManualRefresh(v.refresh), mpb.WithShutdownNotifier(v.down))
+	v.prog = mpb.New(mpb.WithConsoleWriter(v.cw), mpb.WithManualRefresh(v.refresh),
+		mpb.WithShutdownNotifier(v.down), mpb.PopCompletedMode())
 	tick, t := opts.ticks(DefaultTerminalInterval)
 	v.ticker = t
 	go v.loop(tick, v.draw)
@@ -183,11 +188,21 @@ func (v *View) draw() {
 	v.lineMu.Lock()
 	v.lines = next
 	v.lineMu.Unlock()
+	// A flow that ended leaves its last line above the view: its bar
+	// shows the flow's final state, then mpb pops it (PopCompletedMode).
 	for name, b := range v.bars {
-		if _, ok := next[name]; !ok {
-			b.Abort(true)
-			delete(v.bars, name)
+		if _, ok := next[name]; ok {
+			continue
 		}
+		for _, f := range flows {
+			if f.Name == name {
+				v.lineMu.Lock()
+				v.final[name] = runewidth.Truncate(Plain(f, v.now()), width, "…")
+				v.lineMu.Unlock()
+			}
+		}
+		b.Abort(false)
+		delete(v.bars, name)
 	}
 	for _, name := range order {
 		if _, ok := v.bars[name]; ok {
@@ -211,6 +226,9 @@ func (v *View) lineOf(name string) decor.DecorFunc {
 	return func(decor.Statistics) string {
 		v.lineMu.Lock()
 		defer v.lineMu.Unlock()
+		if l, ok := v.final[name]; ok {
+			return l
+		}
 		return v.lines[name]
 	}
 }

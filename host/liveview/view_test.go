@@ -250,3 +250,41 @@ func TestLinesFit(t *testing.T) {
 		})
 	}
 }
+
+// TestEndedFlowLeavesItsLine: a flow that ends leaves its final line
+// above the view, where the next frames do not clear it, and the view
+// keeps one line per running flow.
+func TestEndedFlowLeavesItsLine(t *testing.T) {
+	term := &fakeTerm{width: 80, frames: make(chan string, 16)}
+	run := &fakeRun{flows: []liveview.Flow{
+		{Name: "a", Phase: "reading", Rows: 10, Bytes: 1, Started: t0},
+		{Name: "b", Phase: "reading", Rows: 20, Bytes: 2, Started: t0},
+	}}
+	tick := make(chan time.Time)
+	now := t0.Add(10 * time.Second)
+	v := liveview.NewTerminal(term, run.source, liveview.Options{Tick: tick, Now: func() time.Time { return now }})
+	defer v.Stop()
+	var frames []string
+	for i := range 4 {
+		if i == 1 {
+			run.mu.Lock()
+			run.flows[0].Ended, run.flows[0].Phase = true, "done"
+			run.mu.Unlock()
+		}
+		tick <- now
+		frames = append(frames, <-term.frames)
+	}
+	a := "flow a: done, 10 rows, 1 B, 1 rows/s\n"
+	b := "b  reading     20 rows        2 B      2 rows/s\n"
+	want := []string{
+		"a  reading     10 rows        1 B      1 rows/s\n" + b,
+		"\x1b[2A\x1b[J" + a + b, // a ends: its final line
+		"\x1b[2A\x1b[J" + a + b, // popped above the view
+		"\x1b[1A\x1b[J" + b,     // and left there
+	}
+	for i := range want {
+		if frames[i] != want[i] {
+			t.Fatalf("frame %d:\n%q\nwant\n%q", i, frames[i], want[i])
+		}
+	}
+}
