@@ -19,8 +19,12 @@ func TestFlowLivePhases(t *testing.T) {
 	}{
 		{"before it starts", func() {}, PhaseQueued},
 		{"slot taken", func() { e.flowStarted("f") }, PhaseStarting},
-		{"paging", func() { e.liveProgress(pipeline.Progress{Flow: "f", Phase: pipeline.PhaseReading, Rows: 10, Bytes: 100, Pages: 1}) }, PhaseReading},
-		{"commit", func() { e.liveProgress(pipeline.Progress{Flow: "f", Phase: pipeline.PhaseCommitting, Rows: 10, Bytes: 100, Pages: 1}) }, PhaseCommitting},
+		{"paging", func() {
+			e.liveProgress(pipeline.Progress{Flow: "f", Phase: pipeline.PhaseReading, Rows: 10, Bytes: 100, Pages: 1})
+		}, PhaseReading},
+		{"commit", func() {
+			e.liveProgress(pipeline.Progress{Flow: "f", Phase: pipeline.PhaseCommitting, Rows: 10, Bytes: 100, Pages: 1})
+		}, PhaseCommitting},
 		{"failed", func() { e.flowEnded("f", errors.New("x")) }, PhaseFailed},
 	}
 	for _, s := range steps {
