@@ -21,24 +21,46 @@ import (
 //   - with their fields in key order and plain-text values unescaped
 //     (table="public"."orders", not table="\"public\".\"orders\""); a value
 //     with spaces or control characters is quoted as Go quotes strings.
-type pluginLogger struct{ hclog.Logger }
+//
+// hclog's text format quotes and escapes every value that is not plain
+// ASCII without spaces, so the fields are written into the message. With
+// structured set (a JSON log) they stay fields, only the timestamp goes.
+type pluginLogger struct {
+	hclog.Logger
+	structured bool
+}
 
 // Named returns the logger of the plugin's own lines for the sub-logger
 // go-plugin names after the binary, else a pluginLogger.
 func (l pluginLogger) Named(name string) hclog.Logger {
 	if strings.HasPrefix(name, BinaryPrefix) {
-		return pluginLines{l.Logger}
+		return pluginLines{l.Logger, l.structured}
 	}
-	return pluginLogger{l.Logger.Named(name)}
+	return pluginLogger{l.Logger.Named(name), l.structured}
 }
 
 // With keeps the wrapper.
-func (l pluginLogger) With(args ...any) hclog.Logger { return pluginLogger{l.Logger.With(args...)} }
+func (l pluginLogger) With(args ...any) hclog.Logger {
+	return pluginLogger{l.Logger.With(args...), l.structured}
+}
 
 // pluginLines logs the plugin's own lines (see pluginLogger).
-type pluginLines struct{ hclog.Logger }
+type pluginLines struct {
+	hclog.Logger
+	structured bool
+}
 
 func (l pluginLines) Log(level hclog.Level, msg string, args ...any) {
+	if l.structured {
+		var kept []any
+		for i := 0; i+1 < len(args); i += 2 {
+			if k, _ := args[i].(string); k != "timestamp" {
+				kept = append(kept, args[i], args[i+1])
+			}
+		}
+		l.Logger.Log(level, msg, kept...)
+		return
+	}
 	l.Logger.Log(level, lineOf(msg, args))
 }
 func (l pluginLines) Trace(msg string, args ...any) { l.Log(hclog.Trace, msg, args...) }

@@ -48,7 +48,7 @@ func TestPluginLogLines(t *testing.T) {
 			var out strings.Builder
 			host := hclog.New(&hclog.LoggerOptions{Name: "sqlflow-host", Output: &out, Level: hclog.Info})
 			// As the launcher and go-plugin name them.
-			l := pluginLogger{host.Named("plugin").Named("pg")}.Named(BinaryPrefix + "postgres")
+			l := pluginLogger{Logger: host.Named("plugin").Named("pg")}.Named(BinaryPrefix + "postgres")
 			l.Info(tt.msg, tt.args...)
 			line := strings.TrimSpace(out.String())
 			if strings.Count(line, "\n") != 0 || strings.Contains(line, "2001-02-03") {
@@ -62,8 +62,22 @@ func TestPluginLogLines(t *testing.T) {
 	// go-plugin's own lines keep their fields.
 	var out strings.Builder
 	host := hclog.New(&hclog.LoggerOptions{Name: "sqlflow-host", Output: &out, Level: hclog.Debug})
-	pluginLogger{host.Named("pg")}.Debug("plugin started", "pid", 12)
+	pluginLogger{Logger: host.Named("pg")}.Debug("plugin started", "pid", 12)
 	if !strings.Contains(out.String(), "sqlflow-host.pg: plugin started: pid=12") {
 		t.Fatalf("go-plugin's line: %q", out.String())
+	}
+}
+
+// TestPluginLogLinesJSON: in a JSON log a plugin's fields stay fields;
+// only go-plugin's copy of the plugin's timestamp goes.
+func TestPluginLogLinesJSON(t *testing.T) {
+	var out strings.Builder
+	host := hclog.New(&hclog.LoggerOptions{Name: "sqlflow-host", Output: &out, Level: hclog.Info, JSONFormat: true})
+	l := pluginLogger{Logger: host.Named("plugin").Named("pg"), structured: true}.Named(BinaryPrefix + "postgres")
+	l.Info("write committed", "table", `"public"."t"`, "timestamp", "2001-02-03T04:05:06.789Z")
+	got := out.String()
+	if !strings.Contains(got, `"table":"\"public\".\"t\""`) || strings.Contains(got, "2001-02-03") ||
+		!strings.Contains(got, `"@module":"sqlflow-host.plugin.pg"`) || !strings.Contains(got, `"@message":"write committed"`) {
+		t.Fatalf("JSON line: %s", got)
 	}
 }
