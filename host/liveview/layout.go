@@ -86,6 +86,9 @@ func Lines(flows []Flow, now time.Time, width int) []string {
 	// Numbers take their widest form from the start, so the columns do
 	// not move as they grow: "99.9M rows", "999.9 MiB", "99.9M rows/s".
 	cols[2].width, cols[3].width, cols[4].width = 10, 9, 12
+	// The phase column fits the usual phases ("rate-limited") from the
+	// start too, so a flow going from reading to retrying moves nothing.
+	cols[1].width = 12
 	nameWidth := min(maxNameWidth, max(width/3, 12))
 	for _, f := range shown {
 		name := runewidth.Truncate(f.Name, nameWidth, "…")

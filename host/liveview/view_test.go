@@ -275,9 +275,9 @@ func TestEndedFlowLeavesItsLine(t *testing.T) {
 		frames = append(frames, <-term.frames)
 	}
 	a := "flow a: done, 10 rows, 1 B, 1 rows/s\n"
-	b := "b  reading     20 rows        2 B      2 rows/s\n"
+	b := "b  reading          20 rows        2 B      2 rows/s\n"
 	want := []string{
-		"a  reading     10 rows        1 B      1 rows/s\n" + b,
+		"a  reading          10 rows        1 B      1 rows/s\n" + b,
 		"\x1b[2A\x1b[J" + a + b, // a ends: its final line
 		"\x1b[2A\x1b[J" + a + b, // popped above the view
 		"\x1b[1A\x1b[J" + b,     // and left there
