@@ -41,18 +41,18 @@ type app struct {
 	stdout, stderr io.Writer
 	term           io.Writer
 	red            *redactor
-	// logOut is the log's output: stderr, or run's live view while it
-	// runs.
-	logOut     switchWriter
-	pluginsDir string
-	logLevel   string
-	logger     hclog.Logger
+	pluginsDir     string
+	logLevel       string
+	logger         hclog.Logger
 	// insecurePerms is --insecure-plugin-perms: warn about plugin files
 	// other users could replace instead of refusing them.
 	insecurePerms bool
 	// launchers are closed (their socket directories removed) when the
 	// command returns.
 	launchers []*plugin.Launcher
+	// logOut is the log's output: stderr, or run's live view while it
+	// runs.
+	logOut switchWriter
 }
 
 // run executes the command line args and returns the exit status.

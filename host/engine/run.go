@@ -165,9 +165,7 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) ([]FlowResult, error)
 			}
 			defer func() { <-sem }()
 			fc := e.flowCounters(f.Name)
-			e.flowStarted(f.Name)
 			r, err := e.runFlow(resilience.WithCounters(ctx, fc), f, store, opts)
-			e.flowEnded(f.Name, err)
 			r.Flow = f.Name
 			results[i] = FlowResult{Result: r, Resilience: fc.Stats()}
 			failed[i] = err
@@ -281,8 +279,11 @@ func (e *Engine) claim(resolved, flow string) string {
 }
 
 // runFlow runs one flow: it starts its ends, checks it, finds its stored
-// cursor, copies it and stores the new cursor.
-func (e *Engine) runFlow(ctx context.Context, f *config.Flow, store state.Store, opts RunOptions) (pipeline.Result, error) {
+// cursor, copies it and stores the new cursor. Its live state (FlowLive)
+// says it started, then that it ended.
+func (e *Engine) runFlow(ctx context.Context, f *config.Flow, store state.Store, opts RunOptions) (_ pipeline.Result, err error) {
+	e.flowStarted(f.Name)
+	defer func() { e.flowEnded(f.Name, err) }()
 	src, dst, err := e.startEnds(ctx, f)
 	if err != nil {
 		return pipeline.Result{}, err
