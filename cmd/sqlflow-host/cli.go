@@ -50,12 +50,16 @@ type app struct {
 	// launchers are closed (their socket directories removed) when the
 	// command returns.
 	launchers []*plugin.Launcher
+	// logOut is the log's output: stderr, or run's live view while it
+	// runs.
+	logOut switchWriter
 }
 
 // run executes the command line args and returns the exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	red := &redactor{}
 	a := &app{stdout: red.writer(stdout), stderr: red.writer(stderr), term: stderr, red: red}
+	a.logOut.w = a.stderr
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetOut(a.stdout)
@@ -101,12 +105,12 @@ func (a *app) rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			level := hclog.LevelFromString(a.logLevel)
-			if level == hclog.NoLevel {
-				return &usageError{fmt.Errorf("--log-level %q: use trace, debug, info, warn or error", a.logLevel)}
+			level, err := logLevel(a.logLevel, cmd.Flags().Changed("log-level"), os.Getenv)
+			if err != nil {
+				return &usageError{err}
 			}
 			a.logger = hclog.New(&hclog.LoggerOptions{
-				Name: "sqlflow-host", Level: level, Output: a.stderr,
+				Name: "sqlflow-host", Level: level, Output: &a.logOut,
 				// go-plugin reports every normal plugin exit at info level;
 				// a run stops several plugins, so keep that line for debug.
 				Exclude: func(l hclog.Level, msg string, _ ...any) bool {
@@ -119,12 +123,26 @@ func (a *app) rootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.PersistentFlags().StringVar(&a.pluginsDir, "plugins-dir", "",
 		"plugins directory (default: $SQLFLOW_PLUGINS_DIR, else plugins_dir in the pipeline file, else plugins/ beside the host binary)")
-	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
+	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error, off (default: $SQLFLOW_LOG_LEVEL, else info)")
 	root.PersistentFlags().BoolVar(&a.insecurePerms, "insecure-plugin-perms", false,
 		"run plugins (and read or write plugins.lock) even when a user other than root or yours could replace them; each problem is logged as a warning (unsafe: use only where every local user is trusted)")
 	root.AddCommand(a.runCommand(), a.validateCommand(), a.checkCommand(), a.discoverCommand(),
 		a.previewCommand(), a.pluginsCommand(), a.versionCommand(), a.resilienceCommand(), a.stateCommand())
 	return root
+}
+
+// logLevel is the log level: --log-level when given (flagSet), else
+// $SQLFLOW_LOG_LEVEL when set, else flag (its default, info).
+func logLevel(flag string, flagSet bool, getenv func(string) string) (hclog.Level, error) {
+	name, from := flag, "--log-level"
+	if env := getenv("SQLFLOW_LOG_LEVEL"); env != "" && !flagSet {
+		name, from = env, "SQLFLOW_LOG_LEVEL"
+	}
+	level := hclog.LevelFromString(name)
+	if level == hclog.NoLevel {
+		return level, fmt.Errorf("%s %q: use trace, debug, info, warn, error or off", from, name)
+	}
+	return level, nil
 }
 
 // args wraps cobra's argument validators so a wrong count is a usage error.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -18,7 +17,6 @@ import (
 	"github.com/sqlflow/sqlflow-host/host/metrics"
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
 	"github.com/sqlflow/sqlflow-host/host/plugin"
-	"github.com/sqlflow/sqlflow-host/host/resilience"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
 )
@@ -31,6 +29,7 @@ func (a *app) runCommand() *cobra.Command {
 	var pageRows, pageBytes int64
 	var selected []string
 	var fullRefresh, metricsPublic bool
+	var progress progressFlags
 	cmd := &cobra.Command{
 		Use:   "run FILE",
 		Short: "Run the flows of a pipeline file",
@@ -42,6 +41,9 @@ func (a *app) runCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			if concurrency < 1 {
 				return &usageError{fmt.Errorf("--concurrency %d: must be at least 1", concurrency)}
+			}
+			if err := progress.check(); err != nil {
+				return err
 			}
 			if pageRows < 0 || pageBytes < 0 {
 				return &usageError{fmt.Errorf("--page-rows and --page-bytes must be positive (0 means the default)")}
@@ -69,17 +71,10 @@ func (a *app) runCommand() *cobra.Command {
 			}
 			opts := engine.RunOptions{Concurrency: concurrency, Flow: pipeline.Options{Logger: a.logger, MaxRows: pageRows, MaxBytes: pageBytes},
 				StateDir: stateDir, Select: selected, FullRefresh: fullRefresh}
-			var prog *progress
-			if a.isTerminal() {
-				prog = newProgress(a.stderr)
-				prog.watch(e, flows)
-				opts.Flow.Progress = prog.update
-				defer prog.stop()
-			}
+			stopProgress := a.startProgress(e, flows, progress)
+			defer stopProgress()
 			results, err := e.Run(cmd.Context(), opts)
-			if prog != nil {
-				prog.stop()
-			}
+			stopProgress()
 			if results != nil {
 				a.summary(results)
 			}
@@ -96,6 +91,7 @@ func (a *app) runCommand() *cobra.Command {
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics and a JSON health report at /healthz on this address while the run lasts (e.g. 127.0.0.1:9464); it has no authentication: an address other machines can reach needs --metrics-public")
 	cmd.Flags().BoolVar(&metricsPublic, "metrics-public", false, "allow --metrics-addr on an address other machines can reach (the endpoint has no authentication)")
 	cmd.Flags().StringSliceVar(&selected, "select", nil, "run only these flows (FLOW[,FLOW...]); plugins no selected flow uses are not started")
+	progress.register(cmd.Flags())
 	cmd.Flags().BoolVar(&fullRefresh, "full-refresh", false, "read incremental flows from the start, ignoring their stored cursors (the new greatest value is stored after the commit)")
 	return cmd
 }
@@ -153,71 +149,6 @@ func errorSummary(err error) string {
 		s = s[:157] + "..."
 	}
 	return s
-}
-
-// progress redraws one line per running flow on a terminal.
-type progress struct {
-	mu    sync.Mutex
-	out   interface{ Write([]byte) (int, error) }
-	flows map[string]pipeline.Progress
-	last  time.Time
-	done  bool
-	// stats, when set, gives each flow's resilience counters.
-	stats func(flow string) resilience.Stats
-	quit  chan struct{}
-}
-
-func newProgress(out interface{ Write([]byte) (int, error) }) *progress {
-	return &progress{out: out, flows: map[string]pipeline.Progress{}}
-}
-
-func (p *progress) update(pr pipeline.Progress) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.flows[pr.Flow] = pr
-	if p.done || time.Since(p.last) < 200*time.Millisecond {
-		return
-	}
-	p.redraw()
-}
-
-// redraw writes the line; p.mu is held.
-func (p *progress) redraw() {
-	p.last = time.Now()
-	names := make([]string, 0, len(p.flows))
-	for n := range p.flows {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	b.WriteString("\r\033[K")
-	for i, n := range names {
-		f := p.flows[n]
-		if i > 0 {
-			b.WriteString(" | ")
-		}
-		rate := 0.0
-		if f.Elapsed > 0 {
-			rate = float64(f.Rows) / f.Elapsed.Seconds()
-		}
-		fmt.Fprintf(&b, "%s: %d rows, %s, %.0f rows/s", n, f.Rows, humanBytes(f.Bytes), rate)
-		if p.stats != nil {
-			b.WriteString(resilienceProgress(p.stats(n)))
-		}
-	}
-	p.out.Write([]byte(b.String()))
-}
-
-func (p *progress) stop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.done && !p.last.IsZero() {
-		p.out.Write([]byte("\r\033[K"))
-	}
-	if !p.done && p.quit != nil {
-		close(p.quit)
-	}
-	p.done = true
 }
 
 func (a *app) validateCommand() *cobra.Command {

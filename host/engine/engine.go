@@ -77,6 +77,7 @@ type Engine struct {
 	claims map[string]string
 	stops  []func()
 	exec   executor
+	live   liveFlows
 }
 
 // slot is one instance's start, done once.

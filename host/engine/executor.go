@@ -128,17 +128,20 @@ func (e *Engine) FlowStats(flow string) resilience.Stats {
 	return c.Stats()
 }
 
-// flowOptions returns opts for one flow: its progress also feeds the flow
-// metrics when the engine has them.
+// flowOptions returns opts for one flow: its progress also feeds the
+// flow's live state (FlowLive) and the flow metrics when the engine has
+// them.
 func (e *Engine) flowOptions(opts pipeline.Options, flow string) pipeline.Options {
-	if e.Metrics == nil {
-		return opts
+	if e.Metrics != nil {
+		e.Metrics.FlowProgress(flow, 0, 0, 0)
 	}
-	e.Metrics.FlowProgress(flow, 0, 0, 0)
 	next := opts.Progress
 	var last pipeline.Progress
 	opts.Progress = func(p pipeline.Progress) {
-		e.Metrics.FlowProgress(flow, p.Rows-last.Rows, p.Bytes-last.Bytes, p.Pages-last.Pages)
+		e.liveProgress(p)
+		if e.Metrics != nil {
+			e.Metrics.FlowProgress(flow, p.Rows-last.Rows, p.Bytes-last.Bytes, p.Pages-last.Pages)
+		}
 		last = p
 		if next != nil {
 			next(p)

@@ -279,8 +279,11 @@ func (e *Engine) claim(resolved, flow string) string {
 }
 
 // runFlow runs one flow: it starts its ends, checks it, finds its stored
-// cursor, copies it and stores the new cursor.
-func (e *Engine) runFlow(ctx context.Context, f *config.Flow, store state.Store, opts RunOptions) (pipeline.Result, error) {
+// cursor, copies it and stores the new cursor. Its live state (FlowLive)
+// says it started, then that it ended.
+func (e *Engine) runFlow(ctx context.Context, f *config.Flow, store state.Store, opts RunOptions) (_ pipeline.Result, err error) {
+	e.flowStarted(f.Name)
+	defer func() { e.flowEnded(f.Name, err) }()
 	src, dst, err := e.startEnds(ctx, f)
 	if err != nil {
 		return pipeline.Result{}, err

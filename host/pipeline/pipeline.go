@@ -80,16 +80,33 @@ type Options struct {
 	Prefetch int
 	// Logger receives flow events; nil discards them.
 	Logger hclog.Logger
-	// Progress, when set, is called after every page written, from the
-	// writer goroutine.
+	// Progress, when set, is called when the flow starts reading, after
+	// every page written, when the commit starts and when an abort starts,
+	// from the writer goroutine.
 	Progress func(Progress)
 	// AbortTimeout bounds the AbortWrite of a failed flow; zero means 30 s.
 	AbortTimeout time.Duration
 }
 
+// Phase is what a running flow does now, as far as the paging loop
+// knows (the resilience policies know more: a call of the flow may be
+// waiting out a retry's backoff, a rate limit or a plugin's restart).
+type Phase string
+
+// The phases of a flow's paging loop.
+const (
+	// PhaseReading: reading pages and writing them to the staging area.
+	PhaseReading Phase = "reading"
+	// PhaseCommitting: the destination is making the write visible.
+	PhaseCommitting Phase = "committing"
+	// PhaseAborting: the flow failed; the destination drops the staging.
+	PhaseAborting Phase = "aborting"
+)
+
 // Progress is a flow's state while it runs.
 type Progress struct {
 	Flow    string
+	Phase   Phase
 	Rows    int64
 	Bytes   int64
 	Pages   int64
@@ -161,6 +178,12 @@ func Run(ctx context.Context, f Flow, opts Options) (res Result, err error) {
 		prefetch = 1
 	}
 	res = Result{Flow: f.Name, WriteID: NewWriteID()}
+	report := func(ph Phase) {
+		if opts.Progress != nil {
+			opts.Progress(Progress{Flow: f.Name, Phase: ph, Rows: res.Rows, Bytes: res.Bytes, Pages: res.Pages, Elapsed: time.Since(start)})
+		}
+	}
+	report(PhaseReading)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -198,7 +221,11 @@ func Run(ctx context.Context, f Flow, opts Options) (res Result, err error) {
 		}
 	}()
 
-	began := false
+	// began: BeginWrite was called; opened: it succeeded. A failed
+	// BeginWrite may still have left a staging area (it timed out after
+	// making it), so it is aborted too, but quietly: most often there is
+	// nothing to abort, and the destination says so.
+	began, opened := false, false
 	defer func() {
 		if err == nil {
 			return
@@ -207,16 +234,21 @@ func Run(ctx context.Context, f Flow, opts Options) (res Result, err error) {
 		for range pages { // let the reader finish
 		}
 		if began {
+			report(PhaseAborting)
 			abortTimeout := opts.AbortTimeout
 			if abortTimeout <= 0 {
 				abortTimeout = 30 * time.Second
 			}
 			actx, acancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 			defer acancel()
-			if aerr := f.Dest.AbortWrite(actx, res.WriteID); aerr != nil {
+			aerr := f.Dest.AbortWrite(actx, res.WriteID)
+			switch {
+			case !opened:
+				logger.Debug("dropped what the failed begin-write may have staged", "flow", f.Name, "destination", f.DestName, "abort_error", aerr)
+			case aerr != nil:
 				logger.Error("abort write failed; staging may be left for the next run to clean",
 					"flow", f.Name, "destination", f.DestName, "error", aerr)
-			} else {
+			default:
 				logger.Info("aborted write; target unchanged", "flow", f.Name, "destination", f.DestName)
 			}
 		}
@@ -235,6 +267,7 @@ func Run(ctx context.Context, f Flow, opts Options) (res Result, err error) {
 		}); err != nil {
 			return fmt.Errorf("begin write to %q of destination %q: %w", f.Target, f.DestName, err)
 		}
+		opened = true
 		return nil
 	}
 
@@ -284,9 +317,7 @@ func Run(ctx context.Context, f Flow, opts Options) (res Result, err error) {
 		if len(p.Checkpoint) > 0 {
 			res.Checkpoint = p.Checkpoint
 		}
-		if opts.Progress != nil {
-			opts.Progress(Progress{Flow: f.Name, Rows: res.Rows, Bytes: res.Bytes, Pages: res.Pages, Elapsed: time.Since(start)})
-		}
+		report(PhaseReading)
 	}
 	if err := ctx.Err(); err != nil {
 		return res, err
@@ -318,11 +349,12 @@ func Run(ctx context.Context, f Flow, opts Options) (res Result, err error) {
 	if f.State != nil {
 		state = f.State(res.Cursor)
 	}
-	report, err := f.Dest.CommitWrite(ctx, res.WriteID, state)
+	report(PhaseCommitting)
+	committed, err := f.Dest.CommitWrite(ctx, res.WriteID, state)
 	if err != nil {
 		return res, fmt.Errorf("commit write to %q of destination %q: %w", f.Target, f.DestName, err)
 	}
-	res.Report = report
+	res.Report = committed
 	res.Committed = true
 	res.Elapsed = time.Since(start)
 	logger.Info("flow committed", "flow", f.Name, "rows", res.Rows, "bytes", res.Bytes, "pages", res.Pages, "seconds", res.Elapsed.Seconds())

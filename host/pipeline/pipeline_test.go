@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/sqlflow/sqlflow-host/host/connector"
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
@@ -90,6 +91,7 @@ type fakeDest struct {
 	written   int
 	slow      time.Duration
 	beginErr  error
+	abortErr  error
 }
 
 func (d *fakeDest) BeginWrite(ctx context.Context, req sdk.WriteRequest) error {
@@ -122,7 +124,46 @@ func (d *fakeDest) CommitWrite(ctx context.Context, id string, state []byte) (ma
 
 func (d *fakeDest) AbortWrite(ctx context.Context, id string) error {
 	d.aborted = true
-	return nil
+	return d.abortErr
+}
+
+// TestAbortLogs: an abort with nothing to abort (the begin-write itself
+// failed, and the destination has no such write) logs no ERROR; an abort
+// of an opened write that fails does.
+func TestAbortLogs(t *testing.T) {
+	tests := []struct {
+		name      string
+		dst       *fakeDest
+		wantError bool
+	}{
+		{name: "begin failed", dst: &fakeDest{beginErr: errclass.Permanentf("no such schema"), abortErr: errclass.Permanentf("no write w1")}},
+		{name: "write failed", dst: &fakeDest{abortErr: errclass.Transientf("connection lost")}, wantError: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs strings.Builder
+			logger := hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Info})
+			src := &fakeSource{t: t, pages: 2, pageRows: 3, written: &tt.dst.written}
+			var dest connector.Conn = tt.dst
+			if tt.wantError {
+				dest = failingWrites{tt.dst}
+			}
+			_, err := pipeline.Run(context.Background(), pipeline.Flow{Name: "f", Source: src, Dest: dest, Target: "t"}, pipeline.Options{Logger: logger})
+			if err == nil || !tt.dst.aborted {
+				t.Fatalf("err %v, aborted %v", err, tt.dst.aborted)
+			}
+			if got := strings.Contains(logs.String(), "[ERROR]"); got != tt.wantError {
+				t.Fatalf("ERROR logged: %v, want %v; logs:\n%s", got, tt.wantError, logs.String())
+			}
+		})
+	}
+}
+
+// failingWrites fails every WriteBatch.
+type failingWrites struct{ *fakeDest }
+
+func (failingWrites) WriteBatch(context.Context, string, int64, []byte) error {
+	return errclass.Permanentf("disk full")
 }
 
 func TestRunCopiesAndCommits(t *testing.T) {

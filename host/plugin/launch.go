@@ -48,6 +48,10 @@ type Launcher struct {
 	Lock Lock
 	// Logger receives each plugin's stderr under "<instance>" names.
 	Logger hclog.Logger
+	// StructuredPluginLogs keeps the fields of a plugin's log lines as
+	// the Logger's fields (for a JSON log) instead of writing them into
+	// the line's message as plain text (see pluginLogger).
+	StructuredPluginLogs bool
 	// StartTimeout bounds the handshake; zero means DefaultStartTimeout.
 	StartTimeout time.Duration
 	// WorkDir is the working directory of every plugin process: the
@@ -212,7 +216,7 @@ func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, e
 		SecureConfig:     secure,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		AutoMTLS:         true,
-		Logger:           l.Logger.Named(instance),
+		Logger:           pluginLogger{l.Logger.Named(instance), l.StructuredPluginLogs},
 		Stderr:           ring,
 		// After the handshake go-plugin moves the plugin's os.Stdout and
 		// os.Stderr onto a gRPC stream; without these its writes would be

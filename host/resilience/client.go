@@ -113,6 +113,10 @@ func (o op) String() string { return opNames[o] }
 //
 //	Retrying operation 'read' (attempt 2/3) after error: <message>. Next retry in 2.0s.
 //
+// The delay it says is the whole wait before the retry: the backoff, or
+// the limiter's pause or token wait when longer; under a second it is
+// said in milliseconds ("Next retry in 40ms.").
+//
 // # Circuit breaker
 //
 // One breaker per connector (gobreaker): FailureThreshold consecutive
@@ -683,8 +687,14 @@ func (c *Client) prepareRetry(ctx context.Context, o op, attempt int, err error,
 		c.log.Warn(fmt.Sprintf("Restarting the plugin and repeating operation '%s' (attempt %d) after error: %s.",
 			o, attempt+1, err.Error()), "connector", c.env.Name)
 	} else {
-		c.log.Warn(fmt.Sprintf("Retrying operation '%s' (attempt %d/%d) after error: %s. Next retry in %.1fs.",
-			o, attempt+1, c.maxAttempts, err.Error(), plan.delay.Seconds()), "connector", c.env.Name)
+		wait := plan.delay
+		if c.limiter != nil {
+			// The retry also waits for the limiter (a pause a 429 or a rate
+			// hint set, a token): the line says the whole wait.
+			wait = c.limiter.expectedWait(time.Now(), wait)
+		}
+		c.log.Warn(fmt.Sprintf("Retrying operation '%s' (attempt %d/%d) after error: %s. Next retry in %s.",
+			o, attempt+1, c.maxAttempts, err.Error(), delayString(wait)), "connector", c.env.Name)
 	}
 	fc := countersOf(ctx)
 	c.stats.retries.Add(1)
@@ -707,7 +717,10 @@ func (c *Client) prepareRetry(ctx context.Context, o op, attempt int, err error,
 		if c.m != nil {
 			c.m.recovery[o].Inc()
 		}
-		if rerr := c.env.Recover(ctx); rerr != nil {
+		recovered := gauge(ctx, &c.stats, func(c *Counters) *atomic.Int64 { return &c.recover })
+		rerr := c.env.Recover(ctx)
+		recovered()
+		if rerr != nil {
 			if errclass.Is(rerr, errclass.Permanent) || ctx.Err() != nil {
 				return rerr
 			}
@@ -726,10 +739,29 @@ func (c *Client) prepareRetry(ctx context.Context, o op, attempt int, err error,
 		if c.m != nil && c.m.wait[o] != nil {
 			c.m.wait[o].Observe(plan.delay.Seconds())
 		}
-	} else {
+	} else if plan.delay > 0 {
+		waited := gauge(ctx, &c.stats, func(c *Counters) *atomic.Int64 { return &c.backoff })
 		serr = sleep(ctx, plan.delay)
+		waited()
+	} else {
+		serr = ctx.Err()
 	}
 	return serr
+}
+
+// delayString says a retry's delay as the log line does: seconds with
+// one decimal from a second up ("2.0s"), milliseconds below ("40ms"),
+// so a short delay never reads as "0.0s".
+func delayString(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%dms", d.Round(time.Millisecond).Milliseconds())
+	case d > 0:
+		return "under 1ms"
+	}
+	return "0s"
 }
 
 func (c *Client) countWait(ctx context.Context, d time.Duration) {

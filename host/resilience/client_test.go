@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -402,4 +403,50 @@ func TestTransportFailureRecoversThePlugin(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestRetryLineSaysTheRealDelay: the retry line says the whole wait before
+// the retry: a short backoff in milliseconds, not "0.0s", and a
+// RATE_LIMITED answer's retry-after plus the token the rate limiter then
+// waits for.
+func TestRetryLineSaysTheRealDelay(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		policy func(resilience.Policy) resilience.Policy
+		want   string
+		gap    time.Duration
+	}{
+		{name: "short backoff", err: errclass.Transientf("reset"), want: "Next retry in 40ms.", gap: 40 * time.Millisecond},
+		{name: "rate limit and its token", err: errclass.RateLimitedf(500*time.Millisecond, "throttled"),
+			policy: func(p resilience.Policy) resilience.Policy {
+				// One call a second, burst 1: the first call took the token.
+				p.RateLimit = resilience.RateLimit{Enabled: true, PerMinute: 60, Burst: 1, Strategy: resilience.StrategyWait}
+				return p
+			},
+			want: "Next retry in 1.0s.", gap: time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var logs logBuf
+				f := &fakeConn{script: failFirst(1, tt.err)}
+				p := retryOnly(3, 40*time.Millisecond, 30*time.Second, 2, false)
+				if tt.policy != nil {
+					p = tt.policy(p)
+				}
+				c := resilience.New(f, p, resilience.Env{Name: "shop", Logger: logs.logger()})
+				if _, err := c.ReadPage(t.Context(), sdk.ReadRequest{}); err != nil {
+					t.Fatal(err)
+				}
+				m := logs.messages()
+				if len(m) != 1 || !strings.HasSuffix(m[0], tt.want) {
+					t.Fatalf("logs = %q, want a line ending %q", m, tt.want)
+				}
+				if got := gaps(f.times()); len(got) != 1 || got[0] != tt.gap {
+					t.Fatalf("the retry came after %v, the line says %s", got, tt.want)
+				}
+			})
+		})
+	}
 }

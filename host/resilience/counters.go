@@ -16,6 +16,8 @@ type Counters struct {
 	waitNS   atomic.Int64
 	restarts atomic.Int64
 	waiting  atomic.Int64
+	backoff  atomic.Int64
+	recover  atomic.Int64
 }
 
 // Stats is a snapshot of Counters.
@@ -30,12 +32,19 @@ type Stats struct {
 	Restarts int64
 	// Waiting is how many calls wait on a rate limit right now.
 	Waiting int64
+	// Backoff is how many calls wait out a retry's backoff right now (not
+	// a rate limit's wait, which Waiting counts).
+	Backoff int64
+	// Recovering is how many calls wait for their plugin's restart right
+	// now.
+	Recovering int64
 }
 
 // Add returns the sum of two snapshots.
 func (s Stats) Add(o Stats) Stats {
 	return Stats{Retries: s.Retries + o.Retries, RateLimitWait: s.RateLimitWait + o.RateLimitWait,
-		Restarts: s.Restarts + o.Restarts, Waiting: s.Waiting + o.Waiting}
+		Restarts: s.Restarts + o.Restarts, Waiting: s.Waiting + o.Waiting,
+		Backoff: s.Backoff + o.Backoff, Recovering: s.Recovering + o.Recovering}
 }
 
 // Stats returns the counters' current values.
@@ -45,6 +54,8 @@ func (c *Counters) Stats() Stats {
 		RateLimitWait: time.Duration(c.waitNS.Load()),
 		Restarts:      c.restarts.Load(),
 		Waiting:       c.waiting.Load(),
+		Backoff:       c.backoff.Load(),
+		Recovering:    c.recover.Load(),
 	}
 }
 
@@ -54,6 +65,22 @@ type countersKey struct{}
 // into c.
 func WithCounters(ctx context.Context, c *Counters) context.Context {
 	return context.WithValue(ctx, countersKey{}, c)
+}
+
+// gauge adds one to the gauge g picks of own and of the counters attached to
+// ctx, and returns the function taking it back.
+func gauge(ctx context.Context, own *Counters, g func(*Counters) *atomic.Int64) (done func()) {
+	fc := countersOf(ctx)
+	g(own).Add(1)
+	if fc != nil {
+		g(fc).Add(1)
+	}
+	return func() {
+		g(own).Add(-1)
+		if fc != nil {
+			g(fc).Add(-1)
+		}
+	}
 }
 
 // countersOf returns the counters attached to ctx, or nil. It is only

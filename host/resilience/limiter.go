@@ -248,6 +248,22 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// expectedWait estimates how long a call that first waits d from now
+// waits in all before it starts: d, or the limiter's pause when that ends
+// later, then the wait for a token (other calls may take tokens first, so
+// it is a floor, not a promise).
+func (l *Limiter) expectedWait(now time.Time, d time.Duration) time.Duration {
+	if pu := l.pauseUntil.Load(); pu > l.off(now) {
+		d = max(d, time.Duration(pu-l.off(now)))
+	}
+	if lim := l.lim.Limit(); lim > 0 && lim != rate.Inf {
+		if t := l.lim.TokensAt(now.Add(d)); t < 1 {
+			d += time.Duration((1 - t) / float64(lim) * float64(time.Second))
+		}
+	}
+	return d
+}
+
 // pause makes no call start before now+d (a later pause wins).
 func (l *Limiter) pause(now time.Time, d time.Duration) {
 	until := l.off(now.Add(d))
