@@ -100,61 +100,6 @@ func (a *app) runCommand() *cobra.Command {
 	return cmd
 }
 
-// summary prints one line per flow: rows, bytes, seconds, rows/s, status,
-// what the destination reported, and a failed flow's first error line.
-func (a *app) summary(results []engine.FlowResult) {
-	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "FLOW\tROWS\tBYTES\tSECONDS\tROWS/S\tRESULT")
-	for _, r := range results {
-		outcome := "ok"
-		switch {
-		case r.Err != nil:
-			outcome = "FAILED: " + firstLine(errorSummary(r.Err))
-		case r.Warning != "":
-			outcome = "ok, target unchanged (empty stream, schema unknown)"
-		case !r.Committed:
-			outcome = "ok, empty stream (target unchanged)"
-		}
-		if len(r.Report) > 0 {
-			keys := make([]string, 0, len(r.Report))
-			for k := range r.Report {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				outcome += fmt.Sprintf(" %s=%s", k, r.Report[k])
-			}
-		}
-		fmt.Fprintf(w, "%s\t%d\t%s\t%.2f\t%.0f\t%s\n", r.Flow, r.Rows, humanBytes(r.Bytes), r.Elapsed.Seconds(), r.RowsPerSecond(), outcome)
-	}
-	w.Flush()
-	for _, r := range results {
-		if s := resilienceSummary(r.Resilience); s != "" {
-			fmt.Fprintf(a.stdout, "flow %s: %s\n", r.Flow, s)
-		}
-	}
-	for _, r := range results {
-		if r.Err != nil {
-			fmt.Fprintf(a.stdout, "\nflow %s failed:\n%s\n", r.Flow, indent(r.Err.Error(), "  "))
-		}
-	}
-}
-
-// errorSummary is a flow's error without the leading `flow "NAME": ` the
-// summary line already says.
-func errorSummary(err error) string {
-	s := err.Error()
-	if strings.HasPrefix(s, "flow \"") {
-		if i := strings.Index(s, "\": "); i > 0 {
-			s = s[i+3:]
-		}
-	}
-	if len(s) > 160 {
-		s = s[:157] + "..."
-	}
-	return s
-}
-
 // progress redraws one line per running flow on a terminal.
 type progress struct {
 	mu    sync.Mutex
