@@ -44,6 +44,10 @@ type app struct {
 	pluginsDir     string
 	logLevel       string
 	logger         hclog.Logger
+	// output is --output (text or json), logFormat --log-format (text or
+	// json); wroteJSON is set once a JSON document was printed.
+	output, logFormat string
+	wroteJSON         bool
 	// insecurePerms is --insecure-plugin-perms: warn about plugin files
 	// other users could replace instead of refusing them.
 	insecurePerms bool
@@ -60,10 +64,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	a.closeLaunchers()
 	if err == nil {
 		return exitOK
+	}
+	if a.jsonOutput() && !a.wroteJSON && cmd != nil {
+		// Every command prints one document with --output json, also when
+		// it stopped before its own (a usage error, a file that does not
+		// load); the exit status stays as it is.
+		_ = a.writeJSON(errorDocJSON{Version: jsonVersion, Command: commandName(cmd), Error: newErrorJSON(err)})
 	}
 	if strings.HasPrefix(err.Error(), "unknown command") {
 		err = &usageError{fmt.Errorf("%w; run sqlflow-host --help for the commands", err)}
@@ -105,8 +115,14 @@ func (a *app) rootCommand() *cobra.Command {
 			if level == hclog.NoLevel {
 				return &usageError{fmt.Errorf("--log-level %q: use trace, debug, info, warn or error", a.logLevel)}
 			}
+			if a.logFormat != "text" && a.logFormat != "json" {
+				return &usageError{fmt.Errorf("--log-format %q: use text or json", a.logFormat)}
+			}
+			if err := a.checkOutput(cmd); err != nil {
+				return err
+			}
 			a.logger = hclog.New(&hclog.LoggerOptions{
-				Name: "sqlflow-host", Level: level, Output: a.stderr,
+				Name: "sqlflow-host", Level: level, Output: a.stderr, JSONFormat: a.logFormat == "json",
 				// go-plugin reports every normal plugin exit at info level;
 				// a run stops several plugins, so keep that line for debug.
 				Exclude: func(l hclog.Level, msg string, _ ...any) bool {
@@ -120,6 +136,8 @@ func (a *app) rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.pluginsDir, "plugins-dir", "",
 		"plugins directory (default: $SQLFLOW_PLUGINS_DIR, else plugins_dir in the pipeline file, else plugins/ beside the host binary)")
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
+	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text, or json (one JSON object per line)")
+	root.PersistentFlags().StringVarP(&a.output, "output", "o", outputText, "what run, validate, check, discover, resilience, plugins list, state list and version print on stdout: text, or json (one JSON document; see docs/cli.md)")
 	root.PersistentFlags().BoolVar(&a.insecurePerms, "insecure-plugin-perms", false,
 		"run plugins (and read or write plugins.lock) even when a user other than root or yours could replace them; each problem is logged as a warning (unsafe: use only where every local user is trusted)")
 	root.AddCommand(a.runCommand(), a.validateCommand(), a.checkCommand(), a.discoverCommand(),
@@ -214,6 +232,9 @@ func (a *app) versionCommand() *cobra.Command {
 		Short: "Print the host's version and the connector protocol version",
 		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if a.jsonOutput() {
+				return a.writeJSON(newVersionJSON())
+			}
 			fmt.Fprintf(a.stdout, "sqlflow-host %s (connector protocol %d)\n", version, protocolVersion)
 			return nil
 		},

@@ -80,11 +80,15 @@ func (a *app) runCommand() *cobra.Command {
 			if prog != nil {
 				prog.stop()
 			}
-			if results != nil {
-				a.summary(results)
-			}
 			if err != nil && cmd.Context().Err() != nil {
-				return fmt.Errorf("interrupted: open writes were aborted, targets are unchanged: %w", err)
+				err = fmt.Errorf("interrupted: open writes were aborted, targets are unchanged: %w", err)
+			}
+			if a.jsonOutput() {
+				if jerr := a.writeJSON(runDoc(e.Pipeline.Path, results, err)); jerr != nil {
+					return errors.Join(err, jerr)
+				}
+			} else if results != nil {
+				a.summary(results)
 			}
 			return err
 		},
@@ -199,8 +203,16 @@ func (a *app) validateCommand() *cobra.Command {
 				}
 				errs = append(errs, list...)
 			}
+			if a.jsonOutput() {
+				if err := a.writeJSON(newValidateJSON(p, errs.Sorted())); err != nil {
+					return err
+				}
+			}
 			if len(errs) > 0 {
 				return &usageError{errs.Sorted()}
+			}
+			if a.jsonOutput() {
+				return nil
 			}
 			fmt.Fprintf(a.stdout, "%s is valid: %s, %s, %s\n", p.Path,
 				plural(len(p.SourceNames), "source"), plural(len(p.DestinationNames), "destination"), plural(len(p.Flows), "flow"))
@@ -250,7 +262,8 @@ func (a *app) checkCommand() *cobra.Command {
 				return err
 			}
 			failed, cfgErr := 0, false
-			w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			doc := checkJSON{Version: jsonVersion, Command: "check", Pipeline: p.Path, Status: "ok", Connectors: []checkConnectorJSON{}, Flows: []checkFlowJSON{}}
+			w := tabwriter.NewWriter(a.textOut(), 0, 0, 2, ' ', 0)
 			for _, c := range conns {
 				inst := e.Instance(c.Role, c.Name)
 				ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
@@ -267,6 +280,7 @@ func (a *app) checkCommand() *cobra.Command {
 					failed++
 					status = "FAILED: " + err.Error()
 				}
+				doc.Connectors = append(doc.Connectors, checkConnectorJSON{Role: string(c.Role), Name: c.Name, Type: c.Type, Status: statusOf(err), Error: newErrorJSON(err)})
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", c.Role, c.Name, c.Type, status)
 			}
 			if failed == 0 {
@@ -279,11 +293,20 @@ func (a *app) checkCommand() *cobra.Command {
 						cfgErr = cfgErr || errors.As(fc.Err, &ce)
 						status = "FAILED: " + strings.ReplaceAll(fc.Err.Error(), "\n", "; ")
 					}
+					doc.Flows = append(doc.Flows, checkFlowJSON{Name: fc.Flow, Status: statusOf(fc.Err), Error: newErrorJSON(fc.Err)})
 					fmt.Fprintf(w, "flow\t%s\t\t%s\n", fc.Flow, status)
 				}
 				cancel()
 			}
 			w.Flush()
+			if a.jsonOutput() {
+				if failed > 0 {
+					doc.Status = "failed"
+				}
+				if err := a.writeJSON(doc); err != nil {
+					return err
+				}
+			}
 			if failed > 0 {
 				err := fmt.Errorf("%s failed", plural(failed, "check"))
 				if cfgErr {
@@ -327,6 +350,9 @@ func (a *app) discoverCommand() *cobra.Command {
 			streams, err := inst.Conn.Discover(cmd.Context())
 			if err != nil {
 				return fmt.Errorf("discover source %q: %w", argv[1], err)
+			}
+			if a.jsonOutput() {
+				return a.writeJSON(newDiscoverJSON(e.Pipeline.Path, argv[1], streams))
 			}
 			for i, s := range streams {
 				if i > 0 {
@@ -473,19 +499,24 @@ func (a *app) pluginsCommand() *cobra.Command {
 				return err
 			}
 			lock := l.Lock
-			fmt.Fprintf(a.stdout, "plugins directory: %s\n", dir)
+			out := a.textOut()
+			doc := pluginsJSON{Version: jsonVersion, Command: "plugins list", PluginsDir: dir.Path, Plugins: []pluginJSON{}}
+			fmt.Fprintf(out, "plugins directory: %s\n", dir)
 			if lock == nil {
-				fmt.Fprintf(a.stdout, "lock: none (run `sqlflow-host plugins lock` to pin the binaries)\n")
+				fmt.Fprintf(out, "lock: none (run `sqlflow-host plugins lock` to pin the binaries)\n")
 			} else {
-				fmt.Fprintf(a.stdout, "lock: %s/%s\n", dir.Path, plugin.LockFileName)
+				lockPath := dir.Path + "/" + plugin.LockFileName
+				doc.Lock = &lockPath
+				fmt.Fprintf(out, "lock: %s\n", lockPath)
 			}
-			w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(w, "TYPE\tVERSION\tROLES\tRESILIENCE\tSTATUS")
 			bad := 0
 			for _, b := range bins {
 				spec, err := specOf(cmd.Context(), l, b)
 				if err != nil {
 					bad++
+					doc.Plugins = append(doc.Plugins, pluginJSON{Type: b.Type, Roles: []string{}, Status: "error", Locked: lock != nil, Error: newErrorJSON(err)})
 					fmt.Fprintf(w, "%s\t-\t-\t-\tERROR: %s\n", b.Type, firstLine(err.Error()))
 					continue
 				}
@@ -500,11 +531,18 @@ func (a *app) pluginsCommand() *cobra.Command {
 				if lock != nil {
 					status = "ok, locked"
 				}
+				doc.Plugins = append(doc.Plugins, pluginJSON{Type: b.Type, Version: spec.Version, Roles: nonNil(roles),
+					ResilienceClass: string(spec.ResilienceClass), Status: "ok", Locked: lock != nil})
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", b.Type, spec.Version, strings.Join(roles, ","), spec.ResilienceClass, status)
 			}
 			w.Flush()
 			if len(bins) == 0 {
-				fmt.Fprintln(a.stdout, "(no sqlflow-plugin-* executables)")
+				fmt.Fprintln(out, "(no sqlflow-plugin-* executables)")
+			}
+			if a.jsonOutput() {
+				if err := a.writeJSON(doc); err != nil {
+					return err
+				}
 			}
 			if bad > 0 {
 				return fmt.Errorf("%s could not be started", plural(bad, "plugin"))
