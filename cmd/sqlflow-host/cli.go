@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		_ = a.writeJSON(errorDocJSON{Version: jsonVersion, Command: commandName(cmd), Error: newErrorJSON(err)})
 	}
 	if strings.HasPrefix(err.Error(), "unknown command") {
-		err = &usageError{fmt.Errorf("%w; run sqlflow-host --help for the commands", err)}
+		err = &usageError{unknownCommand(root, err)}
 	}
 	fmt.Fprintln(a.stderr, "error:", err)
 	return exitCode(err)
@@ -132,6 +132,9 @@ func (a *app) rootCommand() *cobra.Command {
 			return nil
 		},
 	}
+	// --version (and -v) print what the version command prints.
+	root.Version = versionLine()
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.PersistentFlags().StringVar(&a.pluginsDir, "plugins-dir", "",
 		"plugins directory (default: $SQLFLOW_PLUGINS_DIR, else plugins_dir in the pipeline file, else plugins/ beside the host binary)")
@@ -142,6 +145,7 @@ func (a *app) rootCommand() *cobra.Command {
 		"run plugins (and read or write plugins.lock) even when a user other than root or yours could replace them; each problem is logged as a warning (unsafe: use only where every local user is trusted)")
 	root.AddCommand(a.runCommand(), a.validateCommand(), a.checkCommand(), a.discoverCommand(),
 		a.previewCommand(), a.pluginsCommand(), a.versionCommand(), a.resilienceCommand(), a.stateCommand())
+	a.registerCompletions(root)
 	return root
 }
 
@@ -229,13 +233,13 @@ func (a *app) isTerminal() bool {
 func (a *app) versionCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the host's version and the connector protocol version",
+		Short: "Print the host's version, the connector protocol version and the Go version",
 		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if a.jsonOutput() {
 				return a.writeJSON(newVersionJSON())
 			}
-			fmt.Fprintf(a.stdout, "sqlflow-host %s (connector protocol %d)\n", version, protocolVersion)
+			fmt.Fprintln(a.stdout, versionLine())
 			return nil
 		},
 	}

@@ -391,9 +391,11 @@ func (a *app) discoverCommand() *cobra.Command {
 func (a *app) previewCommand() *cobra.Command {
 	var limit int
 	cmd := &cobra.Command{
-		Use:   "preview FILE SOURCE STREAM",
+		Use:   "preview FILE SOURCE [STREAM]",
 		Short: "Print the first rows of a source's stream",
-		Args:  args(cobra.ExactArgs(3)),
+		Long: "preview prints the first rows (--limit, default 10) of a source's stream. STREAM may be left out\n" +
+			"when the source has one stream, or marks one as its default (as a flow without stream: reads).",
+		Args: args(cobra.RangeArgs(2, 3)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			if limit < 1 {
 				return &usageError{fmt.Errorf("--limit %d: must be at least 1", limit)}
@@ -411,10 +413,18 @@ func (a *app) previewCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("discover source %q: %w", argv[1], err)
 			}
-			if _, err := pipeline.PickStream(streams, argv[2]); err != nil {
+			name := ""
+			if len(argv) == 3 {
+				name = argv[2]
+			}
+			stream, err := pipeline.PickStream(streams, name)
+			if err != nil {
+				if errors.Is(err, pipeline.ErrNoStream) {
+					return &usageError{fmt.Errorf("source %q: %w; name one: %s preview %s %s STREAM", argv[1], err, cmd.Root().Name(), argv[0], argv[1])}
+				}
 				return &usageError{fmt.Errorf("source %q: %w", argv[1], err)}
 			}
-			return a.preview(cmd.Context(), inst, argv[2], limit)
+			return a.preview(cmd.Context(), inst, stream.Name, limit)
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 10, "how many rows to print")

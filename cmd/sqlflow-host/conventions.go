@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
+
+	"github.com/sqlflow/sqlflow-host/host/config"
+)
+
+// versionLine is what `version` and `--version` print: the host's
+// version, the connector protocol version and the Go version it was built
+// with.
+func versionLine() string {
+	return fmt.Sprintf("sqlflow-host %s (connector protocol %d, %s)", version, protocolVersion, runtime.Version())
+}
+
+// unknownCommandArg finds the command name in cobra's unknown-command error.
+var unknownCommandArg = regexp.MustCompile(`^unknown command "([^"]*)"`)
+
+// unknownCommand rewrites cobra's unknown-command error (several lines,
+// with a tab-indented "Did you mean this?" list) as one line:
+// `unknown command "rnu"; did you mean "run"? (sqlflow-host --help lists
+// the commands)`.
+func unknownCommand(root *cobra.Command, err error) error {
+	m := unknownCommandArg.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	msg := fmt.Sprintf("unknown command %q", m[1])
+	if s := root.SuggestionsFor(m[1]); len(s) > 0 {
+		quoted := make([]string, len(s))
+		for i, x := range s {
+			quoted[i] = fmt.Sprintf("%q", x)
+		}
+		msg += "; did you mean " + strings.Join(quoted, " or ") + "?"
+	}
+	return errors.New(msg + " (" + root.Name() + " --help lists the commands)")
+}
+
+// logLevels are --log-level's values, for completion.
+var logLevels = []string{"trace", "debug", "info", "warn", "error"}
+
+// registerCompletions makes shell completion (`sqlflow-host completion
+// bash|zsh|fish|powershell`) complete, from the pipeline file given first:
+// pipeline files (*.yaml, *.yml), the sources and destinations each
+// command takes, a source's streams for preview (asking the source, as
+// discover does), flows for --select and the state commands, and the log
+// levels and output formats. It reads the file only; nothing but preview's
+// STREAM starts a plugin.
+func (a *app) registerCompletions(root *cobra.Command) {
+	names := func(kind string) func(p pipelineNames) []string {
+		return func(p pipelineNames) []string { return p[kind] }
+	}
+	second := map[string]func(p pipelineNames) []string{
+		"discover": names("sources"), "preview": names("sources"),
+		"check": names("connectors"), "resilience": names("connectors"),
+		"state show": names("flows"), "state reset": names("flows"),
+	}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		path := commandName(c)
+		if c.Use == "" || !strings.Contains(c.Use, "FILE") {
+			return
+		}
+		more := second[path]
+		c.ValidArgsFunction = func(cmd *cobra.Command, argv []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			switch {
+			case len(argv) == 0:
+				return []cobra.Completion{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
+			case more != nil && (len(argv) == 1 || path == "state reset"):
+				return pipelineCompletion(argv[0], more)
+			case path == "preview" && len(argv) == 2:
+				return a.streamCompletion(cmd, argv[0], argv[1])
+			}
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		if c.Flags().Lookup("select") != nil {
+			_ = c.RegisterFlagCompletionFunc("select", func(_ *cobra.Command, argv []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+				if len(argv) == 0 {
+					return nil, cobra.ShellCompDirectiveNoFileComp
+				}
+				return pipelineCompletion(argv[0], names("flows"))
+			})
+		}
+	}
+	walk(root)
+	_ = root.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions(logLevels, cobra.ShellCompDirectiveNoFileComp))
+	_ = root.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputText, outputJSON}, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// pipelineNames are a pipeline file's names by kind: "sources",
+// "connectors" (sources and destinations) and "flows".
+type pipelineNames map[string][]string
+
+// pipelineCompletion completes the names pick returns from the pipeline
+// file path; nothing when it does not load.
+func pipelineCompletion(path string, pick func(pipelineNames) []string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	p, _ := config.Load(path)
+	if p == nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	n := pipelineNames{"sources": p.SourceNames}
+	n["connectors"] = append(append([]string{}, p.SourceNames...), p.DestinationNames...)
+	for _, f := range p.Flows {
+		n["flows"] = append(n["flows"], f.Name)
+	}
+	return pick(n), cobra.ShellCompDirectiveNoFileComp
+}
+
+// streamCompletion completes a source's streams by asking it (it starts
+// the source's plugin, bounded by a short deadline).
+func (a *app) streamCompletion(cmd *cobra.Command, path, source string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	if a.logger == nil {
+		a.logger = hclog.NewNullLogger()
+	}
+	e, err := a.engine(path)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	defer e.Close()
+	ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+	defer cancel()
+	inst, err := a.source(ctx, e, source)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	streams, err := inst.Conn.Discover(ctx)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	out := make([]cobra.Completion, len(streams))
+	for i, s := range streams {
+		out[i] = s.Name
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
