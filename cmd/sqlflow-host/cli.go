@@ -146,6 +146,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(a.runCommand(), a.validateCommand(), a.checkCommand(), a.discoverCommand(),
 		a.previewCommand(), a.pluginsCommand(), a.versionCommand(), a.resilienceCommand(), a.stateCommand())
 	a.registerCompletions(root)
+	wrapHelp(root, os.Getenv)
 	return root
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -145,4 +146,66 @@ func (a *app) streamCompletion(cmd *cobra.Command, path, source string) ([]cobra
 		out[i] = s.Name
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// helpWidth is the width help texts are wrapped to: $COLUMNS when set
+// (shells export it to programs on a terminal when asked), else 80, the
+// narrowest terminal the help must read well in.
+func helpWidth(getenv func(string) string) int {
+	if n, err := strconv.Atoi(getenv("COLUMNS")); err == nil && n >= 40 {
+		return n
+	}
+	return 80
+}
+
+// reflow wraps text to width: its paragraphs (separated by blank lines)
+// are joined and broken again between words, so no line is cut or wrapped
+// mid-word by a narrow terminal. Lines that start with spaces (examples)
+// are kept as they are.
+func reflow(text string, width int) string {
+	var out []string
+	for _, para := range strings.Split(text, "\n\n") {
+		var lines []string
+		var words []string
+		flush := func() {
+			if len(words) == 0 {
+				return
+			}
+			line := ""
+			for _, w := range words {
+				switch {
+				case line == "":
+					line = w
+				case len(line)+1+len(w) > width:
+					lines = append(lines, line)
+					line = w
+				default:
+					line += " " + w
+				}
+			}
+			lines = append(lines, line)
+			words = nil
+		}
+		for _, l := range strings.Split(para, "\n") {
+			if strings.HasPrefix(l, " ") || strings.HasPrefix(l, "\t") {
+				flush()
+				lines = append(lines, l)
+				continue
+			}
+			words = append(words, strings.Fields(l)...)
+		}
+		flush()
+		out = append(out, strings.Join(lines, "\n"))
+	}
+	return strings.Join(out, "\n\n")
+}
+
+// wrapHelp makes every command's help wrap its long text to the width of
+// the terminal (helpWidth) before cobra prints it.
+func wrapHelp(root *cobra.Command, getenv func(string) string) {
+	help := root.HelpFunc()
+	root.SetHelpFunc(func(c *cobra.Command, args []string) {
+		c.Long = reflow(c.Long, helpWidth(getenv))
+		help(c, args)
+	})
 }

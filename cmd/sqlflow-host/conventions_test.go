@@ -96,3 +96,33 @@ func TestCompletion(t *testing.T) {
 		})
 	}
 }
+
+// Help texts are whole and fit 80 columns: no line of check's help (or any
+// command's long text) is wider, and every word of the long text is there.
+func TestHelpTextsFit(t *testing.T) {
+	t.Setenv("COLUMNS", "")
+	for _, args := range [][]string{{"check", "--help"}, {"run", "--help"}, {"help", "validate"}, {"state", "reset", "--help"}} {
+		r := cli(t, args...)
+		if r.code != 0 {
+			t.Fatalf("%v: %s", args, r)
+		}
+		long, _, _ := strings.Cut(r.stdout, "\n\nUsage:")
+		for _, line := range strings.Split(long, "\n") {
+			if len([]rune(line)) > 80 {
+				t.Errorf("%v: line wider than 80 columns: %q", args, line)
+			}
+		}
+	}
+	r := cli(t, "check", "--help")
+	if !strings.Contains(strings.Join(strings.Fields(r.stdout), " "), "Exit 0 when all is well, 1 when a check failed, 2 for a configuration error.") {
+		t.Fatalf("check's help text is cut off:\n%s", r)
+	}
+}
+
+func TestReflow(t *testing.T) {
+	got := reflow("one two three\nfour five\n\n  an example line that stays as it is\nsix", 10)
+	want := "one two\nthree four\nfive\n\n  an example line that stays as it is\nsix"
+	if got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
