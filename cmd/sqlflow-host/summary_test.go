@@ -1,10 +1,13 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/sqlflow/sqlflow-host/internal/testenv"
 	"github.com/sqlflow/sqlflow-host/sdk"
 )
 
@@ -87,4 +90,49 @@ flows:
 			t.Errorf("flow %s: the failed flow's seconds are 0: %q", flow, fields)
 		}
 	}
+}
+
+// The postgres and s3 destinations name their table, or their dataset's
+// prefix and manifest, and the rows, as the file destinations do.
+func TestSummaryServiceDestinations(t *testing.T) {
+	t.Run("postgres", func(t *testing.T) {
+		requireService(t, "postgres")
+		dsn := testenv.Postgres(t)
+		var b [4]byte
+		rand.Read(b[:])
+		tag := hex.EncodeToString(b[:])
+		pgExec(t, dsn, "CREATE SCHEMA sum_"+tag)
+		t.Cleanup(func() { pgExec(t, dsn, "DROP SCHEMA sum_"+tag+" CASCADE") })
+		p := write(t, t.TempDir(), "p.yaml", `version: 1
+sources:
+  gen: {type: memory, table_name: orders, generate: {rows: 7, seed: 1}}
+destinations:
+  pg: {type: postgres, dsn: "${SQLFLOW_TEST_POSTGRES}", schema: sum_`+tag+`}
+flows:
+  - {name: to_pg, from: gen, to: pg, target: orders}
+`)
+		r := cli(t, "run", p)
+		expect(t, r, 0)
+		if line, want := summaryLine(t, r, "to_pg"), `ok, 7 rows → "sum_`+tag+`"."orders" (mode=replace)`; !strings.Contains(line, want) {
+			t.Fatalf("summary line %q lacks %q", line, want)
+		}
+	})
+	t.Run("s3", func(t *testing.T) {
+		requireService(t, "s3")
+		b := newEmptyBucket(t)
+		p := write(t, t.TempDir(), "p.yaml", `version: 1
+sources:
+  gen: {type: memory, table_name: orders, generate: {rows: 7, seed: 1}}
+destinations:
+  lake: `+b.dest("landing").yaml+`
+flows:
+  - {name: to_s3, from: gen, to: lake, target: orders}
+`)
+		r := cli(t, "run", p)
+		expect(t, r, 0)
+		want := "ok, 7 rows → s3://" + b.name + "/landing/orders/ (manifest=s3://" + b.name + "/landing/orders/_SUCCESS)"
+		if line := summaryLine(t, r, "to_s3"); !strings.Contains(line, want) {
+			t.Fatalf("summary line %q lacks %q", line, want)
+		}
+	})
 }
