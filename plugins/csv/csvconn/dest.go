@@ -69,7 +69,7 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 		return err
 	}
 	c.mu.Lock()
-	c.writes[req.WriteID] = &writeState{area: area, schema: schema}
+	c.writes[req.WriteID] = &writeState{area: area, schema: schema, committedRows: -1}
 	c.mu.Unlock()
 	return nil
 }
