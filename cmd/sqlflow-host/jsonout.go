@@ -96,11 +96,10 @@ func newErrorJSON(err error) *errorJSON {
 	return &errorJSON{Class: errorClass(err), Message: err.Error()}
 }
 
-// errorClass names err's class (see errorJSON.Class).
+// errorClass names err's class (see errorJSON.Class). A problem of the
+// configuration is CONFIGURATION even when a connector's PERMANENT error
+// says it (a key the connector refused), as the exit status 2 does.
 func errorClass(err error) string {
-	if c := errclass.Of(err); c != errclass.Unknown {
-		return c.String()
-	}
 	var ue *usageError
 	var ce *engine.ConfigError
 	var cerr *config.Error
@@ -113,7 +112,7 @@ func errorClass(err error) string {
 		errors.Is(err, plugin.ErrUnknownType):
 		return "CONFIGURATION"
 	}
-	return errclass.Unknown.String()
+	return errclass.Of(err).String()
 }
 
 // errorDocJSON is the document of a command that failed before it could

@@ -2,12 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sqlflow/sqlflow-host/host/engine"
+	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 )
 
 // volatileNumbers are the JSON fields whose values change from run to run;
@@ -224,4 +230,29 @@ flows:
 		t.Fatalf("no log line on stderr:\n%s", r)
 	}
 	expect(t, cli(t, "--log-format", "xml", "version"), 2, `--log-format "xml"`)
+}
+
+func TestErrorClass(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"transient", fmt.Errorf("read page: %w", errclass.Transientf("reset")), "TRANSIENT"},
+		{"rate limited", errclass.RateLimitedf(time.Second, "429"), "RATE_LIMITED"},
+		{"auth expired", errclass.AuthExpiredf("token"), "AUTH_EXPIRED"},
+		{"permanent", errclass.Permanentf("no such table"), "PERMANENT"},
+		{"a key a connector refused", &engine.ConfigError{Err: errclass.Permanentf("bad key")}, "CONFIGURATION"},
+		{"usage", &usageError{errors.New("--concurrency 0")}, "CONFIGURATION"},
+		{"one of several flows", &engine.FlowsError{Errs: []error{errclass.Permanentf("x"), &engine.ConfigError{Err: errors.New("y")}}}, "CONFIGURATION"},
+		{"interrupted", fmt.Errorf("interrupted: %w", context.Canceled), "CANCELED"},
+		{"no class", errors.New("plain"), "UNKNOWN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := errorClass(tt.err); got != tt.want {
+				t.Fatalf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
 }
