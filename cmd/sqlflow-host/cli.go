@@ -75,7 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		// load); the exit status stays as it is.
 		_ = a.writeJSON(errorDocJSON{Version: jsonVersion, Command: commandName(cmd), Error: newErrorJSON(err)})
 	}
-	if strings.HasPrefix(err.Error(), "unknown command") {
+	var ue *usageError
+	if !errors.As(err, &ue) && strings.HasPrefix(err.Error(), "unknown command") {
 		err = &usageError{unknownCommand(root, err)}
 	}
 	fmt.Fprintln(a.stderr, "error:", err)
@@ -147,6 +148,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.previewCommand(), a.pluginsCommand(), a.versionCommand(), a.resilienceCommand(), a.stateCommand())
 	a.registerCompletions(root)
 	wrapHelp(root, os.Getenv)
+	unknownSubcommands(root)
 	return root
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sqlflow/sqlflow-host/host/config"
+	"github.com/sqlflow/sqlflow-host/sdk/configkey"
 )
 
 // versionLine is what `version` and `--version` print: the host's
@@ -36,14 +37,52 @@ func unknownCommand(root *cobra.Command, err error) error {
 		return err
 	}
 	msg := fmt.Sprintf("unknown command %q", m[1])
-	if s := root.SuggestionsFor(m[1]); len(s) > 0 {
-		quoted := make([]string, len(s))
-		for i, x := range s {
-			quoted[i] = fmt.Sprintf("%q", x)
-		}
-		msg += "; did you mean " + strings.Join(quoted, " or ") + "?"
+	if s := closest(m[1], root.SuggestionsFor(m[1])); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
 	}
 	return errors.New(msg + " (" + root.Name() + " --help lists the commands)")
+}
+
+// closest returns the suggestion (cobra's: close in spelling, or starting
+// with s) nearest to s in spelling, the first on a tie; "" when there is
+// none.
+func closest(s string, suggestions []string) string {
+	if len(suggestions) == 0 {
+		return ""
+	}
+	if hint := configkey.Suggest(s, suggestions); hint != "" {
+		return strings.TrimSuffix(strings.TrimPrefix(hint, " (did you mean "), "?)")
+	}
+	return suggestions[0]
+}
+
+// unknownSubcommands makes a command that only groups others (plugins,
+// state) refuse an unknown subcommand as the root does, with a usage error
+// (exit 2) and a one-line hint, instead of printing its help and exiting
+// 0; without arguments it prints its help.
+func unknownSubcommands(root *cobra.Command) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		if c == root || !c.HasSubCommands() || c.Runnable() {
+			return
+		}
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, argv []string) error {
+			if len(argv) == 0 {
+				return cmd.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", argv[0], cmd.CommandPath())
+			cmd.SuggestionsMinimumDistance = 2 // cobra's default, set by Execute on the root only
+			if s := closest(argv[0], cmd.SuggestionsFor(argv[0])); s != "" {
+				msg += fmt.Sprintf("; did you mean %q?", s)
+			}
+			return &usageError{errors.New(msg + " (" + cmd.CommandPath() + " --help lists the commands)")}
+		}
+	}
+	walk(root)
 }
 
 // logLevels are --log-level's values, for completion.

@@ -20,10 +20,12 @@ func TestUnknownCommandHint(t *testing.T) {
 	tests := []struct{ arg, want string }{
 		{"rnu", `error: unknown command "rnu"; did you mean "run"? (sqlflow-host --help lists the commands)` + "\n"},
 		{"frobnicate", `error: unknown command "frobnicate" (sqlflow-host --help lists the commands)` + "\n"},
+		{"plugins lsit", `error: unknown command "lsit" for "sqlflow-host plugins"; did you mean "list"? (sqlflow-host plugins --help lists the commands)` + "\n"},
+		{"state rest", `error: unknown command "rest" for "sqlflow-host state"; did you mean "reset"? (sqlflow-host state --help lists the commands)` + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.arg, func(t *testing.T) {
-			r := cli(t, tt.arg)
+			r := cli(t, strings.Fields(tt.arg)...)
 			if r.code != 2 || r.stderr != tt.want || r.stdout != "" {
 				t.Fatalf("want exit 2 and %q, got %s", tt.want, r)
 			}
