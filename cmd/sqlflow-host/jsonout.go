@@ -146,7 +146,8 @@ type runJSON struct {
 type flowJSON struct {
 	Name string `json:"name"`
 	// Status is ok (committed), unchanged (an empty stream left the
-	// target as it was) or failed.
+	// target as it was), failed, or skipped (the run was stopped before
+	// the flow's turn; its error is then CANCELED).
 	Status     string  `json:"status"`
 	Rows       int64   `json:"rows"`
 	Bytes      int64   `json:"bytes"`
@@ -182,6 +183,8 @@ func runDoc(path string, results []engine.FlowResult, err error) runJSON {
 			f.Report[k] = v
 		}
 		switch {
+		case r.Skipped:
+			f.Status = "skipped"
 		case r.Err != nil:
 			f.Status = "failed"
 		case !r.Committed:

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sqlflow/sqlflow-host/host/engine"
+	"github.com/sqlflow/sqlflow-host/host/pipeline"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 )
 
@@ -254,5 +255,27 @@ func TestErrorClass(t *testing.T) {
 				t.Fatalf("got %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// runDoc's statuses: a skipped flow (the run stopped before its turn) is
+// neither ok nor failed.
+func TestRunDocStatuses(t *testing.T) {
+	results := []engine.FlowResult{
+		{Result: pipeline.Result{Flow: "a", Committed: true, Rows: 2, Elapsed: time.Second, Report: map[string]string{"location": "/x"}}},
+		{Result: pipeline.Result{Flow: "b"}},
+		{Result: pipeline.Result{Flow: "c"}, Err: errclass.Permanentf("boom")},
+		{Result: pipeline.Result{Flow: "d"}, Err: context.Canceled, Skipped: true},
+	}
+	doc := runDoc("p.yaml", results, errors.New("2 of 4 flows failed: c, d"))
+	var got []string
+	for _, f := range doc.Flows {
+		got = append(got, f.Status)
+	}
+	if strings.Join(got, ",") != "ok,unchanged,failed,skipped" || doc.Status != "failed" || doc.Flows[3].Error.Class != "CANCELED" || doc.Flows[0].RowsPerSec != 2 {
+		t.Fatalf("statuses %v, doc %+v", got, doc)
+	}
+	if outcome(results[3]) != "skipped: the run was stopped before the flow's turn" {
+		t.Fatalf("text: %q", outcome(results[3]))
 	}
 }

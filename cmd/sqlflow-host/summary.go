@@ -37,6 +37,8 @@ func (a *app) summary(results []engine.FlowResult) {
 func outcome(r engine.FlowResult) string {
 	out := "ok"
 	switch {
+	case r.Skipped:
+		return "skipped: the run was stopped before the flow's turn"
 	case r.Err != nil:
 		return "FAILED: " + firstLine(errorSummary(r.Err))
 	case r.Warning != "":

@@ -43,6 +43,9 @@ type FlowResult struct {
 	// Resilience is what the policies did for the flow's calls: retries,
 	// time waited on rate limits, plugin restarts.
 	Resilience resilience.Stats
+	// Skipped is true when the flow never started: the run was stopped
+	// while it waited for its turn (Err is then the context's error).
+	Skipped bool
 }
 
 // FlowsError is Run's error when flows failed.
@@ -165,6 +168,7 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) ([]FlowResult, error)
 			case <-ctx.Done():
 				failed[i] = ctx.Err()
 				results[i].Elapsed = time.Since(runStart)
+				results[i].Skipped = true
 				return
 			}
 			defer func() { <-sem }()
