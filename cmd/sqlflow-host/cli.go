@@ -69,15 +69,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	var ue *usageError
+	if !errors.As(err, &ue) && strings.HasPrefix(err.Error(), "unknown command") {
+		err = &usageError{unknownCommand(root, err)}
+	}
+	if !a.jsonOutput() {
+		// cobra parses no flag of a command line it cannot resolve (an
+		// unknown command): --output json asks for JSON all the same.
+		a.output = outputFromArgs(args)
+	}
 	if a.jsonOutput() && !a.wroteJSON && cmd != nil {
 		// Every command prints one document with --output json, also when
 		// it stopped before its own (a usage error, a file that does not
 		// load); the exit status stays as it is.
 		_ = a.writeJSON(errorDocJSON{Version: jsonVersion, Command: commandName(cmd), Error: newErrorJSON(err)})
-	}
-	var ue *usageError
-	if !errors.As(err, &ue) && strings.HasPrefix(err.Error(), "unknown command") {
-		err = &usageError{unknownCommand(root, err)}
 	}
 	fmt.Fprintln(a.stderr, "error:", err)
 	return exitCode(err)

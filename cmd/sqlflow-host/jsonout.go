@@ -31,6 +31,25 @@ const (
 	outputJSON = "json"
 )
 
+// outputFromArgs is the --output (-o) value of a command line cobra could
+// not parse, or text.
+func outputFromArgs(args []string) string {
+	for i, arg := range args {
+		if arg == "--" {
+			break
+		}
+		switch {
+		case (arg == "--output" || arg == "-o") && i+1 < len(args):
+			return args[i+1]
+		case strings.HasPrefix(arg, "--output="):
+			return strings.TrimPrefix(arg, "--output=")
+		case strings.HasPrefix(arg, "-o") && len(arg) > 2:
+			return strings.TrimPrefix(strings.TrimPrefix(arg, "-o"), "=")
+		}
+	}
+	return outputText
+}
+
 // jsonOutput reports whether the command prints JSON (--output json).
 func (a *app) jsonOutput() bool { return a.output == outputJSON }
 

@@ -197,6 +197,14 @@ func TestJSONOutputRefused(t *testing.T) {
 		t.Fatalf("error document: %+v (%v)\n%s", doc, err, r)
 	}
 	expect(t, cli(t, "--output", "yaml", "version"), 2, `--output "yaml": use text or json`)
+	// A command line naming no command still gets its document.
+	for _, args := range [][]string{{"-o", "json", "rnu"}, {"rnu", "--output=json"}} {
+		r = cli(t, args...)
+		doc = errorDocJSON{}
+		if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || r.code != 2 || doc.Command != "" || doc.Error == nil || !strings.Contains(doc.Error.Message, `did you mean "run"?`) {
+			t.Fatalf("%v: error document %+v (%v)\n%s", args, doc, err, r)
+		}
+	}
 }
 
 // --log-format json writes hclog's JSON lines on stderr; stdout keeps the
