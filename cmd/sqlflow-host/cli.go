@@ -128,12 +128,14 @@ func (a *app) rootCommand() *cobra.Command {
 				return err
 			}
 			a.logger = hclog.New(&hclog.LoggerOptions{
-				Name: "sqlflow-host", Level: level, Output: a.stderr, JSONFormat: a.logFormat == "json",
+				Name: "sqlflow-host", Level: level, Output: a.stderr,
 				// go-plugin reports every normal plugin exit at info level;
 				// a run stops several plugins, so keep that line for debug.
 				Exclude: func(l hclog.Level, msg string, _ ...any) bool {
 					return l == hclog.Info && msg == "plugin process exited"
 				},
+				// --log-format json: hclog's JSON, one object per line.
+				JSONFormat: a.logFormat == "json",
 			})
 			return nil
 		},
@@ -145,12 +147,11 @@ func (a *app) rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.pluginsDir, "plugins-dir", "",
 		"plugins directory (default: $SQLFLOW_PLUGINS_DIR, else plugins_dir in the pipeline file, else plugins/ beside the host binary)")
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
-	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text, or json (one JSON object per line)")
-	root.PersistentFlags().StringVarP(&a.output, "output", "o", outputText, "what run, validate, check, discover, resilience, plugins list, state list and version print on stdout: text, or json (one JSON document; see docs/cli.md)")
 	root.PersistentFlags().BoolVar(&a.insecurePerms, "insecure-plugin-perms", false,
 		"run plugins (and read or write plugins.lock) even when a user other than root or yours could replace them; each problem is logged as a warning (unsafe: use only where every local user is trusted)")
 	root.AddCommand(a.runCommand(), a.validateCommand(), a.checkCommand(), a.discoverCommand(),
 		a.previewCommand(), a.pluginsCommand(), a.versionCommand(), a.resilienceCommand(), a.stateCommand())
+	a.outputFlags(root)
 	a.registerCompletions(root)
 	wrapHelp(root, os.Getenv)
 	unknownSubcommands(root)

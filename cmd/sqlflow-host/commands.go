@@ -80,6 +80,9 @@ func (a *app) runCommand() *cobra.Command {
 			if prog != nil {
 				prog.stop()
 			}
+			if results != nil {
+				a.summary(results)
+			}
 			if err != nil && cmd.Context().Err() != nil {
 				err = fmt.Errorf("interrupted: open writes were aborted, targets are unchanged: %w", err)
 			}
@@ -87,8 +90,6 @@ func (a *app) runCommand() *cobra.Command {
 				if jerr := a.writeJSON(runDoc(e.Pipeline.Path, results, err)); jerr != nil {
 					return errors.Join(err, jerr)
 				}
-			} else if results != nil {
-				a.summary(results)
 			}
 			return err
 		},
@@ -102,6 +103,47 @@ func (a *app) runCommand() *cobra.Command {
 	cmd.Flags().StringSliceVar(&selected, "select", nil, "run only these flows (FLOW[,FLOW...]); plugins no selected flow uses are not started")
 	cmd.Flags().BoolVar(&fullRefresh, "full-refresh", false, "read incremental flows from the start, ignoring their stored cursors (the new greatest value is stored after the commit)")
 	return cmd
+}
+
+// summary prints one line per flow: rows, bytes, seconds, rows/s, status,
+// where the data went, and a failed flow's first error line. With
+// --output json it prints nothing: run prints the JSON document.
+func (a *app) summary(results []engine.FlowResult) {
+	if a.jsonOutput() {
+		return
+	}
+	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "FLOW\tROWS\tBYTES\tSECONDS\tROWS/S\tRESULT")
+	for _, r := range results {
+		outcome := resultText(r)
+		fmt.Fprintf(w, "%s\t%d\t%s\t%.2f\t%.0f\t%s\n", r.Flow, r.Rows, humanBytes(r.Bytes), r.Elapsed.Seconds(), r.RowsPerSecond(), outcome)
+	}
+	w.Flush()
+	for _, r := range results {
+		if s := resilienceSummary(r.Resilience); s != "" {
+			fmt.Fprintf(a.stdout, "flow %s: %s\n", r.Flow, s)
+		}
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			fmt.Fprintf(a.stdout, "\nflow %s failed:\n%s\n", r.Flow, indent(r.Err.Error(), "  "))
+		}
+	}
+}
+
+// errorSummary is a flow's error without the leading `flow "NAME": ` the
+// summary line already says.
+func errorSummary(err error) string {
+	s := err.Error()
+	if strings.HasPrefix(s, "flow \"") {
+		if i := strings.Index(s, "\": "); i > 0 {
+			s = s[i+3:]
+		}
+	}
+	if len(s) > 160 {
+		s = s[:157] + "..."
+	}
+	return s
 }
 
 // progress redraws one line per running flow on a terminal.

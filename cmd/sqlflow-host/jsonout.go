@@ -31,6 +31,12 @@ const (
 	outputJSON = "json"
 )
 
+// outputFlags adds --output (-o) and --log-format to every command.
+func (a *app) outputFlags(root *cobra.Command) {
+	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "text", "log format on stderr: text, or json (one JSON object per line)")
+	root.PersistentFlags().StringVarP(&a.output, "output", "o", outputText, "what run, validate, check, discover, resilience, plugins list, state list and version print on stdout: text, or json (one JSON document; see docs/cli.md)")
+}
+
 // outputFromArgs is the --output (-o) value of a command line cobra could
 // not parse, or text.
 func outputFromArgs(args []string) string {

@@ -283,7 +283,7 @@ func TestRunDocStatuses(t *testing.T) {
 	if strings.Join(got, ",") != "ok,unchanged,failed,skipped" || doc.Status != "failed" || doc.Flows[3].Error.Class != "CANCELED" || doc.Flows[0].RowsPerSec != 2 {
 		t.Fatalf("statuses %v, doc %+v", got, doc)
 	}
-	if outcome(results[3]) != "skipped: the run was stopped before the flow's turn" {
-		t.Fatalf("text: %q", outcome(results[3]))
+	if resultText(results[3]) != "skipped: the run was stopped before the flow's turn" {
+		t.Fatalf("text: %q", resultText(results[3]))
 	}
 }

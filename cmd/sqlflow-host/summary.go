@@ -5,36 +5,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/sqlflow/sqlflow-host/host/engine"
 	"github.com/sqlflow/sqlflow-host/sdk"
 )
 
-// summary prints one line per flow: rows, bytes, seconds, rows/s, status,
-// where the data went, and a failed flow's first error line.
-func (a *app) summary(results []engine.FlowResult) {
-	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "FLOW\tROWS\tBYTES\tSECONDS\tROWS/S\tRESULT")
-	for _, r := range results {
-		fmt.Fprintf(w, "%s\t%d\t%s\t%.2f\t%.0f\t%s\n", r.Flow, r.Rows, humanBytes(r.Bytes), r.Elapsed.Seconds(), r.RowsPerSecond(), outcome(r))
-	}
-	w.Flush()
-	for _, r := range results {
-		if s := resilienceSummary(r.Resilience); s != "" {
-			fmt.Fprintf(a.stdout, "flow %s: %s\n", r.Flow, s)
-		}
-	}
-	for _, r := range results {
-		if r.Err != nil {
-			fmt.Fprintf(a.stdout, "\nflow %s failed:\n%s\n", r.Flow, indent(r.Err.Error(), "  "))
-		}
-	}
-}
-
-// outcome is a flow's RESULT column: ok or FAILED with the first line of
+// resultText is a flow's RESULT column: ok or FAILED with the first line of
 // its error, then where the data went (see reportText).
-func outcome(r engine.FlowResult) string {
+func resultText(r engine.FlowResult) string {
 	out := "ok"
 	switch {
 	case r.Skipped:
@@ -87,19 +65,4 @@ func reportText(report map[string]string) string {
 		b.WriteString(" (" + strings.Join(extra, ", ") + ")")
 	}
 	return b.String()
-}
-
-// errorSummary is a flow's error without the leading `flow "NAME": ` the
-// summary line already says.
-func errorSummary(err error) string {
-	s := err.Error()
-	if strings.HasPrefix(s, "flow \"") {
-		if i := strings.Index(s, "\": "); i > 0 {
-			s = s[i+3:]
-		}
-	}
-	if len(s) > 160 {
-		s = s[:157] + "..."
-	}
-	return s
 }
