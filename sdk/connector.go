@@ -90,8 +90,26 @@ type StateStore interface {
 
 // CommitReporter is implemented by a destination that has facts to report
 // about a committed write (rows, a checksum, the files written). The host
-// prints them in the run summary. It is called right after a successful
-// CommitWrite.
+// prints them in the run summary and puts them in `run --output json`. It
+// is called right after a successful CommitWrite.
+//
+// Every destination reports at least ReportLocation (where the data went)
+// and, when it knows it, ReportRows (how many rows the write committed);
+// the host renders them as `ok, 500 rows → /abs/out/orders.parquet`. Other
+// keys (ReportManifest, a checksum, the mode) are printed after them.
 type CommitReporter interface {
 	CommitReport(writeID string) map[string]string
 }
+
+// The keys of a commit report every destination uses in the same sense.
+const (
+	// ReportLocation is where the committed data is: an absolute file
+	// path, a quoted table name ("public"."orders"), an s3:// URI (of an
+	// object or of a dataset's prefix, ending in /).
+	ReportLocation = "location"
+	// ReportRows is the number of rows the write committed, in decimal.
+	ReportRows = "rows"
+	// ReportManifest is the object or file that lists a dataset's parts,
+	// when the location is a prefix of several objects.
+	ReportManifest = "manifest"
+)

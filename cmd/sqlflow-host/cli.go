@@ -44,6 +44,10 @@ type app struct {
 	pluginsDir     string
 	logLevel       string
 	logger         hclog.Logger
+	// output is --output (text or json), logFormat --log-format (text or
+	// json); wroteJSON is set once a JSON document was printed.
+	output, logFormat string
+	wroteJSON         bool
 	// insecurePerms is --insecure-plugin-perms: warn about plugin files
 	// other users could replace instead of refusing them.
 	insecurePerms bool
@@ -64,13 +68,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	a.closeLaunchers()
 	if err == nil {
 		return exitOK
 	}
-	if strings.HasPrefix(err.Error(), "unknown command") {
-		err = &usageError{fmt.Errorf("%w; run sqlflow-host --help for the commands", err)}
+	var ue *usageError
+	if !errors.As(err, &ue) && strings.HasPrefix(err.Error(), "unknown command") {
+		err = &usageError{unknownCommand(root, err)}
+	}
+	if !a.jsonOutput() {
+		// cobra parses no flag of a command line it cannot resolve (an
+		// unknown command): --output json asks for JSON all the same.
+		a.output = outputFromArgs(args)
+	}
+	if a.jsonOutput() && !a.wroteJSON && cmd != nil {
+		// Every command prints one document with --output json, also when
+		// it stopped before its own (a usage error, a file that does not
+		// load); the exit status stays as it is.
+		_ = a.writeJSON(errorDocJSON{Version: jsonVersion, Command: commandName(cmd), Error: newErrorJSON(err)})
 	}
 	fmt.Fprintln(a.stderr, "error:", err)
 	return exitCode(err)
@@ -109,6 +125,12 @@ func (a *app) rootCommand() *cobra.Command {
 			if err != nil {
 				return &usageError{err}
 			}
+			if a.logFormat != "text" && a.logFormat != "json" {
+				return &usageError{fmt.Errorf("--log-format %q: use text or json", a.logFormat)}
+			}
+			if err := a.checkOutput(cmd); err != nil {
+				return err
+			}
 			a.logger = hclog.New(&hclog.LoggerOptions{
 				Name: "sqlflow-host", Level: level, Output: &a.logOut,
 				// go-plugin reports every normal plugin exit at info level;
@@ -116,10 +138,15 @@ func (a *app) rootCommand() *cobra.Command {
 				Exclude: func(l hclog.Level, msg string, _ ...any) bool {
 					return l == hclog.Info && msg == "plugin process exited"
 				},
+				// --log-format json: hclog's JSON, one object per line.
+				JSONFormat: a.logFormat == "json",
 			})
 			return nil
 		},
 	}
+	// --version (and -v) print what the version command prints.
+	root.Version = versionLine()
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.PersistentFlags().StringVar(&a.pluginsDir, "plugins-dir", "",
 		"plugins directory (default: $SQLFLOW_PLUGINS_DIR, else plugins_dir in the pipeline file, else plugins/ beside the host binary)")
@@ -128,6 +155,10 @@ func (a *app) rootCommand() *cobra.Command {
 		"run plugins (and read or write plugins.lock) even when a user other than root or yours could replace them; each problem is logged as a warning (unsafe: use only where every local user is trusted)")
 	root.AddCommand(a.runCommand(), a.validateCommand(), a.checkCommand(), a.discoverCommand(),
 		a.previewCommand(), a.pluginsCommand(), a.versionCommand(), a.resilienceCommand(), a.stateCommand())
+	a.outputFlags(root)
+	a.registerCompletions(root)
+	wrapHelp(root, os.Getenv)
+	unknownSubcommands(root)
 	return root
 }
 
@@ -229,10 +260,13 @@ func (a *app) isTerminal() bool {
 func (a *app) versionCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the host's version and the connector protocol version",
+		Short: "Print the host's version, the connector protocol version and the Go version",
 		Args:  args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(a.stdout, "sqlflow-host %s (connector protocol %d)\n", version, protocolVersion)
+			if a.jsonOutput() {
+				return a.writeJSON(newVersionJSON())
+			}
+			fmt.Fprintln(a.stdout, versionLine())
 			return nil
 		},
 	}

@@ -128,7 +128,7 @@ func TestQuickstart(t *testing.T) {
 	}
 	t.Chdir(t.TempDir())
 	r := cli(t, "run", filepath.Join(proj, "pipeline.yaml"))
-	expect(t, r, 0, "orders_to_parquet", "orders_to_memory", "rows=500")
+	expect(t, r, 0, "orders_to_parquet", "orders_to_memory", "500 rows")
 	for _, line := range strings.Split(r.stdout, "\n") {
 		if strings.HasPrefix(line, "orders_to_parquet") && !strings.Contains(line, " 500 ") {
 			t.Fatalf("summary line %q lacks 500 rows", line)
@@ -140,7 +140,7 @@ func TestQuickstart(t *testing.T) {
 	// A second run, from the pipeline's own directory, replaces: it does
 	// not add.
 	t.Chdir(proj)
-	expect(t, cli(t, "run", "pipeline.yaml"), 0, "rows=500")
+	expect(t, cli(t, "run", "pipeline.yaml"), 0, "500 rows")
 }
 
 func TestRaggedCSVLeavesNoTarget(t *testing.T) {
@@ -236,7 +236,7 @@ destinations:
 flows:
   - {from: a, to: b, target: t}
 `)
-	expect(t, cliDir(t, dir, "run", p), 0, "rows=1")
+	expect(t, cliDir(t, dir, "run", p), 0, "1 row")
 	// Change the binary after locking: the host refuses it and says why.
 	f, _ := os.OpenFile(bin, os.O_APPEND|os.O_WRONLY, 0)
 	f.Write([]byte("x"))
@@ -256,7 +256,7 @@ flows:
   - {name: ev, from: src, to: dst, target: t, mode: append, incremental: {cursor: id}}
 `)
 	stateDir := filepath.Join(dir, "state")
-	expect(t, cli(t, "run", "--state-dir", stateDir, p), 0, "rows=3")
+	expect(t, cli(t, "run", "--state-dir", stateDir, p), 0, "3 rows")
 	// Typed comparison: 10 > 9 although "10" < "9" as strings.
 	write(t, dir, "in/events.csv", "id,name\n1,a\n2,b\n9,c\n10,d\n11,e\n")
 	r := cli(t, "run", "--state-dir", stateDir, p)

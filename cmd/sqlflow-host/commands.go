@@ -79,7 +79,12 @@ func (a *app) runCommand() *cobra.Command {
 				a.summary(results)
 			}
 			if err != nil && cmd.Context().Err() != nil {
-				return fmt.Errorf("interrupted: open writes were aborted, targets are unchanged: %w", err)
+				err = fmt.Errorf("interrupted: open writes were aborted, targets are unchanged: %w", err)
+			}
+			if a.jsonOutput() {
+				if jerr := a.writeJSON(runDoc(e.Pipeline.Path, results, err)); jerr != nil {
+					return errors.Join(err, jerr)
+				}
 			}
 			return err
 		},
@@ -97,30 +102,16 @@ func (a *app) runCommand() *cobra.Command {
 }
 
 // summary prints one line per flow: rows, bytes, seconds, rows/s, status,
-// what the destination reported, and a failed flow's first error line.
+// where the data went, and a failed flow's first error line. With
+// --output json it prints nothing: run prints the JSON document.
 func (a *app) summary(results []engine.FlowResult) {
+	if a.jsonOutput() {
+		return
+	}
 	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "FLOW\tROWS\tBYTES\tSECONDS\tROWS/S\tRESULT")
 	for _, r := range results {
-		outcome := "ok"
-		switch {
-		case r.Err != nil:
-			outcome = "FAILED: " + firstLine(errorSummary(r.Err))
-		case r.Warning != "":
-			outcome = "ok, target unchanged (empty stream, schema unknown)"
-		case !r.Committed:
-			outcome = "ok, empty stream (target unchanged)"
-		}
-		if len(r.Report) > 0 {
-			keys := make([]string, 0, len(r.Report))
-			for k := range r.Report {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				outcome += fmt.Sprintf(" %s=%s", k, r.Report[k])
-			}
-		}
+		outcome := resultText(r)
 		fmt.Fprintf(w, "%s\t%d\t%s\t%.2f\t%.0f\t%s\n", r.Flow, r.Rows, humanBytes(r.Bytes), r.Elapsed.Seconds(), r.RowsPerSecond(), outcome)
 	}
 	w.Flush()
@@ -185,8 +176,16 @@ func (a *app) validateCommand() *cobra.Command {
 				}
 				errs = append(errs, list...)
 			}
+			if a.jsonOutput() {
+				if err := a.writeJSON(newValidateJSON(p, errs.Sorted())); err != nil {
+					return err
+				}
+			}
 			if len(errs) > 0 {
 				return &usageError{errs.Sorted()}
+			}
+			if a.jsonOutput() {
+				return nil
 			}
 			fmt.Fprintf(a.stdout, "%s is valid: %s, %s, %s\n", p.Path,
 				plural(len(p.SourceNames), "source"), plural(len(p.DestinationNames), "destination"), plural(len(p.Flows), "flow"))
@@ -236,7 +235,8 @@ func (a *app) checkCommand() *cobra.Command {
 				return err
 			}
 			failed, cfgErr := 0, false
-			w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			doc := checkJSON{Version: jsonVersion, Command: "check", Pipeline: p.Path, Status: "ok", Connectors: []checkConnectorJSON{}, Flows: []checkFlowJSON{}}
+			w := tabwriter.NewWriter(a.textOut(), 0, 0, 2, ' ', 0)
 			for _, c := range conns {
 				inst := e.Instance(c.Role, c.Name)
 				ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
@@ -253,6 +253,7 @@ func (a *app) checkCommand() *cobra.Command {
 					failed++
 					status = "FAILED: " + err.Error()
 				}
+				doc.Connectors = append(doc.Connectors, checkConnectorJSON{Role: string(c.Role), Name: c.Name, Type: c.Type, Status: statusOf(err), Error: newErrorJSON(err)})
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", c.Role, c.Name, c.Type, status)
 			}
 			if failed == 0 {
@@ -265,11 +266,20 @@ func (a *app) checkCommand() *cobra.Command {
 						cfgErr = cfgErr || errors.As(fc.Err, &ce)
 						status = "FAILED: " + strings.ReplaceAll(fc.Err.Error(), "\n", "; ")
 					}
+					doc.Flows = append(doc.Flows, checkFlowJSON{Name: fc.Flow, Status: statusOf(fc.Err), Error: newErrorJSON(fc.Err)})
 					fmt.Fprintf(w, "flow\t%s\t\t%s\n", fc.Flow, status)
 				}
 				cancel()
 			}
 			w.Flush()
+			if a.jsonOutput() {
+				if failed > 0 {
+					doc.Status = "failed"
+				}
+				if err := a.writeJSON(doc); err != nil {
+					return err
+				}
+			}
 			if failed > 0 {
 				err := fmt.Errorf("%s failed", plural(failed, "check"))
 				if cfgErr {
@@ -314,6 +324,9 @@ func (a *app) discoverCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("discover source %q: %w", argv[1], err)
 			}
+			if a.jsonOutput() {
+				return a.writeJSON(newDiscoverJSON(e.Pipeline.Path, argv[1], streams))
+			}
 			for i, s := range streams {
 				if i > 0 {
 					fmt.Fprintln(a.stdout)
@@ -351,9 +364,11 @@ func (a *app) discoverCommand() *cobra.Command {
 func (a *app) previewCommand() *cobra.Command {
 	var limit int
 	cmd := &cobra.Command{
-		Use:   "preview FILE SOURCE STREAM",
+		Use:   "preview FILE SOURCE [STREAM]",
 		Short: "Print the first rows of a source's stream",
-		Args:  args(cobra.ExactArgs(3)),
+		Long: "preview prints the first rows (--limit, default 10) of a source's stream. STREAM may be left out\n" +
+			"when the source has one stream, or marks one as its default (as a flow without stream: reads).",
+		Args: args(cobra.RangeArgs(2, 3)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			if limit < 1 {
 				return &usageError{fmt.Errorf("--limit %d: must be at least 1", limit)}
@@ -371,10 +386,18 @@ func (a *app) previewCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("discover source %q: %w", argv[1], err)
 			}
-			if _, err := pipeline.PickStream(streams, argv[2]); err != nil {
+			name := ""
+			if len(argv) == 3 {
+				name = argv[2]
+			}
+			stream, err := pipeline.PickStream(streams, name)
+			if err != nil {
+				if errors.Is(err, pipeline.ErrNoStream) {
+					return &usageError{fmt.Errorf("source %q: %w; name one: %s preview %s %s STREAM", argv[1], err, cmd.Root().Name(), argv[0], argv[1])}
+				}
 				return &usageError{fmt.Errorf("source %q: %w", argv[1], err)}
 			}
-			return a.preview(cmd.Context(), inst, argv[2], limit)
+			return a.preview(cmd.Context(), inst, stream.Name, limit)
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 10, "how many rows to print")
@@ -459,19 +482,24 @@ func (a *app) pluginsCommand() *cobra.Command {
 				return err
 			}
 			lock := l.Lock
-			fmt.Fprintf(a.stdout, "plugins directory: %s\n", dir)
+			out := a.textOut()
+			doc := pluginsJSON{Version: jsonVersion, Command: "plugins list", PluginsDir: dir.Path, Plugins: []pluginJSON{}}
+			fmt.Fprintf(out, "plugins directory: %s\n", dir)
 			if lock == nil {
-				fmt.Fprintf(a.stdout, "lock: none (run `sqlflow-host plugins lock` to pin the binaries)\n")
+				fmt.Fprintf(out, "lock: none (run `sqlflow-host plugins lock` to pin the binaries)\n")
 			} else {
-				fmt.Fprintf(a.stdout, "lock: %s/%s\n", dir.Path, plugin.LockFileName)
+				lockPath := dir.Path + "/" + plugin.LockFileName
+				doc.Lock = &lockPath
+				fmt.Fprintf(out, "lock: %s\n", lockPath)
 			}
-			w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(w, "TYPE\tVERSION\tROLES\tRESILIENCE\tSTATUS")
 			bad := 0
 			for _, b := range bins {
 				spec, err := specOf(cmd.Context(), l, b)
 				if err != nil {
 					bad++
+					doc.Plugins = append(doc.Plugins, pluginJSON{Type: b.Type, Roles: []string{}, Status: "error", Locked: lock != nil, Error: newErrorJSON(err)})
 					fmt.Fprintf(w, "%s\t-\t-\t-\tERROR: %s\n", b.Type, firstLine(err.Error()))
 					continue
 				}
@@ -486,11 +514,18 @@ func (a *app) pluginsCommand() *cobra.Command {
 				if lock != nil {
 					status = "ok, locked"
 				}
+				doc.Plugins = append(doc.Plugins, pluginJSON{Type: b.Type, Version: spec.Version, Roles: nonNil(roles),
+					ResilienceClass: string(spec.ResilienceClass), Status: "ok", Locked: lock != nil})
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", b.Type, spec.Version, strings.Join(roles, ","), spec.ResilienceClass, status)
 			}
 			w.Flush()
 			if len(bins) == 0 {
-				fmt.Fprintln(a.stdout, "(no sqlflow-plugin-* executables)")
+				fmt.Fprintln(out, "(no sqlflow-plugin-* executables)")
+			}
+			if a.jsonOutput() {
+				if err := a.writeJSON(doc); err != nil {
+					return err
+				}
 			}
 			if bad > 0 {
 				return fmt.Errorf("%s could not be started", plural(bad, "plugin"))

@@ -7,9 +7,12 @@
 //	sqlflow-host validate FILE       check the file and each connector's keys
 //	sqlflow-host check FILE [NAME]   reach each connector's system
 //	sqlflow-host discover FILE SOURCE
-//	sqlflow-host preview FILE SOURCE STREAM [--limit N]
+//	sqlflow-host preview FILE SOURCE [STREAM] [--limit N]
 //	sqlflow-host plugins list | lock
-//	sqlflow-host version
+//	sqlflow-host version (or --version)
+//
+// --output json makes run, validate, check, discover, resilience, plugins
+// list, state list and version print one JSON document (docs/cli.md).
 //
 // Exit status: 0 on success, 1 when a run or check fails, 2 for usage or
 // configuration errors.

@@ -54,7 +54,7 @@ func TestRunRefusesPluginLinkedIntoWorldWritableDir(t *testing.T) {
 	expect(t, cliDir(t, plugins, "run", p), 1, "refusing plugin memory", open+" (owner root, mode drwxrwxrwx) is writable by group and others",
 		"chmod go-w "+open, "--insecure-plugin-perms")
 	r := cliDir(t, plugins, "--insecure-plugin-perms", "run", p)
-	expect(t, r, 0, "rows=1", "[WARN]", "unsafe permissions", "path="+open)
+	expect(t, r, 0, "1 row", "[WARN]", "unsafe permissions", "path="+open)
 	// Source and destination start the same plugin: one warning, not two.
 	if n := strings.Count(r.stderr, "path="+open+" "); n != 1 {
 		t.Fatalf("%d warnings about %s, want 1:\n%s", n, open, r)

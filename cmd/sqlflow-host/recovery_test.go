@@ -49,7 +49,7 @@ flows:
 `)
 	t0 := time.Now()
 	r := cliDir(t, pluginsWith(t, "hangplugin", "hang"), "run", p)
-	expect(t, r, 0, "rows=2000", "1 plugin restart")
+	expect(t, r, 0, "2000 rows", "1 plugin restart")
 	if _, err := os.Stat(hang); err == nil {
 		t.Fatal("the plugin never reached the page that hangs")
 	}
@@ -224,7 +224,7 @@ flows:
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("run failed: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "injected expired credential") || !strings.Contains(stdout.String(), "rows=1000") {
+	if !strings.Contains(stderr.String(), "injected expired credential") || !strings.Contains(stdout.String(), "1000 rows") {
 		t.Fatalf("no credential refresh happened, or rows were lost:\nstdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	}
 }

@@ -214,10 +214,10 @@ flows:
   - {name: good, from: a, to: m, target: t}
   - {name: bad, from: ghost, to: m, target: u}
 `)
-	expect(t, cli(t, "run", "--select", "good", p), 0, "rows=10")
+	expect(t, cli(t, "run", "--select", "good", p), 0, "10 rows")
 	// Without --select the broken connector fails only its own flow.
 	r := cli(t, "run", p)
-	expect(t, r, 2, "good", "rows=10", "bad", "FAILED", "nosuchplugin")
+	expect(t, r, 2, "good", "10 rows", "bad", "FAILED", "nosuchplugin")
 	expect(t, cli(t, "run", "--select", "goood", p), 2, `no flow "goood" (did you mean good?)`)
 }
 

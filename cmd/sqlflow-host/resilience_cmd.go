@@ -36,6 +36,7 @@ func (a *app) resilienceCommand() *cobra.Command {
 			}
 			var errs config.ErrorList
 			var out strings.Builder
+			doc := resilienceJSON{Version: jsonVersion, Command: "resilience", Pipeline: p.Path, Connectors: []resilienceConnectorJSON{}}
 			for i, c := range conns {
 				class, note, why := a.resilienceClass(cmd.Context(), p, c)
 				r, warns, err := resilience.Resolve(c, class)
@@ -54,9 +55,13 @@ func (a *app) resilienceCommand() *cobra.Command {
 					out.WriteByte('\n')
 				}
 				writePolicy(&out, c, r, note, why)
+				doc.Connectors = append(doc.Connectors, policyJSON(c, r, note, why))
 			}
 			if len(errs) > 0 {
 				return errs
+			}
+			if a.jsonOutput() {
+				return a.writeJSON(doc)
 			}
 			_, err = fmt.Fprint(a.stdout, out.String())
 			return err
@@ -129,6 +134,20 @@ func (a *app) pluginClass(ctx context.Context, p *config.Pipeline, typ string) (
 		return "", err
 	}
 	return spec.ResilienceClass, nil
+}
+
+// policyJSON is one connector's policy as writePolicy prints it.
+func policyJSON(c *config.Connector, r resilience.Resolved, note, why string) resilienceConnectorJSON {
+	out := resilienceConnectorJSON{Role: string(c.Role), Name: c.Name, Type: c.Type, Profile: r.Profile, Note: note, Why: why,
+		Enabled: r.Enabled, Fields: []policyFieldJSON{}, Consumed: nonNil(r.Consumed)}
+	if !r.Enabled {
+		out.Fields = append(out.Fields, policyFieldJSON{Name: "enabled", Value: "false", Source: fmt.Sprint(r.Sources["enabled"])})
+		return out
+	}
+	for _, f := range resilience.Fields() {
+		out.Fields = append(out.Fields, policyFieldJSON{Name: f, Value: fmt.Sprint(r.Value(f)), Source: fmt.Sprint(r.Sources[f])})
+	}
+	return out
 }
 
 // writePolicy prints one connector's policy: a header, then a line per

@@ -21,11 +21,11 @@ import (
 // summary's result column.
 func reportOf(t *testing.T, r result, flow string) (rows, checksum string) {
 	t.Helper()
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(flow) + `\s.*\bok checksum=([0-9a-f]+) rows=(\d+)`).FindStringSubmatch(r.stdout)
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(flow) + `\s.*\bok, (\d+) rows? → memory:\S+ \(checksum=([0-9a-f]+)\)`).FindStringSubmatch(r.stdout)
 	if m == nil {
 		t.Fatalf("no report of flow %s in:\n%s", flow, r)
 	}
-	return m[2], m[1]
+	return m[1], m[2]
 }
 
 const flakyPipeline = `version: 1

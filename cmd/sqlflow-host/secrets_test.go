@@ -62,8 +62,8 @@ destinations: {m: {type: memory}}
 flows: [{from: a, to: m}]
 `)
 	expect(t, cli(t, "run", "--metrics-addr", ":0", p), 2, "--metrics-public", "every interface")
-	expect(t, cli(t, "run", "--metrics-addr", "0.0.0.0:0", "--metrics-public", p), 0, "rows=3")
-	expect(t, cli(t, "run", "--metrics-addr", "127.0.0.1:0", p), 0, "rows=3")
+	expect(t, cli(t, "run", "--metrics-addr", "0.0.0.0:0", "--metrics-public", p), 0, "3 rows")
+	expect(t, cli(t, "run", "--metrics-addr", "127.0.0.1:0", p), 0, "3 rows")
 }
 
 // A flow that appends into the file its source reads would double the

@@ -37,8 +37,10 @@ func (a *app) stateCommand() *cobra.Command {
 			}
 			defer e.Close()
 			store := e.StateStore(stateDir)
-			fmt.Fprintf(a.stdout, "pipeline %s, state in %s\n", e.Pipeline.Name, store.Dir)
-			w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			out := a.textOut()
+			doc := stateListJSON{Version: jsonVersion, Command: "state list", Pipeline: e.Pipeline.Path, StateDir: store.Dir, Flows: []flowStateJSON{}, Orphans: []orphanStateJSON{}}
+			fmt.Fprintf(out, "pipeline %s, state in %s\n", e.Pipeline.Name, store.Dir)
+			w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(w, "FLOW\tCURSOR FIELD\tCURSOR\tUPDATED\tSTORED IN")
 			bad := false
 			for _, f := range e.Pipeline.Flows {
@@ -52,6 +54,7 @@ func (a *app) stateCommand() *cobra.Command {
 					field, value, updated = cur.Owner.CursorField, string(cur.Cursor), cur.UpdatedAt.Format("2006-01-02 15:04:05Z07:00")
 				}
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", f.Name, field, cut(value, 60), updated, storedIn(fs))
+				doc.Flows = append(doc.Flows, newFlowStateJSON(f, fs))
 				bad = bad || fs.LocalErr != nil || fs.DestErr != nil
 			}
 			w.Flush()
@@ -60,7 +63,13 @@ func (a *app) stateCommand() *cobra.Command {
 				return err
 			}
 			for _, o := range orphans {
-				fmt.Fprintf(a.stdout, "state of flow %s, which is no longer in the file: %s\n", o, store.Path(e.Pipeline.Name, o))
+				doc.Orphans = append(doc.Orphans, orphanStateJSON{Flow: o, Path: store.Path(e.Pipeline.Name, o)})
+				fmt.Fprintf(out, "state of flow %s, which is no longer in the file: %s\n", o, store.Path(e.Pipeline.Name, o))
+			}
+			if a.jsonOutput() {
+				if err := a.writeJSON(doc); err != nil {
+					return err
+				}
 			}
 			if bad {
 				return fmt.Errorf("some stored state could not be read; see `sqlflow-host state show %s FLOW`", argv[0])

@@ -49,7 +49,7 @@ flows:
     target: export.parquet
     mode: replace
 `)
-	expect(t, cli(t, "run", p), 0, "rows=3")
+	expect(t, cli(t, "run", p), 0, "3 rows")
 
 	rdr, err := file.OpenParquetFile(filepath.Join(dir, "out", "export.parquet"), false)
 	if err != nil {
@@ -134,7 +134,7 @@ flows:
     target: export
     mode: replace
 `)
-	expect(t, cli(t, "run", p), 0, "rows=3")
+	expect(t, cli(t, "run", p), 0, "3 rows")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

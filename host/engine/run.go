@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sqlflow/sqlflow-host/host/config"
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
@@ -42,6 +43,9 @@ type FlowResult struct {
 	// Resilience is what the policies did for the flow's calls: retries,
 	// time waited on rate limits, plugin restarts.
 	Resilience resilience.Stats
+	// Skipped is true when the flow never started: the run was stopped
+	// while it waited for its turn (Err is then the context's error).
+	Skipped bool
 }
 
 // FlowsError is Run's error when flows failed.
@@ -145,6 +149,7 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) ([]FlowResult, error)
 
 	// What each write would change, from the destinations alone: two flows
 	// writing one object are refused before either moves a row.
+	runStart := time.Now()
 	checks := e.checkWrites(ctx, flows)
 	conc := max(opts.Concurrency, 1)
 	sem := make(chan struct{}, conc)
@@ -155,18 +160,27 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) ([]FlowResult, error)
 			defer wg.Done()
 			if err := checks[i]; err != nil {
 				failed[i] = err
+				results[i].Elapsed = time.Since(runStart)
 				return
 			}
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
 				failed[i] = ctx.Err()
+				results[i].Elapsed = time.Since(runStart)
+				results[i].Skipped = true
 				return
 			}
 			defer func() { <-sem }()
 			fc := e.flowCounters(f.Name)
+			start := time.Now()
 			r, err := e.runFlow(resilience.WithCounters(ctx, fc), f, store, opts)
 			r.Flow = f.Name
+			if r.Elapsed == 0 {
+				// A flow that failed before or outside its paging loop
+				// (starting a plugin, beginning the write) still took time.
+				r.Elapsed = time.Since(start)
+			}
 			results[i] = FlowResult{Result: r, Resilience: fc.Stats()}
 			failed[i] = err
 		}()

@@ -27,6 +27,12 @@ import (
 type writeState struct {
 	area   *filestage.Area
 	schema *arrow.Schema
+	// rows are the rows of each batch this process was sent, by seq (a
+	// replayed seq carries the same rows); guarded by Connector.mu. After
+	// a restart some are unknown, and the report then omits the count.
+	rows map[int64]int64
+	// committedRows is the rows of the committed parts, -1 when unknown.
+	committedRows int64
 }
 
 // BeginWrite opens (or reopens) the staging area of req.WriteID in the
@@ -63,7 +69,7 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 		return err
 	}
 	c.mu.Lock()
-	c.writes[req.WriteID] = &writeState{area: area, schema: schema}
+	c.writes[req.WriteID] = &writeState{area: area, schema: schema, committedRows: -1}
 	c.mu.Unlock()
 	return nil
 }
@@ -129,7 +135,7 @@ func (c *Connector) write(cfg config, writeID string) (*writeState, error) {
 	if err != nil {
 		return nil, errclass.Permanentf("write %q: staging %q has no readable schema", writeID, area.Path)
 	}
-	w = &writeState{area: area, schema: schema}
+	w = &writeState{area: area, schema: schema, committedRows: -1}
 	c.mu.Lock()
 	c.writes[writeID] = w
 	c.mu.Unlock()
@@ -166,6 +172,14 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 		}
 		return nil
 	})
+	if err == nil {
+		c.mu.Lock()
+		if w.rows == nil {
+			w.rows = map[int64]int64{}
+		}
+		w.rows[seq] = rec.NumRows()
+		c.mu.Unlock()
+	}
 	return err
 }
 
@@ -224,6 +238,17 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 		if err != nil {
 			return filestage.Plan{}, err
 		}
+		c.mu.Lock()
+		w.committedRows = 0
+		for _, p := range parts {
+			n, ok := w.rows[p.Seq]
+			if !ok || w.committedRows < 0 {
+				w.committedRows = -1
+				continue
+			}
+			w.committedRows += n
+		}
+		c.mu.Unlock()
 		for _, p := range parts {
 			if err := ctx.Err(); err != nil {
 				return filestage.Plan{}, errclass.Transientf("commit %q: %w", writeID, err)
@@ -307,15 +332,20 @@ func (c *Connector) AbortWrite(ctx context.Context, writeID string) error {
 	return w.area.Abort()
 }
 
-// CommitReport names the committed file.
+// CommitReport names the committed file and, when this process saw every
+// batch of the write, the rows it committed.
 func (c *Connector) CommitReport(writeID string) map[string]string {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	w := c.writes[writeID]
-	c.mu.Unlock()
 	if w == nil || w.area.Manifest.Final == "" {
 		return nil // not committed, or committed without a change
 	}
-	return map[string]string{"file": filepath.Join(w.area.Dir, w.area.Manifest.Final)}
+	out := map[string]string{sdk.ReportLocation: absPath(filepath.Join(w.area.Dir, w.area.Manifest.Final))}
+	if w.committedRows >= 0 {
+		out[sdk.ReportRows] = strconv.FormatInt(w.committedRows, 10)
+	}
+	return out
 }
 
 func writeHeader(cfg config, w *bufio.Writer, schema *arrow.Schema) error {
@@ -471,4 +501,13 @@ func utf8ToLatin1(s string) (string, bool) {
 		out = append(out, byte(r))
 	}
 	return string(out), true
+}
+
+// absPath is p made absolute (a plugin runs in the pipeline file's
+// directory), or p when the working directory is unknown.
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }

@@ -289,3 +289,44 @@ func TestWriteQuotingAndLatin1(t *testing.T) {
 		t.Fatalf("unencodable value: %v", err)
 	}
 }
+
+// The commit report names the file by its absolute path and counts the
+// rows of the batches, a replayed batch once; a process that did not see
+// every batch (a restarted plugin) leaves the count out.
+func TestCommitReport(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	cfg := map[string]any{"path": dir}
+	commit := func(c sdk.Destination, id string, seqs ...int64) map[string]string {
+		t.Helper()
+		wr := sdk.WriteRequest{WriteID: id, Flow: "people", Target: "people.csv", Schema: peopleSchema, Mode: sdk.ModeReplace}
+		if err := c.BeginWrite(ctx, wr); err != nil {
+			t.Fatal(err)
+		}
+		for _, seq := range seqs {
+			if err := c.WriteBatch(ctx, id, seq, people(t, 1, "a", 2, "b")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := c.CommitWrite(ctx, id, nil); err != nil {
+			t.Fatal(err)
+		}
+		return c.(sdk.CommitReporter).CommitReport(id)
+	}
+	rep := commit(configured(t, cfg), "w1", 1, 1, 2)
+	if rep[sdk.ReportLocation] != filepath.Join(dir, "people.csv") || rep[sdk.ReportRows] != "4" {
+		t.Fatalf("report %v", rep)
+	}
+	// Batch 1 was stored by a plugin process that is gone.
+	c := configured(t, cfg)
+	if err := c.BeginWrite(ctx, sdk.WriteRequest{WriteID: "w2", Flow: "people", Target: "people.csv", Schema: peopleSchema, Mode: sdk.ModeReplace}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteBatch(ctx, "w2", 1, people(t, 1, "a")); err != nil {
+		t.Fatal(err)
+	}
+	rep = commit(configured(t, cfg), "w2", 2)
+	if _, ok := rep[sdk.ReportRows]; ok || rep[sdk.ReportLocation] != filepath.Join(dir, "people.csv") {
+		t.Fatalf("report after a restart %v: want the location without rows", rep)
+	}
+}

@@ -51,7 +51,7 @@ func TestReplaceWithoutSchemaKeepsTheSchema(t *testing.T) {
 			}
 			r.Release()
 		}
-		if rep := c.CommitReport(id); rep["rows"] != "0" || rep["table"] != "t" {
+		if rep := c.CommitReport(id); rep["rows"] != "0" || rep["location"] != "memory:t" {
 			t.Fatalf("report %v", rep)
 		}
 	}

@@ -160,7 +160,7 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 			}
 		}
 		if committed {
-			w.report = map[string]string{"table": target, "committed": "by an earlier plugin process"}
+			w.report = map[string]string{sdk.ReportLocation: "memory:" + target, "committed": "by an earlier plugin process"}
 		}
 	}
 	if _, ok := c.tables[target]; !ok && req.Schema == nil && req.Mode == sdk.ModeReplace && !w.committed && len(w.batches) == 0 {
@@ -311,9 +311,9 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 	w.committed = true
 	sum := next.rowSum
 	w.report = map[string]string{
-		"table":    w.target,
-		"rows":     strconv.FormatInt(sum.Rows, 10),
-		"checksum": fmt.Sprintf("%016x", sum.Hash),
+		sdk.ReportLocation: "memory:" + w.target,
+		"rows":             strconv.FormatInt(sum.Rows, 10),
+		"checksum":         fmt.Sprintf("%016x", sum.Hash),
 	}
 	return nil
 }
@@ -334,14 +334,14 @@ func (c *Connector) commitUnchanged(w *write, t *table) error {
 		sum = t.rowSum
 	}
 	w.report = map[string]string{
-		"table":    w.target,
-		"rows":     strconv.FormatInt(sum.Rows, 10),
-		"checksum": fmt.Sprintf("%016x", sum.Hash),
+		sdk.ReportLocation: "memory:" + w.target,
+		"rows":             strconv.FormatInt(sum.Rows, 10),
+		"checksum":         fmt.Sprintf("%016x", sum.Hash),
 	}
 	return nil
 }
 
-// CommitReport returns the facts of a committed write: "table", "rows" (the
+// CommitReport returns the facts of a committed write: "location" (memory:TABLE), "rows" (the
 // table's row count after the commit) and "checksum" (the table's rowhash,
 // 16 hex digits). It returns nil for a write that is not committed.
 func (c *Connector) CommitReport(writeID string) map[string]string {

@@ -152,7 +152,7 @@ func TestWriteBatchSeqIdempotent(t *testing.T) {
 		t.Errorf("table holds %s, want each seq once", got)
 	}
 	rep := c.CommitReport("w")
-	if rep["rows"] != "3" || rep["table"] != "t" || len(rep["checksum"]) != 16 {
+	if rep["rows"] != "3" || rep["location"] != "memory:t" || len(rep["checksum"]) != 16 {
 		t.Errorf("CommitReport = %v", rep)
 	}
 }
@@ -299,7 +299,7 @@ func TestSourceToDestination(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := dst.CommitReport("w")
-	wantRep := map[string]string{"table": "events", "rows": "50000", "checksum": fmt.Sprintf("%016x", want.Hash)}
+	wantRep := map[string]string{"location": "memory:events", "rows": "50000", "checksum": fmt.Sprintf("%016x", want.Hash)}
 	if fmt.Sprint(rep) != fmt.Sprint(wantRep) {
 		t.Errorf("CommitReport = %v, want %v", rep, wantRep)
 	}

@@ -322,7 +322,16 @@ func (c *Connector) CommitReport(writeID string) map[string]string {
 		return nil // not committed, or committed without a change
 	}
 	return map[string]string{
-		"file": filepath.Join(w.area.Dir, w.area.Manifest.Final),
-		"rows": strconv.FormatInt(w.area.Manifest.Rows, 10),
+		sdk.ReportLocation: absPath(filepath.Join(w.area.Dir, w.area.Manifest.Final)),
+		sdk.ReportRows:     strconv.FormatInt(w.area.Manifest.Rows, 10),
 	}
+}
+
+// absPath is p made absolute (a plugin runs in the pipeline file's
+// directory), or p when the working directory is unknown.
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }

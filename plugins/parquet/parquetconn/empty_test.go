@@ -77,7 +77,7 @@ func TestReplaceWithoutSchemaKeepsTheSchema(t *testing.T) {
 	if n := total(readAll(t, pq(t, map[string]any{"path": target}), sdk.ReadRequest{Stream: "t"})).Rows; n != 0 {
 		t.Fatalf("the emptied target holds %d rows", n)
 	}
-	if rep := c2.(sdk.CommitReporter).CommitReport(wr.WriteID); rep["rows"] != "0" || rep["file"] != target {
+	if rep := c2.(sdk.CommitReporter).CommitReport(wr.WriteID); rep["rows"] != "0" || rep["location"] != target {
 		t.Fatalf("report %v", rep)
 	}
 

@@ -928,7 +928,7 @@ func (c *Connector) CommitReport(writeID string) map[string]string {
 	if w == nil || w.status != statusCommitted {
 		return nil
 	}
-	return map[string]string{"rows": strconv.FormatInt(w.rows, 10), "table": w.target.Sanitize(), "mode": string(w.mode)}
+	return map[string]string{sdk.ReportRows: strconv.FormatInt(w.rows, 10), sdk.ReportLocation: w.target.Sanitize(), "mode": string(w.mode)}
 }
 
 var _ sdk.CommitReporter = (*Connector)(nil)

@@ -70,6 +70,10 @@ type writeInfo struct {
 	// resumed: another process began the write (this one was restarted):
 	// a batch sent again may already have an upload on the server.
 	resumed bool
+	// rows are the rows of each batch stored by this process, by seq (a
+	// replayed seq carries the same rows); the commit report counts them
+	// when it knows every batch of the write.
+	rows map[int64]int64
 }
 
 func join(parts ...string) string {
@@ -410,7 +414,7 @@ var errUploadGone = errors.New("the multipart upload is gone")
 // reply was lost (the server completed it) is no failure: the object its
 // parts make is found by HeadObject, in the same call or, when that fails
 // too, before the batch sent again uploads anything.
-func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, rec arrow.RecordBatch) error {
+func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, rec arrow.RecordBatch) (err error) {
 	ctx, cancel := beforeDeadline(ctx)
 	defer cancel()
 	cfg, cli, err := c.state()
@@ -427,6 +431,16 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 	if w.schema == nil {
 		return errclass.Permanentf("write %q was begun without a schema (it changes nothing) and takes no batches (batch %d)", writeID, seq)
 	}
+	defer func() {
+		if err == nil {
+			w.mu.Lock()
+			if w.rows == nil {
+				w.rows = map[int64]int64{}
+			}
+			w.rows[seq] = rec.NumRows()
+			w.mu.Unlock()
+		}
+	}()
 	key := w.dataKey(cfg, seq)
 	// An earlier attempt's completion may have succeeded on the server
 	// with its reply lost: then the batch is in place already.
@@ -737,6 +751,37 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, _ []byte) e
 	}
 	return c.markCommitted(ctx, cli, w)
 }
+
+// CommitReport names the committed dataset (its prefix, as an s3:// URI
+// ending in /) and its manifest, and the rows the write committed when
+// this process stored or saw every one of its batches (not after a
+// restart). A write begun without a schema reports nothing.
+func (c *Connector) CommitReport(writeID string) map[string]string {
+	cfg, cli, err := c.state()
+	if err != nil {
+		return nil
+	}
+	c.mu.Lock()
+	w := c.writes[writeID]
+	c.mu.Unlock()
+	if w == nil || !w.Committed || w.schema == nil {
+		return nil
+	}
+	dir := join(cfg.Prefix, w.Target) + "/"
+	out := map[string]string{sdk.ReportLocation: cli.url(dir), sdk.ReportManifest: cli.url(dir + manifestName)}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.resumed {
+		var rows int64
+		for _, n := range w.rows {
+			rows += n
+		}
+		out[sdk.ReportRows] = strconv.FormatInt(rows, 10)
+	}
+	return out
+}
+
+var _ sdk.CommitReporter = (*Connector)(nil)
 
 // markCommitted records in write.json that w is committed, so a repeated
 // commit returns nil, and deletes its batch markers.
