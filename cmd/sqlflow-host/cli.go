@@ -221,6 +221,8 @@ func (a *app) launcher(dir plugin.Dir) (*plugin.Launcher, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A JSON log keeps a plugin's fields as fields.
+	l.StructuredPluginLogs = a.logFormat == "json"
 	a.launchers = append(a.launchers, l)
 	return l, nil
 }
