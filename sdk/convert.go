@@ -54,6 +54,7 @@ func toDiscoverResponse(streams []Stream) (*pb.DiscoverResponse, error) {
 		}
 		out.Streams = append(out.Streams, &pb.Stream{
 			Name: s.Name, ArrowSchema: schema, PrimaryKey: s.PrimaryKey, CursorFields: s.CursorFields, Default: s.Default,
+			EstimatedRows: s.EstimatedRows,
 		})
 	}
 	return out, nil

@@ -118,6 +118,10 @@ type Stream struct {
 	// Default marks the stream a flow that names no stream reads when the
 	// source offers several (at most one stream should set it).
 	Default bool
+	// EstimatedRows is an estimate of how many rows the stream holds; it
+	// may be off, and 0 means unknown. The host uses it only for progress
+	// (a run's ETA), never to decide when a read is done.
+	EstimatedRows int64
 }
 
 // ReadRequest asks a source for one page.

@@ -238,7 +238,8 @@ func FromDiscoverResponse(r *pb.DiscoverResponse) ([]sdk.Stream, error) {
 		if err != nil {
 			return nil, errclass.Permanentf("stream %q: %w", s.GetName(), err)
 		}
-		out = append(out, sdk.Stream{Name: s.GetName(), Schema: schema, PrimaryKey: s.GetPrimaryKey(), CursorFields: s.GetCursorFields(), Default: s.GetDefault()})
+		out = append(out, sdk.Stream{Name: s.GetName(), Schema: schema, PrimaryKey: s.GetPrimaryKey(), CursorFields: s.GetCursorFields(), Default: s.GetDefault(),
+			EstimatedRows: s.GetEstimatedRows()})
 	}
 	return out, nil
 }

@@ -56,7 +56,7 @@ func (f *fake) Configure(ctx context.Context, raw json.RawMessage) ([]sdk.FieldE
 }
 func (f *fake) Check(ctx context.Context) error { return f.err }
 func (f *fake) Discover(ctx context.Context) ([]sdk.Stream, error) {
-	return []sdk.Stream{{Name: "s", Schema: schema, PrimaryKey: []string{"id"}, CursorFields: []string{"id"}, Default: true}, {Name: "unknown"}}, f.err
+	return []sdk.Stream{{Name: "s", Schema: schema, PrimaryKey: []string{"id"}, CursorFields: []string{"id"}, Default: true, EstimatedRows: 1234}, {Name: "unknown"}}, f.err
 }
 func (f *fake) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page, error) {
 	f.readReq = req
@@ -134,7 +134,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 	streams, err := c.Discover(ctx(t))
 	if err != nil || len(streams) != 2 || !streams[0].Schema.Equal(schema) || streams[1].Schema != nil || streams[0].PrimaryKey[0] != "id" ||
-		!streams[0].Default || streams[1].Default {
+		!streams[0].Default || streams[1].Default || streams[0].EstimatedRows != 1234 || streams[1].EstimatedRows != 0 {
 		t.Fatalf("streams = %+v, %v", streams, err)
 	}
 	page, err := c.ReadPage(ctx(t), sdk.ReadRequest{Stream: "s", Checkpoint: []byte("x"), MaxRows: 7, MaxBytes: 9, CursorField: "id", CursorValue: json.RawMessage(`1`)})

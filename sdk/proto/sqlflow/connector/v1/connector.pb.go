@@ -602,7 +602,11 @@ type Stream struct {
 	CursorFields []string `protobuf:"bytes,4,rep,name=cursor_fields,json=cursorFields,proto3" json:"cursor_fields,omitempty"`
 	// The stream a flow that names none reads when the source has several
 	// (for example the sheet a Google Sheets source's sheet_name names).
-	Default       bool `protobuf:"varint,5,opt,name=default,proto3" json:"default,omitempty"`
+	Default bool `protobuf:"varint,5,opt,name=default,proto3" json:"default,omitempty"`
+	// An estimate of how many rows the stream holds, for progress only (the
+	// host shows an ETA from it); it may be off, and 0 means unknown. Added
+	// after v1 shipped: an older plugin leaves it 0, an older host ignores it.
+	EstimatedRows int64 `protobuf:"varint,6,opt,name=estimated_rows,json=estimatedRows,proto3" json:"estimated_rows,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -670,6 +674,13 @@ func (x *Stream) GetDefault() bool {
 		return x.Default
 	}
 	return false
+}
+
+func (x *Stream) GetEstimatedRows() int64 {
+	if x != nil {
+		return x.EstimatedRows
+	}
+	return 0
 }
 
 type DiscoverResponse struct {
@@ -1734,14 +1745,15 @@ const file_sqlflow_connector_v1_connector_proto_rawDesc = "" +
 	"\ffield_errors\x18\x01 \x03(\v2 .sqlflow.connector.v1.FieldErrorR\vfieldErrors\"\x0e\n" +
 	"\fCheckRequest\"\x0f\n" +
 	"\rCheckResponse\"\x11\n" +
-	"\x0fDiscoverRequest\"\x9f\x01\n" +
+	"\x0fDiscoverRequest\"\xc6\x01\n" +
 	"\x06Stream\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\farrow_schema\x18\x02 \x01(\fR\varrowSchema\x12\x1f\n" +
 	"\vprimary_key\x18\x03 \x03(\tR\n" +
 	"primaryKey\x12#\n" +
 	"\rcursor_fields\x18\x04 \x03(\tR\fcursorFields\x12\x18\n" +
-	"\adefault\x18\x05 \x01(\bR\adefault\"J\n" +
+	"\adefault\x18\x05 \x01(\bR\adefault\x12%\n" +
+	"\x0eestimated_rows\x18\x06 \x01(\x03R\restimatedRows\"J\n" +
 	"\x10DiscoverResponse\x126\n" +
 	"\astreams\x18\x01 \x03(\v2\x1c.sqlflow.connector.v1.StreamR\astreams\"\xd0\x01\n" +
 	"\x0fReadPageRequest\x12\x16\n" +
