@@ -127,8 +127,9 @@ func (c *Connector) Check(ctx context.Context) error {
 	return err
 }
 
-// Discover returns the one stream, named by table_name. Inline rows that
-// are an empty list name no column: the stream has no schema.
+// Discover returns the one stream, named by table_name, with its exact
+// row count as EstimatedRows. Inline rows that are an empty list name no
+// column: the stream has no schema.
 func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
 	cfg, err := c.source()
 	if err != nil {
@@ -143,6 +144,8 @@ func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
 		Schema:       schema,
 		PrimaryKey:   cfg.data.primaryKey(),
 		CursorFields: cfg.data.cursorFields(),
+		// Exact: generate.rows or the number of inline rows.
+		EstimatedRows: cfg.data.numRows(),
 	}}, nil
 }
 

@@ -480,3 +480,20 @@ func TestPagesSurviveIPC(t *testing.T) {
 		})
 	}
 }
+
+// TestDiscoverEstimatedRows: generate.rows and the inline rows' count are
+// exact estimates.
+func TestDiscoverEstimatedRows(t *testing.T) {
+	for cfg, want := range map[string]int64{
+		`{"generate": {"rows": 1234}}`:                1234,
+		`{"rows": [{"id": 1}, {"id": 2}, {"id": 3}]}`: 3,
+	} {
+		streams, err := configured(t, cfg).Discover(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := streams[0].EstimatedRows; got != want {
+			t.Errorf("%s: EstimatedRows = %d, want %d", cfg, got, want)
+		}
+	}
+}

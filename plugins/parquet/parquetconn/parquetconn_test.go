@@ -421,3 +421,23 @@ func TestUpsertRefusedAndSpec(t *testing.T) {
 		t.Fatalf("spec %+v", s)
 	}
 }
+
+// TestDiscoverEstimatedRows: the estimate is exact, the sum of the matched
+// files' footer row counts.
+func TestDiscoverEstimatedRows(t *testing.T) {
+	dir := t.TempDir()
+	writeNumbers(t, dir, "a", 0, 12, 5, sdk.ModeReplace, "a")
+	writeNumbers(t, dir, "b", 100, 7, 3, sdk.ModeReplace, "b")
+	for path, want := range map[string]int64{
+		filepath.Join(dir, "a.parquet"): 12,
+		filepath.Join(dir, "*.parquet"): 19,
+	} {
+		streams, err := pq(t, map[string]any{"path": path}).Discover(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := streams[0].EstimatedRows; got != want {
+			t.Errorf("Discover(%s).EstimatedRows = %d, want %d", path, got, want)
+		}
+	}
+}

@@ -148,13 +148,33 @@ func (c *Connector) loadStream(ctx context.Context) (config, *streamInfo, error)
 }
 
 // Discover returns the source's one stream with the Arrow schema of its
-// first file (projected on columns).
+// first file (projected on columns) and, as EstimatedRows, the exact row
+// count: the sum of the files' footer row counts.
 func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
 	_, st, err := c.loadStream(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return []sdk.Stream{{Name: st.name, Schema: st.schema}}, nil
+	return []sdk.Stream{{Name: st.name, Schema: st.schema, EstimatedRows: footerRows(ctx, st.files)}}, nil
+}
+
+// footerRows is the sum of the row counts in the footers of files (only
+// the footers are read), or 0 (unknown) when a file cannot be read: the
+// read reports that file's error, an estimate does not.
+func footerRows(ctx context.Context, files []string) int64 {
+	var n int64
+	for _, path := range files {
+		if ctx.Err() != nil {
+			return 0
+		}
+		rdr, err := file.OpenParquetFile(path, false)
+		if err != nil {
+			return 0
+		}
+		n += rdr.NumRows()
+		rdr.Close()
+	}
+	return n
 }
 
 // ReadPage returns the page at req.Checkpoint: up to req.MaxRows rows and
