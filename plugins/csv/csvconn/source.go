@@ -33,6 +33,10 @@ type streamInfo struct {
 	headerFile string
 	types      []coltype.Type
 	schema     *arrow.Schema
+	// headerBytes is the size of headerFile's header (with a BOM);
+	// sampledRows and sampledBytes are the rows read to infer the types
+	// and their size: what EstimatedRows is estimated from.
+	headerBytes, sampledRows, sampledBytes int64
 }
 
 // checkpoint is the position after a page, encoded as JSON.
@@ -65,7 +69,28 @@ func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
 			cursorFields = append(cursorFields, st.schema.Field(i).Name)
 		}
 	}
-	return []sdk.Stream{{Name: st.name, Schema: st.schema, CursorFields: cursorFields}}, nil
+	return []sdk.Stream{{Name: st.name, Schema: st.schema, CursorFields: cursorFields, EstimatedRows: st.estimatedRows()}}, nil
+}
+
+// estimatedRows estimates the stream's rows: the matched files' bytes
+// (less a header per file) over the average size of the rows sampled for
+// inference. 0 (unknown) when no row was sampled or a file cannot be
+// stat'ed. Only the files' sizes are read, never their rows.
+func (st *streamInfo) estimatedRows() int64 {
+	if st.sampledRows <= 0 || st.sampledBytes <= 0 {
+		return 0
+	}
+	var total int64
+	for _, name := range st.files {
+		fi, err := os.Stat(name)
+		if err != nil {
+			return 0
+		}
+		if fi.Size() > 0 {
+			total += max(fi.Size()-st.headerBytes, 0)
+		}
+	}
+	return max((total*st.sampledRows+st.sampledBytes/2)/st.sampledBytes, 1)
 }
 
 // loadStream expands the path and infers the schema from the first file
@@ -170,6 +195,8 @@ func inferFile(ctx context.Context, cfg config, file string) (*streamInfo, error
 		ncols = len(header)
 		samples = make([][]string, ncols)
 	}
+	headerEnd := p.offset
+	sampled := int64(0)
 	for n := 0; n < cfg.SampleRows; n++ {
 		if n%1024 == 0 && ctx.Err() != nil {
 			return nil, errclass.Transientf("infer schema of %q: %w", file, ctx.Err())
@@ -188,6 +215,7 @@ func inferFile(ctx context.Context, cfg config, file string) (*streamInfo, error
 		if len(fields) != ncols {
 			return nil, raggedError(file, line, len(fields), ncols)
 		}
+		sampled++
 		for i, v := range fields {
 			if !isNull(cfg, v, quoted[i]) {
 				samples[i] = append(samples[i], v)
@@ -223,6 +251,10 @@ func inferFile(ctx context.Context, cfg config, file string) (*streamInfo, error
 		headerFile: file,
 		types:      types,
 		schema:     arrow.NewSchema(fields, nil),
+
+		headerBytes:  headerEnd,
+		sampledRows:  sampled,
+		sampledBytes: p.offset - headerEnd,
 	}, nil
 }
 

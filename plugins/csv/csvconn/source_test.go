@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -365,5 +366,45 @@ func TestNoHeaderAndNullValues(t *testing.T) {
 	pages := readAll(t, c, sdk.ReadRequest{Stream: "raw"})
 	if !pages[0].rec.Column(1).IsNull(0) || pages[0].rec.NumRows() != 2 {
 		t.Fatal("NA is not null")
+	}
+}
+
+// TestDiscoverEstimatedRows: the estimate (the files' bytes over the
+// sampled rows' average size) is within a factor of 2 of the real count,
+// also when only some rows are sampled and over several files; a file of
+// only a header estimates 0 (unknown).
+func TestDiscoverEstimatedRows(t *testing.T) {
+	dir := t.TempDir()
+	var a, b strings.Builder
+	a.WriteString("id,name,amount\n")
+	b.WriteString("id,name,amount\n")
+	for i := range 5000 {
+		fmt.Fprintf(&a, "%d,name %d,%d.5\n", i, i%97, i%1000)
+		if i < 3000 {
+			fmt.Fprintf(&b, "%d,other name %d,%d\n", i, i, i)
+		}
+	}
+	writeFile(t, dir, "a.csv", a.String())
+	writeFile(t, dir, "b.csv", b.String())
+	only := writeFile(t, t.TempDir(), "h.csv", "id,name\n")
+	for _, tt := range []struct {
+		path   string
+		sample int
+		want   int64
+	}{
+		{filepath.Join(dir, "a.csv"), 100, 5000},
+		{filepath.Join(dir, "a.csv"), 10000, 5000},
+		{filepath.Join(dir, "*.csv"), 200, 8000},
+		{only, 100, 0},
+	} {
+		streams, err := configured(t, map[string]any{"path": tt.path, "sample_rows": tt.sample}).Discover(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := streams[0].EstimatedRows
+		if tt.want == 0 && got != 0 || got < tt.want/2 || got > tt.want*2 {
+			t.Errorf("%s (sample %d): EstimatedRows = %d, want about %d", tt.path, tt.sample, got, tt.want)
+		}
+		t.Logf("%s (sample %d): EstimatedRows = %d of %d", tt.path, tt.sample, got, tt.want)
 	}
 }
