@@ -22,6 +22,10 @@ type relation struct {
 	Kind         byte // pg_class.relkind
 	Columns      []*column
 	PK           []string
+	// EstimatedRows is the planner's row count (pg_class.reltuples) of a
+	// table or materialized view; 0 when unknown (never analyzed) or for
+	// a view.
+	EstimatedRows int64
 }
 
 // streamName is the relation's stream name: schema.name.
@@ -37,7 +41,8 @@ func loadRelations(ctx context.Context, pool *pgxpool.Pool, schema, name string,
 SELECT c.relname, c.relkind::text, a.attname,
        CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END,
        CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,
-       format_type(a.atttypid, a.atttypmod), a.attnotnull, current_setting('server_encoding') = 'SQL_ASCII'
+       format_type(a.atttypid, a.atttypmod), a.attnotnull, current_setting('server_encoding') = 'SQL_ASCII',
+       c.reltuples::float8
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -56,14 +61,18 @@ ORDER BY c.relname, a.attnum`, schema, name)
 			oid                      uint32
 			typmod                   int32
 			notNull                  bool
+			reltuples                float64
 		)
-		if err := rows.Scan(&rel, &kind, &col, &oid, &typmod, &typeName, &notNull, &sp.checkUTF8); err != nil {
+		if err := rows.Scan(&rel, &kind, &col, &oid, &typmod, &typeName, &notNull, &sp.checkUTF8, &reltuples); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		r := byName[rel]
 		if r == nil {
 			r = &relation{Schema: schema, Name: rel, Kind: kind[0]}
+			if (r.Kind == 'r' || r.Kind == 'p' || r.Kind == 'm') && reltuples > 0 {
+				r.EstimatedRows = int64(reltuples)
+			}
 			byName[rel] = r
 			out = append(out, r)
 		}

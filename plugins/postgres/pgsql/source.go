@@ -79,7 +79,9 @@ type checkpoint struct {
 
 // Discover lists the tables and views of the configured schema (or the
 // one table, or the query) with their Arrow schemas, primary keys and
-// candidate cursor columns.
+// candidate cursor columns. A table's EstimatedRows is the planner's
+// pg_class.reltuples (as of the last ANALYZE or VACUUM); a view's and the
+// query's are 0 (unknown).
 func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
 	cfg, pool, err := c.conn()
 	if err != nil {
@@ -109,7 +111,8 @@ func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
 		if len(cfg.Key) > 0 {
 			pk = cfg.Key
 		}
-		out = append(out, sdk.Stream{Name: r.streamName(), Schema: schemaOf(r.Columns), PrimaryKey: pk, CursorFields: cursorCandidates(r.Columns)})
+		out = append(out, sdk.Stream{Name: r.streamName(), Schema: schemaOf(r.Columns), PrimaryKey: pk, CursorFields: cursorCandidates(r.Columns),
+			EstimatedRows: r.EstimatedRows})
 	}
 	return out, nil
 }

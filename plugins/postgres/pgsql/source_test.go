@@ -347,3 +347,33 @@ func TestLargePageCapped(t *testing.T) {
 
 var _ = arrow.Field{}
 var _ = pgsql.MetaType
+
+// TestDiscoverEstimatedRows: after ANALYZE a table's EstimatedRows is its
+// planner row count (pg_class.reltuples); a view, the query and a table
+// never analyzed are 0 (unknown).
+func TestDiscoverEstimatedRows(t *testing.T) {
+	e := setup(t)
+	e.exec(t, "CREATE TABLE "+e.schema+".big (id int PRIMARY KEY, v text)")
+	e.exec(t, "INSERT INTO "+e.schema+".big SELECT g, 'row ' || g FROM generate_series(1, 5000) g")
+	e.exec(t, "CREATE TABLE "+e.schema+".fresh (id int)")
+	e.exec(t, "CREATE VIEW "+e.schema+".big_view AS SELECT * FROM "+e.schema+".big")
+	e.exec(t, "ANALYZE "+e.schema+".big")
+	streams, err := e.connector(t).Discover(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, s := range streams {
+		got[s.Name] = s.EstimatedRows
+	}
+	want := map[string]int64{e.schema + ".big": 5000, e.schema + ".fresh": 0, e.schema + ".big_view": 0}
+	for name, n := range want {
+		if got[name] != n {
+			t.Errorf("stream %s: EstimatedRows = %d, want %d (all: %v)", name, got[name], n, got)
+		}
+	}
+	q, err := e.connector(t, "query", "SELECT * FROM "+e.schema+".big").Discover(e.ctx)
+	if err != nil || len(q) != 1 || q[0].EstimatedRows != 0 {
+		t.Errorf("query stream: %+v, %v; want EstimatedRows 0", q, err)
+	}
+}
