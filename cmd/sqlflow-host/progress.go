@@ -54,10 +54,7 @@ func (a *app) startProgress(e *engine.Engine, flows []*config.Flow, pf progressF
 	src := func() []liveview.Flow {
 		out := make([]liveview.Flow, len(flows))
 		for i, f := range flows {
-			fl := e.FlowLive(f.Name)
-			out[i] = liveview.Flow{Name: f.Name, Phase: string(fl.Phase), Rows: fl.Rows, Bytes: fl.Bytes,
-				Started: fl.Started, Ended: fl.Ended, Retries: fl.Resilience.Retries,
-				Restarts: fl.Resilience.Restarts, RateLimitWait: fl.Resilience.RateLimitWait}
+			out[i] = viewFlow(e.FlowLive(f.Name))
 		}
 		return out
 	}
@@ -78,6 +75,16 @@ func (a *app) startProgress(e *engine.Engine, flows []*config.Flow, pf progressF
 			v.Stop()
 		})
 	}
+}
+
+// viewFlow is what the live view shows of a flow: its live state, with
+// the source's estimate of the rows it reads as TotalRows (the ETA; none
+// when the estimate is 0, as for an incremental flow reading past its
+// cursor).
+func viewFlow(fl engine.FlowLive) liveview.Flow {
+	return liveview.Flow{Name: fl.Flow, Phase: string(fl.Phase), Rows: fl.Rows, Bytes: fl.Bytes,
+		Started: fl.Started, Ended: fl.Ended, TotalRows: fl.EstimatedRows, Retries: fl.Resilience.Retries,
+		Restarts: fl.Resilience.Restarts, RateLimitWait: fl.Resilience.RateLimitWait}
 }
 
 // terminal is a liveview.Terminal: stderr (through the redactor) and the

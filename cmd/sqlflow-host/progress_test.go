@@ -3,8 +3,12 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/sqlflow/sqlflow-host/host/engine"
+	"github.com/sqlflow/sqlflow-host/host/liveview"
 )
 
 func TestLogLevel(t *testing.T) {
@@ -94,5 +98,24 @@ func TestProgressFlags(t *testing.T) {
 				t.Fatalf("escape sequences off a terminal:\n%q", r.stderr)
 			}
 		})
+	}
+}
+
+// TestViewFlowTotalRows: a flow's estimate (FlowLive.EstimatedRows) is the
+// live view's TotalRows, so its line shows an ETA; without one it shows
+// none.
+func TestViewFlowTotalRows(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	fl := engine.FlowLive{Flow: "orders", Phase: engine.PhaseReading, Rows: 1000, Bytes: 1 << 20, Started: t0, EstimatedRows: 4000}
+	v := viewFlow(fl)
+	if v.Name != "orders" || v.TotalRows != 4000 || v.Rows != 1000 || v.Phase != "reading" {
+		t.Fatalf("viewFlow = %+v", v)
+	}
+	if line := liveview.Plain(v, t0.Add(10*time.Second)); !strings.Contains(line, "ETA 0:30") {
+		t.Errorf("a flow with an estimate: %q, want ETA 0:30", line)
+	}
+	fl.EstimatedRows = 0
+	if line := liveview.Plain(viewFlow(fl), t0.Add(10*time.Second)); strings.Contains(line, "ETA") {
+		t.Errorf("a flow without an estimate shows an ETA: %q", line)
 	}
 }

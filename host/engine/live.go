@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"encoding/json"
 	"sync"
 	"time"
 
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
 	"github.com/sqlflow/sqlflow-host/host/resilience"
+	"github.com/sqlflow/sqlflow-host/sdk"
 )
 
 // Phase is what a flow of a run does now, for a live view.
@@ -42,6 +44,13 @@ type FlowLive struct {
 	Phase Phase
 	// Rows, Bytes and Pages moved so far.
 	Rows, Bytes, Pages int64
+	// EstimatedRows is the source's estimate of the rows this run of the
+	// flow reads (sdk.Stream.EstimatedRows, from Discover): 0 when the
+	// source cannot tell, before the flow discovered its stream, and for
+	// an incremental flow that reads only what is new since its stored
+	// cursor (the estimate is of the whole stream). Only for progress: it
+	// may be off.
+	EstimatedRows int64
 	// Started is when the flow took its concurrency slot; zero while
 	// queued.
 	Started time.Time
@@ -117,6 +126,25 @@ func (e *Engine) flowEnded(flow string, err error) {
 			fl.Phase = PhaseFailed
 		}
 	})
+}
+
+// flowEstimated records the estimate of the rows flow reads this run.
+func (e *Engine) flowEstimated(flow string, rows int64) {
+	e.live.update(flow, func(fl *FlowLive) {
+		fl.EstimatedRows = max(rows, 0)
+	})
+}
+
+// runEstimate is the estimate of the rows a run of a flow reads from
+// stream: the stream's estimate when the run reads the whole stream (a
+// flow that is not incremental, or an incremental one without a stored
+// cursor: its first run or a full refresh), else 0 (unknown), since only
+// the rows past the cursor are read.
+func runEstimate(stream sdk.Stream, incremental bool, cursor json.RawMessage) int64 {
+	if incremental && len(cursor) > 0 {
+		return 0
+	}
+	return max(stream.EstimatedRows, 0)
 }
 
 // liveProgress records a progress report of the paging loop.

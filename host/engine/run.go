@@ -330,6 +330,7 @@ func (e *Engine) runFlow(ctx context.Context, f *config.Flow, store state.Store,
 			return pipeline.Result{}, err
 		}
 	}
+	e.flowEstimated(f.Name, runEstimate(pl.stream, f.Incremental != nil, pf.CursorValue))
 	r, err := pipeline.Run(ctx, pf, e.flowOptions(opts.Flow, f.Name))
 	if err != nil {
 		return r, err
