@@ -51,10 +51,11 @@ func TestConformance(t *testing.T) {
 			{Name: "table_name not a string", Config: json.RawMessage(`{"table_name": 7}`), Field: "table_name"},
 		},
 		Source: &sdktest.SourceConfig{
-			Config:      json.RawMessage(`{"table_name": "numbers", "generate": {"rows": 250, "seed": 42}}`),
-			Stream:      "numbers",
-			MaxRows:     9,
-			LargeStream: &sdktest.LargeStreamConfig{Config: large, Stream: "big"},
+			Config:        json.RawMessage(`{"table_name": "numbers", "generate": {"rows": 250, "seed": 42}}`),
+			Stream:        "numbers",
+			MaxRows:       9,
+			EstimatedRows: 250,
+			LargeStream:   &sdktest.LargeStreamConfig{Config: large, Stream: "big"},
 		},
 		Destination: &sdktest.DestinationConfig{
 			Config:        mustJSON(t, map[string]any{"table_name": "out", "dump_path": dump}),

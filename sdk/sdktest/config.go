@@ -78,6 +78,11 @@ type SourceConfig struct {
 	// tried (always including the first and the last). Zero means
 	// DefaultMaxResumes.
 	MaxResumes int
+	// EstimatedRows, when not zero, is the estimate (sdk.Stream.
+	// EstimatedRows) Discover must report for Stream, for a source whose
+	// estimate of the fixture is exact. Zero checks only that no
+	// estimate is negative.
+	EstimatedRows int64
 	// LargeStream, when not nil, is read with MaxBytes = LargeReadMaxBytes
 	// and must give at least one page whose Arrow IPC bytes exceed 4 MiB.
 	// Nil skips the large-page source test.

@@ -309,6 +309,15 @@ func (r *runner) testSourceCheckDiscover(t *testing.T) {
 	var names []string
 	for _, s := range streams {
 		names = append(names, s.Name)
+		if s.EstimatedRows < 0 {
+			t.Errorf("Discover: stream %q has EstimatedRows %d; an estimate is 0 (unknown) or positive", s.Name, s.EstimatedRows)
+		}
+		if s.Name == r.cfg.Source.Stream {
+			t.Logf("stream %q: EstimatedRows %d", s.Name, s.EstimatedRows)
+			if want := r.cfg.Source.EstimatedRows; want != 0 && s.EstimatedRows != want {
+				t.Errorf("Discover: stream %q has EstimatedRows %d, want %d", s.Name, s.EstimatedRows, want)
+			}
+		}
 	}
 	if len(streams) > 0 && !slices.Contains(names, r.cfg.Source.Stream) {
 		t.Errorf("Discover lists %q but not the stream %q the test reads", names, r.cfg.Source.Stream)
