@@ -23,8 +23,8 @@ type Flow struct {
 	Started time.Time
 	// Ended is true once the flow finished (it is not shown any more).
 	Ended bool
-	// TotalRows is how many rows the source expects the stream to hold;
-	// zero when it cannot tell, and then no ETA is shown.
+	// TotalRows is how many rows the source expects the flow to read (an
+	// estimate); zero when it cannot tell, and then no ETA is shown.
 	TotalRows int64
 	// Retries, Restarts and RateLimitWait are what the resilience policies
 	// did for the flow so far.

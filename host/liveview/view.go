@@ -15,9 +15,11 @@
 // # ETA
 //
 // A flow's ETA is shown only when Flow.TotalRows says how many rows the
-// source expects. The connector protocol carries no size estimate today,
-// so the host leaves TotalRows zero and no ETA is shown; the column
-// appears as soon as a caller fills it in.
+// source expects. The host fills it from the stream's estimate in the
+// connector protocol (sdk.Stream.EstimatedRows, from Discover; see
+// engine.FlowLive.EstimatedRows); a source that cannot estimate, or an
+// incremental flow reading past its cursor, leaves it zero and no ETA is
+// shown.
 package liveview
 
 import (
