@@ -56,6 +56,29 @@ type streamInfo struct {
 	// modOrder is all sorted by (LastModified, key), for incremental reads
 	// by _last_modified (byModified).
 	modOrder []object
+	// sampleRows and sampleBytes are the rows the schema was inferred
+	// from and the bytes they took (csv and jsonl), or the first parquet
+	// object's rows and its size: what estimatedRows scales up.
+	sampleRows, sampleBytes int64
+	// estimate is estimatedRows of the stream, for Discover.
+	estimate int64
+}
+
+// estimatedRows estimates the rows of a full read for progress: the
+// sampled rows per byte times the objects' total size, 0 when nothing was
+// sampled or an object is gzip'd (its size says little of its rows).
+func estimatedRows(cfg config, st *streamInfo) int64 {
+	if st.sampleRows <= 0 || st.sampleBytes <= 0 {
+		return 0
+	}
+	var total int64
+	for _, o := range st.objects {
+		if st.format != "parquet" && compressed(cfg, o.Key) {
+			return 0
+		}
+		total += o.Size
+	}
+	return int64(float64(total) * float64(st.sampleRows) / float64(st.sampleBytes))
 }
 
 // streamName names the configured dataset: the key's base name without its
@@ -104,7 +127,7 @@ func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
 			cursors = append(cursors, f.Name)
 		}
 	}
-	return []sdk.Stream{{Name: st.name, Schema: st.schema, CursorFields: cursors}}, nil
+	return []sdk.Stream{{Name: st.name, Schema: st.schema, CursorFields: cursors, EstimatedRows: st.estimate}}, nil
 }
 
 // closeReads ends the object read the last page left open (Configure calls
@@ -188,6 +211,7 @@ func (c *Connector) stream(ctx context.Context) (*streamInfo, error) {
 	if err := readSchema(ctx, cfg, cli, st); err != nil {
 		return nil, err
 	}
+	st.estimate = estimatedRows(cfg, st)
 	c.mu.Lock()
 	c.streams[name] = st
 	c.mu.Unlock()
@@ -247,6 +271,7 @@ func readSchema(ctx context.Context, cfg config, cli *client, st *streamInfo) er
 		if err != nil {
 			return errclass.Permanentf("%s: %v", cli.url(o.Key), err)
 		}
+		st.sampleRows, st.sampleBytes = pf.rdr.NumRows(), o.Size
 		return nil
 	}
 	for _, o := range st.objects {

@@ -211,6 +211,7 @@ func csvSchema(ctx context.Context, cfg config, cli *client, st *streamInfo, ob 
 		}
 	}
 	samples := make([][]string, len(names))
+	start, sampled := r.InputOffset(), int64(0)
 	if !cfg.Header {
 		for i, v := range first {
 			if !isNull(cfg, v) {
@@ -236,8 +237,10 @@ func csvSchema(ctx context.Context, cfg config, cli *client, st *streamInfo, ob 
 					samples[i] = append(samples[i], v)
 				}
 			}
+			sampled++
 		}
 	}
+	st.sampleRows, st.sampleBytes = sampled, r.InputOffset()-start
 	for name := range cfg.Types {
 		found := false
 		for _, n := range names {
@@ -390,6 +393,10 @@ func jsonlSchema(ctx context.Context, cfg config, cli *client, st *streamInfo, o
 		return errNoData
 	}
 	st.schema, err = jsonSchemaOf(lines, cli.url(ob.Key), cfg.InferDecimals)
+	st.sampleRows, st.sampleBytes = int64(len(lines)), 0
+	for _, l := range lines {
+		st.sampleBytes += int64(len(l))
+	}
 	return err
 }
 
