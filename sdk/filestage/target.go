@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 )
 
@@ -123,4 +124,19 @@ func realDir(dir string) (string, error) {
 		return "", FileError(err, "resolve", existing)
 	}
 	return filepath.Join(real, rest), nil
+}
+
+// CheckFileWrite is the check a single-file destination (one file per
+// target, modes replace and append) makes before a write: the mode, then
+// [CheckTarget] of the target under path with extension ext. kind names
+// the destination in messages ("csv"). Refusals are PERMANENT.
+func CheckFileWrite(kind, path, ext string, req sdk.WriteRequest) (WriteTarget, error) {
+	switch req.Mode {
+	case sdk.ModeReplace, sdk.ModeAppend:
+	case sdk.ModeUpsert:
+		return WriteTarget{}, errclass.Permanentf("the %s destination does not support mode upsert (flow %q); use replace or append", kind, req.Flow)
+	default:
+		return WriteTarget{}, errclass.Permanentf("unknown write mode %q (flow %q); the %s destination supports replace and append", req.Mode, req.Flow, kind)
+	}
+	return CheckTarget(path, req.Target, req.DefaultTarget, ext)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
-	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 	"github.com/sqlflow/sqlflow-host/sdk/filestage"
 )
 
@@ -33,12 +32,5 @@ func (c *Connector) CheckWrite(ctx context.Context, req sdk.WriteRequest) (strin
 // checkWrite is the validation CheckWrite and BeginWrite share: the mode,
 // then the target file.
 func checkWrite(cfg config, req sdk.WriteRequest) (filestage.WriteTarget, error) {
-	switch req.Mode {
-	case sdk.ModeReplace, sdk.ModeAppend:
-	case sdk.ModeUpsert:
-		return filestage.WriteTarget{}, errclass.Permanentf("the csv destination does not support mode upsert (flow %q); use replace or append", req.Flow)
-	default:
-		return filestage.WriteTarget{}, errclass.Permanentf("unknown write mode %q (flow %q); the csv destination supports replace and append", req.Mode, req.Flow)
-	}
-	return filestage.CheckTarget(cfg.Path, req.Target, req.DefaultTarget, ".csv")
+	return filestage.CheckFileWrite("csv", cfg.Path, ".csv", req)
 }
