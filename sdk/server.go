@@ -39,6 +39,11 @@ type server struct {
 	// Serve).
 	stdio     func()
 	stdioOnce sync.Once
+
+	// aheader is the source when it may allow read-ahead; ahead is the
+	// read-ahead's state (see readahead.go).
+	aheader ReadAheader
+	ahead   readAhead
 }
 
 // newServer returns a server for conn. The spec's roles and protocol version are
@@ -48,6 +53,7 @@ func newServer(conn Connector, logger hclog.Logger) *server {
 	s.src, _ = conn.(Source)
 	s.dst, _ = conn.(Destination)
 	s.spec = FullSpec(conn)
+	s.aheader, _ = conn.(ReadAheader)
 	return s
 }
 
@@ -131,6 +137,14 @@ func (s *server) ReadPage(ctx context.Context, req *pb.ReadPageRequest) (_ *pb.R
 	if s.src == nil {
 		return nil, toStatus(errclass.Permanentf("connector %s is not a source", s.spec.Name))
 	}
+	if s.aheader != nil && s.aheader.ReadAhead() {
+		return s.readPageAhead(ctx, req)
+	}
+	return s.readPage(ctx, req)
+}
+
+// readPage reads and encodes one page; its errors are gRPC statuses.
+func (s *server) readPage(ctx context.Context, req *pb.ReadPageRequest) (*pb.ReadPageResponse, error) {
 	page, err := s.src.ReadPage(ctx, fromReadPageRequest(req))
 	if err != nil {
 		if page.Records != nil {

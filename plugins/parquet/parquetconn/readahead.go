@@ -1,0 +1,6 @@
+package parquetconn
+
+// ReadAhead lets the SDK read the next page while the host forwards the
+// last one (sdk.ReadAheader):
+// its pages are read from local files: nothing the host meters.
+func (c *Connector) ReadAhead() bool { return true }
