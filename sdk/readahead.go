@@ -30,9 +30,11 @@ import (
 // host sees are always those of its own call. The host still drives every
 // page: checkpoints, retries and resume-from-checkpoint are unchanged.
 //
-// While read-ahead is on, the SDK makes one ReadPage call at a time on
-// the source (the read-ahead included): a connector author sees no more
-// concurrency than without it. It costs one page of memory.
+// A read-ahead never runs at the same time as another call on the
+// connector (the SDK holds the host's calls back until it ends), so a
+// connector author sees no more concurrency than without it. Each stream
+// has at most one page read ahead: one page of memory per stream being
+// read.
 //
 // Only a source whose reads have no cost the host must meter should
 // allow it: local files, an in-memory generator, an object store. A
@@ -50,15 +52,18 @@ type ReadAheader interface {
 // read is cancelled (a later request reads the page again).
 const readAheadTimeout = 10 * time.Minute
 
-// readAhead holds a server's read-ahead state: the one page read ahead,
-// if any, and the lock that keeps the source's ReadPage calls one at a
-// time.
+// readAhead holds a server's read-ahead state: the page read ahead for
+// each stream, and the lock that keeps a read-ahead apart from the host's
+// calls.
 type readAhead struct {
-	// call is held across every ReadPage call on the source.
-	call sync.Mutex
+	// gate is held for writing by a read-ahead while it calls the
+	// source, and for reading by every call of the host on the connector
+	// (when the connector is a ReadAheader): host calls run as they did
+	// without read-ahead, a read-ahead runs alone.
+	gate sync.RWMutex
 
 	mu      sync.Mutex
-	pending *ahead
+	pending map[string]*ahead // by stream
 }
 
 // ahead is a page read ahead of the host, for the request req.
@@ -81,13 +86,26 @@ func (a *ahead) matches(r *pb.ReadPageRequest) bool {
 		bytes.Equal(q.GetCursorValueJson(), r.GetCursorValueJson())
 }
 
-// take removes and returns the page read ahead, or nil.
-func (ra *readAhead) take() *ahead {
+// take removes and returns the page read ahead for stream, or nil.
+func (ra *readAhead) take(stream string) *ahead {
 	ra.mu.Lock()
 	defer ra.mu.Unlock()
-	a := ra.pending
-	ra.pending = nil
+	a := ra.pending[stream]
+	delete(ra.pending, stream)
 	return a
+}
+
+// put makes a the page read ahead for its stream and returns the one it
+// replaces, or nil.
+func (ra *readAhead) put(a *ahead) *ahead {
+	ra.mu.Lock()
+	defer ra.mu.Unlock()
+	if ra.pending == nil {
+		ra.pending = map[string]*ahead{}
+	}
+	old := ra.pending[a.req.GetStream()]
+	ra.pending[a.req.GetStream()] = a
+	return old
 }
 
 // readPageAhead answers req for a source that allows read-ahead: from
@@ -96,7 +114,7 @@ func (ra *readAhead) take() *ahead {
 func (s *server) readPageAhead(ctx context.Context, req *pb.ReadPageRequest) (*pb.ReadPageResponse, error) {
 	ra := &s.ahead
 	var resp *pb.ReadPageResponse
-	if a := ra.take(); a != nil {
+	if a := ra.take(req.GetStream()); a != nil {
 		if a.matches(req) {
 			select {
 			case <-a.done:
@@ -112,9 +130,9 @@ func (s *server) readPageAhead(ctx context.Context, req *pb.ReadPageRequest) (*p
 		}
 	}
 	if resp == nil {
-		ra.call.Lock()
+		ra.gate.RLock()
 		r, err := s.readPage(ctx, req)
-		ra.call.Unlock()
+		ra.gate.RUnlock()
 		if err != nil {
 			return nil, err
 		}
@@ -140,18 +158,14 @@ func (s *server) startAhead(ctx context.Context, req *pb.ReadPageRequest, checkp
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readAheadTimeout)
 	a := &ahead{req: next, done: make(chan struct{}), cancel: cancel}
 	ra := &s.ahead
-	ra.mu.Lock()
-	old := ra.pending
-	ra.pending = a
-	ra.mu.Unlock()
-	if old != nil {
+	if old := ra.put(a); old != nil {
 		s.discard(old)
 	}
 	go func() {
 		defer close(a.done)
 		defer cancel()
-		ra.call.Lock()
-		defer ra.call.Unlock()
+		ra.gate.Lock()
+		defer ra.gate.Unlock()
 		if actx.Err() != nil {
 			a.err = actx.Err()
 			return

@@ -54,6 +54,11 @@ func (a *aheadSource) Configure(context.Context, json.RawMessage) ([]FieldError,
 }
 func (a *aheadSource) Check(context.Context) error { return nil }
 func (a *aheadSource) Discover(context.Context) ([]Stream, error) {
+	a.mu.Lock()
+	a.inFlight++
+	a.maxIn = max(a.maxIn, a.inFlight)
+	a.inFlight--
+	a.mu.Unlock()
 	return []Stream{{Name: "s", Schema: aheadSchema}}, nil
 }
 func (a *aheadSource) ReadAhead() bool { return a.ahead }
@@ -64,7 +69,11 @@ func (a *aheadSource) ReadPage(ctx context.Context, req ReadRequest) (Page, erro
 		k = int64(binary.BigEndian.Uint64(req.Checkpoint))
 	}
 	a.mu.Lock()
-	a.calls = append(a.calls, k)
+	if req.Stream == "t" {
+		a.calls = append(a.calls, 1000+k) // stream t's pages are logged from 1000
+	} else {
+		a.calls = append(a.calls, k)
+	}
 	a.inFlight++
 	a.maxIn = max(a.maxIn, a.inFlight)
 	fail := a.failures[k] > 0
@@ -293,6 +302,31 @@ func TestReadAheadCancelledWait(t *testing.T) {
 	}
 }
 
+// TestReadAheadPerStream reads two streams of one connector in turn (two
+// flows sharing a source): each keeps its own page read ahead, so every
+// page is still read from the source once.
+func TestReadAheadPerStream(t *testing.T) {
+	src := &aheadSource{ahead: true, pages: 4}
+	c := serveAhead(t, src)
+	ctx := context.Background()
+	for k := range int64(4) {
+		for _, stream := range []string{"s", "t"} {
+			resp, err := c.ReadPage(ctx, &pb.ReadPageRequest{Stream: stream, Checkpoint: cp(k), MaxRows: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(resp.Checkpoint, cp(k+1)) {
+				t.Fatalf("stream %s page %d: checkpoint %v", stream, k, resp.Checkpoint)
+			}
+		}
+	}
+	calls := src.callLog()
+	slices.Sort(calls)
+	if want := []int64{0, 1, 2, 3, 1000, 1001, 1002, 1003}; !slices.Equal(calls, want) {
+		t.Fatalf("source calls %v, want each page of each stream once %v", calls, want)
+	}
+}
+
 // TestNoReadAheadWithoutOptIn: a source that does not allow read-ahead
 // is called for exactly the pages asked for.
 func TestNoReadAheadWithoutOptIn(t *testing.T) {
@@ -305,5 +339,36 @@ func TestNoReadAheadWithoutOptIn(t *testing.T) {
 	}
 	if got := src.callLog(); !slices.Equal(got, []int64{0, 1, 5}) {
 		t.Fatalf("source calls %v, want exactly the pages asked for", got)
+	}
+}
+
+// TestReadAheadRunsAlone: while a read-ahead is in the source, a host call
+// on the connector (here Discover) waits for it, so the connector never
+// sees two calls at once.
+func TestReadAheadRunsAlone(t *testing.T) {
+	hold := make(chan struct{})
+	src := &aheadSource{ahead: true, pages: 10, hold: hold, holdPage: 1, started: make(chan int64, 16)}
+	s := newServer(src, hclog.NewNullLogger())
+	if _, err := s.ReadPage(context.Background(), &pb.ReadPageRequest{Stream: "s", MaxRows: 10}); err != nil {
+		t.Fatal(err)
+	}
+	<-src.started // page 0
+	<-src.started // page 1, read ahead and held
+	if s.ahead.gate.TryRLock() {
+		t.Fatal("a host call could enter while a read-ahead is in the source")
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Discover(context.Background(), &pb.DiscoverRequest{})
+		done <- err
+	}()
+	close(hold)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if src.maxIn != 1 {
+		t.Fatalf("the connector saw %d calls at once", src.maxIn)
 	}
 }

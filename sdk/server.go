@@ -73,8 +73,20 @@ func FullSpec(conn Connector) Spec {
 	return spec
 }
 
-// enter runs the stdio hook once, at the first call of the host.
-func (s *server) enter() {
+// enter runs the stdio hook once, at the first call of the host, and
+// keeps the call apart from a read-ahead (see readahead.go) until the
+// function it returns is called.
+func (s *server) enter() (leave func()) {
+	s.first()
+	if s.aheader == nil {
+		return func() {}
+	}
+	s.ahead.gate.RLock()
+	return s.ahead.gate.RUnlock
+}
+
+// first runs the stdio hook once, at the first call of the host.
+func (s *server) first() {
 	if s.stdio != nil {
 		s.stdioOnce.Do(s.stdio)
 	}
@@ -91,13 +103,13 @@ func (s *server) guard(op string, err *error) {
 
 func (s *server) Spec(ctx context.Context, _ *pb.SpecRequest) (_ *pb.SpecResponse, err error) {
 	defer s.guard("spec", &err)
-	s.enter()
+	defer s.enter()()
 	return toSpecResponse(s.spec), nil
 }
 
 func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (_ *pb.ConfigureResponse, err error) {
 	defer s.guard("configure", &err)
-	s.enter()
+	defer s.enter()()
 	ferrs, err := s.conn.Configure(ctx, req.GetConfigJson())
 	if err != nil {
 		return nil, toStatus(err)
@@ -107,7 +119,7 @@ func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (_ *pb
 
 func (s *server) Check(ctx context.Context, _ *pb.CheckRequest) (_ *pb.CheckResponse, err error) {
 	defer s.guard("check", &err)
-	s.enter()
+	defer s.enter()()
 	if err := s.conn.Check(ctx); err != nil {
 		return nil, toStatus(err)
 	}
@@ -116,7 +128,7 @@ func (s *server) Check(ctx context.Context, _ *pb.CheckRequest) (_ *pb.CheckResp
 
 func (s *server) Discover(ctx context.Context, _ *pb.DiscoverRequest) (_ *pb.DiscoverResponse, err error) {
 	defer s.guard("discover", &err)
-	s.enter()
+	defer s.enter()()
 	if s.src == nil {
 		return nil, toStatus(errclass.Permanentf("connector %s is not a source", s.spec.Name))
 	}
@@ -133,13 +145,17 @@ func (s *server) Discover(ctx context.Context, _ *pb.DiscoverRequest) (_ *pb.Dis
 
 func (s *server) ReadPage(ctx context.Context, req *pb.ReadPageRequest) (_ *pb.ReadPageResponse, err error) {
 	defer s.guard("read", &err)
-	s.enter()
 	if s.src == nil {
+		defer s.enter()()
 		return nil, toStatus(errclass.Permanentf("connector %s is not a source", s.spec.Name))
 	}
 	if s.aheader != nil && s.aheader.ReadAhead() {
+		// Not entered: waiting for a page read ahead must not hold it
+		// back; readPageAhead enters around its own call on the source.
+		s.first()
 		return s.readPageAhead(ctx, req)
 	}
+	defer s.enter()()
 	return s.readPage(ctx, req)
 }
 
@@ -161,7 +177,7 @@ func (s *server) readPage(ctx context.Context, req *pb.ReadPageRequest) (*pb.Rea
 
 func (s *server) BeginWrite(ctx context.Context, req *pb.BeginWriteRequest) (_ *pb.BeginWriteResponse, err error) {
 	defer s.guard("begin_write", &err)
-	s.enter()
+	defer s.enter()()
 	if s.dst == nil {
 		return nil, toStatus(errclass.Permanentf("connector %s is not a destination", s.spec.Name))
 	}
@@ -177,7 +193,7 @@ func (s *server) BeginWrite(ctx context.Context, req *pb.BeginWriteRequest) (_ *
 
 func (s *server) WriteBatch(ctx context.Context, req *pb.WriteBatchRequest) (_ *pb.WriteBatchResponse, err error) {
 	defer s.guard("write", &err)
-	s.enter()
+	defer s.enter()()
 	if s.dst == nil {
 		return nil, toStatus(errclass.Permanentf("connector %s is not a destination", s.spec.Name))
 	}
@@ -194,7 +210,7 @@ func (s *server) WriteBatch(ctx context.Context, req *pb.WriteBatchRequest) (_ *
 
 func (s *server) CommitWrite(ctx context.Context, req *pb.CommitWriteRequest) (_ *pb.CommitWriteResponse, err error) {
 	defer s.guard("commit", &err)
-	s.enter()
+	defer s.enter()()
 	if s.dst == nil {
 		return nil, toStatus(errclass.Permanentf("connector %s is not a destination", s.spec.Name))
 	}
@@ -210,7 +226,7 @@ func (s *server) CommitWrite(ctx context.Context, req *pb.CommitWriteRequest) (_
 
 func (s *server) AbortWrite(ctx context.Context, req *pb.AbortWriteRequest) (_ *pb.AbortWriteResponse, err error) {
 	defer s.guard("abort", &err)
-	s.enter()
+	defer s.enter()()
 	if s.dst == nil {
 		return nil, toStatus(errclass.Permanentf("connector %s is not a destination", s.spec.Name))
 	}
@@ -222,7 +238,7 @@ func (s *server) AbortWrite(ctx context.Context, req *pb.AbortWriteRequest) (_ *
 
 func (s *server) CheckWrite(ctx context.Context, req *pb.CheckWriteRequest) (_ *pb.CheckWriteResponse, err error) {
 	defer s.guard("check_write", &err)
-	s.enter()
+	defer s.enter()()
 	wc, ok := s.conn.(WriteChecker)
 	if s.dst == nil || !ok {
 		return nil, status.Error(codes.Unimplemented, "connector "+s.spec.Name+" does not check writes")
@@ -236,7 +252,7 @@ func (s *server) CheckWrite(ctx context.Context, req *pb.CheckWriteRequest) (_ *
 
 func (s *server) GetState(ctx context.Context, req *pb.GetStateRequest) (_ *pb.GetStateResponse, err error) {
 	defer s.guard("get_state", &err)
-	s.enter()
+	defer s.enter()()
 	st, ok := s.conn.(StateStore)
 	if !ok {
 		return nil, status.Error(codes.Unimplemented, "connector "+s.spec.Name+" does not store state")
@@ -250,7 +266,7 @@ func (s *server) GetState(ctx context.Context, req *pb.GetStateRequest) (_ *pb.G
 
 func (s *server) DeleteState(ctx context.Context, req *pb.DeleteStateRequest) (_ *pb.DeleteStateResponse, err error) {
 	defer s.guard("delete_state", &err)
-	s.enter()
+	defer s.enter()()
 	st, ok := s.conn.(StateStore)
 	if !ok {
 		return nil, status.Error(codes.Unimplemented, "connector "+s.spec.Name+" does not store state")
