@@ -21,7 +21,9 @@
 // opaque checkpoint (nil means "from the start") and returns one Arrow record
 // batch plus the checkpoint after it. The same checkpoint must always yield
 // the same page, and a checkpoint handed out before a restart must work in a
-// new process that has never seen it.
+// new process that has never seen it. A source whose reads cost nothing the
+// host meters can implement [ReadAheader]: the SDK then reads the next page
+// while the host forwards the last one.
 //
 // # Writes
 //
