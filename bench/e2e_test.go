@@ -260,12 +260,20 @@ func startInProcess(b *testing.B, fs flowSpec) endpoints {
 	return endpoints{src: inProcess(fs.srcType), dst: inProcess(fs.dstType), stop: func() {}}
 }
 
-func startPlugins(b *testing.B, fs flowSpec) endpoints {
+func startPlugins(b *testing.B, fs flowSpec) endpoints { return startPluginsTLS(b, fs, true) }
+
+// startPluginsPlain starts the plugins without AutoMTLS (plain gRPC over
+// the Unix socket), which the CLI never does: BenchmarkE2EMTLS measures
+// what TLS costs against it.
+func startPluginsPlain(b *testing.B, fs flowSpec) endpoints { return startPluginsTLS(b, fs, false) }
+
+func startPluginsTLS(b *testing.B, fs flowSpec, mtls bool) endpoints {
 	b.Helper()
 	l, err := plugin.NewLauncher(plugin.Dir{Path: binaries(b), From: "bench"}, hclog.NewNullLogger())
 	if err != nil {
 		b.Fatal(err)
 	}
+	l.WithoutMTLS = !mtls
 	ctx := context.Background()
 	src, err := l.Start(ctx, fs.srcType, "src")
 	if err != nil {
@@ -604,6 +612,50 @@ func BenchmarkE2EMemoryToMemory(b *testing.B) {
 		}
 	}
 	b.Run(fmt.Sprintf("rows=%d", rows), func(b *testing.B) { compare(b, reps, spec, rows, 0) })
+}
+
+// BenchmarkE2EMTLS moves the memory flow of BenchmarkE2EMemoryToMemory
+// through plugins with AutoMTLS (as the CLI always does) and without it
+// (plain gRPC on the Unix socket), alternately, SQLFLOW_BENCH_REPS times
+// each, and reports what TLS costs in throughput and CPU.
+func BenchmarkE2EMTLS(b *testing.B) {
+	requireE2E(b)
+	rows := envInt(b, "SQLFLOW_BENCH_MEM_ROWS", 10_000_000)
+	reps := int(envInt(b, "SQLFLOW_BENCH_REPS", 3))
+	fs := flowSpec{
+		srcType: "memory", dstType: "memory",
+		srcCfg: map[string]any{"table_name": "orders", "generate": map[string]any{"rows": rows, "seed": 1}},
+		dstCfg: map[string]any{},
+		target: "orders",
+	}
+	b.Run(fmt.Sprintf("memory/rows=%d", rows), func(b *testing.B) {
+		var tls, plain, tlsCPU, plainCPU []float64
+		for range b.N {
+			for range reps {
+				t := runAndClean(b, startPlugins, fs)
+				p := runAndClean(b, startPluginsPlain, fs)
+				for _, r := range []run{t, p} {
+					if r.res.Rows != rows {
+						b.Fatalf("moved %d rows, want %d", r.res.Rows, rows)
+					}
+				}
+				tls, tlsCPU = append(tls, t.res.RowsPerSecond()), append(tlsCPU, t.cpu())
+				plain, plainCPU = append(plain, p.res.RowsPerSecond()), append(plainCPU, p.cpu())
+				b.Logf("rep: mTLS %.0f rows/s (CPU %.2fs = host %.2f + source %.2f + destination %.2f); plain %.0f rows/s (CPU %.2fs = host %.2f + source %.2f + destination %.2f); others' CPU %.1fs and %.1fs",
+					t.res.RowsPerSecond(), t.cpu(), t.hostCPU, t.srcCPU, t.dstCPU,
+					p.res.RowsPerSecond(), p.cpu(), p.hostCPU, p.srcCPU, p.dstCPU, t.othersCPU, p.othersCPU)
+			}
+		}
+		mt, mp := median(tls), median(plain)
+		b.ReportMetric(mt, "mtls_rows/s")
+		b.ReportMetric(mp, "plain_rows/s")
+		b.ReportMetric(median(tlsCPU), "mtls_cpu_s")
+		b.ReportMetric(median(plainCPU), "plain_cpu_s")
+		b.ReportMetric(100*(1-mt/mp), "mtls_cost_%")
+		b.ReportMetric(100*(median(tlsCPU)/median(plainCPU)-1), "mtls_cpu_%")
+		b.Logf("mTLS rows/s %v, plain rows/s %v: medians %.0f vs %.0f, mTLS costs %.1f%% of throughput and %+.1f%% CPU",
+			rounded(tls), rounded(plain), mt, mp, 100*(1-mt/mp), 100*(median(tlsCPU)/median(plainCPU)-1))
+	})
 }
 
 // ---- the CLI ----

@@ -52,6 +52,11 @@ type Launcher struct {
 	// the Logger's fields (for a JSON log) instead of writing them into
 	// the line's message as plain text (see pluginLogger).
 	StructuredPluginLogs bool
+	// WithoutMTLS turns go-plugin's AutoMTLS off, so the host speaks plain
+	// gRPC to its plugins over the Unix socket. Only benchmarks set it, to
+	// measure what TLS costs (bench/: BenchmarkE2EMTLS); the CLI never
+	// does.
+	WithoutMTLS bool
 	// StartTimeout bounds the handshake; zero means DefaultStartTimeout.
 	StartTimeout time.Duration
 	// WorkDir is the working directory of every plugin process: the
@@ -215,7 +220,7 @@ func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, e
 		UnixSocketConfig: &goplugin.UnixSocketConfig{TempDir: sockets},
 		SecureConfig:     secure,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		AutoMTLS:         true,
+		AutoMTLS:         !l.WithoutMTLS,
 		Logger:           pluginLogger{l.Logger.Named(instance), l.StructuredPluginLogs},
 		Stderr:           ring,
 		// After the handshake go-plugin moves the plugin's os.Stdout and
