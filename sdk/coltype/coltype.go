@@ -250,6 +250,17 @@ type ParseOptions struct {
 
 // ParseWith is Parse with opts.
 func ParseWith(t Type, s string, opts ParseOptions) (Value, error) {
+	if t.Kind != KindString {
+		if v, ok := parseCommon(t, s, opts); ok {
+			return v, nil
+		}
+	}
+	return parseGeneral(t, s, opts)
+}
+
+// parseGeneral is ParseWith for every form, and every error: what
+// parseCommon, its fast path for the common forms, must agree with.
+func parseGeneral(t Type, s string, opts ParseOptions) (Value, error) {
 	switch t.Kind {
 	case KindInt64:
 		if !isInt(s) {

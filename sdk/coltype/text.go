@@ -20,8 +20,8 @@ func ParseText(t Type, text []byte, opts ParseOptions) (Value, error) {
 	if v, ok := parseCommon(t, text, opts); ok {
 		return v, nil
 	}
-	// Any other form, and every error, goes the way of ParseWith.
-	return ParseWith(t, string(text), opts)
+	// Any other form, and every error, goes the general way.
+	return parseGeneral(t, string(text), opts)
 }
 
 // AppendText parses text as a value of type t and appends it to b, the
@@ -42,11 +42,12 @@ func AppendText(b array.Builder, t Type, text []byte, opts ParseOptions) (int64,
 }
 
 // parseCommon parses the common forms of a value of type t (not string)
-// from bytes: plain integers of up to 18 digits, decimals of up to 18
+// from a string or bytes, without allocating: plain integers of up to 18 digits, decimals of up to 18
 // digits, floats, bools, YYYY-MM-DD dates with a four-digit year and the
 // timestamps of scanTimestamp. It reports false for anything else, which
-// ParseWith then decides; where it reports true its value is ParseWith's.
-func parseCommon(t Type, b []byte, opts ParseOptions) (Value, bool) {
+// parseGeneral then decides; where it reports true its value is
+// parseGeneral's (TestParseCommonMatchesGeneral).
+func parseCommon[T ~string | ~[]byte](t Type, b T, opts ParseOptions) (Value, bool) {
 	switch t.Kind {
 	case KindInt64:
 		// isInt without a sign leaves at most 18 digits: no overflow.
@@ -58,8 +59,8 @@ func parseCommon(t Type, b []byte, opts ParseOptions) (Value, bool) {
 			b = b[1:]
 		}
 		var n int64
-		for _, c := range b {
-			n = n*10 + int64(c-'0')
+		for i := range len(b) {
+			n = n*10 + int64(b[i]-'0')
 		}
 		if neg {
 			n = -n
@@ -123,8 +124,9 @@ func parseCommon(t Type, b []byte, opts ParseOptions) (Value, bool) {
 // lowerASCII reports whether b, with ASCII letters in lower case, is
 // word. (bytes.EqualFold would also take "ſ" for "s", which
 // strings.ToLower, what ParseWith uses, does not.)
-func lowerASCII(b []byte, word string) bool {
-	for i, c := range b {
+func lowerASCII[T ~string | ~[]byte](b T, word string) bool {
+	for i := range len(b) {
+		c := b[i]
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
@@ -136,9 +138,10 @@ func lowerASCII(b []byte, word string) bool {
 }
 
 // digits reads b, all ASCII digits, as a number.
-func digits(b []byte) (int, bool) {
+func digits[T ~string | ~[]byte](b T) (int, bool) {
 	n := 0
-	for _, c := range b {
+	for i := range len(b) {
+		c := b[i]
 		if c < '0' || c > '9' {
 			return 0, false
 		}
@@ -149,7 +152,7 @@ func digits(b []byte) (int, bool) {
 
 // decimalBytes is ParseDecimal for a plain decimal of at most 18 digits
 // (at the column's scale) held as bytes; false for anything else.
-func decimalBytes(b []byte, precision, scale int32) (decimal128.Num, bool) {
+func decimalBytes[T ~string | ~[]byte](b T, precision, scale int32) (decimal128.Num, bool) {
 	neg := false
 	if len(b) != 0 && (b[0] == '-' || b[0] == '+') {
 		neg = b[0] == '-'
@@ -157,8 +160,8 @@ func decimalBytes(b []byte, precision, scale int32) (decimal128.Num, bool) {
 	}
 	intPart, frac := b, b[:0]
 	dot := false
-	for i, c := range b {
-		if c == '.' {
+	for i := range len(b) {
+		if b[i] == '.' {
 			intPart, frac, dot = b[:i], b[i+1:], true
 			break
 		}
@@ -173,8 +176,8 @@ func decimalBytes(b []byte, precision, scale int32) (decimal128.Num, bool) {
 		return decimal128.Num{}, false
 	}
 	if len(frac) > int(scale) {
-		for _, c := range frac[scale:] {
-			if c != '0' {
+		for i := int(scale); i < len(frac); i++ {
+			if frac[i] != '0' {
 				return decimal128.Num{}, false
 			}
 		}
@@ -187,11 +190,11 @@ func decimalBytes(b []byte, precision, scale int32) (decimal128.Num, bool) {
 		return decimal128.Num{}, false
 	}
 	var u uint64
-	for _, c := range intPart {
-		u = u*10 + uint64(c-'0')
+	for i := range len(intPart) {
+		u = u*10 + uint64(intPart[i]-'0')
 	}
-	for _, c := range frac {
-		u = u*10 + uint64(c-'0')
+	for i := range len(frac) {
+		u = u*10 + uint64(frac[i]-'0')
 	}
 	for range int(scale) - len(frac) {
 		u *= 10

@@ -41,10 +41,11 @@ func randomValue(r *rand.Rand) string {
 	return sb.String()
 }
 
-// TestParseTextMatchesParseWith: for hostile and random values of every
-// type, with and without truncation, ParseText gives ParseWith's value or
-// its error, word for word.
-func TestParseTextMatchesParseWith(t *testing.T) {
+// TestParseCommonMatchesGeneral: for hostile and random values of every
+// type, with and without truncation, ParseText (bytes) and ParseWith
+// (strings), which parse the common forms by parseCommon, give the general
+// parser's value or its error, word for word.
+func TestParseCommonMatchesGeneral(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	values := append([]string(nil), hostileValues...)
 	for range 20000 {
@@ -65,10 +66,14 @@ func TestParseTextMatchesParseWith(t *testing.T) {
 		opts := ParseOptions{TruncateTimestamps: truncate}
 		for _, typ := range textTypes {
 			for _, v := range values {
-				want, wantErr := ParseWith(typ, v, opts)
+				want, wantErr := parseGeneral(typ, v, opts)
 				got, gotErr := ParseText(typ, []byte(v), opts)
 				if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && wantErr.Error() != gotErr.Error()) || !reflect.DeepEqual(got, want) {
-					t.Fatalf("%s %q (truncate %v): ParseText %+v, %v; ParseWith %+v, %v", typ, v, truncate, got, gotErr, want, wantErr)
+					t.Fatalf("%s %q (truncate %v): ParseText %+v, %v; general %+v, %v", typ, v, truncate, got, gotErr, want, wantErr)
+				}
+				got, gotErr = ParseWith(typ, v, opts)
+				if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && wantErr.Error() != gotErr.Error()) || !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s %q (truncate %v): ParseWith %+v, %v; general %+v, %v", typ, v, truncate, got, gotErr, want, wantErr)
 				}
 			}
 		}
@@ -82,7 +87,7 @@ func TestAppendTextMatchesAppend(t *testing.T) {
 		got, want := array.NewBuilder(memory.DefaultAllocator, typ.Arrow()), array.NewBuilder(memory.DefaultAllocator, typ.Arrow())
 		for _, v := range hostileValues {
 			n, err := AppendText(got, typ, []byte(v), ParseOptions{})
-			pv, perr := ParseWith(typ, v, ParseOptions{})
+			pv, perr := parseGeneral(typ, v, ParseOptions{})
 			if (err == nil) != (perr == nil) {
 				t.Fatalf("%s %q: AppendText %v, ParseWith %v", typ, v, err, perr)
 			}
@@ -109,7 +114,8 @@ func TestAppendTextMatchesAppend(t *testing.T) {
 }
 
 // TestParseTextDoesNotAllocate: the common forms of every type but
-// string parse from bytes without allocating.
+// string parse from bytes (ParseText) and strings (ParseWith) without
+// allocating.
 func TestParseTextDoesNotAllocate(t *testing.T) {
 	cases := []struct {
 		typ Type
@@ -126,6 +132,13 @@ func TestParseTextDoesNotAllocate(t *testing.T) {
 			}
 		}); n != 0 {
 			t.Errorf("%s %q: %v allocations per value", c.typ, c.v, n)
+		}
+		if n := testing.AllocsPerRun(100, func() {
+			if _, err := ParseWith(c.typ, c.v, ParseOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}); n != 0 {
+			t.Errorf("ParseWith %s %q: %v allocations per value", c.typ, c.v, n)
 		}
 	}
 }
