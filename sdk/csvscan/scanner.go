@@ -364,12 +364,10 @@ func (s *Scanner) inBuffer() ([]byte, bool) {
 // the line breaks in them.
 func (s *Scanner) split(w []byte) (n int, lines int64, res int) {
 	s.fields, s.quoted = s.fields[:0], s.quoted[:0]
-	if cap(s.scratch) < len(w) {
-		s.scratch = make([]byte, 0, len(w))
-	}
-	// Undoubled fields go to scratch, which holds len(w) bytes without
-	// growing, so earlier fields' slices of it stay valid.
+	// Undoubled fields go to scratch; when it grows, earlier fields keep
+	// their slices of the old array, whose bytes do not change.
 	scratch := s.scratch[:0]
+	defer func() { s.scratch = scratch }()
 	delim, quote := s.delim, s.quote
 	i, nl := 0, -1 // nl: the next '\n' at or after i, once looked for
 	brk := 1       // the bytes of the line break ending the record
