@@ -362,9 +362,8 @@ func (s *Scanner) inBuffer() ([]byte, bool) {
 // doubled quote). It returns the record's bytes with its line break and
 // the line breaks in them.
 func (s *Scanner) split(w []byte) (n int, lines int64, res int) {
-	// The slices are the scanner's, worked on as locals and stored once:
-	// a store of a slice into the heap costs a write barrier while the
-	// garbage collector runs, which per field was a tenth of the time.
+	// The slices are the scanner's, worked on as locals and stored once
+	// per record rather than once per field.
 	var fields [][]byte
 	var quoted []bool
 	var scratch []byte
