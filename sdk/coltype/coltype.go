@@ -250,6 +250,17 @@ type ParseOptions struct {
 
 // ParseWith is Parse with opts.
 func ParseWith(t Type, s string, opts ParseOptions) (Value, error) {
+	if t.Kind != KindString {
+		if v, ok := parseCommon(t, s, opts); ok {
+			return v, nil
+		}
+	}
+	return parseGeneral(t, s, opts)
+}
+
+// parseGeneral is ParseWith for every form, and every error: what
+// parseCommon, its fast path for the common forms, must agree with.
+func parseGeneral(t Type, s string, opts ParseOptions) (Value, error) {
 	switch t.Kind {
 	case KindInt64:
 		if !isInt(s) {
@@ -304,12 +315,13 @@ func ParseWith(t Type, s string, opts ParseOptions) (Value, error) {
 }
 
 // isInt: an optional sign and decimal digits, without a leading zero
-// (so "007" stays a string and keeps its zeros).
-func isInt(s string) bool {
-	if s != "" && (s[0] == '-' || s[0] == '+') {
+// (so "007" stays a string and keeps its zeros). It reads text as a
+// string or as bytes (a csv field where it lies).
+func isInt[T ~string | ~[]byte](s T) bool {
+	if len(s) != 0 && (s[0] == '-' || s[0] == '+') {
 		s = s[1:]
 	}
-	if s == "" || (len(s) > 1 && s[0] == '0') {
+	if len(s) == 0 || (len(s) > 1 && s[0] == '0') {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -322,9 +334,9 @@ func isInt(s string) bool {
 
 // isFloat: [sign] digits [. digits] [e [sign] digits], or [sign] . digits,
 // without a leading zero before other integer digits. No NaN or Inf, no
-// hex, no underscores.
-func isFloat(s string) bool {
-	if s != "" && (s[0] == '-' || s[0] == '+') {
+// hex, no underscores. It reads text as a string or as bytes.
+func isFloat[T ~string | ~[]byte](s T) bool {
+	if len(s) != 0 && (s[0] == '-' || s[0] == '+') {
 		s = s[1:]
 	}
 	i, digits := 0, 0
@@ -472,9 +484,10 @@ func ParseTimestamp(s string) (int64, error) {
 	return ParseTimestampIn(s, time.UTC)
 }
 
-// scanTimestamp reads the forms ParseTimestamp accepts, with any fraction.
-func scanTimestamp(s string) (time.Time, bool) {
-	num := func(s string) (int, bool) {
+// scanTimestamp reads the forms ParseTimestamp accepts, with any
+// fraction, from text as a string or as bytes.
+func scanTimestamp[T ~string | ~[]byte](s T) (time.Time, bool) {
+	num := func(s T) (int, bool) {
 		n := 0
 		for i := 0; i < len(s); i++ {
 			if s[i] < '0' || s[i] > '9' {
@@ -482,7 +495,7 @@ func scanTimestamp(s string) (time.Time, bool) {
 			}
 			n = n*10 + int(s[i]-'0')
 		}
-		return n, s != ""
+		return n, len(s) != 0
 	}
 	if len(s) < 16 || s[4] != '-' || s[7] != '-' || s[13] != ':' {
 		return time.Time{}, false
@@ -500,7 +513,7 @@ func scanTimestamp(s string) (time.Time, bool) {
 	}
 	rest := s[16:]
 	sec, nanos := 0, 0
-	if strings.HasPrefix(rest, ":") {
+	if len(rest) != 0 && rest[0] == ':' {
 		if len(rest) < 3 {
 			return time.Time{}, false
 		}
@@ -509,7 +522,7 @@ func scanTimestamp(s string) (time.Time, bool) {
 			return time.Time{}, false
 		}
 		rest = rest[3:]
-		if strings.HasPrefix(rest, ".") {
+		if len(rest) != 0 && rest[0] == '.' {
 			i := 1
 			for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
 				i++
@@ -518,13 +531,16 @@ func scanTimestamp(s string) (time.Time, bool) {
 			if len(digits) < 1 || len(digits) > 9 {
 				return time.Time{}, false
 			}
-			nanos, _ = num(digits + strings.Repeat("0", 9-len(digits)))
+			nanos, _ = num(digits)
+			for range 9 - len(digits) {
+				nanos *= 10
+			}
 			rest = rest[i:]
 		}
 	}
 	offset := 0
 	switch {
-	case rest == "" || rest == "Z" || rest == "z":
+	case len(rest) == 0 || (len(rest) == 1 && (rest[0] == 'Z' || rest[0] == 'z')):
 	case rest[0] == '+' || rest[0] == '-':
 		z := rest[1:]
 		var hh, mm int
@@ -613,7 +629,7 @@ func Infer(values []string, opts InferOptions) Type {
 			return Decimal(InferredPrecision, int32(scale))
 		}
 	}
-	if all(isFloat) {
+	if all(isFloat[string]) {
 		return Float64
 	}
 	if all(func(v string) bool { _, err := Parse(Bool, v); return err == nil }) {

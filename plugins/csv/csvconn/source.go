@@ -17,6 +17,7 @@ import (
 
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/coltype"
+	"github.com/sqlflow/sqlflow-host/sdk/csvscan"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 	"github.com/sqlflow/sqlflow-host/sdk/filestage"
 	"github.com/sqlflow/sqlflow-host/sdk/recordsize"
@@ -294,6 +295,25 @@ func isNull(cfg config, v string, quoted bool) bool {
 	return false
 }
 
+// isNullBytes is isNull for a field as bytes.
+func isNullBytes(cfg config, v []byte, quoted bool) bool {
+	if quoted {
+		return false
+	}
+	for _, n := range cfg.NullValues {
+		if string(v) == n {
+			return true
+		}
+	}
+	return false
+}
+
+// cellError is a value of column i that does not parse as its type.
+func cellError(file string, line int64, st *streamInfo, i int, err error) error {
+	cell := &coltype.CellError{Where: fmt.Sprintf("file %q", file), Line: line, Column: st.schema.Field(i).Name, Type: st.types[i], Err: err}
+	return errclass.Permanentf("%w", cell)
+}
+
 func raggedError(file string, line int64, got, want int) error {
 	return errclass.Permanentf("file %q, line %d: the row has %d fields, but the file has %d columns", file, line, got, want)
 }
@@ -417,14 +437,16 @@ func (c *Connector) readFile(ctx context.Context, cfg config, st *streamInfo, cp
 			return false, filestage.FileError(err, "seek in", name)
 		}
 	}
-	p := newRecordReader(f, cfg, cp.Offset, cp.Line)
 	if cp.Offset == 0 {
-		cp.Line, cp.Row, p.line = 1, 0, 1
+		cp.Line, cp.Row = 1, 0
+	}
+	sc := csvscan.New(f, scanOptions(cfg), cp.Offset, cp.Line)
+	if cp.Offset == 0 {
 		if !cfg.Latin1 {
-			p.skipBOM()
+			sc.SkipBOM()
 		}
 		if cfg.HasHeader {
-			fields, _, _, err := p.read()
+			rec, err := sc.Next()
 			if err == io.EOF {
 				// An empty file holds no rows.
 				cp.File++
@@ -435,21 +457,28 @@ func (c *Connector) readFile(ctx context.Context, cfg config, st *streamInfo, cp
 				return false, nil
 			}
 			if err != nil {
-				return false, dataError(name, err)
+				return false, dataError(name, scanError(err))
 			}
-			if !equalStrings(fields, st.header) {
+			if fields := rec.Strings(); !equalStrings(fields, st.header) {
 				return false, errclass.Permanentf("file %q has the header [%s], but the stream's first file %q has [%s]; files of one glob must share their columns",
 					name, strings.Join(fields, ", "), st.headerFile, strings.Join(st.header, ", "))
 			}
 		}
 	}
 	ncols := len(st.types)
-	cols := make([]coltype.Value, ncols)
-	nulls := make([]bool, ncols)
+	builders := make([]array.Builder, ncols)
+	for i := range builders {
+		builders[i] = b.Field(i)
+	}
+	var cols []coltype.Value
+	var nulls []bool
+	if filter != nil {
+		cols, nulls = make([]coltype.Value, ncols), make([]bool, ncols)
+	}
 	for {
 		if *rows >= maxRows || *size >= maxBytes {
-			cp.Offset, cp.Line, cp.Name = p.offset, p.line, name
-			if p.atEOF() {
+			cp.Offset, cp.Line, cp.Name = sc.Offset(), sc.Line(), name
+			if sc.AtEOF() {
 				break
 			}
 			return true, nil
@@ -457,45 +486,61 @@ func (c *Connector) readFile(ctx context.Context, cfg config, st *streamInfo, cp
 		if *rows%1024 == 0 && ctx.Err() != nil {
 			return false, errclass.Transientf("read %q: %w", name, ctx.Err())
 		}
-		fields, quoted, line, err := p.read()
+		rec, err := sc.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return false, dataError(name, err)
+			return false, dataError(name, scanError(err))
 		}
-		if len(fields) != ncols {
-			return false, raggedError(name, line, len(fields), ncols)
+		if len(rec.Fields) != ncols {
+			return false, raggedError(name, rec.Line, len(rec.Fields), ncols)
 		}
 		cp.Row++
 		var rowSize int64
-		for i, s := range fields {
-			nulls[i] = isNull(cfg, s, quoted[i])
+		if filter == nil {
+			// Parse each field where it lies, straight into its column; an
+			// error fails the page, so a half-appended row is never seen.
+			for i, field := range rec.Fields {
+				if isNullBytes(cfg, field, rec.Quoted[i]) {
+					builders[i].AppendNull()
+					rowSize++
+					continue
+				}
+				n, err := coltype.AppendText(builders[i], st.types[i], field, cfg.Parse)
+				if err != nil {
+					return false, cellError(name, rec.Line, st, i, err)
+				}
+				rowSize += n + 1
+			}
+			*rows++
+			*size += rowSize
+			continue
+		}
+		for i, field := range rec.Fields {
+			nulls[i] = isNullBytes(cfg, field, rec.Quoted[i])
 			if nulls[i] {
 				rowSize++
 				continue
 			}
-			v, err := coltype.ParseWith(st.types[i], s, cfg.Parse)
+			v, err := coltype.ParseText(st.types[i], field, cfg.Parse)
 			if err != nil {
-				cell := &coltype.CellError{Where: fmt.Sprintf("file %q", name), Line: line, Column: st.schema.Field(i).Name, Type: st.types[i], Err: err}
-				return false, errclass.Permanentf("%w", cell)
+				return false, cellError(name, rec.Line, st, i, err)
 			}
 			cols[i] = v
 			rowSize += coltype.Size(st.types[i], v) + 1
 		}
-		if filter != nil {
-			if nulls[filter.col] {
-				continue
-			}
-			if !filter.Keep(cols[filter.col]) {
-				continue
-			}
+		if nulls[filter.col] {
+			continue
+		}
+		if !filter.Keep(cols[filter.col]) {
+			continue
 		}
 		for i := range cols {
 			if nulls[i] {
-				b.Field(i).AppendNull()
+				builders[i].AppendNull()
 			} else {
-				coltype.Append(b.Field(i), st.types[i], cols[i])
+				coltype.Append(builders[i], st.types[i], cols[i])
 			}
 		}
 		*rows++
