@@ -69,6 +69,9 @@ type Launcher struct {
 	Perms Perms
 
 	mu sync.Mutex
+	// declared holds, by binary path, the environment variables each
+	// plugin's Spec declares (sdk.Spec.Env), learnt at its first start.
+	declared map[string][]string
 	// runDir holds the plugins' Unix sockets; created by the first Start,
 	// removed by Close.
 	runDir string
@@ -170,7 +173,51 @@ type Process struct {
 // Start launches the plugin for typ as the connector instance named
 // instance, verifies it (permissions, lock), performs the handshake and
 // returns the running process. ctx bounds only the start.
+//
+// The process gets a clean environment: the host's variables of the
+// allow-list (AllowedEnv) and those its Spec declares (sdk.Spec.Env),
+// nothing else. A binary's declaration is learnt at its first start, from
+// its Spec: when the host has variables it declares, that first process
+// is stopped and started again with them (once per binary and Launcher).
 func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, error) {
+	path := ""
+	if bin, err := Find(l.Dir, typ); err == nil {
+		path = bin.Path
+	}
+	l.mu.Lock()
+	declared, known := l.declared[path]
+	l.mu.Unlock()
+	p, err := l.start(ctx, typ, instance, declared)
+	if err != nil || known {
+		return p, err
+	}
+	spec, err := p.Client.Spec(ctx)
+	if err != nil {
+		return p, nil // the caller's own Spec call reports it
+	}
+	var env []string
+	for _, name := range spec.Env {
+		if strings.TrimSuffix(name, "*") == "" {
+			l.Logger.Warn("plugin declares the whole environment (\"*\"); it gets the allow-list only", "plugin", typ)
+			continue
+		}
+		env = append(env, name)
+	}
+	l.mu.Lock()
+	if l.declared == nil {
+		l.declared = map[string][]string{}
+	}
+	l.declared[path] = env
+	l.mu.Unlock()
+	if !declaresMore(os.Environ(), env) {
+		return p, nil
+	}
+	p.Kill()
+	return l.start(ctx, typ, instance, env)
+}
+
+// start is Start with the declared environment known (nil: none).
+func (l *Launcher) start(ctx context.Context, typ, instance string, declared []string) (*Process, error) {
 	bin, err := Find(l.Dir, typ)
 	if err != nil {
 		return nil, err
@@ -195,12 +242,14 @@ func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, e
 	}
 	cmd := exec.Command(path)
 	cmd.Dir = l.WorkDir
+	// The plugin's environment is built here (SkipHostEnv): the allow-list
+	// and what its Spec declares, never the rest of the host's (secrets).
 	// go-plugin v1.8.0 uses UnixSocketConfig.TempDir only with a RunnerFunc;
 	// with a plain command the plugin reads PLUGIN_UNIX_SOCKET_DIR and would
-	// otherwise make its socket in the system temp directory. The host's own
-	// environment is passed here (SkipHostEnv) so that a
-	// PLUGIN_UNIX_SOCKET_DIR set for the host cannot override it.
-	cmd.Env = socketEnv(os.Environ(), sockets)
+	// otherwise make its socket in the system temp directory, so it is set
+	// here too, and a PLUGIN_UNIX_SOCKET_DIR set for the host cannot
+	// override it.
+	cmd.Env = socketEnv(pluginEnv(os.Environ(), declared), sockets)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	setParentDeathSignal(cmd.SysProcAttr)
 	ring := newRingWriter(stderrLines)
