@@ -18,7 +18,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
 	"github.com/sqlflow/sqlflow-host/sdk/protocol"
@@ -306,7 +308,43 @@ func (l *Launcher) start(ctx context.Context, typ, instance string, declared []s
 	}
 	p.conn = conn
 	p.Client = rpcclient.NewWithCodec(conn, codec)
+	// gRPC connects lazily: one health check now turns a plugin that
+	// cannot be spoken to into a start error that says why.
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := p.Ping(pctx); err != nil {
+		p.Kill()
+		return nil, l.pingError(bin, p, err)
+	}
 	return p, nil
+}
+
+// otherLanguagesDoc is where the protocol is written down for a plugin
+// not built with the SDK.
+const otherLanguagesDoc = "docs/plugin-sdk.md, \"Plugins in other languages\""
+
+// pingError explains a plugin that completed the handshake but failed the
+// first health check.
+func (l *Launcher) pingError(bin Binary, p *Process, err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "first record does not look like a TLS handshake"),
+		strings.Contains(msg, "authentication handshake failed"):
+		msg = "it serves plain gRPC, but the host speaks TLS (go-plugin AutoMTLS): the plugin must read the host's certificate " +
+			"from PLUGIN_CLIENT_CERT, serve TLS with a certificate of its own that requires and trusts that client certificate, " +
+			"and end its handshake line with its own certificate (base64 of the DER bytes) as the sixth field; see " + otherLanguagesDoc +
+			" (" + firstLine(msg) + ")"
+	case status.Code(err) == codes.Unimplemented || status.Code(err) == codes.NotFound:
+		msg = "it does not serve gRPC's health service (grpc.health.v1.Health reporting \"plugin\" as SERVING), which the host uses to tell a hung plugin; see " +
+			otherLanguagesDoc + " (" + firstLine(msg) + ")"
+	default:
+		msg = "it completed the handshake but does not answer: " + firstLine(msg)
+	}
+	err = fmt.Errorf("start plugin %s (%s): %s", bin.Type, bin.Path, msg)
+	if tail := p.StderrTail(); tail != "" {
+		err = fmt.Errorf("%w\nlast lines of its stderr:\n%s", err, tail)
+	}
+	return err
 }
 
 // startError explains a failed start in a user's words, with the plugin's
