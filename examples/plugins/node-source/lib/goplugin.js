@@ -75,6 +75,20 @@ function classified(code, cls, message, { field = '', retryAfterSeconds = 0 } = 
 
 // ---- serving ----------------------------------------------------------------
 
+// guarded wraps each unary handler so that an exception becomes a
+// PERMANENT INTERNAL error with its message (and its stack on stderr)
+// instead of ending the process.
+function guarded(implementation) {
+  return Object.fromEntries(Object.entries(implementation).map(([name, handler]) => [name, (call, callback) => {
+    try {
+      handler(call, callback);
+    } catch (e) {
+      log(`${name}: ${e.stack || e}`);
+      callback(classified(grpc.status.INTERNAL, 'PERMANENT', `${name}: internal error: ${e.message || e}`));
+    }
+  }]));
+}
+
 // serve checks the start-up variables, serves the connector service
 // (implementation: an object of grpc-js handlers for
 // sqlflow.connector.v1.Connector) with the health and controller services
@@ -104,7 +118,7 @@ function serve({ connectorProto, implementation }) {
     'grpc.max_receive_message_length': MAX_MESSAGE_SIZE,
     'grpc.max_send_message_length': MAX_MESSAGE_SIZE,
   });
-  server.addService(pkg.sqlflow.connector.v1.Connector.service, implementation);
+  server.addService(pkg.sqlflow.connector.v1.Connector.service, guarded(implementation));
   server.addService(pkg.grpc.health.v1.Health.service, {
     Check(call, callback) {
       const service = call.request.service;
@@ -130,6 +144,13 @@ function serve({ connectorProto, implementation }) {
   // the host decides when its plugins stop.
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => stop(0));
+  // Never outlive the host: on Linux it kills us with its own death
+  // (PR_SET_PDEATHSIG), but a host without that (another OS, the kit run by
+  // hand) leaves us to notice that we were handed to another parent.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop(0);
+  }, 1000).unref();
 
   const cert = selfSigned();
   const credentials = grpc.ServerCredentials.createSsl(
