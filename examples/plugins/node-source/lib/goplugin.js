@@ -129,15 +129,17 @@ function serve({ connectorProto, implementation }) {
 
   const dir = process.env.PLUGIN_UNIX_SOCKET_DIR || os.tmpdir();
   const socket = path.join(dir, `plugin${crypto.randomBytes(6).toString('hex')}`);
+  // stop lets the calls under way (Shutdown's answer among them) finish,
+  // for a second at most, and exits.
   const stop = (code) => {
-    server.forceShutdown();
     fs.rmSync(socket, { force: true });
-    process.exit(code);
+    server.tryShutdown(() => process.exit(code));
+    setTimeout(() => process.exit(code), 1000).unref();
   };
   server.addService(pkg.plugin.GRPCController.service, {
     Shutdown(call, callback) {
       callback(null, {});
-      setImmediate(() => stop(0));
+      stop(0);
     },
   });
   // As go-plugin's plugins do: Ctrl-C reaches the whole process group, and
