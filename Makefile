@@ -6,7 +6,8 @@
 #               the run when their binaries are here (.ci/services.sh), unless
 #               SQLFLOW_TEST_POSTGRES / SQLFLOW_TEST_S3_ENDPOINT name servers
 #
-# Other targets: services (install PostgreSQL and MinIO), build, bench, bench-e2e, bench-postgres, bench-s3, proto, proto-check, lint, clean.
+# Other targets: services (install PostgreSQL and MinIO), node-deps (npm ci
+# for examples/plugins/node-source; make test runs it), build, bench, bench-e2e, bench-postgres, bench-s3, proto, proto-check, lint, clean.
 
 GO      ?= go
 # go.mod's toolchain line names the Go release the project is built and
@@ -24,7 +25,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 PROTO_DIR  := sdk/proto
 PROTO_FILE := sqlflow/connector/v1/connector.proto
 
-.PHONY: all build host plugins run test test-short services bench bench-e2e bench-postgres bench-s3 proto proto-tools proto-check lint vulncheck clean
+.PHONY: all build host plugins run test test-short node-deps services bench bench-e2e bench-postgres bench-s3 proto proto-tools proto-check lint vulncheck clean
 
 all: build
 
@@ -47,8 +48,22 @@ run: build
 # .ci/services.sh starts the services whose variable is unset, exports their
 # variables for the command, and stops and removes them when it ends (also on
 # failure or Ctrl-C).
-test:
+test: node-deps
 	@.ci/services.sh run $(GO) test -count=1 -timeout 20m ./...
+
+# The npm packages of the Node.js plugin example, whose tests (the
+# conformance kit on it, sqlflow-host run with it) skip without them, or
+# fail under CI=true: `npm ci` when npm is here and package-lock.json is
+# newer than what is installed (needs the npm registry, once).
+NODE_EXAMPLE := examples/plugins/node-source
+node-deps:
+	@if ! command -v npm >/dev/null; then \
+		echo "npm is not installed: the tests of $(NODE_EXAMPLE) (a plugin in Node.js) need Node.js 20 and npm"; \
+	elif [ ! -f $(NODE_EXAMPLE)/node_modules/.package-lock.json ] || \
+	     [ $(NODE_EXAMPLE)/package-lock.json -nt $(NODE_EXAMPLE)/node_modules/.package-lock.json ]; then \
+		echo "npm ci --prefix $(NODE_EXAMPLE)"; \
+		npm ci --prefix $(NODE_EXAMPLE) --ignore-scripts --no-audit --no-fund || exit 1; \
+	fi
 
 # Install what the PostgreSQL and S3 tests need, when missing: Debian's
 # postgresql (apt-get, as root or with sudo) and MinIO at the version pinned in
@@ -119,4 +134,4 @@ lint:
 	$(GO) vet ./...
 
 clean:
-	rm -rf $(BIN) out .sqlflow examples/quickstart/out examples/quickstart/.sqlflow
+	rm -rf $(BIN) out .sqlflow examples/quickstart/out examples/quickstart/.sqlflow $(NODE_EXAMPLE)/node_modules

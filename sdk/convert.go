@@ -32,6 +32,7 @@ func toSpecResponse(s Spec) *pb.SpecResponse {
 		StoresState:     s.StoresState,
 		LocalDiscover:   s.LocalDiscover,
 		LocationKeys:    s.LocationKeys,
+		Env:             s.Env,
 	}
 }
 

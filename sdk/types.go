@@ -79,6 +79,17 @@ type Spec struct {
 	// table, query, bucket, prefix, host, port, database, schema,
 	// spreadsheet_id, sheet_name, shop_domain, table_name).
 	LocationKeys []string
+	// Env lists the environment variables the plugin reads from its
+	// process environment beyond the host's allow-list (PATH, HOME,
+	// TMPDIR, locale, time zone, proxy and TLS-trust variables, the Go
+	// runtime's settings): names, or prefixes ending in "*" ("AWS_*",
+	// "PG*"). A plugin starts with the allow-list only, plus the host's
+	// variables that match Env; everything else of the host's environment,
+	// its secrets included, stays out. Secrets the user configures reach
+	// the plugin through Configure, not through the environment. Declare
+	// here only what a client library the connector uses reads by itself
+	// (the AWS SDK's credential chain, libpq's PG* variables).
+	Env []string
 	// WriteModes lists the modes a destination accepts. Empty for a
 	// destination means replace and append.
 	WriteModes []WriteMode

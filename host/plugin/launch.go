@@ -18,7 +18,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
 	"github.com/sqlflow/sqlflow-host/sdk/protocol"
@@ -69,6 +71,9 @@ type Launcher struct {
 	Perms Perms
 
 	mu sync.Mutex
+	// declared holds, by binary path, the environment variables each
+	// plugin's Spec declares (sdk.Spec.Env), learnt at its first start.
+	declared map[string][]string
 	// runDir holds the plugins' Unix sockets; created by the first Start,
 	// removed by Close.
 	runDir string
@@ -170,7 +175,51 @@ type Process struct {
 // Start launches the plugin for typ as the connector instance named
 // instance, verifies it (permissions, lock), performs the handshake and
 // returns the running process. ctx bounds only the start.
+//
+// The process gets a clean environment: the host's variables of the
+// allow-list (AllowedEnv) and those its Spec declares (sdk.Spec.Env),
+// nothing else. A binary's declaration is learnt at its first start, from
+// its Spec: when the host has variables it declares, that first process
+// is stopped and started again with them (once per binary and Launcher).
 func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, error) {
+	path := ""
+	if bin, err := Find(l.Dir, typ); err == nil {
+		path = bin.Path
+	}
+	l.mu.Lock()
+	declared, known := l.declared[path]
+	l.mu.Unlock()
+	p, err := l.start(ctx, typ, instance, declared)
+	if err != nil || known {
+		return p, err
+	}
+	spec, err := p.Client.Spec(ctx)
+	if err != nil {
+		return p, nil // the caller's own Spec call reports it
+	}
+	var env []string
+	for _, name := range spec.Env {
+		if strings.TrimSuffix(name, "*") == "" {
+			l.Logger.Warn("plugin declares the whole environment (\"*\"); it gets the allow-list only", "plugin", typ)
+			continue
+		}
+		env = append(env, name)
+	}
+	l.mu.Lock()
+	if l.declared == nil {
+		l.declared = map[string][]string{}
+	}
+	l.declared[path] = env
+	l.mu.Unlock()
+	if !declaresMore(os.Environ(), env) {
+		return p, nil
+	}
+	p.Kill()
+	return l.start(ctx, typ, instance, env)
+}
+
+// start is Start with the declared environment known (nil: none).
+func (l *Launcher) start(ctx context.Context, typ, instance string, declared []string) (*Process, error) {
 	bin, err := Find(l.Dir, typ)
 	if err != nil {
 		return nil, err
@@ -195,12 +244,14 @@ func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, e
 	}
 	cmd := exec.Command(path)
 	cmd.Dir = l.WorkDir
+	// The plugin's environment is built here (SkipHostEnv): the allow-list
+	// and what its Spec declares, never the rest of the host's (secrets).
 	// go-plugin v1.8.0 uses UnixSocketConfig.TempDir only with a RunnerFunc;
 	// with a plain command the plugin reads PLUGIN_UNIX_SOCKET_DIR and would
-	// otherwise make its socket in the system temp directory. The host's own
-	// environment is passed here (SkipHostEnv) so that a
-	// PLUGIN_UNIX_SOCKET_DIR set for the host cannot override it.
-	cmd.Env = socketEnv(os.Environ(), sockets)
+	// otherwise make its socket in the system temp directory, so it is set
+	// here too, and a PLUGIN_UNIX_SOCKET_DIR set for the host cannot
+	// override it.
+	cmd.Env = socketEnv(pluginEnv(os.Environ(), declared), sockets)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	setParentDeathSignal(cmd.SysProcAttr)
 	ring := newRingWriter(stderrLines)
@@ -257,7 +308,43 @@ func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, e
 	}
 	p.conn = conn
 	p.Client = rpcclient.NewWithCodec(conn, codec)
+	// gRPC connects lazily: one health check now turns a plugin that
+	// cannot be spoken to into a start error that says why.
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := p.Ping(pctx); err != nil {
+		p.Kill()
+		return nil, l.pingError(bin, p, err)
+	}
 	return p, nil
+}
+
+// otherLanguagesDoc is where the protocol is written down for a plugin
+// not built with the SDK.
+const otherLanguagesDoc = "docs/plugin-sdk.md, \"Plugins in other languages\""
+
+// pingError explains a plugin that completed the handshake but failed the
+// first health check.
+func (l *Launcher) pingError(bin Binary, p *Process, err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "first record does not look like a TLS handshake"),
+		strings.Contains(msg, "authentication handshake failed"):
+		msg = "it serves plain gRPC, but the host speaks TLS (go-plugin AutoMTLS): the plugin must read the host's certificate " +
+			"from PLUGIN_CLIENT_CERT, serve TLS with a certificate of its own that requires and trusts that client certificate, " +
+			"and end its handshake line with its own certificate (base64 of the DER bytes) as the sixth field; see " + otherLanguagesDoc +
+			" (" + firstLine(msg) + ")"
+	case status.Code(err) == codes.Unimplemented || status.Code(err) == codes.NotFound:
+		msg = "it does not serve gRPC's health service (grpc.health.v1.Health reporting \"plugin\" as SERVING), which the host uses to tell a hung plugin; see " +
+			otherLanguagesDoc + " (" + firstLine(msg) + ")"
+	default:
+		msg = "it completed the handshake but does not answer: " + firstLine(msg)
+	}
+	err = fmt.Errorf("start plugin %s (%s): %s", bin.Type, bin.Path, msg)
+	if tail := p.StderrTail(); tail != "" {
+		err = fmt.Errorf("%w\nlast lines of its stderr:\n%s", err, tail)
+	}
+	return err
 }
 
 // startError explains a failed start in a user's words, with the plugin's

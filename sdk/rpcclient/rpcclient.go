@@ -227,6 +227,7 @@ func FromSpecResponse(r *pb.SpecResponse) sdk.Spec {
 		StoresState:     r.GetStoresState(),
 		LocalDiscover:   r.GetLocalDiscover(),
 		LocationKeys:    r.GetLocationKeys(),
+		Env:             r.GetEnv(),
 	}
 }
 

@@ -87,6 +87,9 @@ func (c *Connector) Spec() sdk.Spec {
 		StoresState:     true,
 		WriteModes:      []sdk.WriteMode{sdk.ModeReplace, sdk.ModeAppend, sdk.ModeUpsert},
 		LocationKeys:    []string{"host", "port", "database", "dbname", "schema", "table", "table_name", "query"},
+		// libpq's connection variables, which pgx reads when the dsn
+		// leaves a part out (PGHOST, PGPORT, PGPASSWORD, PGSSLMODE...).
+		Env: []string{"PG*"},
 	}
 }
 

@@ -51,6 +51,9 @@ func (c *Connector) Spec() sdk.Spec {
 		Incremental:     true,
 		WriteModes:      []sdk.WriteMode{sdk.ModeReplace, sdk.ModeAppend},
 		LocationKeys:    []string{"endpoint_url", "bucket", "uri", "key", "path_prefix"},
+		// The AWS SDK's default credential chain and settings (keys,
+		// profile, region, web identity, container credentials).
+		Env: []string{"AWS_*"},
 	}
 }
 

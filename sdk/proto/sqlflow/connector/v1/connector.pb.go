@@ -211,7 +211,12 @@ type SpecResponse struct {
 	// (path, url, table, bucket, prefix, host, database...; never a secret).
 	// A stored incremental cursor records their values and is refused when
 	// they change.
-	LocationKeys  []string `protobuf:"bytes,14,rep,name=location_keys,json=locationKeys,proto3" json:"location_keys,omitempty"`
+	LocationKeys []string `protobuf:"bytes,14,rep,name=location_keys,json=locationKeys,proto3" json:"location_keys,omitempty"`
+	// The environment variables the plugin reads from its process
+	// environment beyond the host's allow-list: names, or prefixes ending in
+	// "*" ("AWS_*"). A plugin starts with the allow-list only; the host
+	// passes the host's variables that match these as well.
+	Env           []string `protobuf:"bytes,15,rep,name=env,proto3" json:"env,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -340,6 +345,13 @@ func (x *SpecResponse) GetLocalDiscover() bool {
 func (x *SpecResponse) GetLocationKeys() []string {
 	if x != nil {
 		return x.LocationKeys
+	}
+	return nil
+}
+
+func (x *SpecResponse) GetEnv() []string {
+	if x != nil {
+		return x.Env
 	}
 	return nil
 }
@@ -1716,7 +1728,7 @@ const file_sqlflow_connector_v1_connector_proto_rawDesc = "" +
 	"\x05class\x18\x01 \x01(\x0e2 .sqlflow.connector.v1.ErrorClassR\x05class\x12.\n" +
 	"\x13retry_after_seconds\x18\x02 \x01(\x01R\x11retryAfterSeconds\x12\x14\n" +
 	"\x05field\x18\x03 \x01(\tR\x05field\"\r\n" +
-	"\vSpecRequest\"\xd7\x03\n" +
+	"\vSpecRequest\"\xe9\x03\n" +
 	"\fSpecResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12)\n" +
@@ -1733,7 +1745,8 @@ const file_sqlflow_connector_v1_connector_proto_rawDesc = "" +
 	"writeModes\x12!\n" +
 	"\fstores_state\x18\f \x01(\bR\vstoresState\x12%\n" +
 	"\x0elocal_discover\x18\r \x01(\bR\rlocalDiscover\x12#\n" +
-	"\rlocation_keys\x18\x0e \x03(\tR\flocationKeys\"3\n" +
+	"\rlocation_keys\x18\x0e \x03(\tR\flocationKeys\x12\x10\n" +
+	"\x03env\x18\x0f \x03(\tR\x03env\"3\n" +
 	"\x10ConfigureRequest\x12\x1f\n" +
 	"\vconfig_json\x18\x01 \x01(\fR\n" +
 	"configJson\"<\n" +
