@@ -80,7 +80,12 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("webhook inbox %s: %w", path, err)
 	}
-	// Create the buckets once, so read-only opens find them.
+	// The receiver creates the buckets once, so read-only opens find them;
+	// a reader never takes the write lock.
+	if !opts.Create {
+		go b.committer()
+		return b, nil
+	}
 	if err := b.update(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketEvents, bucketIDs, bucketGaps, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -124,7 +129,14 @@ func (b *Bolt) view(f func(*bolt.Tx) error) error {
 		return err
 	}
 	defer db.Close()
-	return db.View(f)
+	return db.View(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketEvents, bucketIDs, bucketGaps, bucketMeta} {
+			if tx.Bucket(name) == nil {
+				return fmt.Errorf("%s is not a webhook inbox (no %s bucket)", b.path, name)
+			}
+		}
+		return f(tx)
+	})
 }
 
 // committer commits the appends that arrive together in one transaction.
