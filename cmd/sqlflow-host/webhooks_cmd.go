@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -32,7 +33,7 @@ func (a *app) webhooksCommand() *cobra.Command {
 			"read from the inbox. `webhooks serve` receives and stores deliveries; `webhooks reconcile` fetches what an\n" +
 			"outage missed and checks the shop's subscriptions; `webhooks compact` drops events every flow has committed.",
 	}
-	cmd.AddCommand(a.webhooksServeCommand())
+	cmd.AddCommand(a.webhooksServeCommand(), a.webhooksReconcileCommand(), a.webhooksCompactCommand())
 	return cmd
 }
 
@@ -106,5 +107,144 @@ func (a *app) webhooksServeCommand() *cobra.Command {
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (Shopify must reach it over HTTPS: put a TLS proxy in front)")
 	cmd.Flags().StringVar(&source, "source", "", "the source whose webhooks: block to serve (default: the only one that has one)")
 	cmd.Flags().DurationVar(&heartbeat, "heartbeat", 10*time.Second, "how often the receiver records that it is up; a restart after more than twice this records the downtime as a gap for reconcile")
+	return cmd
+}
+
+// reconcileMargin widens each gap on both sides when reconcile asks for the
+// objects updated in it: Shopify's updated_at and the receiver's clock
+// differ by a little, and an object read twice is deduplicated anyway.
+const reconcileMargin = time.Minute
+
+func (a *app) webhooksReconcileCommand() *cobra.Command {
+	var source string
+	cmd := &cobra.Command{
+		Use:   "reconcile FILE",
+		Short: "Fetch the objects an outage missed into the inbox, and check the shop's webhook subscriptions",
+		Long: "reconcile reads, for every gap the receiver recorded (its downtime, or a span its inbox refused deliveries)\n" +
+			"and every object of the subscribed topics (orders, customers, products), the objects Shopify updated in\n" +
+			"the gap, through the shopify source (and the host's retries and rate limits), and stores each in the inbox\n" +
+			"as a reconciled event. It then lists the shop's webhook subscriptions and reports each subscribed topic\n" +
+			"that has none (Shopify removes a subscription that keeps failing): exit status 1 when one is missing.",
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			ctx := cmd.Context()
+			e, err := a.engine(argv[0])
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			src, err := webhooks.FromPipeline(e.Pipeline, source)
+			if err != nil {
+				return &usageError{err}
+			}
+			inbox, err := webhookinbox.Open(ctx, src.Settings.Inbox, false)
+			if err != nil {
+				return fmt.Errorf("source %s: %w", src.Conn.Name, err)
+			}
+			defer inbox.Close()
+			inst, err := a.source(ctx, e, src.Conn.Name)
+			if err != nil {
+				return err
+			}
+			rec := webhooks.Reconciler{Inbox: inbox, Source: inst.Conn, Topics: src.Settings.Topics, Margin: reconcileMargin}
+			out := a.textOut()
+			for _, t := range webhooks.UnreconcilableTopics(src.Settings.Topics) {
+				fmt.Fprintf(out, "topic %s: no Admin API list to reconcile it from; events of its gaps stay missing\n", t)
+			}
+			filled, err := rec.FillGaps(ctx, time.Now())
+			for _, f := range filled {
+				fmt.Fprintf(out, "gap %s to %s (%s): %d %s updated in it, %d new in the inbox\n",
+					f.Gap.From.Format(time.RFC3339), f.Gap.To.Format(time.RFC3339), f.Gap.Reason, f.Read, f.Object, f.Stored)
+			}
+			if err != nil {
+				return err
+			}
+			if len(filled) == 0 {
+				fmt.Fprintln(out, "no gaps to reconcile")
+			}
+			missing, err := rec.MissingSubscriptions(ctx)
+			if err != nil {
+				return err
+			}
+			for _, t := range missing {
+				fmt.Fprintf(out, "subscription missing: the shop has no webhook subscription for %s (Shopify removes one that keeps failing; create it again)\n", t)
+			}
+			if len(missing) > 0 {
+				return fmt.Errorf("%d subscribed topic(s) have no webhook subscription in the shop", len(missing))
+			}
+			fmt.Fprintf(out, "every topic has a subscription (%d)\n", len(src.Settings.Topics))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&source, "source", "", "the source whose webhooks: block to reconcile (default: the only one that has one)")
+	return cmd
+}
+
+func (a *app) webhooksCompactCommand() *cobra.Command {
+	var source, stateDir string
+	cmd := &cobra.Command{
+		Use:   "compact FILE",
+		Short: "Drop inbox events that every flow reading them has committed",
+		Long: "compact drops the payloads of the inbox's events at or below the smallest stored cursor of the\n" +
+			"pipeline's flows reading webhook_events (each must be incremental on position). A flow with no stored\n" +
+			"cursor yet keeps everything. Only this pipeline's flows are known: run it from the one pipeline that reads\n" +
+			"the inbox.",
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			ctx := cmd.Context()
+			e, err := a.engine(argv[0])
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			src, err := webhooks.FromPipeline(e.Pipeline, source)
+			if err != nil {
+				return &usageError{err}
+			}
+			store := e.StateStore(stateDir)
+			var upTo int64 = -1
+			readers := 0
+			for _, f := range e.Pipeline.Flows {
+				if f.From != src.Conn.Name || f.Stream != "webhook_events" {
+					continue
+				}
+				readers++
+				if f.Incremental == nil || f.Incremental.Cursor != "position" {
+					return &usageError{fmt.Errorf("flow %s reads webhook_events without incremental: {cursor: position}: it rereads every event, so none can be compacted", f.Name)}
+				}
+				cur := e.ReadState(ctx, store, f).Current()
+				var pos int64
+				if cur != nil {
+					if err := json.Unmarshal(cur.Cursor, &pos); err != nil {
+						return fmt.Errorf("flow %s: stored cursor %s is not a position", f.Name, cur.Cursor)
+					}
+				}
+				if upTo < 0 || pos < upTo {
+					upTo = pos
+				}
+			}
+			if readers == 0 {
+				return &usageError{fmt.Errorf("no flow of %s reads webhook_events of source %s: nothing is known to be committed", argv[0], src.Conn.Name)}
+			}
+			out := a.textOut()
+			if upTo <= 0 {
+				fmt.Fprintln(out, "a flow reading webhook_events has committed nothing yet: nothing compacted")
+				return nil
+			}
+			inbox, err := webhookinbox.Open(ctx, src.Settings.Inbox, false)
+			if err != nil {
+				return fmt.Errorf("source %s: %w", src.Conn.Name, err)
+			}
+			defer inbox.Close()
+			n, err := inbox.Compact(ctx, upTo)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "compacted %d events at or below position %d (committed by all %d flows reading them)\n", n, upTo, readers)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&source, "source", "", "the source whose inbox to compact (default: the only one with a webhooks: block)")
+	cmd.Flags().StringVar(&stateDir, "state-dir", "", "state directory (default: state_dir in the file, else .sqlflow/state beside the pipeline file)")
 	return cmd
 }

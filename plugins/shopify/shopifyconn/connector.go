@@ -157,7 +157,7 @@ func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
 		out = append(out, sdk.Stream{Name: o.Name, Schema: schemaOf(o), PrimaryKey: o.Key, CursorFields: cursorFields(o)})
 	}
 	if s.cfg.Webhooks != nil {
-		out = append(out, webhookStreamInfo())
+		out = append(out, webhookStreamInfo(), subscriptionStreamInfo())
 	}
 	return out, nil
 }
@@ -187,7 +187,7 @@ func (s *session) stream(name string) (*object, error) {
 			}
 		}
 		if s.cfg.Webhooks != nil {
-			names = append(names, WebhookStream)
+			names = append(names, WebhookStream, SubscriptionsStream)
 		}
 		return nil, errclass.Permanentf("shopify source has no stream %q; its streams are %s", name, strings.Join(names, ", "))
 	}
@@ -204,8 +204,13 @@ func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 	if err != nil {
 		return sdk.Page{}, err
 	}
-	if req.Stream == WebhookStream && s.cfg.Webhooks != nil {
-		return s.readInbox(ctx, req)
+	if s.cfg.Webhooks != nil {
+		switch req.Stream {
+		case WebhookStream:
+			return s.readInbox(ctx, req)
+		case SubscriptionsStream:
+			return s.readSubscriptions(ctx)
+		}
 	}
 	o, err := s.stream(req.Stream)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -158,4 +159,53 @@ func (s *session) closeInbox() {
 		_ = s.inboxOpen.Close() // both inboxes' Close returns nil
 		s.inboxOpen = nil
 	}
+}
+
+// SubscriptionsStream lists the shop's webhook subscriptions, so
+// `sqlflow-host webhooks reconcile` can report the ones Shopify removed. It
+// is read through the REST Admin API's webhooks.json (whichever api the
+// source reads objects with), one page of at most 250.
+const SubscriptionsStream = "webhook_subscriptions"
+
+var subscriptionSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "topic", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "address", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "format", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "api_version", Type: arrow.BinaryTypes.String, Nullable: true},
+}, nil)
+
+func subscriptionStreamInfo() sdk.Stream {
+	return sdk.Stream{Name: SubscriptionsStream, Schema: subscriptionSchema, PrimaryKey: []string{"id"}}
+}
+
+// readSubscriptions reads the subscriptions: one request, one page.
+func (s *session) readSubscriptions(ctx context.Context) (sdk.Page, error) {
+	body, _, hints, err := s.get(ctx, "webhooks.json?limit=250")
+	if err != nil {
+		return sdk.Page{RateHints: hints}, fmt.Errorf("stream %q: %w", SubscriptionsStream, err)
+	}
+	list, _ := body["webhooks"].([]any)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, subscriptionSchema)
+	defer b.Release()
+	for _, item := range list {
+		m, _ := item.(map[string]any)
+		if n, ok := m["id"].(json.Number); ok {
+			if id, err := n.Int64(); err == nil {
+				b.Field(0).(*array.Int64Builder).Append(id)
+			} else {
+				b.Field(0).AppendNull()
+			}
+		} else {
+			b.Field(0).AppendNull()
+		}
+		for i, k := range []string{"topic", "address", "format", "api_version"} {
+			if v, ok := m[k].(string); ok {
+				b.Field(i + 1).(*array.StringBuilder).Append(v)
+			} else {
+				b.Field(i + 1).AppendNull()
+			}
+		}
+	}
+	return sdk.Page{Records: b.NewRecordBatch(), Checkpoint: []byte(`{"done":true}`), Done: true, RateHints: hints}, nil
 }

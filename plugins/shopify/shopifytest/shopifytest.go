@@ -91,6 +91,8 @@ type Shop struct {
 	onRequest   func(Request)
 	rewrite     func(root, after, next string) string
 
+	webhooks []string // subscribed topics (REST webhooks.json)
+
 	orders, customers, products, items, locations, discounts, custom, smart, shopMeta []*record
 }
 
@@ -189,6 +191,28 @@ func (s *Shop) Touch(t time.Time, ids ...int64) {
 	for _, id := range ids {
 		s.orders[id-1].touch(t)
 	}
+}
+
+// SubscribeWebhooks adds webhook subscriptions of these topics (listed by
+// GET webhooks.json).
+func (s *Shop) SubscribeWebhooks(topics ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.webhooks = append(s.webhooks, topics...)
+}
+
+// RemoveWebhook drops the subscription of topic, as Shopify does after a
+// subscription kept failing.
+func (s *Shop) RemoveWebhook(topic string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.webhooks[:0]
+	for _, t := range s.webhooks {
+		if t != topic {
+			kept = append(kept, t)
+		}
+	}
+	s.webhooks = kept
 }
 
 // MaxOrderUpdated is the greatest updated_at of the orders.
