@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -51,6 +52,9 @@ type Options struct {
 	NodeCost float64
 	// REST bucket: size and leak per second. Zero means 40 and 2.
 	RESTBucket, RESTLeak float64
+	// Addr, when set, is the address to listen on (host:port) instead of
+	// a free port of 127.0.0.1; New panics when it cannot listen there.
+	Addr string
 }
 
 // Request is one request as the shop saw it.
@@ -128,7 +132,18 @@ func New(opts Options) *Shop {
 			s.shopMeta = append(s.shopMeta, metafield(100+i, "Shop", 0, base.Add(time.Duration(i)*time.Hour)))
 		}
 	}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	if opts.Addr == "" {
+		s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+		return s
+	}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		panic(fmt.Sprintf("shopifytest: listen on %s: %v", opts.Addr, err))
+	}
+	s.Server.Listener.Close()
+	s.Server.Listener = ln
+	s.Server.Start()
 	return s
 }
 
