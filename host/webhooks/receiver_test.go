@@ -13,8 +13,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sqlflow/sqlflow-host/host/webhooks"
 	"github.com/sqlflow/sqlflow-host/sdk/webhookinbox"
@@ -247,4 +250,63 @@ func get(t *testing.T, url string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// TestReceiverPostgres runs the receiver over a PostgreSQL inbox: 200
+// concurrent deliveries of 100 events (each twice) and 20 badly signed
+// ones store the 100 events once each.
+func TestReceiverPostgres(t *testing.T) {
+	dsn := os.Getenv("SQLFLOW_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("SQLFLOW_TEST_POSTGRES is not set")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	table := fmt.Sprintf("receiver_test_%d", time.Now().UnixNano())
+	in, err := webhookinbox.OpenPostgres(ctx, dsn, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		in.Close()
+		if conn, err := pgx.Connect(context.Background(), dsn); err == nil {
+			conn.Exec(context.Background(), "DROP TABLE "+table+", "+table+"_gaps, "+table+"_meta")
+			conn.Close(context.Background())
+		}
+	}()
+	r, err := webhooks.New(webhooks.Options{Inbox: in, Secret: secret, Topics: []string{"orders/create"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(r.Handler())
+	defer srv.Close()
+	var wg sync.WaitGroup
+	codes := make([]int, 220)
+	for i := range 220 {
+		wg.Go(func() {
+			d := good(fmt.Sprintf(`{"id":%d}`, i%100), fmt.Sprint("pg", i%100))
+			if i >= 200 {
+				d.sig = webhooks.Sign("wrong", d.body)
+			}
+			codes[i] = post(t, srv.URL, d)
+		})
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if (i < 200 && c != 200) || (i >= 200 && c != 401) {
+			t.Fatalf("delivery %d answered %d", i, c)
+		}
+	}
+	evs, err := in.Read(ctx, 0, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 100 {
+		t.Fatalf("stored %d events, want 100", len(evs))
+	}
+	for i, ev := range evs {
+		if ev.Position != int64(i+1) {
+			t.Fatalf("positions not 1..100: %d at %d", ev.Position, i)
+		}
+	}
 }
