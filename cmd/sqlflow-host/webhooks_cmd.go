@@ -1,16 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
+	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sqlflow/sqlflow-host/host/engine"
 	"github.com/sqlflow/sqlflow-host/host/webhooks"
 	"github.com/sqlflow/sqlflow-host/sdk/webhookinbox"
 )
@@ -137,30 +141,14 @@ func (a *app) webhooksReconcileCommand() *cobra.Command {
 			if err != nil {
 				return &usageError{err}
 			}
-			inbox, err := webhookinbox.Open(ctx, src.Settings.Inbox, false)
-			if err != nil {
-				return fmt.Errorf("source %s: %w", src.Conn.Name, err)
-			}
-			defer inbox.Close()
-			inst, err := a.source(ctx, e, src.Conn.Name)
-			if err != nil {
-				return err
-			}
-			rec := webhooks.Reconciler{Inbox: inbox, Source: inst.Conn, Topics: src.Settings.Topics, Margin: reconcileMargin}
 			out := a.textOut()
-			for _, t := range webhooks.UnreconcilableTopics(src.Settings.Topics) {
-				fmt.Fprintf(out, "topic %s: no Admin API list to reconcile it from; events of its gaps stay missing\n", t)
-			}
-			filled, err := rec.FillGaps(ctx, time.Now())
-			for _, f := range filled {
-				fmt.Fprintf(out, "gap %s to %s (%s): %d %s updated in it, %d new in the inbox\n",
-					f.Gap.From.Format(time.RFC3339), f.Gap.To.Format(time.RFC3339), f.Gap.Reason, f.Read, f.Object, f.Stored)
-			}
+			rec, closeInbox, err := a.reconciler(ctx, e, src)
 			if err != nil {
 				return err
 			}
-			if len(filled) == 0 {
-				fmt.Fprintln(out, "no gaps to reconcile")
+			defer closeInbox()
+			if err := a.fillGaps(ctx, rec, out); err != nil {
+				return err
 			}
 			missing, err := rec.MissingSubscriptions(ctx)
 			if err != nil {
@@ -247,4 +235,67 @@ func (a *app) webhooksCompactCommand() *cobra.Command {
 	cmd.Flags().StringVar(&source, "source", "", "the source whose inbox to compact (default: the only one with a webhooks: block)")
 	cmd.Flags().StringVar(&stateDir, "state-dir", "", "state directory (default: state_dir in the file, else .sqlflow/state beside the pipeline file)")
 	return cmd
+}
+
+// reconciler opens a source's inbox and starts the source for reconcile;
+// the caller calls the returned func to close the inbox.
+func (a *app) reconciler(ctx context.Context, e *engine.Engine, src *webhooks.Source) (*webhooks.Reconciler, func(), error) {
+	inbox, err := webhookinbox.Open(ctx, src.Settings.Inbox, false)
+	if err != nil {
+		return nil, nil, fmt.Errorf("source %s: %w", src.Conn.Name, err)
+	}
+	inst, err := a.source(ctx, e, src.Conn.Name)
+	if err != nil {
+		inbox.Close()
+		return nil, nil, err
+	}
+	rec := &webhooks.Reconciler{Inbox: inbox, Source: inst.Conn, Topics: src.Settings.Topics, Margin: reconcileMargin}
+	return rec, func() { inbox.Close() }, nil
+}
+
+// fillGaps fills the inbox's gaps and prints what it did.
+func (a *app) fillGaps(ctx context.Context, rec *webhooks.Reconciler, out io.Writer) error {
+	for _, t := range webhooks.UnreconcilableTopics(rec.Topics) {
+		fmt.Fprintf(out, "topic %s: no Admin API list to reconcile it from; events of its gaps stay missing\n", t)
+	}
+	filled, err := rec.FillGaps(ctx, time.Now())
+	for _, f := range filled {
+		fmt.Fprintf(out, "gap %s to %s (%s): %d %s updated in it, %d new in the inbox\n",
+			f.Gap.From.Format(time.RFC3339), f.Gap.To.Format(time.RFC3339), f.Gap.Reason, f.Read, f.Object, f.Stored)
+	}
+	if err != nil {
+		return err
+	}
+	if len(filled) == 0 {
+		fmt.Fprintln(out, "no gaps to reconcile")
+	}
+	return nil
+}
+
+// reconcileAll fills the gaps of every source with a webhooks: block
+// (run --reconcile-webhooks); its lines go to the log.
+func (a *app) reconcileAll(ctx context.Context, e *engine.Engine) error {
+	for _, name := range e.Pipeline.SourceNames {
+		if _, ok := e.Pipeline.Sources[name].Config[webhooks.Key]; !ok {
+			continue
+		}
+		src, err := webhooks.FromPipeline(e.Pipeline, name)
+		if err != nil {
+			return &usageError{err}
+		}
+		rec, closeInbox, err := a.reconciler(ctx, e, src)
+		if err != nil {
+			return err
+		}
+		var buf bytes.Buffer
+		err = a.fillGaps(ctx, rec, &buf)
+		closeInbox()
+		for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			a.logger.Info("webhooks reconcile: "+line, "source", name)
+		}
+		if err != nil {
+			return fmt.Errorf("source %s: webhooks reconcile: %w", name, err)
+		}
+	}
+	return nil
 }
