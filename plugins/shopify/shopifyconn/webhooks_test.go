@@ -72,6 +72,17 @@ func TestWebhookEventsStream(t *testing.T) {
 		t.Fatalf("first row %v", first)
 	}
 
+	// MaxBytes bounds a page too: every event still comes once, in order.
+	r = readAll(t, c, sdk.ReadRequest{Stream: "webhook_events", MaxBytes: 250})
+	if len(r.rows) != 25 || len(r.counts) < 10 || r.rows[24]["position"] != int64(25) {
+		t.Fatalf("with MaxBytes 250: %d rows in pages %v", len(r.rows), r.counts)
+	}
+	for i, row := range r.rows {
+		if row["position"] != int64(i+1) {
+			t.Fatalf("with MaxBytes 250: row %d is position %v", i, row["position"])
+		}
+	}
+
 	// Incremental: after a stored position, only what follows; the cursor
 	// is the last position read.
 	r = readAll(t, c, sdk.ReadRequest{Stream: "webhook_events", CursorField: "position", CursorValue: json.RawMessage("20")})

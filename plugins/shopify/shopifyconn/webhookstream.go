@@ -20,8 +20,14 @@ import (
 // events in its inbox, in inbox order.
 const WebhookStream = "webhook_events"
 
-// defaultInboxPage is the events per page when the host sets no MaxRows.
-const defaultInboxPage = 1000
+// Page bounds of webhook_events: at most defaultInboxPage events (or the
+// host's MaxRows) and about defaultInboxBytes (or MaxBytes), read
+// inboxChunk events at a time.
+const (
+	defaultInboxPage  = 1000
+	defaultInboxBytes = 8 << 20
+	inboxChunk        = 50
+)
 
 var webhookSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "position", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
@@ -102,20 +108,40 @@ func (s *session) readInbox(ctx context.Context, req sdk.ReadRequest) (sdk.Page,
 	if req.MaxRows > 0 && req.MaxRows < int64(limit) {
 		limit = int(req.MaxRows)
 	}
+	maxBytes := req.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = defaultInboxBytes
+	}
+	// Read in chunks so the page stops near maxBytes (bodies may be up to
+	// max_body_bytes each) and the bolt file is held for one chunk at a time.
 	var evs []webhookinbox.Event
-	if cp.After < cp.Until {
-		evs, err = in.Read(ctx, cp.After, cp.Until, limit)
+	var size int64
+	after := cp.After
+	exhausted := after >= cp.Until
+	for !exhausted && len(evs) < limit && size < maxBytes {
+		n := min(limit-len(evs), inboxChunk)
+		got, err := in.Read(ctx, after, cp.Until, n)
 		if err != nil {
 			return sdk.Page{}, errclass.Transientf("stream %s: %v", WebhookStream, err)
+		}
+		exhausted = len(got) < n
+		for i, ev := range got {
+			evs = append(evs, ev)
+			after = ev.Position
+			size += int64(len(ev.Payload) + len(ev.EventID) + len(ev.WebhookID) + len(ev.Topic) + len(ev.ShopDomain) + 64)
+			if size >= maxBytes && i < len(got)-1 {
+				exhausted = false // the rest of this chunk is read by the next page
+				break
+			}
 		}
 	}
 	rec := webhookBatch(evs)
 	next := cp
+	next.After = after
 	if len(evs) > 0 {
-		next.After = evs[len(evs)-1].Position
-		next.Max = next.After
+		next.Max = after
 	}
-	done := len(evs) < limit || next.After >= cp.Until
+	done := exhausted || after >= cp.Until
 	if done {
 		next.After = cp.Until
 	}
