@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +75,7 @@ func TestWebhookEventsStream(t *testing.T) {
 
 	// MaxBytes bounds a page too: every event still comes once, in order.
 	r = readAll(t, c, sdk.ReadRequest{Stream: "webhook_events", MaxBytes: 250})
-	if len(r.rows) != 25 || len(r.counts) < 10 || r.rows[24]["position"] != int64(25) {
+	if len(r.rows) != 25 || slices.Max(r.counts) > 3 {
 		t.Fatalf("with MaxBytes 250: %d rows in pages %v", len(r.rows), r.counts)
 	}
 	for i, row := range r.rows {
