@@ -130,6 +130,7 @@ func TestWebhookEventsBadInput(t *testing.T) {
 	}{
 		{"another cursor", sdk.ReadRequest{Stream: "webhook_events", CursorField: "received_at"}, "incremental on position"},
 		{"a cursor that is no position", sdk.ReadRequest{Stream: "webhook_events", CursorField: "position", CursorValue: json.RawMessage(`"x"`)}, "is not a position"},
+		{"a stored position past the inbox's end", sdk.ReadRequest{Stream: "webhook_events", CursorField: "position", CursorValue: json.RawMessage("4")}, "belongs to another inbox"},
 		{"a foreign checkpoint", sdk.ReadRequest{Stream: "webhook_events", Checkpoint: []byte("garbage")}, "not one this connector wrote"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

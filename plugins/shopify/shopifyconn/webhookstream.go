@@ -102,6 +102,11 @@ func (s *session) readInbox(ctx context.Context, req sdk.ReadRequest) (sdk.Page,
 		if err != nil {
 			return sdk.Page{}, errclass.Transientf("stream %s: %v", WebhookStream, err)
 		}
+		if cp.After > last {
+			return sdk.Page{}, errclass.Permanentf("stream %s: the stored position %d is past the inbox's last one (%d): "+
+				"the flow's cursor belongs to another inbox (was webhooks.inbox changed?); reset it with `sqlflow-host state reset FILE FLOW`",
+				WebhookStream, cp.After, last)
+		}
 		cp.Until = last
 	}
 	limit := defaultInboxPage
