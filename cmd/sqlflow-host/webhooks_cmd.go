@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -120,7 +120,7 @@ func (a *app) webhooksServeCommand() *cobra.Command {
 const reconcileMargin = time.Minute
 
 func (a *app) webhooksReconcileCommand() *cobra.Command {
-	var source string
+	var source, recreate string
 	cmd := &cobra.Command{
 		Use:   "reconcile FILE",
 		Short: "Fetch the objects an outage missed into the inbox, and check the shop's webhook subscriptions",
@@ -128,7 +128,8 @@ func (a *app) webhooksReconcileCommand() *cobra.Command {
 			"and every object of the subscribed topics (orders, customers, products), the objects Shopify updated in\n" +
 			"the gap, through the shopify source (and the host's retries and rate limits), and stores each in the inbox\n" +
 			"as a reconciled event. It then lists the shop's webhook subscriptions and reports each subscribed topic\n" +
-			"that has none (Shopify removes a subscription that keeps failing): exit status 1 when one is missing.",
+			"that has none (Shopify removes a subscription that keeps failing): exit status 1 when one is missing;\n" +
+			"--recreate ADDRESS creates them again instead.",
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			ctx := cmd.Context()
@@ -140,6 +141,11 @@ func (a *app) webhooksReconcileCommand() *cobra.Command {
 			src, err := webhooks.FromPipeline(e.Pipeline, source)
 			if err != nil {
 				return &usageError{err}
+			}
+			if recreate != "" {
+				if err := webhooks.CheckAddress(recreate); err != nil {
+					return &usageError{fmt.Errorf("--recreate: %w", err)}
+				}
 			}
 			out := a.textOut()
 			rec, closeInbox, err := a.reconciler(ctx, e, src)
@@ -154,8 +160,24 @@ func (a *app) webhooksReconcileCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if recreate != "" && len(missing) > 0 {
+				sub, err := webhooks.SubscriberFor(src.Conn.Config)
+				if err != nil {
+					return &usageError{fmt.Errorf("source %s: --recreate: %w", src.Conn.Name, err)}
+				}
+				var left []string
+				for _, t := range missing {
+					if err := sub.Create(ctx, t, recreate); err != nil {
+						fmt.Fprintf(out, "subscription missing: %s, and creating it failed: %v\n", t, err)
+						left = append(left, t)
+						continue
+					}
+					fmt.Fprintf(out, "subscription created: %s → %s\n", t, recreate)
+				}
+				missing = left
+			}
 			for _, t := range missing {
-				fmt.Fprintf(out, "subscription missing: the shop has no webhook subscription for %s (Shopify removes one that keeps failing; create it again)\n", t)
+				fmt.Fprintf(out, "subscription missing: the shop has no webhook subscription for %s (Shopify removes one that keeps failing; create it again, or run with --recreate ADDRESS)\n", t)
 			}
 			if len(missing) > 0 {
 				return fmt.Errorf("%d subscribed topic(s) have no webhook subscription in the shop", len(missing))
@@ -165,6 +187,7 @@ func (a *app) webhooksReconcileCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&source, "source", "", "the source whose webhooks: block to reconcile (default: the only one that has one)")
+	cmd.Flags().StringVar(&recreate, "recreate", "", "create each missing subscription again, delivering to this https address (POST webhooks.json with the source's access token)")
 	return cmd
 }
 

@@ -310,3 +310,36 @@ func TestReceiverPostgres(t *testing.T) {
 		}
 	}
 }
+
+func TestSubscriberFor(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		cfg       map[string]any
+		base, err string
+	}{
+		{"a shop name", map[string]any{"shop_domain": "my-shop", "access_token": "t"}, "https://my-shop.myshopify.com", ""},
+		{"a shop URL", map[string]any{"shop_domain": "https://My-Shop.myshopify.com/admin", "access_token": "t"}, "https://my-shop.myshopify.com", ""},
+		{"an endpoint", map[string]any{"shop_domain": "x", "endpoint": "http://127.0.0.1:9/p", "access_token": "t"}, "http://127.0.0.1:9", ""},
+		{"no token", map[string]any{"shop_domain": "x"}, "", "no access_token"},
+		{"no shop", map[string]any{"access_token": "t"}, "", "no shop_domain"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := webhooks.SubscriberFor(tt.cfg)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || s.Base != tt.base || s.APIVersion != "2025-01" {
+				t.Fatalf("%+v %v", s, err)
+			}
+		})
+	}
+	for addr, ok := range map[string]bool{"https://hooks.example.com/w": true, "http://127.0.0.1:8080/": true,
+		"http://hooks.example.com/w": false, "hooks.example.com": false, "": false} {
+		if err := webhooks.CheckAddress(addr); (err == nil) != ok {
+			t.Errorf("CheckAddress(%q): %v", addr, err)
+		}
+	}
+}

@@ -417,9 +417,9 @@ func TestWebhooksOutageReconcile(t *testing.T) {
 	rcv.kill(t) // reconcile opens the inbox itself; a running receiver would share it too
 
 	bin := binaries(t)
-	reconcile := func() (string, int) {
-		cmd := exec.CommandContext(ctx, filepath.Join(bin, "sqlflow-host"), "--plugins-dir", filepath.Join(bin, "plugins"),
-			"webhooks", "reconcile", file)
+	reconcile := func(extra ...string) (string, int) {
+		cmd := exec.CommandContext(ctx, filepath.Join(bin, "sqlflow-host"), append([]string{"--plugins-dir", filepath.Join(bin, "plugins"),
+			"webhooks", "reconcile", file}, extra...)...)
 		cmd.Env = hostEnv()
 		out, err := cmd.CombinedOutput()
 		code := 0
@@ -457,10 +457,18 @@ func TestWebhooksOutageReconcile(t *testing.T) {
 	if len(reconciled) != 10 {
 		t.Fatalf("reconcile stored %d orders, want the 10 updated in the gap: %v", len(reconciled), reconciled)
 	}
-	// Again: the gap is closed, nothing more comes in.
-	out, _ = reconcile()
-	if !strings.Contains(out, "no gaps to reconcile") {
-		t.Fatalf("second reconcile:\n%s", out)
+	// Again, creating the removed subscription: the gap is closed, nothing
+	// more comes in, and the shop lists orders/create again.
+	out, code = reconcile("--recreate", "https://hooks.example.com/webhooks")
+	if code != 0 || !strings.Contains(out, "no gaps to reconcile") ||
+		!strings.Contains(out, "subscription created: orders/create → https://hooks.example.com/webhooks") {
+		t.Fatalf("second reconcile: exit %d\n%s", code, out)
+	}
+	if out, code := reconcile(); code != 0 || !strings.Contains(out, "every topic has a subscription (2)") {
+		t.Fatalf("third reconcile: exit %d\n%s", code, out)
+	}
+	if out, code := reconcile("--recreate", "http://hooks.example.com/x"); code != 2 || !strings.Contains(out, "is not an https URL") {
+		t.Fatalf("--recreate with an http address: exit %d\n%s", code, out)
 	}
 	if n := len(readInbox(t, filepath.Join(dir, "inbox.db"))); n != len(evs) {
 		t.Fatalf("second reconcile changed the inbox: %d events, was %d", n, len(evs))

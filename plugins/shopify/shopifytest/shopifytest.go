@@ -230,6 +230,43 @@ func (s *Shop) RemoveWebhook(topic string) {
 	s.webhooks = kept
 }
 
+// createWebhook answers POST webhooks.json: {"webhook": {"topic",
+// "address", "format"}} adds a subscription (201), as Shopify does; a
+// topic already subscribed is 422.
+func (s *Shop) createWebhook(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Webhook struct {
+			Topic, Address, Format string
+		} `json:"webhook"`
+	}
+	rq := Request{API: "rest", Root: "webhooks.json"}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Webhook.Topic == "" || req.Webhook.Address == "" {
+		rq.Status = http.StatusBadRequest
+		s.record(rq)
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"errors":{"webhook":"Required parameter missing or invalid"}}`)
+		return
+	}
+	s.mu.Lock()
+	for _, t := range s.webhooks {
+		if t == req.Webhook.Topic {
+			s.mu.Unlock()
+			rq.Status = http.StatusUnprocessableEntity
+			s.record(rq)
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			io.WriteString(w, `{"errors":{"address":["for this topic has already been taken"]}}`)
+			return
+		}
+	}
+	s.webhooks = append(s.webhooks, req.Webhook.Topic)
+	id := 1000 + len(s.webhooks) - 1
+	s.mu.Unlock()
+	rq.Status = http.StatusCreated
+	s.record(rq)
+	w.WriteHeader(http.StatusCreated)
+	writeJSON(w, map[string]any{"webhook": map[string]any{"id": id, "topic": req.Webhook.Topic, "address": req.Webhook.Address, "format": "json"}})
+}
+
 // MaxOrderUpdated is the greatest updated_at of the orders.
 func (s *Shop) MaxOrderUpdated() time.Time {
 	s.mu.Lock()
@@ -344,6 +381,10 @@ func (s *Shop) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(fail)
 		fmt.Fprintf(w, `{"errors":"injected failure %d"}`, fail)
 		s.record(rq)
+		return
+	}
+	if path == "webhooks.json" && r.Method == http.MethodPost {
+		s.createWebhook(w, r)
 		return
 	}
 	if path == "graphql.json" && r.Method == http.MethodPost {
