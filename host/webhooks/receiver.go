@@ -151,9 +151,6 @@ func New(o Options) (*Receiver, error) {
 	r.gaps = prometheus.NewCounter(prometheus.CounterOpts{Name: "webhook_gaps_recorded_total",
 		Help: "Spans the receiver recorded as not received (down, or inbox refusing)."})
 	r.reg.MustRegister(r.deliveries, r.sigFails, r.duplicates, r.lastPos, r.lag, r.storeTime, r.gaps)
-	if last, err := o.Inbox.Last(context.Background()); err == nil {
-		r.lastPos.Set(float64(last))
-	}
 	return r, nil
 }
 
@@ -320,6 +317,9 @@ func (r *Receiver) Start(ctx context.Context, every time.Duration) error {
 	}
 	if err := r.inbox.Alive(ctx, now); err != nil {
 		return err
+	}
+	if last, err := r.inbox.Last(ctx); err == nil {
+		r.lastPos.Set(float64(last))
 	}
 	go func() {
 		t := time.NewTicker(every)
