@@ -19,6 +19,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sqlflow/sqlflow-host/plugins/shopify/shopifytest"
 	"github.com/sqlflow/sqlflow-host/sdk/webhookinbox"
@@ -35,6 +36,11 @@ const webhookSecret = "shpss_e2e_secret_4f9a"
 // block stores into inbox.db, and a flow of webhook_events into a memory
 // destination dumping to dump (a path with {table}).
 func webhookPipeline(t *testing.T, dir, endpoint, topics, dump string, maxBody int) string {
+	return webhookPipelineInbox(t, dir, endpoint, topics, dump, maxBody, "inbox.db")
+}
+
+// webhookPipelineInbox is webhookPipeline with the inbox: value given.
+func webhookPipelineInbox(t *testing.T, dir, endpoint, topics, dump string, maxBody int, inbox string) string {
 	t.Helper()
 	p := filepath.Join(dir, "p.yaml")
 	yaml := fmt.Sprintf(`version: 1
@@ -48,13 +54,13 @@ sources:
     webhooks:
       secret: ${SHOPIFY_WEBHOOK_SECRET}
       topics: [%s]
-      inbox: inbox.db
+      inbox: %s
       max_body_bytes: %d
 destinations:
   sink: {type: memory, dump_path: "%s"}
 flows:
   - {name: events, from: shop, stream: webhook_events, to: sink, target: events, mode: append, incremental: {cursor: position}}
-`, endpoint, topics, maxBody, dump)
+`, endpoint, topics, inbox, maxBody, dump)
 	if err := os.WriteFile(p, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -189,6 +195,44 @@ func readInbox(t *testing.T, path string) []webhookinbox.Event {
 // be in the inbox exactly once with its body, no badly signed one may be,
 // and the two runs together must write every event exactly once.
 func TestWebhooksNeverLost(t *testing.T) {
+	t.Run("bolt", func(t *testing.T) {
+		neverLost(t, "inbox.db", func(dir string) webhookinbox.Inbox {
+			in, err := webhookinbox.OpenBolt(filepath.Join(dir, "inbox.db"), webhookinbox.BoltOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return in
+		})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := os.Getenv("SQLFLOW_TEST_POSTGRES")
+		if dsn == "" {
+			t.Skip("SQLFLOW_TEST_POSTGRES is not set")
+		}
+		table := fmt.Sprintf("never_lost_%d", time.Now().UnixNano())
+		t.Setenv("INBOX_DSN", dsn)
+		t.Cleanup(func() {
+			conn, err := pgx.Connect(context.Background(), dsn)
+			if err == nil {
+				conn.Exec(context.Background(), "DROP TABLE "+table+", "+table+"_gaps, "+table+"_meta")
+				conn.Close(context.Background())
+			}
+		})
+		neverLost(t, `{dsn: "${INBOX_DSN}", table: `+table+"}", func(string) webhookinbox.Inbox {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			in, err := webhookinbox.OpenPostgres(ctx, dsn, table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return in
+		})
+	})
+}
+
+// neverLost is TestWebhooksNeverLost over the inbox inbox (its YAML);
+// open opens it for the checks.
+func neverLost(t *testing.T, inbox string, open func(dir string) webhookinbox.Inbox) {
 	const (
 		total    = 10000
 		maxBody  = 8192
@@ -198,7 +242,7 @@ func TestWebhooksNeverLost(t *testing.T) {
 	)
 	dir := t.TempDir()
 	topics := []string{"orders/create", "orders/updated", "orders/paid", "customers/create", "products/update"}
-	file := webhookPipeline(t, dir, "http://127.0.0.1:1", strings.Join(topics, ", "), filepath.Join(dir, "${RUN}-{table}.arrow"), maxBody)
+	file := webhookPipelineInbox(t, dir, "http://127.0.0.1:1", strings.Join(topics, ", "), filepath.Join(dir, "${RUN}-{table}.arrow"), maxBody, inbox)
 	// The dump path differs per run through $RUN.
 	addr := freeAddr(t)
 	t.Setenv("RUN", "run1")
@@ -288,7 +332,12 @@ func TestWebhooksNeverLost(t *testing.T) {
 			want[d.w.EventID] = string(d.w.Body)
 		}
 	}
-	evs := readInbox(t, filepath.Join(dir, "inbox.db"))
+	in := open(dir)
+	evs, err := in.Read(context.Background(), 0, 0, 1<<30)
+	in.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 	got := map[string]bool{}
 	for i, ev := range evs {
 		if got[ev.EventID] {

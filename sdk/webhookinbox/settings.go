@@ -18,7 +18,7 @@ import (
 //	webhooks:
 //	  secret: ${SHOPIFY_WEBHOOK_SECRET}      # the app's client secret
 //	  topics: [orders/create, orders/updated]
-//	  inbox: webhooks.db                     # or {path: FILE}, or {dsn: ${INBOX_DSN}, table: NAME}
+//	  inbox: webhooks.db                     # or {path: FILE}, or {dsn: "${INBOX_DSN}", table: NAME}
 //	  max_body_bytes: 4194304
 type Settings struct {
 	// Secret is the app's client secret that signs deliveries. Only the
@@ -103,7 +103,7 @@ func ParseSettings(raw json.RawMessage, field string) (Settings, []sdk.FieldErro
 		fail(".topics", "must name at least one topic")
 	}
 	if v, ok := m["inbox"]; !ok || isNull(v) {
-		fail(".inbox", "is required: a file for the embedded inbox (inbox: webhooks.db) or {dsn: ${INBOX_DSN}} for PostgreSQL")
+		fail(".inbox", "is required: a file for the embedded inbox (inbox: webhooks.db) or {dsn: \"${INBOX_DSN}\"} for PostgreSQL")
 	} else {
 		var path string
 		var im map[string]json.RawMessage
@@ -140,9 +140,9 @@ func ParseSettings(raw json.RawMessage, field string) (Settings, []sdk.FieldErro
 		case s.Inbox.Path != "" && s.Inbox.DSN != "":
 			fail(".inbox", "give path (embedded inbox) or dsn (PostgreSQL), not both")
 		case s.Inbox.Path == "" && s.Inbox.DSN == "":
-			fail(".inbox", "is empty: give a file (inbox: webhooks.db) or {dsn: ${INBOX_DSN}}")
+			fail(".inbox", "is empty: give a file (inbox: webhooks.db) or {dsn: \"${INBOX_DSN}\"}")
 		case strings.Contains(s.Inbox.Path, "://"):
-			fail(".inbox", "looks like a URL: a PostgreSQL inbox is written {dsn: ${INBOX_DSN}} so its password stays a secret")
+			fail(".inbox", "looks like a URL: a PostgreSQL inbox is written {dsn: \"${INBOX_DSN}\"} so its password stays a secret")
 		case s.Inbox.Table != "" && s.Inbox.DSN == "":
 			fail(".inbox.table", "applies to a PostgreSQL inbox (dsn) only")
 		}
