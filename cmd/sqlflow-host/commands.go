@@ -28,7 +28,7 @@ func (a *app) runCommand() *cobra.Command {
 	var stateDir, metricsAddr string
 	var pageRows, pageBytes int64
 	var selected []string
-	var fullRefresh, metricsPublic bool
+	var fullRefresh, metricsPublic, reconcileWebhooks bool
 	var progress progressFlags
 	cmd := &cobra.Command{
 		Use:   "run FILE",
@@ -69,6 +69,11 @@ func (a *app) runCommand() *cobra.Command {
 				}
 				defer stop()
 			}
+			if reconcileWebhooks {
+				if err := a.reconcileAll(cmd.Context(), e); err != nil {
+					return err
+				}
+			}
 			opts := engine.RunOptions{Concurrency: concurrency, Flow: pipeline.Options{Logger: a.logger, MaxRows: pageRows, MaxBytes: pageBytes},
 				StateDir: stateDir, Select: selected, FullRefresh: fullRefresh}
 			stopProgress := a.startProgress(e, flows, progress)
@@ -97,6 +102,7 @@ func (a *app) runCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&metricsPublic, "metrics-public", false, "allow --metrics-addr on an address other machines can reach (the endpoint has no authentication)")
 	cmd.Flags().StringSliceVar(&selected, "select", nil, "run only these flows (FLOW[,FLOW...]); plugins no selected flow uses are not started")
 	progress.register(cmd.Flags())
+	cmd.Flags().BoolVar(&reconcileWebhooks, "reconcile-webhooks", false, "before the flows, fill the webhook inboxes' recorded gaps from the Admin API, as `webhooks reconcile` does (without its subscription check)")
 	cmd.Flags().BoolVar(&fullRefresh, "full-refresh", false, "read incremental flows from the start, ignoring their stored cursors (the new greatest value is stored after the commit)")
 	return cmd
 }

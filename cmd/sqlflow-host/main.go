@@ -9,6 +9,7 @@
 //	sqlflow-host discover FILE SOURCE
 //	sqlflow-host preview FILE SOURCE [STREAM] [--limit N]
 //	sqlflow-host plugins list | lock
+//	sqlflow-host webhooks serve FILE [--addr HOST:PORT] | reconcile FILE | compact FILE
 //	sqlflow-host version (or --version)
 //
 // --output json makes run, validate, check, discover, resilience, plugins

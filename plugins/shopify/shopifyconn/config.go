@@ -13,6 +13,7 @@ import (
 
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/configkey"
+	"github.com/sqlflow/sqlflow-host/sdk/webhookinbox"
 )
 
 // DefaultAPIVersion is the Admin API version asked for when api_version is
@@ -47,11 +48,14 @@ type config struct {
 	Overlap       time.Duration
 	Owner         string // metafields_owner
 	Timeout       time.Duration
+	// Webhooks is the webhooks: block; nil without one. It adds the
+	// webhook_events stream, read from the inbox it names.
+	Webhooks *webhookinbox.Settings
 }
 
 var allowedKeys = []string{
 	"shop_domain", "access_token", "api_version", "api", "streams", "objects", "page_size", "child_page_size",
-	"since_id", "incremental_overlap", "metafields_owner", "endpoint", "timeout", "max_retries", "retry_delay",
+	"since_id", "incremental_overlap", "metafields_owner", "endpoint", "timeout", "max_retries", "retry_delay", "webhooks",
 }
 
 var (
@@ -131,6 +135,12 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 			return 0, false
 		}
 		return int(f), true
+	}
+
+	if v, ok := fields["webhooks"]; ok {
+		wh, werrs := webhookinbox.ParseSettings(v, "webhooks")
+		errs = append(errs, werrs...)
+		cfg.Webhooks = &wh
 	}
 
 	// shop_domain

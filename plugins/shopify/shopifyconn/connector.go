@@ -18,6 +18,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 	"github.com/sqlflow/sqlflow-host/sdk/httplink"
 	"github.com/sqlflow/sqlflow-host/sdk/httporigin"
+	"github.com/sqlflow/sqlflow-host/sdk/webhookinbox"
 )
 
 // Version is the connector's version.
@@ -67,6 +68,11 @@ type session struct {
 	shopOrigin httporigin.Origin
 	objects    map[string]*object
 	order      []*object
+
+	// inboxOpen is the webhook inbox, opened at the first webhook_events
+	// read.
+	inboxMu   sync.Mutex
+	inboxOpen webhookinbox.Inbox
 }
 
 // Configure validates and applies the configuration; it reaches no server.
@@ -86,8 +92,12 @@ func (c *Connector) Configure(ctx context.Context, raw json.RawMessage) ([]sdk.F
 		s.order = append(s.order, o)
 	}
 	c.mu.Lock()
+	old := c.sess
 	c.sess = s
 	c.mu.Unlock()
+	if old != nil {
+		old.closeInbox()
+	}
 	return nil, nil
 }
 
@@ -146,6 +156,9 @@ func (c *Connector) Discover(ctx context.Context) ([]sdk.Stream, error) {
 		}
 		out = append(out, sdk.Stream{Name: o.Name, Schema: schemaOf(o), PrimaryKey: o.Key, CursorFields: cursorFields(o)})
 	}
+	if s.cfg.Webhooks != nil {
+		out = append(out, webhookStreamInfo(), subscriptionStreamInfo())
+	}
 	return out, nil
 }
 
@@ -173,6 +186,9 @@ func (s *session) stream(name string) (*object, error) {
 				names = append(names, o.Name)
 			}
 		}
+		if s.cfg.Webhooks != nil {
+			names = append(names, WebhookStream, SubscriptionsStream)
+		}
 		return nil, errclass.Permanentf("shopify source has no stream %q; its streams are %s", name, strings.Join(names, ", "))
 	}
 	if ok, why := s.supported(o); !ok {
@@ -187,6 +203,14 @@ func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 	s, err := c.session()
 	if err != nil {
 		return sdk.Page{}, err
+	}
+	if s.cfg.Webhooks != nil {
+		switch req.Stream {
+		case WebhookStream:
+			return s.readInbox(ctx, req)
+		case SubscriptionsStream:
+			return s.readSubscriptions(ctx)
+		}
 	}
 	o, err := s.stream(req.Stream)
 	if err != nil {

@@ -23,6 +23,13 @@ const configSchema = `{
     "endpoint": {"type": "string", "format": "uri", "description": "Send requests here instead of https://<shop_domain> (a proxy or a test server)."},
     "timeout": {"type": "number", "exclusiveMinimum": 0, "default": 30, "description": "Seconds per HTTP request. As a retry knob deprecated: see resilience.timeout."},
     "max_retries": {"type": "integer", "minimum": 0, "deprecated": true, "description": "Mapped by the host onto resilience.retry.max_attempts (N + 1)."},
-    "retry_delay": {"type": "number", "minimum": 0, "deprecated": true, "description": "Mapped by the host onto resilience.retry.initial_delay."}
+    "retry_delay": {"type": "number", "minimum": 0, "deprecated": true, "description": "Mapped by the host onto resilience.retry.initial_delay."},
+    "webhooks": {"type": "object", "additionalProperties": false, "required": ["topics", "inbox"], "description": "Webhooks received by sqlflow-host webhooks serve; adds the webhook_events stream read from the inbox.",
+      "properties": {
+        "secret": {"type": "string", "writeOnly": true, "description": "The app's client secret that signs deliveries (only the receiver uses it)."},
+        "topics": {"type": "array", "items": {"type": "string"}, "description": "Subscribed topics, e.g. orders/create."},
+        "inbox": {"description": "A file (the embedded inbox), or {path}, or {dsn, table} for PostgreSQL.", "oneOf": [{"type": "string"}, {"type": "object", "additionalProperties": false, "properties": {"path": {"type": "string"}, "dsn": {"type": "string", "writeOnly": true}, "table": {"type": "string"}}}]},
+        "max_body_bytes": {"type": "integer", "minimum": 1024, "maximum": 67108864, "default": 4194304}
+      }}
   }
 }`

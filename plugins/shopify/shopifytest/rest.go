@@ -62,6 +62,21 @@ func (s *Shop) rest(w http.ResponseWriter, r *http.Request, version, path string
 		w.WriteHeader(status)
 		fmt.Fprintf(w, `{"errors":%q}`, msg)
 	}
+	if path == "webhooks.json" {
+		s.hook(rq)
+		rq.Status = 200
+		s.mu.Lock()
+		subs := make([]map[string]any, 0, len(s.webhooks))
+		for i, t := range s.webhooks {
+			subs = append(subs, map[string]any{"id": 1000 + i, "topic": t, "address": "https://example.com/webhooks",
+				"format": "json", "api_version": version, "created_at": ts(base), "updated_at": ts(base)})
+		}
+		s.mu.Unlock()
+		rq.Nodes = len(subs)
+		s.record(rq)
+		writeJSON(w, map[string]any{"webhooks": subs})
+		return
+	}
 	if path == "shop.json" {
 		s.hook(rq)
 		rq.Status = 200

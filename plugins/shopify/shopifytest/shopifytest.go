@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -51,6 +52,9 @@ type Options struct {
 	NodeCost float64
 	// REST bucket: size and leak per second. Zero means 40 and 2.
 	RESTBucket, RESTLeak float64
+	// Addr, when set, is the address to listen on (host:port) instead of
+	// a free port of 127.0.0.1; New panics when it cannot listen there.
+	Addr string
 }
 
 // Request is one request as the shop saw it.
@@ -91,6 +95,8 @@ type Shop struct {
 	onRequest   func(Request)
 	rewrite     func(root, after, next string) string
 
+	webhooks []string // subscribed topics (REST webhooks.json)
+
 	orders, customers, products, items, locations, discounts, custom, smart, shopMeta []*record
 }
 
@@ -126,7 +132,18 @@ func New(opts Options) *Shop {
 			s.shopMeta = append(s.shopMeta, metafield(100+i, "Shop", 0, base.Add(time.Duration(i)*time.Hour)))
 		}
 	}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	if opts.Addr == "" {
+		s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+		return s
+	}
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		panic(fmt.Sprintf("shopifytest: listen on %s: %v", opts.Addr, err))
+	}
+	s.Server.Listener.Close()
+	s.Server.Listener = ln
+	s.Server.Start()
 	return s
 }
 
@@ -189,6 +206,65 @@ func (s *Shop) Touch(t time.Time, ids ...int64) {
 	for _, id := range ids {
 		s.orders[id-1].touch(t)
 	}
+}
+
+// SubscribeWebhooks adds webhook subscriptions of these topics (listed by
+// GET webhooks.json).
+func (s *Shop) SubscribeWebhooks(topics ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.webhooks = append(s.webhooks, topics...)
+}
+
+// RemoveWebhook drops the subscription of topic, as Shopify does after a
+// subscription kept failing.
+func (s *Shop) RemoveWebhook(topic string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.webhooks[:0]
+	for _, t := range s.webhooks {
+		if t != topic {
+			kept = append(kept, t)
+		}
+	}
+	s.webhooks = kept
+}
+
+// createWebhook answers POST webhooks.json: {"webhook": {"topic",
+// "address", "format"}} adds a subscription (201), as Shopify does; a
+// topic already subscribed is 422.
+func (s *Shop) createWebhook(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Webhook struct {
+			Topic, Address, Format string
+		} `json:"webhook"`
+	}
+	rq := Request{API: "rest", Root: "webhooks.json"}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Webhook.Topic == "" || req.Webhook.Address == "" {
+		rq.Status = http.StatusBadRequest
+		s.record(rq)
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"errors":{"webhook":"Required parameter missing or invalid"}}`)
+		return
+	}
+	s.mu.Lock()
+	for _, t := range s.webhooks {
+		if t == req.Webhook.Topic {
+			s.mu.Unlock()
+			rq.Status = http.StatusUnprocessableEntity
+			s.record(rq)
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			io.WriteString(w, `{"errors":{"address":["for this topic has already been taken"]}}`)
+			return
+		}
+	}
+	s.webhooks = append(s.webhooks, req.Webhook.Topic)
+	id := 1000 + len(s.webhooks) - 1
+	s.mu.Unlock()
+	rq.Status = http.StatusCreated
+	s.record(rq)
+	w.WriteHeader(http.StatusCreated)
+	writeJSON(w, map[string]any{"webhook": map[string]any{"id": id, "topic": req.Webhook.Topic, "address": req.Webhook.Address, "format": "json"}})
 }
 
 // MaxOrderUpdated is the greatest updated_at of the orders.
@@ -305,6 +381,10 @@ func (s *Shop) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(fail)
 		fmt.Fprintf(w, `{"errors":"injected failure %d"}`, fail)
 		s.record(rq)
+		return
+	}
+	if path == "webhooks.json" && r.Method == http.MethodPost {
+		s.createWebhook(w, r)
 		return
 	}
 	if path == "graphql.json" && r.Method == http.MethodPost {
