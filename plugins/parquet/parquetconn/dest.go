@@ -12,11 +12,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
@@ -30,6 +29,14 @@ import (
 type writeState struct {
 	area   *filestage.Area
 	schema *arrow.Schema
+
+	// mu serializes the write's WriteBatch, CommitWrite and AbortWrite
+	// calls: the stream takes batches one at a time, in seq order.
+	mu sync.Mutex
+	// stream is the Parquet file the batches are encoded into as they
+	// arrive; nil until the first batch in this process, or after a failed
+	// encode, and then rebuilt from the staged parts.
+	stream *stream
 }
 
 // BeginWrite opens (or reopens) the staging area of req.WriteID beside the
@@ -127,8 +134,15 @@ func (c *Connector) write(cfg config, writeID string) (*writeState, error) {
 	return w, nil
 }
 
-// WriteBatch stores rec as the part file of seq (Arrow IPC). A seq whose
-// part already exists is skipped.
+// WriteBatch stores rec as the part file of seq (Arrow IPC, synced), the
+// durable record of the batch, and then encodes it into the write's
+// Parquet file in the staging directory (see stream). Batches must come
+// in seq order from 1 without gaps; a seq already stored is skipped, so a
+// batch replayed after a restart is stored and encoded once. A gap is a
+// PERMANENT error naming the seq expected.
+//
+// After a restart the first call rebuilds the Parquet file from the parts
+// staged so far (in a new process the encoder's state is gone).
 func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, rec arrow.RecordBatch) error {
 	cfg, err := c.config()
 	if err != nil {
@@ -147,6 +161,26 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 	if err := sameTypes(w.schema, rec.Schema()); err != nil {
 		return errclass.Permanentf("write %q, batch %d: %v", writeID, seq, err)
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if st := w.area.Manifest.State; st != filestage.StateStaged {
+		return errclass.Permanentf("write %q is %s; it takes no more batches (seq %d)", writeID, st, seq)
+	}
+	if seq < 1 {
+		return errclass.Permanentf("write %q: invalid batch seq %d (seqs start at 1)", writeID, seq)
+	}
+	if w.stream == nil {
+		if w.stream, err = rebuildStream(ctx, w, cfg); err != nil {
+			return err
+		}
+	}
+	s := w.stream
+	switch {
+	case seq < s.next:
+		return nil // stored and encoded already: a replay
+	case seq > s.next:
+		return errclass.Permanentf("write %q: batch %d arrived, but batch %d is the next one (batches are numbered from 1 and sent in order; %d are staged)", writeID, seq, s.next, s.next-1)
+	}
 	_, err = w.area.WritePart(seq, func(out io.Writer) error {
 		data, err := arrowipc.EncodeRecord(rec)
 		if err != nil {
@@ -157,7 +191,18 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 		}
 		return nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	if err := s.write(rec); err != nil {
+		// The part is durable; the Parquet file is rebuilt from the parts by
+		// the next call.
+		s.discard()
+		w.stream = nil
+		return encodeError(err, fmt.Sprintf("write %q, batch %d: encode Parquet", writeID, seq))
+	}
+	s.next = seq + 1
+	return nil
 }
 
 func sameTypes(want, got *arrow.Schema) error {
@@ -173,18 +218,17 @@ func sameTypes(want, got *arrow.Schema) error {
 	return nil
 }
 
-// onlyWriter hides Close from the Parquet writer, which would otherwise
-// close the staging file before it is synced.
-type onlyWriter struct{ io.Writer }
-
-// CommitWrite streams the staged parts, in seq order, through one
-// pqarrow.FileWriter into a new Parquet file and renames it into place:
-// replace makes it the target file (and removes files earlier appends
-// added beside it); append makes it the target when there is none yet,
-// else a new file <stem>.append-<time>-<writeid>.parquet beside it. A
-// replace of no batches writes a file of the write's schema and no rows; a
-// write begun without a schema in append mode commits without touching
-// the target. Repeating it after success returns nil.
+// CommitWrite finishes the write's Parquet file (the last row group and
+// the footer; the other row groups were written as the batches arrived),
+// syncs it and renames it into place: replace makes it the target file
+// (and removes files earlier appends added beside it); append makes it the
+// target when there is none yet, else a new file
+// <stem>.append-<time>-<writeid>.parquet beside it. A replace of no
+// batches writes a file of the write's schema and no rows; a write begun
+// without a schema in append mode commits without touching the target.
+// In a process that did not see the batches (after a restart) the file is
+// first rebuilt from the staged parts. Repeating it after success returns
+// nil.
 func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byte) error {
 	cfg, err := c.config()
 	if err != nil {
@@ -200,57 +244,29 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 	if w.schema == nil {
 		return w.area.CommitUnchanged()
 	}
-	m := w.area.Manifest
-	return w.area.Commit(func(out io.Writer) (filestage.Plan, error) {
-		props := parquet.NewWriterProperties(
-			parquet.WithCompression(cfg.Compression),
-			parquet.WithMaxRowGroupLength(cfg.RowGroupSize),
-			parquet.WithCreatedBy("sqlflow-host parquet connector 0.1.0"),
-		)
-		fw, err := pqarrow.NewFileWriter(w.schema, onlyWriter{out}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
-		if err != nil {
-			return filestage.Plan{}, errclass.Permanentf("commit %q: %v", writeID, err)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.area.Manifest.State != filestage.StateStaged {
+		// Committing or committed: finish from the recorded plan.
+		return w.area.CommitFile("", filestage.Plan{})
+	}
+	if w.stream == nil {
+		if w.stream, err = rebuildStream(ctx, w, cfg); err != nil {
+			return fmt.Errorf("commit %q: %w", writeID, err)
 		}
-		parts, err := w.area.Parts()
-		if err != nil {
-			fw.Close()
-			return filestage.Plan{}, err
-		}
-		var rows, buffered int64
-		for _, p := range parts {
-			if err := ctx.Err(); err != nil {
-				fw.Close()
-				return filestage.Plan{}, errclass.Transientf("commit %q: %w", writeID, err)
-			}
-			data, err := os.ReadFile(p.Path)
-			if err != nil {
-				fw.Close()
-				return filestage.Plan{}, filestage.IOError(err, "read staging part")
-			}
-			rec, err := arrowipc.DecodeRecord(data)
-			if err != nil {
-				fw.Close()
-				return filestage.Plan{}, errclass.Permanentf("commit %q: staged batch %d: %v", writeID, p.Seq, err)
-			}
-			typed := array.NewRecordBatch(w.schema, rec.Columns(), rec.NumRows())
-			rec.Release()
-			err = fw.WriteBuffered(typed)
-			rows += typed.NumRows()
-			buffered += int64(len(data))
-			typed.Release()
-			if err != nil {
-				return filestage.Plan{}, errclass.Permanentf("commit %q: write Parquet: %v", writeID, err)
-			}
-			if buffered >= maxBufferedRowGroupBytes {
-				fw.NewBufferedRowGroup()
-				buffered = 0
-			}
-		}
-		if err := fw.Close(); err != nil {
-			return filestage.Plan{}, filestage.IOError(err, "write Parquet file")
-		}
-		return plan(w.area.Dir, m, rows)
-	})
+	}
+	s := w.stream
+	w.stream = nil // finished or failed, it takes no more batches
+	rows, err := s.finish()
+	if err != nil {
+		return fmt.Errorf("commit %q: %w", writeID, err)
+	}
+	p, err := plan(w.area.Dir, w.area.Manifest, rows)
+	if err != nil {
+		os.Remove(s.path)
+		return err
+	}
+	return w.area.CommitFile(s.path, p)
 }
 
 // plan decides the committed file's name and what it replaces.
@@ -310,6 +326,12 @@ func (c *Connector) AbortWrite(ctx context.Context, writeID string) error {
 	c.mu.Lock()
 	delete(c.writes, writeID)
 	c.mu.Unlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stream != nil {
+		w.stream.discard()
+		w.stream = nil
+	}
 	return w.area.Abort()
 }
 
