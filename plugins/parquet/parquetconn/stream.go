@@ -49,6 +49,8 @@ type stream struct {
 	full bool
 	// next is the seq the stream takes next: batches 1..next-1 are in it.
 	next int64
+	// rows counts the rows written.
+	rows int64
 }
 
 // writerProps are the Parquet writer properties of cfg: compression, rows
@@ -107,6 +109,7 @@ func (s *stream) write(rec arrow.RecordBatch) error {
 	if err := s.fw.WriteBuffered(typed); err != nil {
 		return err
 	}
+	s.rows += typed.NumRows()
 	size := recordBytes(typed)
 	inGroup, err := s.fw.RowGroupNumRows()
 	if err != nil {
@@ -127,7 +130,6 @@ func (s *stream) write(rec arrow.RecordBatch) error {
 // finish writes the open row group and the footer and flushes the file;
 // it returns the rows written. The file is left closed, at s.path.
 func (s *stream) finish() (int64, error) {
-	rows := int64(s.fw.NumRows())
 	if err := s.fw.Close(); err != nil {
 		s.discard()
 		return 0, encodeError(err, "write the Parquet file")
@@ -140,7 +142,7 @@ func (s *stream) finish() (int64, error) {
 		os.Remove(s.path)
 		return 0, filestage.IOError(err, "close the Parquet file")
 	}
-	return rows, nil
+	return s.rows, nil
 }
 
 // discard drops the stream and its file.
