@@ -135,8 +135,8 @@ func (c *Connector) write(cfg config, writeID string) (*writeState, error) {
 }
 
 // WriteBatch stores rec as the part file of seq (Arrow IPC, synced), the
-// durable record of the batch, and then encodes it into the write's
-// Parquet file in the staging directory (see stream). Batches must come
+// durable record of the batch, and encodes it into the write's Parquet
+// file in the staging directory (see stream), the two at once. Batches must come
 // in seq order from 1 without gaps; a seq already stored is skipped, so a
 // batch replayed after a restart is stored and encoded once. A gap is a
 // PERMANENT error naming the seq expected.
@@ -181,25 +181,33 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 	case seq > s.next:
 		return errclass.Permanentf("write %q: batch %d arrived, but batch %d is the next one (batches are numbered from 1 and sent in order; %d are staged)", writeID, seq, s.next, s.next-1)
 	}
-	_, err = w.area.WritePart(seq, func(out io.Writer) error {
-		data, err := arrowipc.EncodeRecord(rec)
-		if err != nil {
-			return errclass.Permanentf("write %q, batch %d: %v", writeID, seq, err)
-		}
-		if _, err := out.Write(data); err != nil {
-			return filestage.IOError(err, "write staging part")
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if err := s.write(rec); err != nil {
-		// The part is durable; the Parquet file is rebuilt from the parts by
-		// the next call.
+	// The part (IPC encode, write, fsync: mostly waiting on the disk) is
+	// stored while this goroutine encodes the batch into the Parquet file:
+	// the fsync overlaps the encoding. Both read rec, neither changes it.
+	stored := make(chan error, 1)
+	go func() {
+		_, err := w.area.WritePart(seq, func(out io.Writer) error {
+			data, err := arrowipc.EncodeRecord(rec)
+			if err != nil {
+				return errclass.Permanentf("write %q, batch %d: %v", writeID, seq, err)
+			}
+			if _, err := out.Write(data); err != nil {
+				return filestage.IOError(err, "write staging part")
+			}
+			return nil
+		})
+		stored <- err
+	}()
+	encErr := s.write(rec)
+	if err := <-stored; err != nil || encErr != nil {
+		// Either the Parquet file holds a batch that is not durable, or the
+		// encode failed: the next call rebuilds the file from the parts.
 		s.discard()
 		w.stream = nil
-		return encodeError(err, fmt.Sprintf("write %q, batch %d: encode Parquet", writeID, seq))
+		if err != nil {
+			return err
+		}
+		return encodeError(encErr, fmt.Sprintf("write %q, batch %d: encode Parquet", writeID, seq))
 	}
 	s.next = seq + 1
 	return nil
