@@ -12,6 +12,9 @@
 //	    manifest.json              flow, write id, target, mode, state
 //	    part-00000000000000000007  one file per WriteBatch seq
 //	    commit.data                the final file, built by CommitWrite
+//	                               (or built as the batches came, in a file of
+//	                               the connector's own, and moved here by
+//	                               [Area.CommitFile])
 //
 // Each part is written to a temporary name, synced and renamed, so a part
 // either exists whole or not at all; a seq whose part exists is skipped,

@@ -33,9 +33,16 @@ type writeState struct {
 	// mu serializes the write's WriteBatch, CommitWrite and AbortWrite
 	// calls: the stream takes batches one at a time, in seq order.
 	mu sync.Mutex
+	// next is the seq the write takes next (batches 1..next-1 are staged);
+	// 0 until this process has looked at the staged parts.
+	next int64
 	// stream is the Parquet file the batches are encoded into as they
-	// arrive; nil until the first batch in this process, or after a failed
-	// encode, and then rebuilt from the staged parts.
+	// arrive. It is nil when this process took the write over with batches
+	// already staged (after a restart), or after a failed encode: the
+	// write is then deferred, its batches only staged, and the commit
+	// encodes every staged part, as a restart cannot reopen an unfinished
+	// Parquet file and a rebuild inside WriteBatch would take time that
+	// grows with the write.
 	stream *stream
 }
 
@@ -136,13 +143,13 @@ func (c *Connector) write(cfg config, writeID string) (*writeState, error) {
 
 // WriteBatch stores rec as the part file of seq (Arrow IPC, synced), the
 // durable record of the batch, and encodes it into the write's Parquet
-// file in the staging directory (see stream), the two at once. Batches must come
-// in seq order from 1 without gaps; a seq already stored is skipped, so a
-// batch replayed after a restart is stored and encoded once. A gap is a
-// PERMANENT error naming the seq expected.
+// file in the staging directory (see stream), the two at once. Batches
+// must come in seq order from 1 without gaps; a seq already stored is
+// skipped, so a batch replayed after a restart is stored and encoded once.
+// A gap is a PERMANENT error naming the seq expected.
 //
-// After a restart the first call rebuilds the Parquet file from the parts
-// staged so far (in a new process the encoder's state is gone).
+// A process that takes a write over with batches already staged (after a
+// restart) only stages the rest; its commit encodes them all.
 func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, rec arrow.RecordBatch) error {
 	cfg, err := c.config()
 	if err != nil {
@@ -169,23 +176,18 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 	if seq < 1 {
 		return errclass.Permanentf("write %q: invalid batch seq %d (seqs start at 1)", writeID, seq)
 	}
-	if w.stream == nil {
-		if w.stream, err = rebuildStream(ctx, w, cfg); err != nil {
+	if w.next == 0 {
+		if err := c.takeOver(w, cfg); err != nil {
 			return err
 		}
 	}
-	s := w.stream
 	switch {
-	case seq < s.next:
-		return nil // stored and encoded already: a replay
-	case seq > s.next:
-		return errclass.Permanentf("write %q: batch %d arrived, but batch %d is the next one (batches are numbered from 1 and sent in order; %d are staged)", writeID, seq, s.next, s.next-1)
+	case seq < w.next:
+		return nil // stored (and encoded, or deferred) already: a replay
+	case seq > w.next:
+		return errclass.Permanentf("write %q: batch %d arrived, but batch %d is the next one (batches are numbered from 1 and sent in order; %d are staged)", writeID, seq, w.next, w.next-1)
 	}
-	// The part (IPC encode, write, fsync: mostly waiting on the disk) is
-	// stored while this goroutine encodes the batch into the Parquet file:
-	// the fsync overlaps the encoding. Both read rec, neither changes it.
-	stored := make(chan error, 1)
-	go func() {
+	store := func() error {
 		_, err := w.area.WritePart(seq, func(out io.Writer) error {
 			data, err := arrowipc.EncodeRecord(rec)
 			if err != nil {
@@ -196,20 +198,59 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 			}
 			return nil
 		})
-		stored <- err
-	}()
-	encErr := s.write(rec)
-	if err := <-stored; err != nil || encErr != nil {
-		// Either the Parquet file holds a batch that is not durable, or the
-		// encode failed: the next call rebuilds the file from the parts.
-		s.discard()
-		w.stream = nil
-		if err != nil {
+		return err
+	}
+	s := w.stream
+	if s == nil { // deferred: the commit encodes the parts
+		if err := store(); err != nil {
 			return err
 		}
-		return encodeError(encErr, fmt.Sprintf("write %q, batch %d: encode Parquet", writeID, seq))
+		w.next = seq + 1
+		return nil
 	}
-	s.next = seq + 1
+	// The part (IPC encode, write, fsync: mostly waiting on the disk) is
+	// stored while this goroutine encodes the batch into the Parquet file:
+	// the fsync overlaps the encode. Both read rec, neither changes it.
+	stored := make(chan error, 1)
+	go func() { stored <- store() }()
+	encErr := s.write(rec)
+	storeErr := <-stored
+	if storeErr == nil {
+		w.next = seq + 1
+	}
+	if storeErr != nil || encErr != nil {
+		// The Parquet file holds a batch that is not durable, or the encode
+		// failed: drop the file; the commit encodes the staged parts.
+		s.discard()
+		w.stream = nil
+		if encErr != nil {
+			c.logger.Warn("encoding a batch failed; the write's commit will encode its staged batches", "write_id", writeID, "seq", seq, "error", encErr)
+		}
+	}
+	return storeErr // the batch is durable once its part is
+}
+
+// takeOver looks at what the write already staged, the first time this
+// process writes to it: nothing (a new write) starts the Parquet file;
+// staged batches (a restart) defer the encoding to the commit. The staged
+// batches must be seqs 1..n.
+func (c *Connector) takeOver(w *writeState, cfg config) error {
+	parts, err := w.area.Parts()
+	if err != nil {
+		return err
+	}
+	if err := contiguous(w.area.Manifest.WriteID, parts); err != nil {
+		return err
+	}
+	w.next = int64(len(parts)) + 1
+	if len(parts) > 0 {
+		return nil
+	}
+	s, err := newStream(w.area.Path, w.schema, cfg)
+	if err != nil {
+		return fmt.Errorf("write %q: %w", w.area.Manifest.WriteID, err)
+	}
+	w.stream = s
 	return nil
 }
 
@@ -234,9 +275,9 @@ func sameTypes(want, got *arrow.Schema) error {
 // <stem>.append-<time>-<writeid>.parquet beside it. A replace of no
 // batches writes a file of the write's schema and no rows; a write begun
 // without a schema in append mode commits without touching the target.
-// In a process that did not see the batches (after a restart) the file is
-// first rebuilt from the staged parts. Repeating it after success returns
-// nil.
+// In a process that took the write over after a restart (or after a
+// failed encode), the file is encoded here from the staged parts, as a
+// whole. Repeating it after success returns nil.
 func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byte) error {
 	cfg, err := c.config()
 	if err != nil {
@@ -258,13 +299,15 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 		// Committing or committed: finish from the recorded plan.
 		return w.area.CommitFile("", filestage.Plan{})
 	}
-	if w.stream == nil {
-		if w.stream, err = rebuildStream(ctx, w, cfg); err != nil {
+	s := w.stream
+	w.stream = nil // finished or failed, it takes no more batches
+	if s == nil {
+		// A write taken over after a restart (or whose encode failed):
+		// encode every staged part now.
+		if s, err = rebuildStream(ctx, w, cfg); err != nil {
 			return fmt.Errorf("commit %q: %w", writeID, err)
 		}
 	}
-	s := w.stream
-	w.stream = nil // finished or failed, it takes no more batches
 	rows, err := s.finish()
 	if err != nil {
 		return fmt.Errorf("commit %q: %w", writeID, err)

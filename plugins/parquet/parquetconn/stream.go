@@ -30,9 +30,9 @@ const rowsFilePrefix = "rows-"
 // arrive: one pqarrow.FileWriter over a file in the staging directory,
 // fed in seq order, with the open row group buffered in memory (encoded
 // and compressed) and written out when it reaches the row or byte bound.
-// The file has no footer until finish; it is a cache of the staged parts,
-// not the durable record, so that after a restart the write rebuilds it
-// from the parts (see rebuildStream).
+// The file has no footer until finish; it is derived from the staged
+// parts, not the durable record: a process that takes the write over after
+// a restart encodes the parts again at commit (see rebuildStream).
 type stream struct {
 	path   string
 	f      *os.File
@@ -47,8 +47,6 @@ type stream struct {
 	// batch starts a new one (started lazily, so that the file never ends
 	// with an empty row group).
 	full bool
-	// next is the seq the stream takes next: batches 1..next-1 are in it.
-	next int64
 	// rows counts the rows written.
 	rows int64
 }
@@ -87,7 +85,7 @@ func newStream(dir string, schema *arrow.Schema, cfg config) (*stream, error) {
 		os.Remove(path)
 		return nil, errclass.Permanentf("the schema cannot be written as Parquet: %v", err)
 	}
-	return &stream{path: path, f: f, buf: buf, fw: fw, schema: schema, maxGroupBytes: cfg.RowGroupBytes, next: 1}, nil
+	return &stream{path: path, f: f, buf: buf, fw: fw, schema: schema, maxGroupBytes: cfg.RowGroupBytes}, nil
 }
 
 // onlyWriter hides Close from the Parquet writer, which would otherwise
@@ -152,26 +150,26 @@ func (s *stream) discard() {
 }
 
 // rebuildStream starts a new stream for the write and feeds it every part
-// staged so far, in seq order: how a write continues after a restart of
-// the plugin (or after a failed encode), since an unfinished Parquet file
-// cannot be reopened. The parts must be seqs 1..n without a gap.
+// staged, in seq order: the commit of a write that this process took over
+// with batches already staged (an unfinished Parquet file cannot be
+// reopened), or whose encode failed. The parts must be seqs 1..n.
 func rebuildStream(ctx context.Context, w *writeState, cfg config) (*stream, error) {
+	id := w.area.Manifest.WriteID
 	parts, err := w.area.Parts()
 	if err != nil {
 		return nil, err
 	}
+	if err := contiguous(id, parts); err != nil {
+		return nil, err
+	}
 	s, err := newStream(w.area.Path, w.schema, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("write %q: %w", w.area.Manifest.WriteID, err)
+		return nil, fmt.Errorf("write %q: %w", id, err)
 	}
-	for i, p := range parts {
-		if p.Seq != int64(i+1) {
-			s.discard()
-			return nil, errclass.Permanentf("write %q: the staged batches are not seqs 1..%d (batch %d is staged after %d); begin a new write", w.area.Manifest.WriteID, len(parts), p.Seq, i)
-		}
+	for _, p := range parts {
 		if err := ctx.Err(); err != nil {
 			s.discard()
-			return nil, errclass.Transientf("write %q: rebuild the staged Parquet file: %w", w.area.Manifest.WriteID, err)
+			return nil, errclass.Transientf("write %q: encode the staged batches: %w", id, err)
 		}
 		data, err := os.ReadFile(p.Path)
 		if err != nil {
@@ -181,17 +179,26 @@ func rebuildStream(ctx context.Context, w *writeState, cfg config) (*stream, err
 		rec, err := arrowipc.DecodeRecord(data)
 		if err != nil {
 			s.discard()
-			return nil, errclass.Permanentf("write %q: staged batch %d: %v", w.area.Manifest.WriteID, p.Seq, err)
+			return nil, errclass.Permanentf("write %q: staged batch %d: %v", id, p.Seq, err)
 		}
 		err = s.write(rec)
 		rec.Release()
 		if err != nil {
 			s.discard()
-			return nil, encodeError(err, fmt.Sprintf("write %q: rebuild the staged Parquet file at batch %d", w.area.Manifest.WriteID, p.Seq))
+			return nil, encodeError(err, fmt.Sprintf("write %q: encode staged batch %d", id, p.Seq))
 		}
-		s.next = p.Seq + 1
 	}
 	return s, nil
+}
+
+// contiguous checks that the staged parts are seqs 1..n.
+func contiguous(writeID string, parts []filestage.Part) error {
+	for i, p := range parts {
+		if p.Seq != int64(i+1) {
+			return errclass.Permanentf("write %q: the staged batches are not seqs 1..%d (batch %d is staged after %d); begin a new write", writeID, len(parts), p.Seq, i)
+		}
+	}
+	return nil
 }
 
 // encodeError classifies an error of the Parquet writer: a file system
