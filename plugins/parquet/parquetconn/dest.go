@@ -86,8 +86,13 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 		return err
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old := c.writes[req.WriteID]; old != nil && old.area.Path == area.Path {
+		// BeginWrite repeated in the process that holds the write: keep its
+		// Parquet file going.
+		return nil
+	}
 	c.writes[req.WriteID] = &writeState{area: area, schema: schema}
-	c.mu.Unlock()
 	return nil
 }
 

@@ -126,6 +126,12 @@ func TestRowGroupsAcrossBatches(t *testing.T) {
 			}
 			for seq := int64(1); seq <= int64(tt.batches); seq++ {
 				writeSeq(t, c, "w", seq, tt.rows)
+				if seq == 2 {
+					// BeginWrite repeated mid-write (a retried call) changes nothing.
+					if err := c.BeginWrite(ctx, wr); err != nil {
+						t.Fatal(err)
+					}
+				}
 			}
 			staged, _ := filepath.Glob(filepath.Join(dir, filestage.StagingPrefix+"*", "rows-*.parquet"))
 			if len(staged) != 1 {
