@@ -104,18 +104,24 @@ func (s *stream) write(rec arrow.RecordBatch) error {
 	}
 	typed := array.NewRecordBatch(s.schema, rec.Columns(), rec.NumRows())
 	defer typed.Release()
-	if err := s.fw.WriteBuffered(typed); err != nil {
-		return err
-	}
-	s.rows += typed.NumRows()
-	size := recordBytes(typed)
-	inGroup, err := s.fw.RowGroupNumRows()
+	before, err := s.fw.RowGroupNumRows()
 	if err != nil {
 		return err
 	}
-	if n := typed.NumRows(); int64(inGroup) < n && n > 0 {
-		// The row bound fell inside rec: the open group holds only its tail.
-		s.groupBytes = size * int64(inGroup) / n
+	if err := s.fw.WriteBuffered(typed); err != nil {
+		return err
+	}
+	n := typed.NumRows()
+	s.rows += n
+	size := recordBytes(typed)
+	after, err := s.fw.RowGroupNumRows()
+	if err != nil {
+		return err
+	}
+	if int64(after) != int64(before)+n && n > 0 {
+		// The row bound fell inside rec (or right before it): the open
+		// group holds only its tail.
+		s.groupBytes = size * int64(after) / n
 	} else {
 		s.groupBytes += size
 	}

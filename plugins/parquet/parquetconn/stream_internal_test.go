@@ -82,3 +82,50 @@ func TestRowGroupByteBound(t *testing.T) {
 		})
 	}
 }
+
+// When a batch fills a row group to its row bound exactly, the next batch
+// starts a new group whose byte count starts from zero: the row bound, hit
+// first, decides every group.
+func TestRowGroupRowBoundResetsByteCount(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	batch := func(from int64) arrow.RecordBatch {
+		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+		defer b.Release()
+		for i := range int64(1000) {
+			b.Field(0).(*array.Int64Builder).Append(from + i)
+		}
+		return b.NewRecordBatch()
+	}
+	probe := batch(0)
+	per := recordBytes(probe)
+	probe.Release()
+	// Three batches fill a row group's rows; the byte bound is three and a
+	// half batches.
+	s, err := newStream(t.TempDir(), schema, config{Compression: compress.Codecs.Snappy, RowGroupSize: 3000, RowGroupBytes: per*7/2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range int64(9) {
+		rec := batch(i * 1000)
+		err := s.write(rec)
+		rec.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.finish(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := file.OpenParquetFile(s.path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var got []int64
+	for i := range r.NumRowGroups() {
+		got = append(got, r.MetaData().RowGroup(i).NumRows())
+	}
+	if fmt.Sprint(got) != "[3000 3000 3000]" {
+		t.Fatalf("row groups %v; want [3000 3000 3000]", got)
+	}
+}
