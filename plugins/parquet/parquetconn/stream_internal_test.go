@@ -101,7 +101,7 @@ func TestRowGroupRowBoundResetsByteCount(t *testing.T) {
 	probe.Release()
 	// Three batches fill a row group's rows; the byte bound is three and a
 	// half batches.
-	s, err := newStream(t.TempDir(), schema, config{Compression: compress.Codecs.Snappy, RowGroupSize: 3000, RowGroupBytes: per*7/2})
+	s, err := newStream(t.TempDir(), schema, config{Compression: compress.Codecs.Snappy, RowGroupSize: 3000, RowGroupBytes: per * 7 / 2})
 	if err != nil {
 		t.Fatal(err)
 	}
