@@ -89,6 +89,13 @@ func checkIDs(t *testing.T, path string, n int64) {
 	}
 }
 
+// rowsFiles lists the unfinished Parquet files in the staging under dir.
+func rowsFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(dir, filestage.StagingPrefix+"*", "rows-*.parquet"))
+	return m
+}
+
 // stagedFiles lists the files in the write's staging directories under dir.
 func stagedFiles(t *testing.T, dir string) []string {
 	t.Helper()
@@ -185,6 +192,10 @@ func TestRestartAfterAcknowledgedBatches(t *testing.T) {
 			for seq := int64(1); seq <= 5; seq++ {
 				writeSeq(t, first, "w", seq, 100)
 			}
+			firstRows := rowsFiles(t, dir)
+			if len(firstRows) != 1 {
+				t.Fatalf("the first process's staging holds Parquet files %v; want one", firstRows)
+			}
 			// first is gone (it is never called again); a new process:
 			second := pq(t, cfg)
 			if err := second.BeginWrite(ctx, wr); err != nil {
@@ -199,6 +210,12 @@ func TestRestartAfterAcknowledgedBatches(t *testing.T) {
 			if got := visible(t, dir); len(got) != 0 {
 				t.Fatalf("visible before the commit: %v", got)
 			}
+			// The new process only staged: its WriteBatch calls did not
+			// rebuild the Parquet file (that is the commit's work), so the
+			// first process's unfinished file is the only one.
+			if got := rowsFiles(t, dir); fmt.Sprint(got) != fmt.Sprint(firstRows) {
+				t.Fatalf("after the new process's batches the staging holds Parquet files %v; want only the first process's %v", got, firstRows)
+			}
 			if err := second.CommitWrite(ctx, "w", nil); err != nil {
 				t.Fatal(err)
 			}
@@ -208,6 +225,9 @@ func TestRestartAfterAcknowledgedBatches(t *testing.T) {
 			}
 			path := filepath.Join(dir, "t.parquet")
 			checkIDs(t, path, n)
+			if left := rowsFiles(t, dir); len(left) != 0 {
+				t.Fatalf("after the commit the staging holds %v", left)
+			}
 			var want []int64
 			for left := n; left > 0; left -= 250 {
 				want = append(want, min(left, 250))
