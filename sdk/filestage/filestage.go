@@ -12,6 +12,9 @@
 //	    manifest.json              flow, write id, target, mode, state
 //	    part-00000000000000000007  one file per WriteBatch seq
 //	    commit.data                the final file, built by CommitWrite
+//	                               (or built as the batches came, in a file of
+//	                               the connector's own, and moved here by
+//	                               [Area.CommitFile])
 //
 // Each part is written to a temporary name, synced and renamed, so a part
 // either exists whole or not at all; a seq whose part exists is skipped,
@@ -369,10 +372,9 @@ func (a *Area) Commit(build func(w io.Writer) (Plan, error)) error {
 	if a.Manifest.State == StateCommitted {
 		return nil
 	}
-	data := filepath.Join(a.Path, commitName)
 	if a.Manifest.State == StateStaged {
 		var plan Plan
-		err := writeAtomic(data, func(w io.Writer) error {
+		err := writeAtomic(filepath.Join(a.Path, commitName), func(w io.Writer) error {
 			var err error
 			plan, err = build(w)
 			return err
@@ -380,17 +382,83 @@ func (a *Area) Commit(build func(w io.Writer) (Plan, error)) error {
 		if err != nil {
 			return err
 		}
-		if plan.Final == "" || strings.ContainsAny(plan.Final, `/\`) {
-			return errclass.Permanentf("commit of write %q: invalid final name %q", a.Manifest.WriteID, plan.Final)
-		}
-		a.Manifest.State = StateCommitting
-		a.Manifest.Final = plan.Final
-		a.Manifest.Remove = plan.Remove
-		a.Manifest.Rows = plan.Rows
-		if err := a.save(); err != nil {
+		if err := a.recordPlan(plan); err != nil {
 			return err
 		}
 	}
+	return a.finish()
+}
+
+// CommitFile is [Area.Commit] for a final file the caller has already
+// built inside the staging directory (a file written as the batches
+// arrived, not at commit): when the write is still staged, it syncs the
+// file at path, moves it to the area's commit file and records plan;
+// then, as Commit does, it renames the file to plan.Final, removes
+// plan.Remove and marks the write committed (its parts are dropped).
+//
+// path must name a file directly inside a.Path. Like Commit it is
+// idempotent and crash-safe: once the plan is recorded, a repeated call in
+// any process ignores path and plan and resumes from the recorded state;
+// after success it returns nil. A crash before the plan is recorded
+// leaves the write staged with its parts, from which the caller rebuilds
+// the file.
+func (a *Area) CommitFile(path string, plan Plan) error {
+	if a.Manifest.State == StateCommitted {
+		return nil
+	}
+	if a.Manifest.State == StateStaged {
+		if filepath.Dir(path) != filepath.Clean(a.Path) {
+			return errclass.Permanentf("commit of write %q: built file %q is not inside the staging directory %q", a.Manifest.WriteID, path, a.Path)
+		}
+		if err := syncFile(path); err != nil {
+			return err
+		}
+		if err := os.Rename(path, filepath.Join(a.Path, commitName)); err != nil {
+			return ioErr(err, "commit write %q: move the built file into place", a.Manifest.WriteID)
+		}
+		if err := syncDir(a.Path); err != nil {
+			return err
+		}
+		if err := a.recordPlan(plan); err != nil {
+			return err
+		}
+	}
+	return a.finish()
+}
+
+// syncFile makes the data of the file at path durable.
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return ioErr(err, "open %q", path)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return ioErr(err, "sync %q", path)
+	}
+	if err := f.Close(); err != nil {
+		return ioErr(err, "close %q", path)
+	}
+	return nil
+}
+
+// recordPlan checks plan and stores it in the manifest with state
+// committing.
+func (a *Area) recordPlan(plan Plan) error {
+	if plan.Final == "" || strings.ContainsAny(plan.Final, `/\`) {
+		return errclass.Permanentf("commit of write %q: invalid final name %q", a.Manifest.WriteID, plan.Final)
+	}
+	a.Manifest.State = StateCommitting
+	a.Manifest.Final = plan.Final
+	a.Manifest.Remove = plan.Remove
+	a.Manifest.Rows = plan.Rows
+	return a.save()
+}
+
+// finish applies a recorded plan: the rename over the target, the
+// removals, state committed, the parts dropped. It is safe to repeat.
+func (a *Area) finish() error {
+	data := filepath.Join(a.Path, commitName)
 	if _, err := os.Stat(data); err == nil {
 		if err := os.Rename(data, filepath.Join(a.Dir, a.Manifest.Final)); err != nil {
 			return ioErr(cause(err), "commit write %q: rename into %s", a.Manifest.WriteID, Show(a.Dir))

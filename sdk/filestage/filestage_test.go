@@ -263,3 +263,55 @@ func TestCommitUnchanged(t *testing.T) {
 		t.Fatalf("CommitUnchanged with a staged batch: %v; want PERMANENT", err)
 	}
 }
+
+// CommitFile commits a file built inside the staging directory: it refuses
+// a file outside it, moves the file over the target with the plan's
+// removals, drops the parts, and a repeat in another process is a no-op.
+func TestCommitFile(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "t.dat"), []byte("old"), 0o644)
+	os.WriteFile(filepath.Join(dir, "t.extra"), []byte("x"), 0o644)
+	a, err := filestage.Begin(dir, filestage.Manifest{Flow: "f", WriteID: "w1", Target: "t.dat", Mode: "replace"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.WritePart(1, func(w io.Writer) error { _, err := w.Write([]byte("p1")); return err }); err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(dir, "built.dat")
+	os.WriteFile(outside, []byte("new"), 0o644)
+	err = a.CommitFile(outside, filestage.Plan{Final: "t.dat"})
+	if err == nil || !strings.Contains(err.Error(), "not inside the staging directory") || !errclass.Is(err, errclass.Permanent) {
+		t.Fatalf("CommitFile of a file outside the staging = %v; want a PERMANENT error", err)
+	}
+	built := filepath.Join(a.Path, "built.dat")
+	os.WriteFile(built, []byte("new"), 0o644)
+	if err := a.CommitFile(built, filestage.Plan{Final: "a/b"}); err == nil || !strings.Contains(err.Error(), "invalid final name") {
+		t.Fatalf("CommitFile with final name a/b = %v; want an invalid-name error", err)
+	}
+	// The failed plan left the file moved to the commit file and the write
+	// staged: the caller builds the file again and commits.
+	if data, _ := os.ReadFile(filepath.Join(dir, "t.dat")); string(data) != "old" {
+		t.Fatalf("target after a refused plan = %q", data)
+	}
+	os.WriteFile(built, []byte("new"), 0o644)
+	if err := a.CommitFile(built, filestage.Plan{Final: "t.dat", Remove: []string{"t.extra"}, Rows: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "t.dat")); string(data) != "new" {
+		t.Fatalf("target = %q, want new", data)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "t.extra")); !os.IsNotExist(err) {
+		t.Fatalf("t.extra survived the commit: %v", err)
+	}
+	if parts, _ := a.Parts(); len(parts) != 0 {
+		t.Fatalf("parts after commit: %v", parts)
+	}
+	again, err := filestage.Find(dir, "w1")
+	if err != nil || again == nil || again.Manifest.State != filestage.StateCommitted || again.Manifest.Rows != 3 {
+		t.Fatalf("Find = %+v, %v", again, err)
+	}
+	if err := again.CommitFile("", filestage.Plan{}); err != nil {
+		t.Fatalf("repeated CommitFile: %v", err)
+	}
+}

@@ -35,10 +35,10 @@ const (
 	// defaultRowGroupSize is the rows per row group written, the common
 	// choice of Parquet writers (Spark, pyarrow use about 1M rows).
 	defaultRowGroupSize = 1_000_000
-	// maxBufferedRowGroupBytes closes a row group early when its Arrow data
-	// passes 128 MiB, so a wide table cannot make one row group (which the
-	// writer keeps in memory) unbounded.
-	maxBufferedRowGroupBytes = 128 << 20
+	// defaultRowGroupBytes closes a row group early when its Arrow data
+	// passes 128 MiB, so a wide table cannot make one row group, which the
+	// writer keeps in memory (encoded) until it is complete, unbounded.
+	defaultRowGroupBytes = 128 << 20
 )
 
 type config struct {
@@ -47,6 +47,10 @@ type config struct {
 	Compression  compress.Compression
 	CompName     string
 	RowGroupSize int64
+	// RowGroupBytes closes a row group once about this many bytes of
+	// Arrow data went into it: defaultRowGroupBytes (not a configuration
+	// key; tests set it).
+	RowGroupBytes int64
 }
 
 var allowedKeys = []string{"path", "columns", "compression", "row_group_size", "partition_cols"}
@@ -80,7 +84,7 @@ const configSchema = `{
 }`
 
 func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
-	cfg := config{Compression: compress.Codecs.Zstd, CompName: "zstd", RowGroupSize: defaultRowGroupSize}
+	cfg := config{Compression: compress.Codecs.Zstd, CompName: "zstd", RowGroupSize: defaultRowGroupSize, RowGroupBytes: defaultRowGroupBytes}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		raw = []byte("{}")
 	}

@@ -12,11 +12,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
@@ -30,6 +29,21 @@ import (
 type writeState struct {
 	area   *filestage.Area
 	schema *arrow.Schema
+
+	// mu serializes the write's WriteBatch, CommitWrite and AbortWrite
+	// calls: the stream takes batches one at a time, in seq order.
+	mu sync.Mutex
+	// next is the seq the write takes next (batches 1..next-1 are staged);
+	// 0 until this process has looked at the staged parts.
+	next int64
+	// stream is the Parquet file the batches are encoded into as they
+	// arrive. It is nil when this process took the write over with batches
+	// already staged (after a restart), or after a failed encode: the
+	// write is then deferred, its batches only staged, and the commit
+	// encodes every staged part, as a restart cannot reopen an unfinished
+	// Parquet file and a rebuild inside WriteBatch would take time that
+	// grows with the write.
+	stream *stream
 }
 
 // BeginWrite opens (or reopens) the staging area of req.WriteID beside the
@@ -72,8 +86,13 @@ func (c *Connector) BeginWrite(ctx context.Context, req sdk.WriteRequest) error 
 		return err
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old := c.writes[req.WriteID]; old != nil && old.area.Path == area.Path {
+		// BeginWrite repeated in the process that holds the write: keep its
+		// Parquet file going.
+		return nil
+	}
 	c.writes[req.WriteID] = &writeState{area: area, schema: schema}
-	c.mu.Unlock()
 	return nil
 }
 
@@ -127,8 +146,15 @@ func (c *Connector) write(cfg config, writeID string) (*writeState, error) {
 	return w, nil
 }
 
-// WriteBatch stores rec as the part file of seq (Arrow IPC). A seq whose
-// part already exists is skipped.
+// WriteBatch stores rec as the part file of seq (Arrow IPC, synced), the
+// durable record of the batch, and encodes it into the write's Parquet
+// file in the staging directory (see stream), the two at once. Batches
+// must come in seq order from 1 without gaps; a seq already stored is
+// skipped, so a batch replayed after a restart is stored and encoded once.
+// A gap is a PERMANENT error naming the seq expected.
+//
+// A process that takes a write over with batches already staged (after a
+// restart) only stages the rest; its commit encodes them all.
 func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, rec arrow.RecordBatch) error {
 	cfg, err := c.config()
 	if err != nil {
@@ -147,17 +173,90 @@ func (c *Connector) WriteBatch(ctx context.Context, writeID string, seq int64, r
 	if err := sameTypes(w.schema, rec.Schema()); err != nil {
 		return errclass.Permanentf("write %q, batch %d: %v", writeID, seq, err)
 	}
-	_, err = w.area.WritePart(seq, func(out io.Writer) error {
-		data, err := arrowipc.EncodeRecord(rec)
-		if err != nil {
-			return errclass.Permanentf("write %q, batch %d: %v", writeID, seq, err)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if st := w.area.Manifest.State; st != filestage.StateStaged {
+		return errclass.Permanentf("write %q is %s; it takes no more batches (seq %d)", writeID, st, seq)
+	}
+	if seq < 1 {
+		return errclass.Permanentf("write %q: invalid batch seq %d (seqs start at 1)", writeID, seq)
+	}
+	if w.next == 0 {
+		if err := c.takeOver(w, cfg); err != nil {
+			return err
 		}
-		if _, err := out.Write(data); err != nil {
-			return filestage.IOError(err, "write staging part")
+	}
+	switch {
+	case seq < w.next:
+		return nil // stored (and encoded, or deferred) already: a replay
+	case seq > w.next:
+		return errclass.Permanentf("write %q: batch %d arrived, but batch %d is the next one (batches are numbered from 1 and sent in order; %d are staged)", writeID, seq, w.next, w.next-1)
+	}
+	store := func() error {
+		_, err := w.area.WritePart(seq, func(out io.Writer) error {
+			data, err := arrowipc.EncodeRecord(rec)
+			if err != nil {
+				return errclass.Permanentf("write %q, batch %d: %v", writeID, seq, err)
+			}
+			if _, err := out.Write(data); err != nil {
+				return filestage.IOError(err, "write staging part")
+			}
+			return nil
+		})
+		return err
+	}
+	s := w.stream
+	if s == nil { // deferred: the commit encodes the parts
+		if err := store(); err != nil {
+			return err
 		}
+		w.next = seq + 1
 		return nil
-	})
-	return err
+	}
+	// The part (IPC encode, write, fsync: mostly waiting on the disk) is
+	// stored while this goroutine encodes the batch into the Parquet file:
+	// the fsync overlaps the encode. Both read rec, neither changes it.
+	stored := make(chan error, 1)
+	go func() { stored <- store() }()
+	encErr := s.write(rec)
+	storeErr := <-stored
+	if storeErr == nil {
+		w.next = seq + 1
+	}
+	if storeErr != nil || encErr != nil {
+		// The Parquet file holds a batch that is not durable, or the encode
+		// failed: drop the file; the commit encodes the staged parts.
+		s.discard()
+		w.stream = nil
+		if encErr != nil {
+			c.logger.Warn("encoding a batch failed; the write's commit will encode its staged batches", "write_id", writeID, "seq", seq, "error", encErr)
+		}
+	}
+	return storeErr // the batch is durable once its part is
+}
+
+// takeOver looks at what the write already staged, the first time this
+// process writes to it: nothing (a new write) starts the Parquet file;
+// staged batches (a restart) defer the encoding to the commit. The staged
+// batches must be seqs 1..n.
+func (c *Connector) takeOver(w *writeState, cfg config) error {
+	parts, err := w.area.Parts()
+	if err != nil {
+		return err
+	}
+	if err := contiguous(w.area.Manifest.WriteID, parts); err != nil {
+		return err
+	}
+	w.next = int64(len(parts)) + 1
+	if len(parts) > 0 {
+		return nil
+	}
+	s, err := newStream(w.area.Path, w.schema, cfg)
+	if err != nil {
+		return fmt.Errorf("write %q: %w", w.area.Manifest.WriteID, err)
+	}
+	w.stream = s
+	return nil
 }
 
 func sameTypes(want, got *arrow.Schema) error {
@@ -173,18 +272,17 @@ func sameTypes(want, got *arrow.Schema) error {
 	return nil
 }
 
-// onlyWriter hides Close from the Parquet writer, which would otherwise
-// close the staging file before it is synced.
-type onlyWriter struct{ io.Writer }
-
-// CommitWrite streams the staged parts, in seq order, through one
-// pqarrow.FileWriter into a new Parquet file and renames it into place:
-// replace makes it the target file (and removes files earlier appends
-// added beside it); append makes it the target when there is none yet,
-// else a new file <stem>.append-<time>-<writeid>.parquet beside it. A
-// replace of no batches writes a file of the write's schema and no rows; a
-// write begun without a schema in append mode commits without touching
-// the target. Repeating it after success returns nil.
+// CommitWrite finishes the write's Parquet file (the last row group and
+// the footer; the other row groups were written as the batches arrived),
+// syncs it and renames it into place: replace makes it the target file
+// (and removes files earlier appends added beside it); append makes it the
+// target when there is none yet, else a new file
+// <stem>.append-<time>-<writeid>.parquet beside it. A replace of no
+// batches writes a file of the write's schema and no rows; a write begun
+// without a schema in append mode commits without touching the target.
+// In a process that took the write over after a restart (or after a
+// failed encode), the file is encoded here from the staged parts, as a
+// whole. Repeating it after success returns nil.
 func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byte) error {
 	cfg, err := c.config()
 	if err != nil {
@@ -200,57 +298,31 @@ func (c *Connector) CommitWrite(ctx context.Context, writeID string, state []byt
 	if w.schema == nil {
 		return w.area.CommitUnchanged()
 	}
-	m := w.area.Manifest
-	return w.area.Commit(func(out io.Writer) (filestage.Plan, error) {
-		props := parquet.NewWriterProperties(
-			parquet.WithCompression(cfg.Compression),
-			parquet.WithMaxRowGroupLength(cfg.RowGroupSize),
-			parquet.WithCreatedBy("sqlflow-host parquet connector 0.1.0"),
-		)
-		fw, err := pqarrow.NewFileWriter(w.schema, onlyWriter{out}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
-		if err != nil {
-			return filestage.Plan{}, errclass.Permanentf("commit %q: %v", writeID, err)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.area.Manifest.State != filestage.StateStaged {
+		// Committing or committed: finish from the recorded plan.
+		return w.area.CommitFile("", filestage.Plan{})
+	}
+	s := w.stream
+	w.stream = nil // finished or failed, it takes no more batches
+	if s == nil {
+		// A write taken over after a restart (or whose encode failed):
+		// encode every staged part now.
+		if s, err = rebuildStream(ctx, w, cfg); err != nil {
+			return fmt.Errorf("commit %q: %w", writeID, err)
 		}
-		parts, err := w.area.Parts()
-		if err != nil {
-			fw.Close()
-			return filestage.Plan{}, err
-		}
-		var rows, buffered int64
-		for _, p := range parts {
-			if err := ctx.Err(); err != nil {
-				fw.Close()
-				return filestage.Plan{}, errclass.Transientf("commit %q: %w", writeID, err)
-			}
-			data, err := os.ReadFile(p.Path)
-			if err != nil {
-				fw.Close()
-				return filestage.Plan{}, filestage.IOError(err, "read staging part")
-			}
-			rec, err := arrowipc.DecodeRecord(data)
-			if err != nil {
-				fw.Close()
-				return filestage.Plan{}, errclass.Permanentf("commit %q: staged batch %d: %v", writeID, p.Seq, err)
-			}
-			typed := array.NewRecordBatch(w.schema, rec.Columns(), rec.NumRows())
-			rec.Release()
-			err = fw.WriteBuffered(typed)
-			rows += typed.NumRows()
-			buffered += int64(len(data))
-			typed.Release()
-			if err != nil {
-				return filestage.Plan{}, errclass.Permanentf("commit %q: write Parquet: %v", writeID, err)
-			}
-			if buffered >= maxBufferedRowGroupBytes {
-				fw.NewBufferedRowGroup()
-				buffered = 0
-			}
-		}
-		if err := fw.Close(); err != nil {
-			return filestage.Plan{}, filestage.IOError(err, "write Parquet file")
-		}
-		return plan(w.area.Dir, m, rows)
-	})
+	}
+	rows, err := s.finish()
+	if err != nil {
+		return fmt.Errorf("commit %q: %w", writeID, err)
+	}
+	p, err := plan(w.area.Dir, w.area.Manifest, rows)
+	if err != nil {
+		os.Remove(s.path)
+		return err
+	}
+	return w.area.CommitFile(s.path, p)
 }
 
 // plan decides the committed file's name and what it replaces.
@@ -310,6 +382,12 @@ func (c *Connector) AbortWrite(ctx context.Context, writeID string) error {
 	c.mu.Lock()
 	delete(c.writes, writeID)
 	c.mu.Unlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stream != nil {
+		w.stream.discard()
+		w.stream = nil
+	}
 	return w.area.Abort()
 }
 
