@@ -24,6 +24,13 @@ type report struct {
 
 func (r *report) side(id, flow, name string, ms []measure, extra string) {
 	s := statsOf(ms)
+	for _, m := range ms {
+		if m.Unreaped() {
+			r.notes = append(r.notes, fmt.Sprintf("pair %s, %s: a process outlived its parent or was not reaped (sampled %.2f CPU-s > reaped %.2f); its CPU was counted from /proc samples.",
+				id, name, m.SampledCPU, m.ReapedCPU))
+			break
+		}
+	}
 	r.rows = append(r.rows, fmt.Sprintf("| %s | %s | %s | %.2f (%.2f–%.2f) | %.2f | %.0f | %.1f | %s |",
 		id, flow, name, s.wall, s.wallMin, s.wallMax, s.cpu, s.rss, s.others, extra))
 }
@@ -41,6 +48,12 @@ func (r *report) target(id, what, measured string, met bool) {
 	if met {
 		v = "yes"
 	}
+	r.targets = append(r.targets, fmt.Sprintf("| %s | %s | %s | %s |", id, what, measured, v))
+}
+
+// figure is a target row that only reports a figure.
+func (r *report) figure(id, what, measured string) {
+	v := "(a figure, no target)"
 	r.targets = append(r.targets, fmt.Sprintf("| %s | %s | %s | %s |", id, what, measured, v))
 }
 
@@ -79,12 +92,13 @@ func run(ctx context.Context, repo string) error {
 
 	rep := &report{}
 	var csv, pq input
-	if cfg.wants("csv") || cfg.wants("parquet") || cfg.wants("s3") {
+	withS3 := cfg.wants("s3") && cfg.s3.set()
+	if cfg.wants("csv") || cfg.wants("parquet") || withS3 {
 		if csv, err = csvRows(cfg.rows); err != nil {
 			return err
 		}
 	}
-	if cfg.wants("parquet") || cfg.wants("s3") {
+	if cfg.wants("parquet") || withS3 {
 		if pq, err = parquetOf(ctx, bins, work, csv); err != nil {
 			return err
 		}
@@ -110,8 +124,23 @@ func run(ctx context.Context, repo string) error {
 	pqSrc := func(string) map[string]any { return map[string]any{"type": "parquet", "path": pq.path} }
 	rowsLabel := fmt.Sprintf("%s rows", group(cfg.rows))
 
+	// Each section is one pair of issue 18; a section that fails is
+	// reported in the notes and the others still run.
+	failed := 0
+	section := func(name string, f func() error) {
+		if !cfg.wants(name) || ctx.Err() != nil {
+			return
+		}
+		if err := f(); err != nil {
+			failed++
+			logf("%s failed: %v", name, err)
+			first, _, _ := strings.Cut(err.Error(), "\n")
+			rep.notes = append(rep.notes, fmt.Sprintf("section %s FAILED (its rows are missing above): %s", name, first))
+		}
+	}
+
 	// 1. csv → parquet against DuckDB.
-	if cfg.wants("csv") {
+	section("csv", func() error {
 		warm(csv.path)
 		res, err := runPair(ctx, work, pair{
 			id: "1", flow: fmt.Sprintf("csv → parquet (zstd), %s, %.0f MiB", rowsLabel, mib(csv.bytes)), rows: csv.rows,
@@ -128,10 +157,11 @@ func run(ctx context.Context, repo string) error {
 		w, c, _ := res.ratios()
 		rep.target("1", "csv → parquet: wall ≤ 1.5× DuckDB's", fmt.Sprintf("%.2f×", w), w <= 1.5)
 		rep.target("1", "csv → parquet: CPU ≤ 2× DuckDB's", fmt.Sprintf("%.2f×", c), c <= 2)
-	}
+		return nil
+	})
 
 	// 2. parquet → csv and parquet → parquet against DuckDB.
-	if cfg.wants("parquet") {
+	section("parquet", func() error {
 		warm(pq.path)
 		for _, p := range []pair{{
 			id: "2a", flow: fmt.Sprintf("parquet → csv, %s", rowsLabel), rows: pq.rows,
@@ -156,45 +186,44 @@ func run(ctx context.Context, repo string) error {
 			w, _, _ := res.ratios()
 			rep.target(p.id, strings.SplitN(p.flow, ",", 2)[0]+": wall ≤ 1.5× DuckDB's", fmt.Sprintf("%.2f×", w), w <= 1.5)
 		}
-	}
+		return nil
+	})
 
 	// 3. postgres → parquet against psql's \copy out.
-	if cfg.wants("postgres") {
+	section("postgres", func() error {
 		if cfg.pgURL == "" {
 			rep.skip("3 (postgres → parquet)", "SQLFLOW_TEST_POSTGRES is not set")
-		} else if err := pgPair(ctx, cfg, bins, work, rep, ours, parquetDst); err != nil {
-			return err
+			return nil
 		}
-	}
+		return pgPair(ctx, cfg, work, rep, ours, parquetDst)
+	})
 
 	// 4. memory → memory: the plugin boundary and the host's CPU per GiB.
-	if cfg.wants("memory") {
-		if err := memoryPair(ctx, cfg, bins, work, rep); err != nil {
-			return err
-		}
-	}
+	section("memory", func() error { return memoryPair(ctx, cfg, bins, work, rep) })
 
 	// 5. s3 → parquet and parquet → s3 against local files.
-	if cfg.wants("s3") {
+	section("s3", func() error {
 		if !cfg.s3.set() {
 			rep.skip("5 (s3)", "SQLFLOW_TEST_S3_ENDPOINT, SQLFLOW_TEST_S3_ACCESS_KEY or SQLFLOW_TEST_S3_SECRET_KEY is not set (eval \"$(.ci/minio.sh)\" starts MinIO)")
-		} else if err := s3Pair(ctx, cfg, csv, pq, work, rep, ours, csvSrc, pqSrc, parquetDst); err != nil {
-			return err
+			return nil
 		}
-	}
+		return s3Pair(ctx, cfg, csv, pq, work, rep, ours, csvSrc, pqSrc, parquetDst)
+	})
 
 	// 6. peak RSS at two input sizes.
-	if cfg.wants("rss") {
-		if err := rssPair(ctx, cfg, work, rep, ours, parquetDst); err != nil {
-			return err
-		}
-	}
+	section("rss", func() error { return rssPair(ctx, cfg, work, rep, ours, parquetDst) })
 
 	printReport(cfg, rep, time.Since(began))
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d section(s) failed; see the notes", failed)
+	}
 	return nil
 }
 
-func pgPair(ctx context.Context, cfg config, bins binaries, work string, rep *report,
+func pgPair(ctx context.Context, cfg config, work string, rep *report,
 	ours func(func(string) map[string]any, func(string) map[string]any, string) side, parquetDst func(string) map[string]any) error {
 	table, err := pgTable(ctx, cfg.pgURL, cfg.pgRows)
 	if err != nil {
@@ -253,11 +282,11 @@ func memoryPair(ctx context.Context, cfg config, bins binaries, work string, rep
 		return fmt.Errorf("go test -bench E2EMemoryToMemory printed no result:\n%s", out)
 	}
 	cost := metrics["boundary_cost_%"]
-	rep.rows = append(rep.rows, fmt.Sprintf("| 4 | memory → memory, %s rows, `go test -bench E2EMemoryToMemory` | in-process ÷ plugins | | %.2f → %.2f | | %.1f | rows/s %s → %s: boundary cost %.1f %% of throughput, %+.0f %% CPU |",
+	rep.rows = append(rep.rows, fmt.Sprintf("| 4 | memory → memory, %s rows, `go test -bench E2EMemoryToMemory` | in-process → plugins | | %.2f → %.2f | | %.1f | rows/s %s → %s: boundary cost %.1f %% of throughput, %+.0f %% CPU |",
 		group(rows), metrics["inprocess_cpu_s"], metrics["plugins_cpu_s"], metrics["others_cpu_s"],
 		group(int64(metrics["inprocess_rows/s"])), group(int64(metrics["plugins_rows/s"])), cost, metrics["boundary_cpu_%"]))
 	rep.target("4", "memory → memory: plugin boundary ≤ 10 % of throughput", fmt.Sprintf("%.1f %%", cost), cost <= 10)
-	rep.target("4", "memory → memory: host CPU per GiB of Arrow forwarded (reported)", fmt.Sprintf("%.2f CPU-s/GiB", perGiB), true)
+	rep.figure("4", "memory → memory: host CPU per GiB of Arrow forwarded", fmt.Sprintf("%.2f CPU-s/GiB", perGiB))
 	return nil
 }
 
