@@ -377,8 +377,8 @@ func rssPair(ctx context.Context, cfg config, work string, rep *report,
 
 func printReport(cfg config, rep *report, took time.Duration) {
 	w := os.Stdout
-	fmt.Fprintf(w, "\nbench-peers, %s: %d alternated pairs; %d CPUs (%s), %s; load %s; took %s\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), cfg.pairs, runtime.NumCPU(), cpuModel(), goVersion(), loadAvg(), took.Round(time.Second))
+	fmt.Fprintf(w, "\nbench-peers, %s, sqlflow-host %s: %d alternated pairs; %d CPUs (%s), %s; load %s; took %s\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), gitDescribe(cfg.repo), cfg.pairs, runtime.NumCPU(), cpuModel(), goVersion(), loadAvg(), took.Round(time.Second))
 	fmt.Fprintln(w, "| # | flow | side | wall s, median (min–max) | CPU s (all processes) | peak RSS MiB (max over the tree) | others CPU s | notes |")
 	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---|")
 	for _, r := range rep.rows {
@@ -418,6 +418,20 @@ func cpuModel() string {
 		}
 	}
 	return "?"
+}
+
+// gitDescribe names the checkout's commit, "+changes" when the work tree
+// differs from it.
+func gitDescribe(repo string) string {
+	out, err := exec.Command("git", "-C", repo, "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "(not a git checkout)"
+	}
+	id := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "-C", repo, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+		id += "+changes"
+	}
+	return id
 }
 
 func goVersion() string {
