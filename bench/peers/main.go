@@ -48,6 +48,7 @@ type config struct {
 	memRows  int64    // SQLFLOW_PEERS_MEM_ROWS
 	rssSizes []int64  // SQLFLOW_PEERS_RSS_SIZES
 	rssReps  int      // SQLFLOW_PEERS_RSS_REPS
+	rssFlows []string // SQLFLOW_PEERS_RSS_FLOWS
 	threads  int      // SQLFLOW_PEERS_DUCKDB_THREADS
 	only     []string // SQLFLOW_PEERS_ONLY
 	pgURL    string   // SQLFLOW_TEST_POSTGRES
@@ -90,6 +91,17 @@ func loadConfig(repo string) (config, error) {
 			return c, fmt.Errorf("SQLFLOW_PEERS_RSS_SIZES: %w", err)
 		}
 		c.rssSizes = append(c.rssSizes, n)
+	}
+	c.rssFlows = []string{"csv"}
+	if v := os.Getenv("SQLFLOW_PEERS_RSS_FLOWS"); v != "" {
+		c.rssFlows = nil
+		for s := range strings.SplitSeq(v, ",") {
+			s = strings.TrimSpace(s)
+			if s != "csv" && s != "parquet" {
+				return c, fmt.Errorf("SQLFLOW_PEERS_RSS_FLOWS=%q: %q is neither csv (csv → parquet) nor parquet (parquet → csv and parquet → parquet)", v, s)
+			}
+			c.rssFlows = append(c.rssFlows, s)
+		}
 	}
 	if v := os.Getenv("SQLFLOW_PEERS_ONLY"); v != "" {
 		for s := range strings.SplitSeq(v, ",") {

@@ -211,7 +211,7 @@ func run(ctx context.Context, repo string) error {
 	})
 
 	// 6. peak RSS at two input sizes.
-	section("rss", func() error { return rssPair(ctx, cfg, work, rep, ours, parquetDst) })
+	section("rss", func() error { return rssPair(ctx, cfg, bins, work, rep, ours, parquetDst, csvDst) })
 
 	printReport(cfg, rep, time.Since(began))
 	if ctx.Err() != nil {
@@ -345,32 +345,72 @@ func s3Pair(ctx context.Context, cfg config, csv, pq input, work string, rep *re
 	return nil
 }
 
-func rssPair(ctx context.Context, cfg config, work string, rep *report,
-	ours func(func(string) map[string]any, func(string) map[string]any, string) side, parquetDst func(string) map[string]any) error {
-	var peaks []float64
-	var labels []string
-	for _, size := range cfg.rssSizes {
-		f, err := csvSize(size)
-		if err != nil {
-			return err
+// rssFlow is a flow pair 6 runs at every size of SQLFLOW_PEERS_RSS_SIZES.
+type rssFlow struct {
+	label   string // "csv → parquet"
+	plugins []string
+	// spec returns the flow's source and destination on the CSV file of a
+	// size (making what it reads from it), and its target.
+	spec func(csv input) (src map[string]any, dst func(string) map[string]any, target string, err error)
+}
+
+func rssPair(ctx context.Context, cfg config, bins binaries, work string, rep *report,
+	ours func(func(string) map[string]any, func(string) map[string]any, string) side, parquetDst, csvDst func(string) map[string]any) error {
+	fromParquet := func(dst func(string) map[string]any, target string) func(input) (map[string]any, func(string) map[string]any, string, error) {
+		return func(csv input) (map[string]any, func(string) map[string]any, string, error) {
+			pq, err := parquetOf(ctx, bins, work, csv)
+			warm(pq.path)
+			return map[string]any{"type": "parquet", "path": pq.path}, dst, target, err
 		}
-		warm(f.path)
-		label := fmt.Sprintf("csv → parquet, %s (%s rows)", bench.FormatSize(size), group(f.rows))
-		ms, err := runAlone(ctx, work, "6 "+label, ours(func(string) map[string]any { return csvSource(f) }, parquetDst, "orders.parquet"), f.rows, cfg.rssReps)
-		if err != nil {
-			return err
-		}
-		last := ms[len(ms)-1]
-		by := last.PeakRSSByName
-		rep.side("6", label, "sqlflow-host", ms, fmt.Sprintf("peak RSS MiB: host %.0f, csv plugin %.0f, parquet plugin %.0f",
-			mib(by["sqlflow-host"]), mib(by["sqlflow-plugin-csv"]), mib(by["sqlflow-plugin-parquet"])))
-		peaks = append(peaks, statsOf(ms).rss)
-		labels = append(labels, bench.FormatSize(size))
 	}
-	if len(peaks) >= 2 {
-		r := peaks[len(peaks)-1] / peaks[0]
-		rep.target("6", fmt.Sprintf("csv → parquet: peak RSS flat in the data size (%s ÷ %s ≤ 1.25×)", labels[len(labels)-1], labels[0]),
-			fmt.Sprintf("%.0f → %.0f MiB: %.2f×", peaks[0], peaks[len(peaks)-1], r), r <= 1.25)
+	flows := map[string][]rssFlow{
+		"csv": {{label: "csv → parquet", plugins: []string{"csv", "parquet"},
+			spec: func(csv input) (map[string]any, func(string) map[string]any, string, error) {
+				return csvSource(csv), parquetDst, "orders.parquet", nil
+			}}},
+		"parquet": {
+			{label: "parquet → csv", plugins: []string{"parquet", "csv"}, spec: fromParquet(csvDst, "orders.csv")},
+			{label: "parquet → parquet", plugins: []string{"parquet"}, spec: fromParquet(parquetDst, "orders.parquet")},
+		},
+	}
+	for _, name := range cfg.rssFlows {
+		for _, fl := range flows[name] {
+			var peaks []float64
+			var labels []string
+			for _, size := range cfg.rssSizes {
+				f, err := csvSize(size)
+				if err != nil {
+					return err
+				}
+				warm(f.path)
+				src, dst, target, err := fl.spec(f)
+				if err != nil {
+					return err
+				}
+				label := fmt.Sprintf("%s, %s of CSV (%s rows)", fl.label, bench.FormatSize(size), group(f.rows))
+				ms, err := runAlone(ctx, work, "6 "+label, ours(func(string) map[string]any { return src }, dst, target), f.rows, cfg.rssReps)
+				if err != nil {
+					return err
+				}
+				by := ms[len(ms)-1].PeakRSSByName
+				per := []string{fmt.Sprintf("host %.0f", mib(by["sqlflow-host"]))}
+				for _, p := range fl.plugins {
+					what := p + " plugin"
+					if len(fl.plugins) == 1 { // source and destination: one name, the larger shown
+						what = p + " plugins (the larger)"
+					}
+					per = append(per, fmt.Sprintf("%s %.0f", what, mib(by["sqlflow-plugin-"+p])))
+				}
+				rep.side("6", label, "sqlflow-host", ms, "peak RSS MiB: "+strings.Join(per, ", "))
+				peaks = append(peaks, statsOf(ms).rss)
+				labels = append(labels, bench.FormatSize(size))
+			}
+			if len(peaks) >= 2 {
+				r := peaks[len(peaks)-1] / peaks[0]
+				rep.target("6", fmt.Sprintf("%s: peak RSS flat in the data size (%s ÷ %s of CSV ≤ 1.25×)", fl.label, labels[len(labels)-1], labels[0]),
+					fmt.Sprintf("%.0f → %.0f MiB: %.2f×", peaks[0], peaks[len(peaks)-1], r), r <= 1.25)
+			}
+		}
 	}
 	return nil
 }
