@@ -36,8 +36,8 @@ func (r *report) side(id, flow, name string, ms []measure, extra string) {
 }
 
 func (r *report) pair(res result) {
-	r.side(res.id, res.flow, res.peer.name, res.peerRuns, "")
-	r.side(res.id, res.flow, res.ours.name, res.oursRuns, "")
+	r.side(res.id, res.flow, res.peer.name, res.peerRuns, serverNote(res.peerRuns))
+	r.side(res.id, res.flow, res.ours.name, res.oursRuns, serverNote(res.oursRuns))
 	w, c, m := res.ratios()
 	r.rows = append(r.rows, fmt.Sprintf("| %s | %s | **%s ÷ %s** | **%.2f×** | **%.2f×** | %.2f× | | median of %d pair ratios |",
 		res.id, res.flow, res.ours.name, res.peer.name, w, c, m, len(res.peerRuns)))
@@ -229,14 +229,15 @@ func pgPair(ctx context.Context, cfg config, work string, rep *report,
 	if err != nil {
 		return err
 	}
+	pm := postmaster(ctx, cfg.pgURL)
 	res, err := runPair(ctx, work, pair{
 		id: "3", flow: fmt.Sprintf("postgres → parquet, %s rows", group(cfg.pgRows)), rows: cfg.pgRows,
-		peer: side{name: "psql \\copy (SELECT …) to (text)", run: func(ctx context.Context, dir string) (measure, error) {
+		peer: serverSide(pm, side{name: "psql \\copy (SELECT …) to (text)", run: func(ctx context.Context, dir string) (measure, error) {
 			return runPsqlCopyOut(ctx, cfg.pgURL, "SELECT * FROM "+table, filepath.Join(dir, "orders.txt"))
-		}},
-		ours: ours(func(string) map[string]any {
+		}}),
+		ours: serverSide(pm, ours(func(string) map[string]any {
 			return map[string]any{"type": "postgres", "dsn": cfg.pgURL, "table": table}
-		}, parquetDst, "orders.parquet"),
+		}, parquetDst, "orders.parquet")),
 	}, cfg.pairs)
 	if err != nil {
 		return err
@@ -244,7 +245,11 @@ func pgPair(ctx context.Context, cfg config, work string, rep *report,
 	rep.pair(res)
 	w, _, _ := res.ratios()
 	rep.target("3", "postgres → parquet: ≥ 0.8× psql's rate", fmt.Sprintf("%.2f×", 1/w), 1/w >= 0.8)
-	rep.notes = append(rep.notes, "pair 3: CPU counts the client processes only (psql; the host and its plugins); the server's backend is in neither side's figure but in `others`.")
+	note := "pair 3: CPU counts the client processes only (psql; the host and its plugins); the server's backends are in neither side's figure but in `others`"
+	if pm != 0 {
+		note += fmt.Sprintf(", and the notes give the CPU of the server's processes (postmaster %d and its children, ended backends included) during each side's runs (median)", pm)
+	}
+	rep.notes = append(rep.notes, note+".")
 	return nil
 }
 

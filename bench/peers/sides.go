@@ -18,6 +18,9 @@ type measure struct {
 	proctree.Usage
 	rows  int64 // rows the side moved
 	bytes int64 // Arrow bytes the host forwarded (sqlflow-host only)
+	// serverCPU is the CPU seconds the PostgreSQL server used during the
+	// run (pair 3, when the server is on this machine).
+	serverCPU float64
 }
 
 // runSQLFlow writes a pipeline of one flow from src to dst (connector

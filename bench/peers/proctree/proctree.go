@@ -292,3 +292,19 @@ func tail(b []byte, n int) []byte {
 	}
 	return b
 }
+
+// TreeCPU returns the CPU seconds used so far by pid and its children: its
+// own, what it reaped from children that ended (cutime + cstime), and the
+// own CPU of each child still running. For a server that forks a process
+// per connection (PostgreSQL's postmaster), the difference of two readings
+// is what the server used between them. 0 when pid is gone.
+func TreeCPU(pid int) float64 {
+	self, reaped := zombieCPU(pid)
+	total := self + reaped
+	for _, c := range children(pid) {
+		if v, ok := procCPU(c); ok {
+			total += v
+		}
+	}
+	return total
+}
