@@ -7,7 +7,7 @@
 #               SQLFLOW_TEST_POSTGRES / SQLFLOW_TEST_S3_ENDPOINT name servers
 #
 # Other targets: services (install PostgreSQL and MinIO), node-deps (npm ci
-# for examples/plugins/node-source; make test runs it), build, bench, bench-e2e, bench-postgres, bench-s3, proto, proto-check, lint, clean.
+# for examples/plugins/node-source; make test runs it), build, bench, bench-e2e, bench-postgres, bench-s3, bench-peers, proto, proto-check, lint, clean.
 
 GO      ?= go
 # go.mod's toolchain line names the Go release the project is built and
@@ -25,7 +25,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 PROTO_DIR  := sdk/proto
 PROTO_FILE := sqlflow/connector/v1/connector.proto
 
-.PHONY: all build host plugins run test test-short node-deps services bench bench-e2e bench-postgres bench-s3 proto proto-tools proto-check lint vulncheck clean
+.PHONY: all build host plugins run test test-short node-deps services bench bench-e2e bench-postgres bench-s3 bench-peers proto proto-tools proto-check lint vulncheck clean
 
 all: build
 
@@ -91,6 +91,20 @@ bench-postgres:
 
 bench-s3:
 	SQLFLOW_BENCH_E2E=1 $(GO) test -run '^$$' -bench 'E2E(Upload|Download)' -benchtime 1x -timeout 60m ./plugins/s3/
+
+# sqlflow-host against the tools a user would pick instead (issue 18):
+# csv -> parquet and parquet -> csv/parquet against DuckDB (duckdb-go, 2
+# threads), postgres -> parquet against psql's \copy, memory -> memory's
+# plugin boundary, s3 (MinIO) against local files, peak RSS at two input
+# sizes; 5 alternated pairs, medians of wall, CPU-seconds and peak RSS. Its
+# own module (bench/peers), so DuckDB's cgo library stays out of every other
+# build; the first run downloads it through the Go module proxy. About 20
+# minutes with the defaults. The postgres and s3 pairs need
+# SQLFLOW_TEST_POSTGRES and the SQLFLOW_TEST_S3_* variables (eval
+# "$$(.ci/minio.sh)"), else they are skipped with a line saying so. Knobs
+# (SQLFLOW_PEERS_PAIRS, _ROWS, _ONLY, ...): docs/benchmarks.md.
+bench-peers:
+	cd bench/peers && $(GO) run . -repo $(CURDIR)
 
 proto-tools:
 	@command -v protoc >/dev/null || { echo "protoc missing: apt-get install -y protobuf-compiler"; exit 1; }
