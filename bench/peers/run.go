@@ -335,11 +335,12 @@ func s3Pair(ctx context.Context, cfg config, csv, pq input, work string, rep *re
 		id: "5b", flow: fmt.Sprintf("parquet → s3 (parquet), %s rows", group(pq.rows)), rows: pq.rows,
 		peer: local(ours(pqSrc, parquetDst, "orders.parquet")),
 		ours: viaS3(ours(pqSrc, func(dir string) map[string]any {
-			return cfg.s3.connector(map[string]any{"path_prefix": "out/" + filepath.Base(dir), "format": "parquet"})
+			// Under this run's own prefix: two runs may share a server.
+			return cfg.s3.connector(map[string]any{"path_prefix": "out/" + filepath.Base(work) + "/" + filepath.Base(dir), "format": "parquet"})
 		}, "orders")),
 	}} {
 		res, err := runPair(ctx, work, p, cfg.pairs)
-		cfg.s3.removePrefix(ctx, "out/")
+		cfg.s3.removePrefix(ctx, "out/"+filepath.Base(work)+"/")
 		if err != nil {
 			return err
 		}
