@@ -50,6 +50,9 @@ run: build
 # failure or Ctrl-C).
 test: node-deps
 	@.ci/services.sh run $(GO) test -count=1 -timeout 20m ./...
+	@# bench/peers is a module of its own (DuckDB's cgo library stays out of
+	@# the root module); its harness and proctree tests link no DuckDB.
+	cd bench/peers && $(GO) test -count=1 . ./proctree
 
 # The npm packages of the Node.js plugin example, whose tests (the
 # conformance kit on it, sqlflow-host run with it) skip without them, or
