@@ -42,7 +42,7 @@ func EncodeRecord(rec arrow.RecordBatch) ([]byte, error) {
 // EncodedSize is about the size of rec's IPC encoding (a little more): a
 // buffer of this size given to EncodeRecordTo is not outgrown.
 func EncodedSize(rec arrow.RecordBatch) int {
-	n := dataSize(rec)
+	n := int(BufferSize(rec))
 	return n + n/64 + 4096
 }
 
@@ -127,25 +127,32 @@ func DecodeSchema(data []byte) (*arrow.Schema, error) {
 	return r.Schema(), nil
 }
 
-// dataSize is the size of rec's Arrow buffers, a close estimate of its IPC
-// encoding (which adds padding and flatbuffer headers).
-func dataSize(rec arrow.RecordBatch) int {
-	n := 0
+// BufferSize is the bytes of the Arrow buffers rec references: every
+// column's buffers, its children's and its dictionary's (the buffers of a
+// sliced array count in full, as the IPC encoder of a slice may write
+// them): a close estimate of its IPC encoding, which adds padding and
+// flatbuffer headers. It is the measure connectors bound pages and row
+// groups by.
+func BufferSize(rec arrow.RecordBatch) int64 {
+	var n int64
 	for _, c := range rec.Columns() {
-		n += arrayDataSize(c.Data())
+		n += arrayBufferSize(c.Data())
 	}
 	return n
 }
 
-func arrayDataSize(d arrow.ArrayData) int {
-	n := 0
+func arrayBufferSize(d arrow.ArrayData) int64 {
+	var n int64
 	for _, b := range d.Buffers() {
 		if b != nil {
-			n += b.Len()
+			n += int64(b.Len())
 		}
 	}
 	for _, c := range d.Children() {
-		n += arrayDataSize(c)
+		n += arrayBufferSize(c)
+	}
+	if d.DataType().ID() == arrow.DICTIONARY {
+		n += arrayBufferSize(d.Dictionary())
 	}
 	return n
 }

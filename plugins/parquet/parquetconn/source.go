@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 	"github.com/sqlflow/sqlflow-host/sdk/filestage"
 )
@@ -234,7 +235,7 @@ func (c *Connector) ReadPage(ctx context.Context, req sdk.ReadRequest) (sdk.Page
 		}
 		for _, b := range got {
 			rows += b.NumRows()
-			size += recordSize(b)
+			size += arrowipc.BufferSize(b)
 		}
 		batches = append(batches, got...)
 	}
@@ -309,7 +310,7 @@ func readFile(ctx context.Context, cfg config, st *streamInfo, cp *checkpoint, m
 			part := rec.NewSlice(0, n)
 			out = append(out, part)
 			rows += n
-			size += recordSize(part)
+			size += arrowipc.BufferSize(part)
 			cp.Row += n
 		}
 		err = rr.Err()
@@ -379,27 +380,4 @@ func concat(schema *arrow.Schema, batches []arrow.RecordBatch) (arrow.RecordBatc
 		c.Release()
 	}
 	return rec, nil
-}
-
-// recordSize is the Arrow bytes rec references (buffers of sliced arrays
-// count in full, as the IPC encoder of a slice may write them).
-func recordSize(rec arrow.RecordBatch) int64 {
-	var n int64
-	for _, c := range rec.Columns() {
-		n += dataSize(c.Data())
-	}
-	return n
-}
-
-func dataSize(d arrow.ArrayData) int64 {
-	var n int64
-	for _, b := range d.Buffers() {
-		if b != nil {
-			n += int64(b.Len())
-		}
-	}
-	for _, child := range d.Children() {
-		n += dataSize(child)
-	}
-	return n
 }

@@ -113,7 +113,7 @@ func (s *stream) write(rec arrow.RecordBatch) error {
 	}
 	n := typed.NumRows()
 	s.rows += n
-	size := recordBytes(typed)
+	size := arrowipc.BufferSize(typed)
 	after, err := s.fw.RowGroupNumRows()
 	if err != nil {
 		return err
@@ -216,30 +216,4 @@ func encodeError(err error, what string) error {
 		return filestage.IOError(err, what)
 	}
 	return errclass.Permanentf("%s: %v", what, err)
-}
-
-// recordBytes is the size of rec's Arrow buffers (the bytes it would
-// occupy as Arrow IPC, near enough), the measure of row_group_bytes.
-func recordBytes(rec arrow.RecordBatch) int64 {
-	var n int64
-	for _, col := range rec.Columns() {
-		n += dataBytes(col.Data())
-	}
-	return n
-}
-
-func dataBytes(d arrow.ArrayData) int64 {
-	var n int64
-	for _, b := range d.Buffers() {
-		if b != nil {
-			n += int64(b.Len())
-		}
-	}
-	for _, c := range d.Children() {
-		n += dataBytes(c)
-	}
-	if d.DataType().ID() == arrow.DICTIONARY {
-		n += dataBytes(d.Dictionary())
-	}
-	return n
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
+
+	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
 )
 
 // A row group closes once the Arrow bytes written into it pass
@@ -30,7 +32,7 @@ func TestRowGroupByteBound(t *testing.T) {
 		return b.NewRecordBatch()
 	}
 	probe := batch(0)
-	per := recordBytes(probe)
+	per := arrowipc.BufferSize(probe)
 	probe.Release()
 	const bound = 64 << 10
 	perGroup := (bound + per - 1) / per // batches until the bound is passed
@@ -97,7 +99,7 @@ func TestRowGroupRowBoundResetsByteCount(t *testing.T) {
 		return b.NewRecordBatch()
 	}
 	probe := batch(0)
-	per := recordBytes(probe)
+	per := arrowipc.BufferSize(probe)
 	probe.Release()
 	// Three batches fill a row group's rows; the byte bound is three and a
 	// half batches.
