@@ -48,8 +48,10 @@ run: build
 # .ci/services.sh starts the services whose variable is unset, exports their
 # variables for the command, and stops and removes them when it ends (also on
 # failure or Ctrl-C).
+# The SDK is a module of its own (sdk/go.mod): `./...` at the root stops at
+# its go.mod, so its packages are tested by a second go test inside sdk/.
 test: node-deps
-	@.ci/services.sh run $(GO) test -count=1 -timeout 20m ./...
+	@.ci/services.sh run sh -c '$(GO) test -count=1 -timeout 20m ./... && cd sdk && $(GO) test -count=1 -timeout 20m ./...'
 	@# bench/peers is a module of its own (DuckDB's cgo library stays out of
 	@# the root module); its harness and proctree tests link no DuckDB.
 	cd bench/peers && $(GO) test -count=1 . ./proctree
@@ -76,6 +78,7 @@ services:
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	cd sdk && $(GO) test -run '^$$' -bench . -benchmem ./...
 
 # End-to-end benchmarks: csv -> parquet on generated CSV files (256 MiB and
 # 1 GiB by default, cached in $TMPDIR/sqlflow-bench), in-process, through
@@ -143,12 +146,14 @@ vulncheck:
 	@db=$$(mktemp -d) && \
 	$(GO) run golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION) \
 		-vulns "$$($(GO) env GOMODCACHE)/golang.org/x/vulndb@$(VULNDB_VERSION)/data/osv" -out "$$db/db" && \
-	$(GOBIN)/govulncheck -db "file://$$db/db" ./...; rc=$$?; rm -rf "$$db"; exit $$rc
+	$(GOBIN)/govulncheck -db "file://$$db/db" ./... && \
+	(cd sdk && $(GOBIN)/govulncheck -db "file://$$db/db" ./...); rc=$$?; rm -rf "$$db"; exit $$rc
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go') | grep -v '\.pb\.go$$' || true); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd sdk && $(GO) vet ./...
 
 clean:
 	rm -rf $(BIN) out .sqlflow examples/quickstart/out examples/quickstart/.sqlflow $(NODE_EXAMPLE)/node_modules

@@ -10,7 +10,6 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
-	"github.com/sqlflow/sqlflow-host/sdk/cpuprofile"
 	"github.com/sqlflow/sqlflow-host/sdk/protocol"
 )
 
@@ -37,7 +36,7 @@ func Serve(newConnector func(logger hclog.Logger) Connector) {
 		os.Exit(1)
 	}
 	watchParent()
-	stopProfile, err := cpuprofile.Start(filepath.Base(os.Args[0]))
+	stopProfile, err := startCPUProfile(filepath.Base(os.Args[0]))
 	if err != nil {
 		logger.Warn("no CPU profile", "error", err)
 	}

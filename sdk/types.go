@@ -5,12 +5,15 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/sqlflow/sqlflow-host/sdk/protocol"
 )
 
 // ProtocolVersion is the version of the connector wire protocol this SDK
 // speaks. It is part of the go-plugin handshake: a host refuses a plugin
-// built for another protocol version with a message naming both.
-const ProtocolVersion = 1
+// built for another protocol version with a message naming both. It is
+// [protocol.Version], the one place the number is written.
+const ProtocolVersion = protocol.Version
 
 // ResilienceClass is the kind of system a connector talks to. The host picks
 // a third-party connector's default resilience profile from it.

@@ -40,3 +40,5 @@ require (
 )
 
 replace github.com/sqlflow/sqlflow-host => ../..
+
+replace github.com/sqlflow/sqlflow-host/sdk => ../../sdk

@@ -26,7 +26,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/sqlflow/sqlflow-host/sdk/cpuprofile"
+	"github.com/sqlflow/sqlflow-host/internal/cpuprofile"
 )
 
 func main() {

@@ -3,7 +3,7 @@ package plugin
 import (
 	"strings"
 
-	"github.com/sqlflow/sqlflow-host/sdk/cpuprofile"
+	"github.com/sqlflow/sqlflow-host/internal/cpuprofile"
 )
 
 // allowedEnv is the environment every plugin gets from the host: what a

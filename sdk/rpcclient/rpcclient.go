@@ -3,6 +3,11 @@
 // page and batch data kept as Arrow IPC bytes so a host can forward them
 // without decoding. It is the one place where a gRPC status is turned back
 // into a classified error.
+//
+// Its users are hosts (sqlflow-host's plugin launcher) and the conformance
+// kit in package sdktest, which both call plugins; a connector author never
+// needs it. Its exported API speaks sdk types only: the generated protocol
+// types stay behind it.
 package rpcclient
 
 import (
@@ -74,16 +79,16 @@ func NewWithCodec(conn grpc.ClientConnInterface, codec *protocol.Codec) *Client 
 func (c *Client) Spec(ctx context.Context) (sdk.Spec, error) {
 	r, err := c.c.Spec(ctx, &pb.SpecRequest{})
 	if err != nil {
-		return sdk.Spec{}, FromStatus(ctx, err)
+		return sdk.Spec{}, fromStatus(ctx, err)
 	}
-	return FromSpecResponse(r), nil
+	return fromSpecResponse(r), nil
 }
 
 // Configure sends the connector's config (a JSON object).
 func (c *Client) Configure(ctx context.Context, config json.RawMessage) ([]sdk.FieldError, error) {
 	r, err := c.c.Configure(ctx, &pb.ConfigureRequest{ConfigJson: config})
 	if err != nil {
-		return nil, FromStatus(ctx, err)
+		return nil, fromStatus(ctx, err)
 	}
 	var out []sdk.FieldError
 	for _, fe := range r.GetFieldErrors() {
@@ -95,7 +100,7 @@ func (c *Client) Configure(ctx context.Context, config json.RawMessage) ([]sdk.F
 // Check asks the connector to reach its system.
 func (c *Client) Check(ctx context.Context) error {
 	if _, err := c.c.Check(ctx, &pb.CheckRequest{}); err != nil {
-		return FromStatus(ctx, err)
+		return fromStatus(ctx, err)
 	}
 	return nil
 }
@@ -104,9 +109,9 @@ func (c *Client) Check(ctx context.Context) error {
 func (c *Client) Discover(ctx context.Context) ([]sdk.Stream, error) {
 	r, err := c.c.Discover(ctx, &pb.DiscoverRequest{})
 	if err != nil {
-		return nil, FromStatus(ctx, err)
+		return nil, fromStatus(ctx, err)
 	}
-	return FromDiscoverResponse(r)
+	return fromDiscoverResponse(r)
 }
 
 // ReadPage reads one page.
@@ -120,9 +125,9 @@ func (c *Client) ReadPage(ctx context.Context, req sdk.ReadRequest) (Page, error
 		CursorValueJson: req.CursorValue,
 	})
 	if err != nil {
-		return Page{}, FromStatus(ctx, err)
+		return Page{}, fromStatus(ctx, err)
 	}
-	p := FromReadPageResponse(r)
+	p := fromReadPageResponse(r)
 	if c.pages != nil && len(p.Records) > 0 {
 		records := p.Records
 		p.Release = func() { c.pages.Reclaim(records) }
@@ -141,7 +146,7 @@ func (c *Client) BeginWrite(ctx context.Context, req sdk.WriteRequest) error {
 		Mode: string(req.Mode), Key: req.Key, DefaultTarget: req.DefaultTarget,
 	})
 	if err != nil {
-		return FromStatus(ctx, err)
+		return fromStatus(ctx, err)
 	}
 	return nil
 }
@@ -149,7 +154,7 @@ func (c *Client) BeginWrite(ctx context.Context, req sdk.WriteRequest) error {
 // WriteBatch sends one batch of Arrow IPC bytes.
 func (c *Client) WriteBatch(ctx context.Context, writeID string, seq int64, records []byte) error {
 	if _, err := c.c.WriteBatch(ctx, &pb.WriteBatchRequest{WriteId: writeID, Seq: seq, Records: records}); err != nil {
-		return FromStatus(ctx, err)
+		return fromStatus(ctx, err)
 	}
 	return nil
 }
@@ -158,7 +163,7 @@ func (c *Client) WriteBatch(ctx context.Context, writeID string, seq int64, reco
 func (c *Client) CommitWrite(ctx context.Context, writeID string, state []byte) (map[string]string, error) {
 	r, err := c.c.CommitWrite(ctx, &pb.CommitWriteRequest{WriteId: writeID, State: state})
 	if err != nil {
-		return nil, FromStatus(ctx, err)
+		return nil, fromStatus(ctx, err)
 	}
 	return r.GetReport(), nil
 }
@@ -166,7 +171,7 @@ func (c *Client) CommitWrite(ctx context.Context, writeID string, state []byte) 
 // AbortWrite drops a write's staging.
 func (c *Client) AbortWrite(ctx context.Context, writeID string) error {
 	if _, err := c.c.AbortWrite(ctx, &pb.AbortWriteRequest{WriteId: writeID}); err != nil {
-		return FromStatus(ctx, err)
+		return fromStatus(ctx, err)
 	}
 	return nil
 }
@@ -182,7 +187,7 @@ func (c *Client) CheckWrite(ctx context.Context, req sdk.WriteRequest) (string, 
 		Flow: req.Flow, Target: req.Target, Mode: string(req.Mode), Key: req.Key, DefaultTarget: req.DefaultTarget,
 	})
 	if err != nil {
-		return "", FromStatus(ctx, err)
+		return "", fromStatus(ctx, err)
 	}
 	return r.GetResolvedTarget(), nil
 }
@@ -192,7 +197,7 @@ func (c *Client) CheckWrite(ctx context.Context, req sdk.WriteRequest) (string, 
 func (c *Client) LoadState(ctx context.Context, flow string) ([]byte, bool, error) {
 	r, err := c.c.GetState(ctx, &pb.GetStateRequest{Flow: flow})
 	if err != nil {
-		return nil, false, FromStatus(ctx, err)
+		return nil, false, fromStatus(ctx, err)
 	}
 	return r.GetState(), r.GetFound(), nil
 }
@@ -201,13 +206,13 @@ func (c *Client) LoadState(ctx context.Context, flow string) ([]byte, bool, erro
 func (c *Client) DeleteState(ctx context.Context, flow string) (bool, error) {
 	r, err := c.c.DeleteState(ctx, &pb.DeleteStateRequest{Flow: flow})
 	if err != nil {
-		return false, FromStatus(ctx, err)
+		return false, fromStatus(ctx, err)
 	}
 	return r.GetFound(), nil
 }
 
-// FromSpecResponse converts a wire spec to its domain form.
-func FromSpecResponse(r *pb.SpecResponse) sdk.Spec {
+// fromSpecResponse converts a wire spec to its domain form.
+func fromSpecResponse(r *pb.SpecResponse) sdk.Spec {
 	modes := make([]sdk.WriteMode, 0, len(r.GetWriteModes()))
 	for _, m := range r.GetWriteModes() {
 		modes = append(modes, sdk.WriteMode(m))
@@ -231,8 +236,8 @@ func FromSpecResponse(r *pb.SpecResponse) sdk.Spec {
 	}
 }
 
-// FromDiscoverResponse converts wire streams to their domain form.
-func FromDiscoverResponse(r *pb.DiscoverResponse) ([]sdk.Stream, error) {
+// fromDiscoverResponse converts wire streams to their domain form.
+func fromDiscoverResponse(r *pb.DiscoverResponse) ([]sdk.Stream, error) {
 	out := make([]sdk.Stream, 0, len(r.GetStreams()))
 	for _, s := range r.GetStreams() {
 		schema, err := arrowipc.DecodeSchema(s.GetArrowSchema())
@@ -245,8 +250,8 @@ func FromDiscoverResponse(r *pb.DiscoverResponse) ([]sdk.Stream, error) {
 	return out, nil
 }
 
-// FromReadPageResponse converts a wire page to a Page.
-func FromReadPageResponse(r *pb.ReadPageResponse) Page {
+// fromReadPageResponse converts a wire page to a Page.
+func fromReadPageResponse(r *pb.ReadPageResponse) Page {
 	p := Page{
 		Records:     r.GetRecords(),
 		Rows:        r.GetNumRows(),
@@ -291,13 +296,13 @@ func IsTransport(err error) bool {
 	return errors.As(err, &te)
 }
 
-// FromStatus turns an RPC error into a classified error. A status with an
+// fromStatus turns an RPC error into a classified error. A status with an
 // ErrorDetail becomes an *errclass.Error of that class with the plugin's
 // message. A status without one came from gRPC itself: a cancelled ctx
 // gives ctx.Err() (the caller stopped; never retried), a deadline or a
 // broken connection gives a TRANSIENT TransportError, an over-sized message
 // gives a PERMANENT protocol error, and anything else PERMANENT.
-func FromStatus(ctx context.Context, err error) error {
+func fromStatus(ctx context.Context, err error) error {
 	st, ok := status.FromError(err)
 	if !ok {
 		if ctx.Err() != nil {
@@ -308,7 +313,7 @@ func FromStatus(ctx context.Context, err error) error {
 	for _, d := range st.Details() {
 		if detail, ok := d.(*pb.ErrorDetail); ok {
 			return &errclass.Error{
-				Class:      FromErrorClass(detail.GetClass()),
+				Class:      fromErrorClass(detail.GetClass()),
 				RetryAfter: seconds(detail.GetRetryAfterSeconds()),
 				Field:      detail.GetField(),
 				Err:        errors.New(configkey.CutQuoted(st.Message())),
@@ -343,9 +348,9 @@ func FromStatus(ctx context.Context, err error) error {
 	}
 }
 
-// FromErrorClass converts a wire class to its domain form; UNSPECIFIED is
+// fromErrorClass converts a wire class to its domain form; UNSPECIFIED is
 // PERMANENT.
-func FromErrorClass(c pb.ErrorClass) errclass.Class {
+func fromErrorClass(c pb.ErrorClass) errclass.Class {
 	switch c {
 	case pb.ErrorClass_ERROR_CLASS_TRANSIENT:
 		return errclass.Transient

@@ -1,6 +1,7 @@
 // Package cpuprofile writes a CPU profile of the running process when the
 // SQLFLOW_CPUPROFILE_DIR environment variable names a directory: the host
-// and every plugin built with sdk.Serve call Start, so one run leaves one
+// calls Start and every plugin built with sdk.Serve does the same (the SDK
+// has its own copy of the few lines, in its own module), so one run leaves one
 // profile per process (docs/benchmarks.md, "Profiling").
 package cpuprofile
 
