@@ -251,6 +251,7 @@ func New(conn connector.Conn, p Policy, env Env) *Client {
 			c.limiter = env.Limiters.get("host:"+env.Host, p.RateLimit, now)
 		} else {
 			c.limiter = newLimiter("connector:"+env.Type+"/"+env.Name, p.RateLimit, now)
+			env.Limiters.attach(c.limiter, p.RateLimit)
 		}
 	}
 	c.budget = newBudget(p.Budget, now)

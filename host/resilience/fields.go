@@ -77,6 +77,8 @@ var fields = []field{
 		ptr: func(p *Policy) any { return &p.RateLimit.PerHost }},
 	{path: "rate_limit.backpressure_strategy", kind: kindStrategy, allowed: "wait or fail",
 		ptr: func(p *Policy) any { return &p.RateLimit.Strategy }},
+	{path: "rate_limit.shared", kind: kindBool, allowed: "true or false",
+		ptr: func(p *Policy) any { return &p.RateLimit.Shared }},
 
 	{path: "recovery.enable_connection_recovery", kind: kindBool, allowed: "true or false",
 		ptr: func(p *Policy) any { return &p.Recovery.ConnectionRecovery }},

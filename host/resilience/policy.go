@@ -61,6 +61,9 @@ type RateLimit struct {
 	PerHost bool
 	// Strategy is what a call does when no token is free.
 	Strategy Strategy
+	// Shared enforces the limit across every process sharing the host's
+	// PostgreSQL database (Limiters.Shared); without one it stays local.
+	Shared bool
 }
 
 // Recovery is the crash-recovery part of a policy.

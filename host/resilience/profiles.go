@@ -47,6 +47,7 @@ var globalDefault = values{
 	"rate_limit.burst_size":              10,
 	"rate_limit.per_host":                false,
 	"rate_limit.backpressure_strategy":   StrategyWait,
+	"rate_limit.shared":                  false,
 
 	// Every plugin process is restarted when it crashes or hangs;
 	// re-resolving credentials is for connectors whose tokens expire.
@@ -100,6 +101,7 @@ var profiles = []profile{
 		"rate_limit.burst_size":              10,
 		"rate_limit.per_host":                true,
 		"rate_limit.backpressure_strategy":   StrategyWait,
+		"rate_limit.shared":                  true,
 
 		"recovery.enable_connection_recovery": true,
 		"recovery.enable_credential_refresh":  true,
@@ -175,6 +177,7 @@ var profiles = []profile{
 		"rate_limit.burst_size":              1,
 		"rate_limit.per_host":                true,
 		"rate_limit.backpressure_strategy":   StrategyWait,
+		"rate_limit.shared":                  true,
 
 		"recovery.enable_connection_recovery": true,
 		"recovery.enable_credential_refresh":  true,
@@ -208,6 +211,7 @@ var profiles = []profile{
 		"rate_limit.burst_size":              40,
 		"rate_limit.per_host":                true,
 		"rate_limit.backpressure_strategy":   StrategyWait,
+		"rate_limit.shared":                  true,
 
 		"recovery.enable_connection_recovery": true,
 		"recovery.enable_credential_refresh":  true,

@@ -604,7 +604,7 @@ func TestProfiles(t *testing.T) {
 	if rest.Retry != (resilience.Retry{MaxAttempts: 3, InitialDelay: time.Second, MaxDelay: 30 * time.Second, Multiplier: 2, Jitter: true}) ||
 		rest.Breaker != (resilience.Breaker{Enabled: true, FailureThreshold: 5, RecoveryTimeout: time.Minute, SuccessThreshold: 2}) ||
 		rest.CallTimeout != 30*time.Second ||
-		rest.RateLimit != (resilience.RateLimit{Enabled: true, PerMinute: 60, Burst: 10, PerHost: true, Strategy: resilience.StrategyWait}) ||
+		rest.RateLimit != (resilience.RateLimit{Enabled: true, PerMinute: 60, Burst: 10, PerHost: true, Strategy: resilience.StrategyWait, Shared: true}) ||
 		rest.Recovery != (resilience.Recovery{ConnectionRecovery: true, CredentialRefresh: true, CheckInterval: 30 * time.Second, MaxRestarts: 5, RestartWindow: 5 * time.Minute}) {
 		t.Errorf("rest: %+v", rest)
 	}
