@@ -68,9 +68,9 @@ node-deps:
 		npm ci --prefix $(NODE_EXAMPLE) --ignore-scripts --no-audit --no-fund || exit 1; \
 	fi
 
-# Install what the PostgreSQL and S3 tests need, when missing: Debian's
-# postgresql (apt-get, as root or with sudo) and MinIO at the version pinned in
-# .ci/minio.sh (go install).
+# Install what the PostgreSQL, S3 and browser tests need, when missing:
+# Debian's postgresql and chromium (apt-get, as root or with sudo) and MinIO at
+# the version pinned in .ci/minio.sh (go install).
 services:
 	@.ci/services.sh install
 
