@@ -6,7 +6,7 @@
 #               the run when their binaries are here (.ci/services.sh), unless
 #               SQLFLOW_TEST_POSTGRES / SQLFLOW_TEST_S3_ENDPOINT name servers
 #
-# Other targets: services (install PostgreSQL and MinIO), node-deps (npm ci
+# Other targets: services (install PostgreSQL, chromium and MinIO), node-deps (npm ci
 # for examples/plugins/node-source; make test runs it), build, bench, bench-e2e, bench-postgres, bench-s3, bench-peers, proto, proto-check, lint, clean.
 
 GO      ?= go
