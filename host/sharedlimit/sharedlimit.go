@@ -139,7 +139,7 @@ func Open(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error)
 	// lock orders them.
 	ddl := fmt.Sprintf(`SELECT pg_advisory_xact_lock(hashtext('sqlflow_rate_buckets'));
 CREATE SCHEMA IF NOT EXISTS %s;
-CREATE TABLE IF NOT EXISTS %s (
+CREATE UNLOGGED TABLE IF NOT EXISTS %s (
 	key      text PRIMARY KEY,
 	next_ns  bigint NOT NULL,
 	pause_ns bigint NOT NULL DEFAULT 0,
