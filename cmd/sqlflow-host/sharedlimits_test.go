@@ -209,3 +209,24 @@ func TestSharedRateHint(t *testing.T) {
 	}
 	t.Logf("reader b: %d requests, %d after the pause", len(api.byPath["/b"]), after)
 }
+
+// TestSharedLimitsBadDSN: a --shared-limits that is no connection string
+// is a usage error (exit 2); a database that does not answer exits 1
+// naming it, without the password.
+func TestSharedLimitsBadDSN(t *testing.T) {
+	dir := t.TempDir()
+	p := write(t, dir, "p.yaml", `version: 1
+sources:
+  gen: {type: memory, table_name: t, generate: {rows: 3, seed: 1}}
+destinations:
+  out: {type: csv, path: `+dir+`/out}
+flows:
+  - {from: gen, to: out, target: t.csv}
+`)
+	expect(t, cli(t, "run", "--shared-limits", "postgres://u:pw@[bad", p), 2, "--shared-limits: not a PostgreSQL connection string")
+	r := cli(t, "run", "--shared-limits", "postgres://u:secretpw@127.0.0.1:1/db?connect_timeout=2", p)
+	expect(t, r, 1, "--shared-limits: PostgreSQL at 127.0.0.1:1 does not answer")
+	if strings.Contains(r.stdout+r.stderr, "secretpw") {
+		t.Fatalf("the password leaked:\n%s", r)
+	}
+}
