@@ -66,6 +66,8 @@ var fields = []field{
 		ptr: func(p *Policy) any { return &p.Breaker.RecoveryTimeout }},
 	{path: "circuit_breaker.success_threshold", kind: kindInt, lo: 1, hi: 10000, allowed: "a whole number from 1 to 10000",
 		ptr: func(p *Policy) any { return &p.Breaker.SuccessThreshold }},
+	{path: "circuit_breaker.shared", kind: kindBool, allowed: "true or false",
+		ptr: func(p *Policy) any { return &p.Breaker.Shared }},
 
 	{path: "rate_limit.enabled", kind: kindBool, allowed: "true or false",
 		ptr: func(p *Policy) any { return &p.RateLimit.Enabled }},

@@ -38,6 +38,7 @@ var globalDefault = values{
 	"circuit_breaker.failure_threshold": 5,
 	"circuit_breaker.recovery_timeout":  60 * time.Second,
 	"circuit_breaker.success_threshold": 2,
+	"circuit_breaker.shared":            false,
 
 	// No limiter unless a profile or the user knows the target's quota:
 	// a guessed limit only slows a connector down. The values are what a

@@ -402,7 +402,7 @@ func TestResolveInvalid(t *testing.T) {
 		{"unknown key in retry", "type: rest\nresilience:\n  retry: {attempts: 3}",
 			[]string{base + "15: sources.s.resilience.retry.attempts: unknown key; allowed keys are enabled, max_attempts, initial_delay, max_delay, backoff_multiplier, jitter"}},
 		{"unknown key in circuit_breaker", "type: rest\nresilience:\n  circuit_breaker: {failure_treshold: 3}",
-			[]string{base + "25: sources.s.resilience.circuit_breaker.failure_treshold: unknown key (did you mean failure_threshold?); allowed keys are enabled, failure_threshold, recovery_timeout, success_threshold, timeout"}},
+			[]string{base + "25: sources.s.resilience.circuit_breaker.failure_treshold: unknown key (did you mean failure_threshold?); allowed keys are enabled, failure_threshold, recovery_timeout, success_threshold, timeout, shared"}},
 		{"unknown key in rate_limit", "type: rest\nresilience:\n  rate_limit: {strategy: wait}",
 			[]string{base + "20: sources.s.resilience.rate_limit.strategy: unknown key; allowed keys are enabled, max_requests_per_minute, burst_size, per_host, backpressure_strategy, shared"}},
 		{"unknown key in recovery", "type: rest\nresilience:\n  recovery: {interval: 3}",

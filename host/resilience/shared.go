@@ -3,6 +3,10 @@ package resilience
 import (
 	"context"
 	"time"
+
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 )
 
 // SharedLimiter enforces rate limits across processes (host/sharedlimit
@@ -26,6 +30,42 @@ type SharedBucket interface {
 	// Pause makes no call of any process start before until. It returns
 	// once the pause is shared or could not be (best effort, bounded).
 	Pause(until time.Time)
+}
+
+// SharedBreaker is implemented by a SharedBucket that also shares
+// circuit-breaker state (host/sharedlimit's does): a breaker that opens in
+// one process holds back the others until its recovery timeout.
+type SharedBreaker interface {
+	// OpenBreaker records that a process's breaker opened: every process
+	// fails fast until until. Best effort and bounded, like Pause.
+	OpenBreaker(until time.Time)
+	// BreakerOpenUntil returns until when some process holds the breaker
+	// open, as last learnt (no round trip); zero when none does.
+	BreakerOpenUntil() time.Time
+}
+
+// sharedBreaker returns the limiter's bucket as a SharedBreaker when the
+// policy shares the breaker and the bucket can.
+func (c *Client) sharedBreaker() SharedBreaker {
+	if !c.p.Breaker.Shared || c.breaker == nil || c.limiter == nil {
+		return nil
+	}
+	sb, _ := c.limiter.sharedBucket().(SharedBreaker)
+	return sb
+}
+
+// sharedOpen returns the fail-fast error of a call refused because
+// another process holds the shared breaker open, or nil.
+func (c *Client) sharedOpen(now time.Time) error {
+	sb := c.sharedBreaker()
+	if sb == nil {
+		return nil
+	}
+	until := sb.BreakerOpenUntil()
+	if !until.After(now) || c.breaker.State() == gobreaker.StateOpen {
+		return nil
+	}
+	return errclass.Wrap(errclass.Transient, &openError{name: c.env.Name, sharedFor: until.Sub(now)})
 }
 
 // SetShared makes the limiters created from now on whose policy says

@@ -2,7 +2,9 @@ package resilience_test
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -22,6 +24,7 @@ type memShared struct {
 	iv      map[string]time.Duration
 	asked   []string
 	pausesN int
+	breaker map[string]time.Time
 }
 
 func newMemShared() *memShared {
@@ -164,5 +167,60 @@ func TestSharedLimitOffStaysLocal(t *testing.T) {
 	c = resilience.New(&fakeConn{}, sharedPolicy(60, true), resilience.Env{Name: "c", Type: "rest", Limiters: ls})
 	if !c.Limiter().Shared() || sh.asked[0] != "connector:rest/c" {
 		t.Fatalf("shared: %v, asked %v", c.Limiter().Shared(), sh.asked)
+	}
+}
+
+func (b *memBucket) OpenBreaker(until time.Time) {
+	b.m.mu.Lock()
+	defer b.m.mu.Unlock()
+	if b.m.breaker == nil {
+		b.m.breaker = map[string]time.Time{}
+	}
+	if until.After(b.m.breaker[b.key]) {
+		b.m.breaker[b.key] = until
+	}
+}
+
+func (b *memBucket) BreakerOpenUntil() time.Time {
+	b.m.mu.Lock()
+	defer b.m.mu.Unlock()
+	return b.m.breaker[b.key]
+}
+
+// TestSharedBreaker: with circuit_breaker.shared, a breaker that opens in
+// one process makes the other fail fast until the recovery timeout; then
+// its calls go through again. Without it, the other is not affected.
+func TestSharedBreaker(t *testing.T) {
+	for _, shared := range []bool{true, false} {
+		t.Run(map[bool]string{true: "shared", false: "local"}[shared], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				sh := newMemShared()
+				p := sharedPolicy(600, true)
+				p.Breaker = resilience.Breaker{Enabled: true, FailureThreshold: 1, RecoveryTimeout: 30 * time.Second, SuccessThreshold: 1, Shared: shared}
+				lsA, lsB := resilience.NewLimiters(), resilience.NewLimiters()
+				lsA.SetShared(sh)
+				lsB.SetShared(sh)
+				fa := &fakeConn{script: func(int) error { return errclass.Transientf("down") }}
+				fb := &fakeConn{}
+				a := resilience.New(fa, p, resilience.Env{Name: "a", Host: "h", Limiters: lsA})
+				b := resilience.New(fb, p, resilience.Env{Name: "b", Host: "h", Limiters: lsB})
+				if err := a.Check(t.Context()); err == nil {
+					t.Fatal("a's call succeeded")
+				}
+				synctest.Wait() // the push of the open breaker
+				err := b.Check(t.Context())
+				if shared {
+					if !errors.Is(err, resilience.ErrCircuitOpen) || !strings.Contains(err.Error(), "opened by another process") || fb.calls() != 0 {
+						t.Fatalf("b: %v after %d calls, want a fail-fast naming the other process", err, fb.calls())
+					}
+					time.Sleep(30 * time.Second)
+					if err := b.Check(t.Context()); err != nil || fb.calls() != 1 {
+						t.Fatalf("after the recovery timeout b: %v, %d calls", err, fb.calls())
+					}
+				} else if err != nil || fb.calls() != 1 {
+					t.Fatalf("b: %v, %d calls: a local breaker must not hold b back", err, fb.calls())
+				}
+			})
+		})
 	}
 }

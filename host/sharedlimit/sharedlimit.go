@@ -53,6 +53,13 @@
 // machines' clocks need not agree, only the round trip's latency shifts a
 // slot. Tests inject Options.Now instead; the statement then uses it.
 //
+// # Circuit breakers
+//
+// The row also holds breaker_ns: when a process's breaker of the key opens
+// (with circuit_breaker.shared), OpenBreaker sets it to the end of the
+// recovery timeout, and every lease returns it, so the other processes
+// fail fast until then (resilience.SharedBreaker).
+//
 // # When PostgreSQL does not answer
 //
 // A call that needs a new lease waits, retrying the statement with backoff
@@ -100,14 +107,15 @@ type Options struct {
 // Store is the shared limiter of one database schema. It is safe for
 // concurrent use and implements resilience.SharedLimiter.
 type Store struct {
-	pool    *pgxpool.Pool
-	schema  string
-	horizon time.Duration
-	slack   time.Duration
-	now     func() time.Time
-	log     hclog.Logger
-	lease   string // the lease statement
-	pauseQ  string // the pause statement
+	pool     *pgxpool.Pool
+	schema   string
+	horizon  time.Duration
+	slack    time.Duration
+	now      func() time.Time
+	log      hclog.Logger
+	lease    string // the lease statement
+	pauseQ   string // the pause statement
+	breakerQ string // the breaker statement
 
 	mu      sync.Mutex
 	buckets map[string]*Bucket
@@ -144,7 +152,8 @@ CREATE UNLOGGED TABLE IF NOT EXISTS %s (
 	next_ns  bigint NOT NULL,
 	pause_ns bigint NOT NULL DEFAULT 0,
 	leases   bigint NOT NULL DEFAULT 0
-)`, sch, tbl)
+);
+ALTER TABLE %s ADD COLUMN IF NOT EXISTS breaker_ns bigint NOT NULL DEFAULT 0`, sch, tbl, tbl)
 	tx, err := pool.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("shared limits: creating schema %s: %w", s.schema, err)
@@ -167,12 +176,17 @@ SELECT $1, c.now - $4::bigint + $5::bigint * $3::bigint, 0, 1 FROM c
 ON CONFLICT (key) DO UPDATE SET
 	next_ns = greatest(b.next_ns, excluded.next_ns - $5::bigint * $3::bigint, b.pause_ns) + $5::bigint * $3::bigint,
 	leases = b.leases + 1
-RETURNING b.next_ns - $5::bigint * $3::bigint, (SELECT now FROM c)`, tbl)
+RETURNING b.next_ns - $5::bigint * $3::bigint, (SELECT now FROM c), b.breaker_ns`, tbl)
 	// $1 key, $2 now (as above), $3 pause length (ns).
 	s.pauseQ = fmt.Sprintf(`WITH c AS (SELECT coalesce($2::bigint, (extract(epoch FROM clock_timestamp()) * 1e9)::bigint) AS now)
 INSERT INTO %[1]s AS b (key, next_ns, pause_ns)
 SELECT $1, c.now + $3::bigint, c.now + $3::bigint FROM c
 ON CONFLICT (key) DO UPDATE SET pause_ns = greatest(b.pause_ns, excluded.pause_ns)`, tbl)
+	// $1 key, $2 now (as above), $3 how long the breaker stays open (ns).
+	s.breakerQ = fmt.Sprintf(`WITH c AS (SELECT coalesce($2::bigint, (extract(epoch FROM clock_timestamp()) * 1e9)::bigint) AS now)
+INSERT INTO %[1]s AS b (key, next_ns, breaker_ns)
+SELECT $1, c.now, c.now + $3::bigint FROM c
+ON CONFLICT (key) DO UPDATE SET breaker_ns = greatest(b.breaker_ns, excluded.breaker_ns)`, tbl)
 	return s, nil
 }
 
@@ -223,7 +237,12 @@ type Bucket struct {
 	spent    int           // tokens of the current lease spent
 	first    time.Time     // the slot of the first unspent leased token
 	left     int           // leased tokens not yet spent or dropped
-	paused   time.Time     // the latest pause this process pushed
+
+	// hmu guards paused and breaker apart from mu, which a Take holds
+	// through its round trip (and through an outage).
+	hmu     sync.Mutex
+	paused  time.Time // the latest pause this process pushed
+	breaker time.Time // until when some process holds the breaker open, as last learnt
 }
 
 func (b *Bucket) set(perSecond float64, burst int) {
@@ -310,8 +329,8 @@ func (b *Bucket) leaseLocked(ctx context.Context, now time.Time) error {
 			b.size = max(1, b.spent)
 		}
 		b.size = min(b.size, b.n)
-		var start, used int64
-		err := b.s.pool.QueryRow(ctx, b.s.lease, b.key, dbNow, int64(b.interval), int64(b.tau), int64(b.size)).Scan(&start, &used)
+		var start, used, brk int64
+		err := b.s.pool.QueryRow(ctx, b.s.lease, b.key, dbNow, int64(b.interval), int64(b.tau), int64(b.size)).Scan(&start, &used, &brk)
 		if err == nil {
 			b.s.recovered(b.key)
 			if b.s.now != nil {
@@ -320,6 +339,15 @@ func (b *Bucket) leaseLocked(ctx context.Context, now time.Time) error {
 				// The slot's offset from PostgreSQL's now, on our clock.
 				b.first = sent.Add(time.Duration(start - used))
 			}
+			var bu time.Time
+			if brk > used {
+				bu = b.first.Add(time.Duration(brk - start))
+			}
+			b.hmu.Lock()
+			if bu.After(b.breaker) {
+				b.breaker = bu
+			}
+			b.hmu.Unlock()
 			b.left, b.spent = b.size, 0
 			return nil
 		}
@@ -343,13 +371,13 @@ func (b *Bucket) leaseLocked(ctx context.Context, now time.Time) error {
 // was already pushed by this process; a failure is logged, not returned
 // (the caller's local limiter pauses anyway).
 func (b *Bucket) Pause(until time.Time) {
-	b.mu.Lock()
+	b.hmu.Lock()
 	if !until.After(b.paused) {
-		b.mu.Unlock()
+		b.hmu.Unlock()
 		return
 	}
 	b.paused = until
-	b.mu.Unlock()
+	b.hmu.Unlock()
 	var dbNow *int64
 	now := time.Now()
 	if b.s.now != nil {
@@ -366,6 +394,45 @@ func (b *Bucket) Pause(until time.Time) {
 	if _, err := b.s.pool.Exec(ctx, b.s.pauseQ, b.key, dbNow, int64(d)); err != nil {
 		b.s.log.Warn(fmt.Sprintf("Shared rate limit '%s': could not share a pause of %s with the other workers: %s", b.key, d.Round(time.Millisecond), err.Error()))
 	}
+}
+
+// OpenBreaker records that this process's circuit breaker of the key
+// opened: every process sharing the key learns it at its next lease and
+// fails fast until until. Like Pause it is one round trip bounded by 5 s,
+// and a failure is logged, not returned.
+func (b *Bucket) OpenBreaker(until time.Time) {
+	b.hmu.Lock()
+	if !until.After(b.breaker) {
+		b.hmu.Unlock()
+		return
+	}
+	b.breaker = until
+	b.hmu.Unlock()
+	var dbNow *int64
+	now := time.Now()
+	if b.s.now != nil {
+		now = b.s.now()
+		v := now.UnixNano()
+		dbNow = &v
+	}
+	d := until.Sub(now)
+	if d <= 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := b.s.pool.Exec(ctx, b.s.breakerQ, b.key, dbNow, int64(d)); err != nil {
+		b.s.log.Warn(fmt.Sprintf("Shared rate limit '%s': could not share an open circuit breaker with the other workers: %s", b.key, err.Error()))
+	}
+}
+
+// BreakerOpenUntil returns until when some process holds the key's
+// circuit breaker open, as learnt at this process's last lease (or pushed
+// by it); zero when none does.
+func (b *Bucket) BreakerOpenUntil() time.Time {
+	b.hmu.Lock()
+	defer b.hmu.Unlock()
+	return b.breaker
 }
 
 func (s *Store) outage(key string, err error) {

@@ -273,3 +273,22 @@ func TestPostgresClock(t *testing.T) {
 		t.Fatalf("20 slots at 100/s span %v, want about 190ms", d)
 	}
 }
+
+// TestBreakerShared: a breaker opened in one process is learnt by another
+// at its next lease.
+func TestBreakerShared(t *testing.T) {
+	p, schema := pool(t)
+	c := &clock{t: t0}
+	a := open(t, p, schema, c).Bucket("host:api", 10, 1).(*sharedlimit.Bucket)
+	b := open(t, p, schema, c).Bucket("host:api", 10, 1).(*sharedlimit.Bucket)
+	take(t, b, t0)
+	if !b.BreakerOpenUntil().IsZero() {
+		t.Fatalf("breaker open until %v before any opened it", b.BreakerOpenUntil())
+	}
+	a.OpenBreaker(t0.Add(time.Minute))
+	c.Add(time.Second)
+	take(t, b, c.Now()) // a new lease (the old slots are stale)
+	if got := b.BreakerOpenUntil(); !got.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("b learnt the breaker open until %v, want t0+1m", got)
+	}
+}
