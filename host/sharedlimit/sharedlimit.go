@@ -32,15 +32,19 @@
 // process's demand: it starts at N, doubles (up to N) after a lease spent
 // whole and shrinks to what was spent otherwise. A token is spent at its slot or later;
 // a process that falls behind (its calls take longer than T) drops a token
-// that is more than E = max(T, 100 ms) late instead of spending it, so a
-// slow process cannot save tokens up and spend them in a burst. The fleet
+// that is more than E = max(T, 100 ms) late (after its slot, or after its
+// lease arrived when the round trip itself took longer) instead of
+// spending it, so a slow process cannot save tokens up and spend them in a
+// burst. The fleet
 // therefore spends, in any window [a, b], only tokens due in
 // [a - tau - E, b]:
 //
 //	calls in any window W ≤ W/T + B + ⌈E/T⌉
 //
 // i.e. at most ⌈E/T⌉ calls (1 when T ≥ 100 ms, e.g. 2 at 20/s) beyond what
-// one local bucket allows, for any number of processes. The price of the
+// one local bucket allows, for any number of processes (a lease whose
+// round trip R took longer than its first slots adds ⌈R/T⌉; R is well under
+// a millisecond on a healthy database). The price of the
 // lease is tokens wasted, never extra calls: a process that stops calling
 // leaves up to N-1 leased slots unused (the fleet runs below the quota for
 // at most H), and a pause set by another process reaches a process only at
@@ -236,6 +240,7 @@ type Bucket struct {
 	size     int           // the next lease's size, 1..n (see Take)
 	spent    int           // tokens of the current lease spent
 	first    time.Time     // the slot of the first unspent leased token
+	recv     time.Time     // when the current lease arrived
 	left     int           // leased tokens not yet spent or dropped
 
 	// hmu guards paused and breaker apart from mu, which a Take holds
@@ -282,7 +287,7 @@ func (b *Bucket) Take(ctx context.Context, now time.Time) (time.Time, error) {
 	defer b.mu.Unlock()
 	late := max(b.interval, b.s.slack) + b.tau
 	for {
-		for b.left > 0 && now.Sub(b.first) > late {
+		for b.left > 0 && now.Sub(later(b.first, b.recv)) > late {
 			b.first = b.first.Add(b.interval) // too late: dropped, not spent
 			b.left--
 		}
@@ -304,7 +309,15 @@ func (b *Bucket) Take(ctx context.Context, now time.Time) (time.Time, error) {
 		} else {
 			now = time.Now()
 		}
+		b.recv = now
 	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // leaseLocked leases b.n tokens, retrying while PostgreSQL does not answer.
