@@ -6,7 +6,7 @@
 #               the run when their binaries are here (.ci/services.sh), unless
 #               SQLFLOW_TEST_POSTGRES / SQLFLOW_TEST_S3_ENDPOINT name servers
 #
-# Other targets: services (install PostgreSQL and MinIO), node-deps (npm ci
+# Other targets: services (install PostgreSQL, chromium and MinIO), node-deps (npm ci
 # for examples/plugins/node-source; make test runs it), build, bench, bench-e2e, bench-postgres, bench-s3, bench-peers, proto, proto-check, lint, clean.
 
 GO      ?= go
@@ -70,9 +70,9 @@ node-deps:
 		npm ci --prefix $(NODE_EXAMPLE) --ignore-scripts --no-audit --no-fund || exit 1; \
 	fi
 
-# Install what the PostgreSQL and S3 tests need, when missing: Debian's
-# postgresql (apt-get, as root or with sudo) and MinIO at the version pinned in
-# .ci/minio.sh (go install).
+# Install what the PostgreSQL, S3 and browser tests need, when missing:
+# Debian's postgresql and chromium (apt-get, as root or with sudo) and MinIO at
+# the version pinned in .ci/minio.sh (go install).
 services:
 	@.ci/services.sh install
 

@@ -24,8 +24,10 @@
 #
 #   .ci/services.sh install            (make services)
 #
-#     Install what is missing: Debian's postgresql (apt-get, as root or via
-#     sudo) and MinIO at the pinned version (go install, a few minutes).
+#     Install what is missing: Debian's postgresql and chromium (apt-get, as
+#     root or via sudo; chromium for host/jobsui's headless-browser test of
+#     River's web UI) and MinIO at the pinned version (go install, a few
+#     minutes).
 #
 # Running as root, PostgreSQL (whose initdb and server refuse to run as
 # root) runs as the postgres user, as plugins/postgres's restart test does.
@@ -81,7 +83,34 @@ install() {
     [ -n "$(pg_bindir)" ] || { log "PostgreSQL: installed, but initdb and pg_ctl are not found"; exit 1; }
     log "PostgreSQL: server binaries in $(pg_bindir)"
   fi
+  install_chromium
   "$here/minio.sh" --install
+}
+
+# install_chromium installs Debian's chromium when no chromium is on PATH
+# (host/jobsui's test drives it headless; it fails under CI=true without).
+install_chromium() {
+  if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+    log "chromium: $(command -v chromium || command -v chromium-browser)"
+    return
+  fi
+  local sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo=(sudo)
+    else
+      log "chromium: not installed, and not root and no sudo: install Debian's chromium package (apt-get install chromium)"
+      exit 1
+    fi
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    log "chromium: not installed and no apt-get here: install chromium (the jobs UI test drives it headless)"
+    exit 1
+  fi
+  log "chromium: installing Debian's chromium (${sudo[*]:+${sudo[*]} }apt-get install chromium)"
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  command -v chromium >/dev/null 2>&1 || { log "chromium: installed, but not on PATH"; exit 1; }
 }
 
 # ---------------------------------------------------------------- run

@@ -62,6 +62,10 @@ type Engine struct {
 	// Metrics, when set before Start, receives the connector and flow
 	// metrics.
 	Metrics *metrics.Metrics
+	// SharedLimiter, when set before Start, enforces the rate limits whose
+	// policy says rate_limit.shared across processes (host/sharedlimit);
+	// nil keeps every limit local to this process.
+	SharedLimiter resilience.SharedLimiter
 
 	start Starter
 	mu    sync.Mutex

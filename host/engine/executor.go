@@ -37,6 +37,9 @@ type executor struct {
 // timeout therefore also covers the wait for the mutex (another flow's
 // call in progress on the instance).
 func (e *Engine) wrap(c *config.Connector, raw, conn connector.Conn, pol resilience.Policy) connector.Conn {
+	if e.SharedLimiter != nil {
+		e.exec.limiters.SetShared(e.SharedLimiter)
+	}
 	env := resilience.Env{
 		Name: c.Name, Type: c.Type, Role: string(c.Role), Host: targetHostOf(c),
 		Limiters: &e.exec.limiters, Logger: e.Logger, Metrics: e.Metrics,

@@ -251,6 +251,7 @@ func New(conn connector.Conn, p Policy, env Env) *Client {
 			c.limiter = env.Limiters.get("host:"+env.Host, p.RateLimit, now)
 		} else {
 			c.limiter = newLimiter("connector:"+env.Type+"/"+env.Name, p.RateLimit, now)
+			env.Limiters.attach(c.limiter, p.RateLimit)
 		}
 	}
 	c.budget = newBudget(p.Budget, now)
@@ -338,6 +339,12 @@ func (c *Client) onStateChange(name string, _, to gobreaker.State) {
 	case gobreaker.StateOpen:
 		c.log.Warn(fmt.Sprintf("Circuit breaker for '%s' is now OPEN. Failing fast.", name))
 		c.setGauge(metrics.BreakerOpen)
+		if sb := c.sharedBreaker(); sb != nil {
+			// Not under gobreaker's lock, which holds this callback: the
+			// push is a round trip (bounded by the bucket).
+			until := time.Now().Add(c.p.Breaker.RecoveryTimeout)
+			go sb.OpenBreaker(until)
+		}
 	case gobreaker.StateHalfOpen:
 		c.log.Info(fmt.Sprintf("Circuit breaker for '%s' is now HALF-OPEN. Probing.", name))
 		c.setGauge(metrics.BreakerHalfOpen)
@@ -366,9 +373,13 @@ var ErrRateLimit = errors.New("rate limit reached")
 type openError struct {
 	name, last string
 	probing    bool
+	sharedFor  time.Duration // >0: opened by another process, for this long still
 }
 
 func (e *openError) Error() string {
+	if e.sharedFor > 0 {
+		return fmt.Sprintf("circuit breaker for '%s' was opened by another process sharing its limit: failing fast for %.1fs more", e.name, e.sharedFor.Seconds())
+	}
 	msg := fmt.Sprintf("circuit breaker for '%s' is open: failing fast", e.name)
 	if e.probing {
 		msg = fmt.Sprintf("circuit breaker for '%s' is half-open and its probes are out: failing fast", e.name)
@@ -588,6 +599,9 @@ func call[T any](c *Client, ctx context.Context, o op, f func(context.Context) (
 // attempt1 makes one attempt: limiter, breaker, timeout, call. It returns
 // the plan for a retry when the attempt failed.
 func attempt1[T any](c *Client, ctx context.Context, o op, now time.Time, attempt int, authDone bool, f func(context.Context) (T, error)) (res T, err error, plan retryPlan) {
+	if serr := c.sharedOpen(now); serr != nil {
+		return res, serr, retryPlan{}
+	}
 	if c.limiter != nil {
 		waited, start, ref, werr := c.limiter.acquire(ctx, now, c.p.RateLimit.Strategy == StrategyFail, &c.stats)
 		if c.m != nil {

@@ -66,6 +66,8 @@ var fields = []field{
 		ptr: func(p *Policy) any { return &p.Breaker.RecoveryTimeout }},
 	{path: "circuit_breaker.success_threshold", kind: kindInt, lo: 1, hi: 10000, allowed: "a whole number from 1 to 10000",
 		ptr: func(p *Policy) any { return &p.Breaker.SuccessThreshold }},
+	{path: "circuit_breaker.shared", kind: kindBool, allowed: "true or false",
+		ptr: func(p *Policy) any { return &p.Breaker.Shared }},
 
 	{path: "rate_limit.enabled", kind: kindBool, allowed: "true or false",
 		ptr: func(p *Policy) any { return &p.RateLimit.Enabled }},
@@ -77,6 +79,8 @@ var fields = []field{
 		ptr: func(p *Policy) any { return &p.RateLimit.PerHost }},
 	{path: "rate_limit.backpressure_strategy", kind: kindStrategy, allowed: "wait or fail",
 		ptr: func(p *Policy) any { return &p.RateLimit.Strategy }},
+	{path: "rate_limit.shared", kind: kindBool, allowed: "true or false",
+		ptr: func(p *Policy) any { return &p.RateLimit.Shared }},
 
 	{path: "recovery.enable_connection_recovery", kind: kindBool, allowed: "true or false",
 		ptr: func(p *Policy) any { return &p.Recovery.ConnectionRecovery }},

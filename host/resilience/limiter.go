@@ -17,8 +17,9 @@ import (
 // gets the same *Limiter. One registry serves one host process (the engine
 // keeps it). The zero value is ready; it is safe for concurrent use.
 type Limiters struct {
-	mu sync.Mutex
-	m  map[string]*Limiter
+	mu     sync.Mutex
+	m      map[string]*Limiter
+	shared SharedLimiter
 }
 
 // NewLimiters returns an empty registry.
@@ -34,12 +35,21 @@ func (ls *Limiters) get(key string, rl RateLimit, now time.Time) *Limiter {
 	defer ls.mu.Unlock()
 	if l, ok := ls.m[key]; ok {
 		l.tighten(now, perSecond(rl), burstOf(rl))
+		if rl.Shared && ls.shared != nil {
+			sb := ls.shared.Bucket(key, float64(perSecond(rl)), burstOf(rl))
+			l.mu.Lock()
+			l.shared = sb
+			l.mu.Unlock()
+		}
 		return l
 	}
 	if ls.m == nil {
 		ls.m = map[string]*Limiter{}
 	}
 	l := newLimiter(key, rl, now)
+	if rl.Shared && ls.shared != nil {
+		l.shared = ls.shared.Bucket(key, float64(perSecond(rl)), burstOf(rl))
+	}
 	ls.m[key] = l
 	return l
 }
@@ -109,6 +119,11 @@ type Limiter struct {
 	mu        sync.Mutex // serialises changes of rate and burst
 	base      rate.Limit
 	baseBurst int
+	// shared, when set, is the bucket shared with other processes
+	// (SharedLimiter): a call takes its token there instead of from lim,
+	// unless a rate hint lowered lim's rate (then from both); pauses are
+	// pushed to it.
+	shared SharedBucket
 }
 
 func newLimiter(key string, rl RateLimit, now time.Time) *Limiter {
@@ -184,6 +199,27 @@ func (l *Limiter) acquire(ctx context.Context, now time.Time, fail bool, own *Co
 		}
 		waited = d
 		now = time.Now()
+	}
+	if sb := l.sharedBucket(); sb != nil {
+		d, err := l.takeShared(ctx, sb, now)
+		if err != nil {
+			return waited, now, nil, err
+		}
+		if d > 0 {
+			if ref := refuse(ctx, now, d, fail); ref != nil {
+				return waited, now, ref, nil
+			}
+			if err := l.sleep(ctx, d, own); err != nil {
+				return waited + d, now, nil, err
+			}
+			waited += d
+			now = time.Now()
+		}
+		if l.restoreAt.Load() == 0 {
+			// The shared schedule is the limit: the local bucket (same
+			// rate) would only add its own lag to the shared slots.
+			return waited, now, nil, nil
+		}
 	}
 	if l.lim.AllowN(now, 1) {
 		return waited, now, nil, nil
@@ -264,8 +300,12 @@ func (l *Limiter) expectedWait(now time.Time, d time.Duration) time.Duration {
 	return d
 }
 
-// pause makes no call start before now+d (a later pause wins).
+// pause makes no call start before now+d (a later pause wins), in every
+// process when the limiter is shared.
 func (l *Limiter) pause(now time.Time, d time.Duration) {
+	if sb := l.sharedBucket(); sb != nil && d > 0 {
+		sb.Pause(now.Add(d))
+	}
 	until := l.off(now.Add(d))
 	for {
 		cur := l.pauseUntil.Load()

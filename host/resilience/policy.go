@@ -46,6 +46,10 @@ type Breaker struct {
 	// SuccessThreshold is how many consecutive successes in half-open
 	// close it.
 	SuccessThreshold int
+	// Shared makes an opening of the breaker hold back every process that
+	// shares the connector's rate limit (RateLimit.Shared, through the
+	// same PostgreSQL database) until RecoveryTimeout has passed.
+	Shared bool
 }
 
 // RateLimit is the rate-limiter part of a policy.
@@ -61,6 +65,9 @@ type RateLimit struct {
 	PerHost bool
 	// Strategy is what a call does when no token is free.
 	Strategy Strategy
+	// Shared enforces the limit across every process sharing the host's
+	// PostgreSQL database (Limiters.Shared); without one it stays local.
+	Shared bool
 }
 
 // Recovery is the crash-recovery part of a policy.

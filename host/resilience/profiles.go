@@ -38,6 +38,7 @@ var globalDefault = values{
 	"circuit_breaker.failure_threshold": 5,
 	"circuit_breaker.recovery_timeout":  60 * time.Second,
 	"circuit_breaker.success_threshold": 2,
+	"circuit_breaker.shared":            false,
 
 	// No limiter unless a profile or the user knows the target's quota:
 	// a guessed limit only slows a connector down. The values are what a
@@ -47,6 +48,7 @@ var globalDefault = values{
 	"rate_limit.burst_size":              10,
 	"rate_limit.per_host":                false,
 	"rate_limit.backpressure_strategy":   StrategyWait,
+	"rate_limit.shared":                  false,
 
 	// Every plugin process is restarted when it crashes or hangs;
 	// re-resolving credentials is for connectors whose tokens expire.
@@ -100,6 +102,7 @@ var profiles = []profile{
 		"rate_limit.burst_size":              10,
 		"rate_limit.per_host":                true,
 		"rate_limit.backpressure_strategy":   StrategyWait,
+		"rate_limit.shared":                  true,
 
 		"recovery.enable_connection_recovery": true,
 		"recovery.enable_credential_refresh":  true,
@@ -175,6 +178,7 @@ var profiles = []profile{
 		"rate_limit.burst_size":              1,
 		"rate_limit.per_host":                true,
 		"rate_limit.backpressure_strategy":   StrategyWait,
+		"rate_limit.shared":                  true,
 
 		"recovery.enable_connection_recovery": true,
 		"recovery.enable_credential_refresh":  true,
@@ -208,6 +212,7 @@ var profiles = []profile{
 		"rate_limit.burst_size":              40,
 		"rate_limit.per_host":                true,
 		"rate_limit.backpressure_strategy":   StrategyWait,
+		"rate_limit.shared":                  true,
 
 		"recovery.enable_connection_recovery": true,
 		"recovery.enable_credential_refresh":  true,

@@ -113,8 +113,8 @@ var (
 
 	blockKeys = map[string][]string{
 		"retry":           {"enabled", "max_attempts", "initial_delay", "max_delay", "backoff_multiplier", "jitter"},
-		"circuit_breaker": {"enabled", "failure_threshold", "recovery_timeout", "success_threshold", "timeout"},
-		"rate_limit":      {"enabled", "max_requests_per_minute", "burst_size", "per_host", "backpressure_strategy"},
+		"circuit_breaker": {"enabled", "failure_threshold", "recovery_timeout", "success_threshold", "timeout", "shared"},
+		"rate_limit":      {"enabled", "max_requests_per_minute", "burst_size", "per_host", "backpressure_strategy", "shared"},
 		"recovery":        {"enabled", "enable_connection_recovery", "enable_credential_refresh", "recovery_check_interval", "max_restarts", "restart_window"},
 	}
 

@@ -402,9 +402,9 @@ func TestResolveInvalid(t *testing.T) {
 		{"unknown key in retry", "type: rest\nresilience:\n  retry: {attempts: 3}",
 			[]string{base + "15: sources.s.resilience.retry.attempts: unknown key; allowed keys are enabled, max_attempts, initial_delay, max_delay, backoff_multiplier, jitter"}},
 		{"unknown key in circuit_breaker", "type: rest\nresilience:\n  circuit_breaker: {failure_treshold: 3}",
-			[]string{base + "25: sources.s.resilience.circuit_breaker.failure_treshold: unknown key (did you mean failure_threshold?); allowed keys are enabled, failure_threshold, recovery_timeout, success_threshold, timeout"}},
+			[]string{base + "25: sources.s.resilience.circuit_breaker.failure_treshold: unknown key (did you mean failure_threshold?); allowed keys are enabled, failure_threshold, recovery_timeout, success_threshold, timeout, shared"}},
 		{"unknown key in rate_limit", "type: rest\nresilience:\n  rate_limit: {strategy: wait}",
-			[]string{base + "20: sources.s.resilience.rate_limit.strategy: unknown key; allowed keys are enabled, max_requests_per_minute, burst_size, per_host, backpressure_strategy"}},
+			[]string{base + "20: sources.s.resilience.rate_limit.strategy: unknown key; allowed keys are enabled, max_requests_per_minute, burst_size, per_host, backpressure_strategy, shared"}},
 		{"unknown key in recovery", "type: rest\nresilience:\n  recovery: {interval: 3}",
 			[]string{base + "18: sources.s.resilience.recovery.interval: unknown key; allowed keys are enabled, enable_connection_recovery, enable_credential_refresh, recovery_check_interval, max_restarts, restart_window"}},
 		{"jitter not a boolean", "type: rest\nresilience:\n  retry: {jitter: full}",
@@ -604,7 +604,7 @@ func TestProfiles(t *testing.T) {
 	if rest.Retry != (resilience.Retry{MaxAttempts: 3, InitialDelay: time.Second, MaxDelay: 30 * time.Second, Multiplier: 2, Jitter: true}) ||
 		rest.Breaker != (resilience.Breaker{Enabled: true, FailureThreshold: 5, RecoveryTimeout: time.Minute, SuccessThreshold: 2}) ||
 		rest.CallTimeout != 30*time.Second ||
-		rest.RateLimit != (resilience.RateLimit{Enabled: true, PerMinute: 60, Burst: 10, PerHost: true, Strategy: resilience.StrategyWait}) ||
+		rest.RateLimit != (resilience.RateLimit{Enabled: true, PerMinute: 60, Burst: 10, PerHost: true, Strategy: resilience.StrategyWait, Shared: true}) ||
 		rest.Recovery != (resilience.Recovery{ConnectionRecovery: true, CredentialRefresh: true, CheckInterval: 30 * time.Second, MaxRestarts: 5, RestartWindow: 5 * time.Minute}) {
 		t.Errorf("rest: %+v", rest)
 	}
