@@ -93,11 +93,11 @@ func TestDecode(t *testing.T) {
 		{name: "empty config", raw: ``, want: []string{"path: is required: A file or a glob."}},
 		{name: "not an object", raw: `[1]`, want: []string{"the configuration must be a JSON object of keys such as path, has_header, sample_rows"}},
 		{name: "wrong type", raw: `{"path": 3, "has_header": "yes", "ratio": "x"}`, want: []string{
-			`has_header: must be true or false, got "yes"`, `path: must be a string, got 3`, `ratio: must be a number from 0 to 1, got "x"`}},
+			`has_header: must be a boolean (true or false), got "yes"`, `path: must be a string, got 3`, `ratio: must be a number from 0 to 1, got "x"`}},
 		{name: "null refused", raw: `{"path": null}`, want: []string{"path: must be a string, got null"}},
-		{name: "whole number", raw: `{"path": "a", "sample_rows": 1.5}`, want: []string{"sample_rows: must be a whole number of at least 1, got 1.5"}},
-		{name: "below min", raw: `{"path": "a", "sample_rows": 0}`, want: []string{"sample_rows: must be a whole number of at least 1, got 0"}},
-		{name: "out of range", raw: `{"path": "a", "port": 70000}`, want: []string{"port: must be a whole number from 1 to 65535, got 70000"}},
+		{name: "whole number", raw: `{"path": "a", "sample_rows": 1.5}`, want: []string{"sample_rows: must be a positive integer, got 1.5"}},
+		{name: "below min", raw: `{"path": "a", "sample_rows": 0}`, want: []string{"sample_rows: must be a positive integer, got 0"}},
+		{name: "out of range", raw: `{"path": "a", "port": 70000}`, want: []string{"port: must be an integer from 1 to 65535, got 70000"}},
 		{name: "bad duration", raw: `{"path": "a", "timeout": "soon"}`, want: []string{`timeout: must be a duration such as "30s" or "1m30s" (or a number of seconds) of at least 1s, got "soon"`}},
 		{name: "duration below min", raw: `{"path": "a", "timeout": "10ms"}`, want: []string{`timeout: must be a duration such as "30s" or "1m30s" (or a number of seconds) of at least 1s, got "10ms"`}},
 		{name: "missing required", raw: `{"has_header": true}`, want: []string{"path: is required: A file or a glob."}},
@@ -114,6 +114,7 @@ func TestDecode(t *testing.T) {
 		{name: "nested enum", raw: `{"path": "a", "columns": [{"name": "a", "type": "int"}]}`, want: []string{
 			`columns[0].type: must be one of string, int64, float64 (did you mean int64?), got "int"`}},
 		{name: "map value path", raw: `{"path": "a", "headers": {"X-A": 1}}`, want: []string{"headers.X-A: must be a string, got 1"}},
+		{name: "single value of the wrong type", raw: `{"path": "a", "null_values": 3}`, want: []string{"null_values: must be a string or a list of strings, got 3"}},
 		{name: "list item path", raw: `{"path": "a", "null_values": ["", 2]}`, want: []string{"null_values[1]: must be a string, got 2"}},
 		{name: "validator", raw: `{"path": "a", "password": "x", "auth": {"user": "u"}}`, want: []string{"password: set either password or auth, not both"}},
 		{name: "long value cut", raw: `{"path": ["` + strings.Repeat("a", 100) + `"]}`, want: []string{`path: must be a string, got ["` + strings.Repeat("a", 58) + "..."}},

@@ -137,8 +137,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// decodeDefault sets v to f's default.
-func (f *field) decodeDefault(v reflect.Value) []sdk.FieldError {
+// defaultJSON is f's default as the JSON a user would write.
+func (f *field) defaultJSON() json.RawMessage {
 	raw := json.RawMessage(f.def)
 	k := base(f.typ)
 	if k.Kind() == reflect.String || k == durationType || !json.Valid(raw) {
@@ -146,7 +146,12 @@ func (f *field) decodeDefault(v reflect.Value) []sdk.FieldError {
 			raw, _ = json.Marshal(f.def)
 		}
 	}
-	return Decoder{}.decodeField(f.name, raw, v, f)
+	return raw
+}
+
+// decodeDefault sets v to f's default.
+func (f *field) decodeDefault(v reflect.Value) []sdk.FieldError {
+	return Decoder{}.decodeField(f.name, f.defaultJSON(), v, f)
 }
 
 // decodeField decodes raw, the value of f at path, into v.
@@ -262,7 +267,12 @@ func (d Decoder) decodeValue(path string, raw json.RawMessage, v reflect.Value, 
 			if !f.single || bytes.HasPrefix(raw, []byte("{")) {
 				return f.wrong(path, raw, t)
 			}
-			items = []json.RawMessage{raw}
+			one := reflect.New(t.Elem()).Elem()
+			if errs := d.decodeValue(path, raw, one, f); len(errs) > 0 {
+				return f.wrong(path, raw, t)
+			}
+			v.Set(reflect.Append(reflect.MakeSlice(t, 0, 1), one))
+			return nil
 		}
 		s := reflect.MakeSlice(t, len(items), len(items))
 		var errs []sdk.FieldError
@@ -335,10 +345,13 @@ func (f *field) describe(t reflect.Type) string {
 		}
 		return "a string"
 	case reflect.Bool:
-		return "true or false"
+		return "a boolean (true or false)"
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "a whole number" + f.rangeText()
+		if f.minText == "1" && f.max == nil {
+			return "a positive integer"
+		}
+		return "an integer" + f.rangeText()
 	case reflect.Float32, reflect.Float64:
 		return "a number" + f.rangeText()
 	case reflect.Slice:
@@ -370,7 +383,7 @@ func (f *field) rangeText() string {
 // plural turns "a string" into "strings" for "a list of ...".
 func plural(s string) string {
 	switch {
-	case strings.HasPrefix(s, "a list"), strings.HasPrefix(s, "one of"), strings.HasPrefix(s, "true or false"):
+	case strings.HasPrefix(s, "a list"), strings.HasPrefix(s, "one of"):
 		return "values that are each " + s
 	case strings.HasPrefix(s, "an object"):
 		return "objects"
@@ -380,9 +393,8 @@ func plural(s string) string {
 	if rest != "" {
 		rest = " " + rest
 	}
-	switch word {
-	case "whole":
-		return "whole numbers" + strings.TrimPrefix(rest, " number")
+	if word == "positive" {
+		return "positive integers"
 	}
 	return word + "s" + rest
 }

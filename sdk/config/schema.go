@@ -78,24 +78,12 @@ func fieldSchema(f *field) map[string]any {
 		s["writeOnly"] = true
 	}
 	if f.hasDef {
-		v := reflect.New(f.typ)
-		f.decodeDefault(v.Elem())
-		if b, err := json.Marshal(plain(v.Elem())); err == nil {
-			s["default"] = json.RawMessage(b)
+		var v any
+		if json.Unmarshal(f.defaultJSON(), &v) == nil {
+			s["default"] = v
 		}
 	}
 	return s
-}
-
-// plain is v with secrets unwrapped and durations written as Go strings.
-func plain(v reflect.Value) any {
-	switch {
-	case v.Type() == durationType:
-		return v.Interface().(interface{ String() string }).String()
-	case v.Type() == secretType:
-		return v.String()
-	}
-	return v.Interface()
 }
 
 func typeSchema(f *field, t reflect.Type) map[string]any {
