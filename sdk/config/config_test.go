@@ -91,10 +91,13 @@ func TestDecode(t *testing.T) {
 			}
 		}},
 		{name: "empty config", raw: ``, want: []string{"path: is required: A file or a glob."}},
-		{name: "not an object", raw: `[1]`, want: []string{"the configuration must be a JSON object of keys such as path, has_header, sample_rows"}},
-		{name: "wrong type", raw: `{"path": 3, "has_header": "yes", "ratio": "x"}`, want: []string{
-			`has_header: must be a boolean (true or false), got "yes"`, `path: must be a string, got 3`, `ratio: must be a number from 0 to 1, got "x"`}},
-		{name: "null refused", raw: `{"path": null}`, want: []string{"path: must be a string, got null"}},
+		{name: "not an object", raw: `[1]`, want: []string{"the configuration must be an object (a JSON object) with keys path, has_header, sample_rows, sample, ratio, port, encoding, timeout, null_values, headers, password, path_prefix, auth, columns, extra, later"}},
+		{name: "wrong type, in the order written", raw: `{"path": 3, "ratio": "x", "has_header": "yes"}`, want: []string{
+			`path: must be a string, got 3`, `ratio: must be a number from 0 to 1, got "x"`, `has_header: must be a boolean (true or false), got "yes"`}},
+		{name: "null is absent", raw: `{"path": null, "has_header": null}`, want: []string{"path: is required: A file or a glob."}},
+		{name: "null in a list refused", raw: `{"path": "a", "null_values": [null]}`, want: []string{"null_values[0]: must be a string, got null"}},
+		{name: "key given twice", raw: `{"path": "a", "path": "b"}`, want: []string{"path: is given twice; give each key once"}},
+		{name: "block not an object", raw: `{"path": "a", "auth": "u"}`, want: []string{`auth: must be an object with keys user, token, got "u"`}},
 		{name: "whole number", raw: `{"path": "a", "sample_rows": 1.5}`, want: []string{"sample_rows: must be a positive integer, got 1.5"}},
 		{name: "below min", raw: `{"path": "a", "sample_rows": 0}`, want: []string{"sample_rows: must be a positive integer, got 0"}},
 		{name: "out of range", raw: `{"path": "a", "port": 70000}`, want: []string{"port: must be an integer from 1 to 65535, got 70000"}},
@@ -110,7 +113,7 @@ func TestDecode(t *testing.T) {
 		{name: "nested path", raw: `{"path": "a", "columns": [{"name": "a"}, {"name": "b"}, {"name": 3, "typ": "x"}]}`, want: []string{
 			"columns[2].name: must be a string, got 3", `columns[2].typ: unknown key "typ" (did you mean type?); allowed keys: name, type`}},
 		{name: "nested required and nonempty", raw: `{"path": "a", "columns": [{"type": "int64"}, {"name": ""}], "auth": {}}`, want: []string{
-			"auth.user: is required", "columns[0].name: is required: The column's name.", "columns[1].name: must not be empty"}},
+			"columns[0].name: is required: The column's name.", "columns[1].name: must not be empty", "auth.user: is required"}},
 		{name: "nested enum", raw: `{"path": "a", "columns": [{"name": "a", "type": "int"}]}`, want: []string{
 			`columns[0].type: must be one of string, int64, float64 (did you mean int64?), got "int"`}},
 		{name: "map value path", raw: `{"path": "a", "headers": {"X-A": 1}}`, want: []string{"headers.X-A: must be a string, got 1"}},
@@ -155,7 +158,7 @@ func TestDecoderNameAndWarn(t *testing.T) {
 		t.Errorf("warnings = %q, want %q", warned, want)
 	}
 	errs := d.Decode(json.RawMessage(`"a"`), &c)
-	if len(errs) != 1 || !strings.HasPrefix(errs[0].Message, "the csv configuration must be a JSON object") {
+	if len(errs) != 1 || !strings.HasPrefix(errs[0].Message, "the csv configuration must be an object (a JSON object) with keys path, ") {
 		t.Errorf("errs = %v", errs)
 	}
 }
@@ -190,7 +193,29 @@ func (word) ConfigSchema() map[string]any {
 }
 
 type hooked struct {
-	W word `config:"w"`
+	W word  `config:"w"`
+	L pairs `config:"l"`
+}
+
+// pairs reports problems at several places inside its value.
+type pairs []string
+
+func (p *pairs) UnmarshalConfig(raw json.RawMessage) error {
+	var list []string
+	if json.Unmarshal(raw, &list) != nil {
+		return fmt.Errorf("must be a list")
+	}
+	var errs config.Errors
+	for i, s := range list {
+		if s == "" {
+			errs = append(errs, sdk.FieldError{Field: fmt.Sprintf("[%d]", i), Message: "must not be empty"})
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	*p = list
+	return nil
 }
 
 func TestUnmarshalerHook(t *testing.T) {
@@ -198,6 +223,10 @@ func TestUnmarshalerHook(t *testing.T) {
 	errs := config.Decode(json.RawMessage(`{"w": "two words"}`), &h)
 	if len(errs) != 1 || errs[0].Error() != `w: must be one word, got "two words"` {
 		t.Errorf("errs = %v", errs)
+	}
+	errs = config.Decode(json.RawMessage(`{"l": ["a", "", "b", ""]}`), &h)
+	if got := fmt.Sprint(errs); got != "[l[1]: must not be empty l[3]: must not be empty]" {
+		t.Errorf("errs = %s", got)
 	}
 	if errs := config.Decode(json.RawMessage(`{"w": "one"}`), &h); errs != nil || h.W != "one" {
 		t.Errorf("errs = %v, w = %q", errs, h.W)

@@ -3,7 +3,9 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"reflect"
 	"sort"
@@ -34,8 +36,10 @@ func Decode(raw json.RawMessage, dst any) []sdk.FieldError {
 
 // Decode resets *dst (a pointer to a struct declared with config tags),
 // sets the defaults and decodes raw, a JSON object, into it. It returns
-// every problem found, each naming the field's full path; nil means dst
-// holds a valid config. An empty raw reads as {}.
+// every problem found, each naming the field's full path, in the order the
+// keys are written (then missing required keys, then the [Validator]'s);
+// nil means dst holds a valid config. An empty raw, or null, reads as {};
+// a key set to null is the same as a key left out.
 func (d Decoder) Decode(raw json.RawMessage, dst any) []sdk.FieldError {
 	v := reflect.ValueOf(dst)
 	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
@@ -43,45 +47,83 @@ func (d Decoder) Decode(raw json.RawMessage, dst any) []sdk.FieldError {
 	}
 	b := compile(v.Elem().Type())
 	v.Elem().SetZero()
-	if len(bytes.TrimSpace(raw)) == 0 {
+	if t := bytes.TrimSpace(raw); len(t) == 0 || bytes.Equal(t, []byte("null")) {
 		raw = json.RawMessage("{}")
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+	obj, ok := object(raw)
+	if !ok {
 		name := "the configuration"
 		if d.Name != "" {
 			name = "the " + d.Name + " configuration"
 		}
-		msg := name + " must be a JSON object"
-		if len(b.fields) > 0 {
-			msg += " of keys such as " + strings.Join(b.allowed[:min(3, len(b.allowed))], ", ")
-		}
-		return []sdk.FieldError{{Message: msg}}
+		return []sdk.FieldError{{Message: name + " must be an object (a JSON object) with keys " + strings.Join(b.allowed, ", ")}}
 	}
 	return d.decodeBlock("", obj, v.Elem(), b)
+}
+
+// member is one key of a JSON object and its value.
+type member struct {
+	key string
+	raw json.RawMessage
+}
+
+// object reads raw as a JSON object, keeping its keys in the order written.
+func object(raw json.RawMessage) ([]member, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, false
+	}
+	var out []member
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		k, _ := t.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, false
+		}
+		out = append(out, member{k, v})
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false
+	}
+	return out, true
 }
 
 func join(path, key string) string {
 	if path == "" {
 		return key
 	}
+	if strings.HasPrefix(key, "[") {
+		return path + key
+	}
 	return path + "." + key
 }
 
 // decodeBlock decodes obj into the struct v.
-func (d Decoder) decodeBlock(path string, obj map[string]json.RawMessage, v reflect.Value, b *block) []sdk.FieldError {
+func (d Decoder) decodeBlock(path string, obj []member, v reflect.Value, b *block) []sdk.FieldError {
 	var errs []sdk.FieldError
-	keys := make([]string, 0, len(obj))
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	seen := map[*field]string{}
-	for _, k := range keys {
+	given := map[string]bool{}
+	for _, m := range obj {
+		k := m.key
+		if given[k] {
+			errs = append(errs, sdk.FieldError{Field: join(path, k), Message: "is given twice; give each key once"})
+			continue
+		}
+		given[k] = true
 		f, ok := b.byKey[k]
 		if !ok {
 			errs = append(errs, sdk.FieldError{Field: join(path, k), Message: configkey.Unknown(k, b.allowed)})
 			continue
+		}
+		if bytes.Equal(bytes.TrimSpace(m.raw), []byte("null")) && !f.selfDecoding() {
+			continue // null is the same as leaving the key out
 		}
 		if other, twice := seen[f]; twice {
 			first, second := other, k
@@ -95,7 +137,7 @@ func (d Decoder) decodeBlock(path string, obj map[string]json.RawMessage, v refl
 		if d.Warn != nil && contains(f.deprecated, k) {
 			d.Warn(join(path, k), fmt.Sprintf("%s is deprecated; use %s", k, f.name))
 		}
-		errs = append(errs, d.decodeField(join(path, k), obj[k], v.FieldByIndex(f.index), f)...)
+		errs = append(errs, d.decodeField(join(path, k), m.raw, v.FieldByIndex(f.index), f)...)
 	}
 	for _, f := range b.fields {
 		if _, ok := seen[f]; ok {
@@ -111,9 +153,9 @@ func (d Decoder) decodeBlock(path string, obj map[string]json.RawMessage, v refl
 			errs = append(errs, sdk.FieldError{Field: join(path, f.name), Message: msg})
 		case f.hasDef:
 			f.decodeDefault(fv)
-		case fv.Kind() == reflect.Struct && !reflect.PointerTo(fv.Type()).Implements(unmarshalerType):
+		case fv.Kind() == reflect.Struct && !f.selfDecoding():
 			// An absent block still gets its own fields' defaults.
-			d.decodeBlock(join(path, f.name), map[string]json.RawMessage{}, fv, compile(fv.Type()))
+			d.decodeBlock(join(path, f.name), nil, fv, compile(fv.Type()))
 		}
 	}
 	if val, ok := v.Addr().Interface().(Validator); ok {
@@ -126,6 +168,27 @@ func (d Decoder) decodeBlock(path string, obj map[string]json.RawMessage, v refl
 		}
 	}
 	return errs
+}
+
+// selfDecoding reports whether f's type decodes itself (it then sees a
+// null too).
+func (f *field) selfDecoding() bool {
+	return f.typ == rawType || reflect.PointerTo(f.typ).Implements(unmarshalerType)
+}
+
+// Errors is what an [Unmarshaler] returns for problems at several places
+// inside its value: each Field is relative to the field being decoded
+// ("[2].name", "name", or "" for the field itself) and gets its path in
+// front.
+type Errors []sdk.FieldError
+
+// Error joins the errors' texts with "; ".
+func (e Errors) Error() string {
+	s := make([]string, len(e))
+	for i, x := range e {
+		s[i] = x.Error()
+	}
+	return strings.Join(s, "; ")
 }
 
 func contains(list []string, s string) bool {
@@ -174,6 +237,14 @@ func (d Decoder) decodeValue(path string, raw json.RawMessage, v reflect.Value, 
 	}
 	if u, ok := v.Addr().Interface().(Unmarshaler); ok {
 		if err := u.UnmarshalConfig(raw); err != nil {
+			var many Errors
+			if errors.As(err, &many) {
+				out := make([]sdk.FieldError, len(many))
+				for i, e := range many {
+					out[i] = sdk.FieldError{Field: join(path, e.Field), Message: e.Message}
+				}
+				return out
+			}
 			return []sdk.FieldError{{Field: path, Message: err.Error()}}
 		}
 		return nil
@@ -301,8 +372,8 @@ func (d Decoder) decodeValue(path string, raw json.RawMessage, v reflect.Value, 
 		v.Set(m)
 		return errs
 	case reflect.Struct:
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(raw, &obj) != nil {
+		obj, ok := object(raw)
+		if !ok {
 			return f.wrong(path, raw, t)
 		}
 		return d.decodeBlock(path, obj, v, compile(t))
@@ -360,8 +431,10 @@ func (f *field) describe(t reflect.Type) string {
 			s = f.describe(t.Elem()) + " or " + s
 		}
 		return s
-	case reflect.Map, reflect.Struct:
+	case reflect.Map:
 		return "an object"
+	case reflect.Struct:
+		return "an object with keys " + strings.Join(compile(t).allowed, ", ")
 	case reflect.Pointer:
 		return f.describe(t.Elem())
 	}
