@@ -96,8 +96,8 @@ func object(raw json.RawMessage) ([]member, bool) {
 }
 
 func join(path, key string) string {
-	if path == "" {
-		return key
+	if path == "" || key == "" {
+		return path + key
 	}
 	if strings.HasPrefix(key, "[") {
 		return path + key
