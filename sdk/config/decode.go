@@ -221,7 +221,11 @@ func (f *field) decodeDefault(v reflect.Value) []sdk.FieldError {
 func (d Decoder) decodeField(path string, raw json.RawMessage, v reflect.Value, f *field) []sdk.FieldError {
 	errs := d.decodeValue(path, raw, v, f)
 	if len(errs) == 0 && f.nonempty && (v.Kind() == reflect.String || v.Kind() == reflect.Slice || v.Kind() == reflect.Map) && v.Len() == 0 {
-		errs = append(errs, sdk.FieldError{Field: path, Message: "must not be empty"})
+		msg := "must not be empty"
+		if f.msg != "" {
+			msg = f.msg
+		}
+		errs = append(errs, sdk.FieldError{Field: path, Message: msg})
 	}
 	return errs
 }

@@ -87,6 +87,9 @@ func fieldSchema(f *field) map[string]any {
 }
 
 func typeSchema(f *field, t reflect.Type) map[string]any {
+	if t.Kind() == reflect.Pointer {
+		return typeSchema(f, t.Elem())
+	}
 	if t.Implements(schemerType) {
 		return reflect.New(t).Elem().Interface().(Schemer).ConfigSchema()
 	}
