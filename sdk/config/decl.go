@@ -224,3 +224,31 @@ func checkType(t reflect.Type, name string) {
 		panic(fmt.Sprintf("config: field %s: type %s is not supported", name, t))
 	}
 }
+
+// Number is a number that may also be written as a string ("30"), as
+// YAML users and older configs often do. Its bounds are the connector's to
+// check (min and max tags do not apply to it).
+type Number float64
+
+// UnmarshalConfig reads a JSON number or a string holding one.
+func (n *Number) UnmarshalConfig(raw json.RawMessage) error {
+	var f float64
+	if json.Unmarshal(raw, &f) != nil {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return fmt.Errorf("must be a number, got %s", raw)
+		}
+		x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return fmt.Errorf("must be a number, got %s", raw)
+		}
+		f = x
+	}
+	*n = Number(f)
+	return nil
+}
+
+// ConfigSchema describes a number that may be written as a string.
+func (Number) ConfigSchema() map[string]any {
+	return map[string]any{"type": []string{"number", "string"}}
+}

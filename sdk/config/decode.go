@@ -424,7 +424,7 @@ func (f *field) describe(t reflect.Type) string {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		if f.minText == "1" && f.max == nil {
-			return "a positive integer"
+			return "a positive integer (at least 1)"
 		}
 		return "an integer" + f.rangeText()
 	case reflect.Float32, reflect.Float64:
@@ -471,7 +471,7 @@ func plural(s string) string {
 		rest = " " + rest
 	}
 	if word == "positive" {
-		return "positive integers"
+		return "positive integers (at least 1)"
 	}
 	return word + "s" + rest
 }

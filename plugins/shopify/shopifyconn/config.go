@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -61,15 +60,15 @@ type keys struct {
 	APIVersion    string                    `config:"api_version" default:"2025-01" doc:"A Shopify API version (YYYY-01, -04, -07 or -10) or unstable."`
 	API           string                    `config:"api" default:"graphql" doc:"graphql (the default) or rest."`
 	Streams       *streamList               `config:"streams" alias:"objects" doc:"The objects to offer as streams (a list, or a comma-separated string); all when left out."`
-	PageSize      *num                      `config:"page_size" doc:"Objects per request, 1 to 250 (default 250)."`
-	ChildPageSize *num                      `config:"child_page_size" doc:"An order's transactions, refunds or fulfillments per request, 1 to 250 (default 50)."`
-	SinceID       *num                      `config:"since_id" doc:"Read only objects with a larger id."`
-	Overlap       *num                      `config:"incremental_overlap" doc:"Seconds an incremental read goes back behind its cursor (default 300)."`
+	PageSize      *sdkconfig.Number         `config:"page_size" doc:"Objects per request, 1 to 250 (default 250)."`
+	ChildPageSize *sdkconfig.Number         `config:"child_page_size" doc:"An order's transactions, refunds or fulfillments per request, 1 to 250 (default 50)."`
+	SinceID       *sdkconfig.Number         `config:"since_id" doc:"Read only objects with a larger id."`
+	Overlap       *sdkconfig.Number         `config:"incremental_overlap" doc:"Seconds an incremental read goes back behind its cursor (default 300)."`
 	Owner         string                    `config:"metafields_owner" default:"shop" doc:"shop, products, customers, orders or collections."`
 	Endpoint      string                    `config:"endpoint" doc:"A scheme and host such as http://127.0.0.1:8080 that requests go to instead of the shop (tests)."`
-	Timeout       *num                      `config:"timeout" doc:"Seconds per HTTP request (default 30)."`
-	MaxRetries    *num                      `config:"max_retries" doc:"The old connector's retry knob, mapped by the host onto its resilience policy; ignored here."`
-	RetryDelay    *num                      `config:"retry_delay" doc:"The old connector's retry knob, mapped by the host onto its resilience policy; ignored here."`
+	Timeout       *sdkconfig.Number         `config:"timeout" doc:"Seconds per HTTP request (default 30)."`
+	MaxRetries    *sdkconfig.Number         `config:"max_retries" doc:"The old connector's retry knob, mapped by the host onto its resilience policy; ignored here."`
+	RetryDelay    *sdkconfig.Number         `config:"retry_delay" doc:"The old connector's retry knob, mapped by the host onto its resilience policy; ignored here."`
 	Webhooks      *webhookinbox.ConfigBlock `config:"webhooks" doc:"Shopify webhooks received by sqlflow-host serve: secret, topics and inbox; adds the webhook_events stream."`
 }
 
@@ -97,32 +96,6 @@ func (s *shopDomain) UnmarshalConfig(raw json.RawMessage) error {
 
 // ConfigSchema describes shop_domain.
 func (shopDomain) ConfigSchema() map[string]any { return map[string]any{"type": "string"} }
-
-// num is a number, also written as a string ("30").
-type num float64
-
-// UnmarshalConfig reads a number or a string holding one.
-func (n *num) UnmarshalConfig(raw json.RawMessage) error {
-	var f float64
-	if json.Unmarshal(raw, &f) != nil {
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return errors.New("must be a number")
-		}
-		x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil {
-			return errors.New("must be a number")
-		}
-		f = x
-	}
-	*n = num(f)
-	return nil
-}
-
-// ConfigSchema describes a number that may be written as a string.
-func (num) ConfigSchema() map[string]any {
-	return map[string]any{"type": []string{"number", "string"}, "pattern": `^\s*-?[0-9.]+\s*$`}
-}
 
 // streamList is the streams key: object names, as a list or a
 // comma-separated string, lower-cased.
@@ -202,7 +175,7 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 	default:
 		fail("api", "must be graphql (the default) or rest, not %q", s)
 	}
-	intIn := func(key string, n *num, lo, hi int, dst *int) {
+	intIn := func(key string, n *sdkconfig.Number, lo, hi int, dst *int) {
 		if n == nil {
 			return
 		}
@@ -252,7 +225,7 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 	// host maps them onto its resilience policy and normally strips them
 	// before Configure. Accepted (when they are numbers) and otherwise
 	// ignored here: the plugin never retries.
-	for key, n := range map[string]*num{"max_retries": k.MaxRetries, "retry_delay": k.RetryDelay} {
+	for key, n := range map[string]*sdkconfig.Number{"max_retries": k.MaxRetries, "retry_delay": k.RetryDelay} {
 		if n != nil && *n < 0 {
 			fail(key, "must not be negative")
 		}
