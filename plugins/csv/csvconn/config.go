@@ -88,16 +88,11 @@ type char byte
 
 // UnmarshalConfig reads one ASCII character.
 func (c *char) UnmarshalConfig(raw json.RawMessage) error {
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return fmt.Errorf("must be a string of one character, got %s", raw)
+	b, err := asciiChar(raw, true)
+	if err == nil {
+		*c = char(b)
 	}
-	b, ok := oneASCII(s)
-	if !ok {
-		return fmt.Errorf("must be one ASCII character (or \"\\t\" / \"tab\"), got %q", s)
-	}
-	*c = char(b)
-	return nil
+	return err
 }
 
 // ConfigSchema describes the delimiter.
@@ -110,21 +105,32 @@ type quoteChar byte
 
 // UnmarshalConfig reads one ASCII character.
 func (q *quoteChar) UnmarshalConfig(raw json.RawMessage) error {
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return fmt.Errorf("must be a string of one character, got %s", raw)
+	b, err := asciiChar(raw, false)
+	if err == nil {
+		*q = quoteChar(b)
 	}
-	b, ok := oneASCII(s)
-	if !ok || s == "\\t" || s == "tab" {
-		return fmt.Errorf("must be one ASCII character, got %q", s)
-	}
-	*q = quoteChar(b)
-	return nil
+	return err
 }
 
 // ConfigSchema describes the quote.
 func (quoteChar) ConfigSchema() map[string]any {
 	return map[string]any{"type": "string", "minLength": 1, "maxLength": 1}
+}
+
+// asciiChar reads one ASCII character; with tab, "\t" and "tab" are a tab.
+func asciiChar(raw json.RawMessage, tab bool) (byte, error) {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return 0, fmt.Errorf("must be a string of one character, got %s", raw)
+	}
+	b, ok := oneASCII(s)
+	switch {
+	case ok && (tab || s != "\\t" && s != "tab"):
+		return b, nil
+	case tab:
+		return 0, fmt.Errorf("must be one ASCII character (or \"\\t\" / \"tab\"), got %q", s)
+	}
+	return 0, fmt.Errorf("must be one ASCII character, got %q", s)
 }
 
 // encoding is utf-8 or latin-1, read from any of their usual names.
