@@ -2,7 +2,8 @@ package coltype
 
 import (
 	"encoding/json"
-	"errors"
+
+	"github.com/sqlflow/sqlflow-host/sdk/config"
 )
 
 // Columns is a configuration field of explicit column types, for a
@@ -12,12 +13,7 @@ type Columns map[string]Type
 
 // UnmarshalConfig reads the field's value; see [ParseColumns].
 func (c *Columns) UnmarshalConfig(raw json.RawMessage) error {
-	m, msg := ParseColumns(raw)
-	if msg != "" {
-		return errors.New(msg)
-	}
-	*c = m
-	return nil
+	return config.Parsed((*map[string]Type)(c), raw, ParseColumns)
 }
 
 // ConfigSchema describes the field: a map of name to type, or a list of
@@ -44,12 +40,7 @@ type SubMicrosecond bool
 
 // UnmarshalConfig reads "error" or "truncate"; see [ParseSubMicrosecond].
 func (s *SubMicrosecond) UnmarshalConfig(raw json.RawMessage) error {
-	truncate, msg := ParseSubMicrosecond(raw)
-	if msg != "" {
-		return errors.New(msg)
-	}
-	*s = SubMicrosecond(truncate)
-	return nil
+	return config.Parsed((*bool)(s), raw, ParseSubMicrosecond)
 }
 
 // ConfigSchema describes the field.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -251,4 +252,16 @@ func (n *Number) UnmarshalConfig(raw json.RawMessage) error {
 // ConfigSchema describes a number that may be written as a string.
 func (Number) ConfigSchema() map[string]any {
 	return map[string]any{"type": []string{"number", "string"}}
+}
+
+// Parsed is the body of an [Unmarshaler] built on a parse function in the
+// (value, message) style: it stores parse(raw)'s value in dst, or returns
+// its message, when not empty, as the error (and leaves dst alone).
+func Parsed[T any](dst *T, raw json.RawMessage, parse func(json.RawMessage) (T, string)) error {
+	v, msg := parse(raw)
+	if msg != "" {
+		return errors.New(msg)
+	}
+	*dst = v
+	return nil
 }

@@ -182,6 +182,12 @@ func (f *field) selfDecoding() bool {
 // front.
 type Errors []sdk.FieldError
 
+// Addf adds a problem with field, its message formatted as by fmt.Sprintf:
+// a connector's checks after Decode collect their errors with it.
+func (e *Errors) Addf(field, format string, args ...any) {
+	*e = append(*e, sdk.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
 // Error joins the errors' texts with "; ".
 func (e Errors) Error() string {
 	s := make([]string, len(e))

@@ -2,7 +2,8 @@ package recordsize
 
 import (
 	"encoding/json"
-	"errors"
+
+	"github.com/sqlflow/sqlflow-host/sdk/config"
 )
 
 // Bytes is the max_record_bytes configuration field ([Key]) for a struct
@@ -12,12 +13,7 @@ type Bytes int64
 // UnmarshalConfig reads an integer number of bytes from Min to Max; see
 // [Parse].
 func (b *Bytes) UnmarshalConfig(raw json.RawMessage) error {
-	n, msg := Parse(raw)
-	if msg != "" {
-		return errors.New(msg)
-	}
-	*b = Bytes(n)
-	return nil
+	return config.Parsed((*int64)(b), raw, Parse)
 }
 
 // ConfigSchema describes the field.

@@ -132,10 +132,8 @@ var spreadsheetIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 // as field errors.
 func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 	var k keys
-	errs := (sdkconfig.Decoder{Name: "gsheets"}).Decode(raw, &k)
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, sdk.FieldError{Field: key, Message: fmt.Sprintf(format, args...)})
-	}
+	errs := sdkconfig.Errors((sdkconfig.Decoder{Name: "gsheets"}).Decode(raw, &k))
+	bad := errs.Addf
 	cfg := config{SpreadsheetID: string(k.SpreadsheetID), SheetName: k.SheetName, HasHeader: k.HasHeader, Types: k.Columns,
 		PageSize: k.PageSize, SampleRows: k.SampleRows, InferDecimals: k.InferDecimals}
 	var credKeys []string

@@ -115,10 +115,8 @@ var configSchema = sdkconfig.Schema(keys{})
 // parseConfig validates raw. Problems come back as field errors.
 func parseConfig(raw json.RawMessage) (*config, []sdk.FieldError) {
 	var k keys
-	errs := (sdkconfig.Decoder{Name: "postgres"}).Decode(raw, &k)
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, sdk.FieldError{Field: key, Message: fmt.Sprintf(format, args...)})
-	}
+	errs := sdkconfig.Errors((sdkconfig.Decoder{Name: "postgres"}).Decode(raw, &k))
+	bad := errs.Addf
 	cfg := &config{
 		Schema: k.Schema, Table: k.Table, Key: k.Key, PageSize: k.PageSize, CursorInclusive: k.CursorInclusive,
 		Prefetch: k.Prefetch, Specials: specials{Numeric: string(k.NumericSpecial), Timestamp: string(k.TimestampSpecial)},

@@ -3,7 +3,6 @@ package restconn
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -178,10 +177,8 @@ var configSchema = sdkconfig.Schema(keys{})
 // parseConfig validates raw. Problems come back as field errors.
 func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 	var k keys
-	errs := (sdkconfig.Decoder{Name: "rest"}).Decode(raw, &k)
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, sdk.FieldError{Field: key, Message: fmt.Sprintf(format, args...)})
-	}
+	errs := sdkconfig.Errors((sdkconfig.Decoder{Name: "rest"}).Decode(raw, &k))
+	bad := errs.Addf
 	cfg := config{Method: "GET", Flatten: k.Flatten, InferDecimals: k.InferDecimals, CursorParam: "since", Pagination: pagination{Type: pageNone},
 		MaxRecordBytes: int64(k.MaxRecord), Params: k.Params, DataPath: path_(k.DataPath), StreamName: k.StreamName, Pinned: k.Schema,
 		IgnoreNewFields: k.NewFields == "ignore", AllowCrossOrigin: k.AllowCrossOrigin}
@@ -482,12 +479,7 @@ type columns map[string]colType
 
 // UnmarshalConfig reads the column types; see parseColumns.
 func (c *columns) UnmarshalConfig(raw json.RawMessage) error {
-	m, msg := parseColumns(raw)
-	if msg != "" {
-		return errors.New(msg)
-	}
-	*c = m
-	return nil
+	return sdkconfig.Parsed((*map[string]colType)(c), raw, parseColumns)
 }
 
 // ConfigSchema describes the column types.

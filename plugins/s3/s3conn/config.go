@@ -2,7 +2,6 @@ package s3conn
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/url"
 	"path"
 	"strings"
@@ -80,10 +79,8 @@ var configSchema = sdkconfig.Schema(keys{})
 // parseConfig validates raw; problems are field errors.
 func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 	var k keys
-	errs := sdkconfig.Decode(raw, &k)
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, sdk.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
-	}
+	errs := sdkconfig.Errors(sdkconfig.Decode(raw, &k))
+	bad := errs.Addf
 	cfg := config{
 		Bucket: k.Bucket, Key: k.Key, Prefix: strings.TrimPrefix(k.Prefix, "/"), Region: k.Region,
 		AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey.Value(), SessionToken: k.SessionToken.Value(),

@@ -145,10 +145,8 @@ var configSchema = sdkconfig.Schema(keys{})
 // parseConfig validates raw; every problem comes back as a field error.
 func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 	var k keys
-	errs := (sdkconfig.Decoder{Name: "shopify"}).Decode(raw, &k)
-	fail := func(field, format string, args ...any) {
-		errs = append(errs, sdk.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
-	}
+	errs := sdkconfig.Errors((sdkconfig.Decoder{Name: "shopify"}).Decode(raw, &k))
+	fail := errs.Addf
 	cfg := config{Shop: string(k.Shop), Token: strings.TrimSpace(k.Token.Value()), APIVersion: DefaultAPIVersion, PageSize: defaultPageSize, ChildPageSize: defaultChildPageSize,
 		Overlap: defaultOverlap, Owner: "shop", Timeout: defaultTimeout}
 	if cfg.Shop != "" {
