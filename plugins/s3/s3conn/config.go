@@ -63,7 +63,7 @@ type keys struct {
 	Delimiter       string                 `config:"csv_delimiter" default:","`
 	Header          bool                   `config:"csv_header" default:"true"`
 	MaxFiles        int                    `config:"max_files_per_run" min:"1"`
-	Compression     string                 `config:"compression" default:"auto" enum:"auto,gzip,none" doc:"Source: gzip'd csv/jsonl objects; auto: by the .gz extension."`
+	Compression     string                 `config:"compression" default:"auto" doc:"Source: gzip'd csv/jsonl objects; auto: by the .gz extension."`
 	InferTypes      bool                   `config:"csv_infer_types" default:"true" doc:"Source: infer csv column types (int64, decimal, float64, bool, date, timestamp, string) from a sample of the first object; false reads every column as a string."`
 	Columns         coltype.Columns        `config:"csv_columns"`
 	SampleRows      int                    `config:"csv_sample_rows" default:"1000" min:"1" doc:"Source: rows of the first csv object sampled to infer types."`
@@ -88,6 +88,12 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 		Compression: k.Compression, InferTypes: k.InferTypes, Types: k.Columns, SampleRows: k.SampleRows,
 		InferDecimals: k.InferDecimals, NullValues: k.NullValues,
 		Parse: coltype.ParseOptions{TruncateTimestamps: bool(k.SubMicro)}, MaxRecordBytes: int64(k.MaxRecord),
+	}
+	switch c := strings.ToLower(k.Compression); c {
+	case "auto", "gzip", "none":
+		cfg.Compression = c
+	default:
+		bad("compression", "must be auto (gzip when the key ends in .gz), gzip or none, got %q", k.Compression)
 	}
 	if cfg.Format == "json" {
 		cfg.Format = "jsonl"
