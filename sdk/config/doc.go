@@ -57,6 +57,10 @@
 //
 // # Errors
 //
+// An empty config reads as {}, and a key set to null as a key left out
+// (YAML's "key:" with nothing after it), except for a field that decodes
+// itself, which sees the null. Problems come in the order the keys are
+// written, then the missing required keys, then the [Validator]'s.
 // Every problem is an [sdk.FieldError] whose Field is the full path of the
 // key as the user wrote it ("auth.token", "columns[2].name"): a wrong type
 // or a value out of range, a missing required key, a value outside the
