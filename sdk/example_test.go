@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/config"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 )
 
@@ -21,27 +22,28 @@ type counter struct {
 	n int64
 }
 
+// counterConfig declares the configuration; package sdk/config decodes it
+// and writes its JSON Schema.
+type counterConfig struct {
+	N int64 `config:"n,required" min:"0" doc:"How many numbers the stream holds."`
+}
+
 func (c *counter) Spec() sdk.Spec {
 	return sdk.Spec{
 		Name:            "counter",
 		Version:         "1.0.0",
-		ConfigSchema:    json.RawMessage(`{"type":"object","properties":{"n":{"type":"integer","minimum":0}}}`),
+		ConfigSchema:    config.Schema(counterConfig{}),
 		ResilienceClass: sdk.ResilienceNone,
 		Discover:        true,
 	}
 }
 
 func (c *counter) Configure(ctx context.Context, raw json.RawMessage) ([]sdk.FieldError, error) {
-	var cfg struct {
-		N *int64 `json:"n"`
+	var cfg counterConfig
+	if errs := config.Decode(raw, &cfg); errs != nil {
+		return errs, nil
 	}
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return []sdk.FieldError{{Message: "the config must be an object: " + err.Error()}}, nil
-	}
-	if cfg.N == nil || *cfg.N < 0 {
-		return []sdk.FieldError{{Field: "n", Message: "required: a whole number of at least 0"}}, nil
-	}
-	c.n = *cfg.N
+	c.n = cfg.N
 	return nil, nil
 }
 
@@ -106,7 +108,7 @@ func Example() {
 		cp = page.Checkpoint
 	}
 	// Output:
-	// field error: n: required: a whole number of at least 0
+	// field error: n: must be an integer of at least 0, got -1
 	// [1 2] done: false
 	// [3 4] done: false
 	// [5] done: true

@@ -19,7 +19,9 @@
 //   - spec: the name is not empty and the binary is named
 //     sqlflow-plugin-<name>; the protocol version is sdk.ProtocolVersion;
 //     the plugin has at least one role, and every role it declares is
-//     tested; the config schema is a JSON object; the resilience class is
+//     tested; the config schema is a valid JSON Schema (draft 2020-12
+//     unless it names another $schema) that every valid config of the
+//     Config matches; the resilience class is
 //     network, file or none; a destination lists valid, distinct write
 //     modes, with upsert exactly when Spec.Upsert; the spec is the same
 //     after Configure.

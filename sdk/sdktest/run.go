@@ -154,6 +154,8 @@ func (r *runner) testSpec(t *testing.T) {
 		t.Errorf("Spec.ConfigSchema is empty; want a JSON Schema object")
 	} else if err := json.Unmarshal(spec.ConfigSchema, &schema); err != nil {
 		t.Errorf("Spec.ConfigSchema is not a JSON object: %v", err)
+	} else {
+		checkSchema(t, spec.ConfigSchema, r.cfg)
 	}
 
 	switch spec.ResilienceClass {

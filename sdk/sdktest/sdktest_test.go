@@ -202,6 +202,11 @@ func TestRunCatchesBrokenPlugins(t *testing.T) {
 			wantPass: []string{"destination/staged_invisible_replay_once", "destination/nulls"},
 		},
 		{
+			mode:     "schema_refuses",
+			wantFail: map[string]string{"spec": "Source.Config, a config Configure must accept, does not match Spec.ConfigSchema"},
+			wantPass: []string{"source/resume", "destination/nulls"},
+		},
+		{
 			mode:     "name_mismatch",
 			wantFail: map[string]string{"spec": `but the binary is named "sqlflow-plugin-other"`},
 			wantPass: []string{"source/resume", "destination/nulls"},

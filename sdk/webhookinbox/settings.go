@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	"github.com/sqlflow/sqlflow-host/sdk/config"
 	"github.com/sqlflow/sqlflow-host/sdk/configkey"
 )
 
@@ -167,4 +168,34 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// ConfigBlock is a webhooks: block as a field of a configuration declared
+// with package sdk/config; it decodes with [ParseSettings].
+type ConfigBlock struct {
+	Settings
+}
+
+// UnmarshalConfig reads the block; problems name the key inside it.
+func (b *ConfigBlock) UnmarshalConfig(raw json.RawMessage) error {
+	s, ferrs := ParseSettings(raw, "")
+	if len(ferrs) > 0 {
+		errs := make(config.Errors, len(ferrs))
+		for i, e := range ferrs {
+			errs[i] = sdk.FieldError{Field: strings.TrimPrefix(e.Field, "."), Message: e.Message}
+		}
+		return errs
+	}
+	b.Settings = s
+	return nil
+}
+
+// ConfigSchema describes the block.
+func (ConfigBlock) ConfigSchema() map[string]any {
+	return map[string]any{"type": "object", "required": []string{"topics", "inbox"}, "properties": map[string]any{
+		"secret":         map[string]any{"type": "string", "writeOnly": true},
+		"topics":         map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
+		"inbox":          map[string]any{"type": "string"},
+		"max_body_bytes": map[string]any{"type": "integer", "minimum": 1},
+	}}
 }

@@ -49,7 +49,7 @@ func (c *Connector) Spec() sdk.Spec {
 	return sdk.Spec{
 		Name:            "csv",
 		Version:         "0.1.0",
-		ConfigSchema:    json.RawMessage(configSchema),
+		ConfigSchema:    configSchema,
 		ResilienceClass: sdk.ResilienceFile,
 		Incremental:     true,
 		Discover:        true,

@@ -1,8 +1,6 @@
 package sheetsconn
 
 import (
-	"github.com/sqlflow/sqlflow-host/sdk/coltype"
-
 	"bytes"
 	"crypto/x509"
 	"encoding/json"
@@ -12,28 +10,12 @@ import (
 	"net/url"
 	"os"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
-	"github.com/sqlflow/sqlflow-host/sdk/configkey"
+	"github.com/sqlflow/sqlflow-host/sdk/coltype"
+	sdkconfig "github.com/sqlflow/sqlflow-host/sdk/config"
 	"github.com/sqlflow/sqlflow-host/sdk/filestage"
-)
-
-// Defaults of the configuration keys.
-const (
-	// defaultPageSize is how many rows one values.get request asks for:
-	// about 1,000 rows keeps a response near Google's recommended 2 MB
-	// payload for typical sheets, and 25,000 rows cost 25 requests.
-	defaultPageSize = 1000
-	// maxPageSize bounds page_size: Google recommends payloads under 2 MB
-	// and a request over 180 s of processing fails.
-	maxPageSize = 100_000
-	// defaultSampleRows is how many data rows Discover and the first page
-	// look at to infer column types.
-	defaultSampleRows = 500
-	// defaultEndpoint is the Sheets API's base URL.
-	defaultEndpoint = "https://sheets.googleapis.com/"
 )
 
 // authKind says how requests are authorized.
@@ -71,44 +53,74 @@ type config struct {
 	APIKey      string
 }
 
-var allowedKeys = []string{
-	"spreadsheet_id", "sheet_name", "credentials_file", "credentials_json", "api_key",
-	"range", "has_header", "columns", "schema", "page_size", "sample_rows", "infer_decimals", "endpoint",
+// keys declares the configuration as the user writes it; parseConfig
+// turns it into a config.
+type keys struct {
+	SpreadsheetID   spreadsheetID    `config:"spreadsheet_id,required" doc:"the spreadsheet's ID (the part of its URL after /d/), or its whole URL"`
+	SheetName       string           `config:"sheet_name,required,nonempty" msg:"must be a non-empty string: the name of the sheet (tab), e.g. Sheet1" doc:"the sheet (tab) read by default; range applies to it"`
+	CredentialsFile string           `config:"credentials_file,nonempty" msg:"must be a non-empty string: the path of a service account JSON key file" doc:"A service account JSON key file; re-read at every Configure."`
+	CredentialsJSON *credentialsJSON `config:"credentials_json" doc:"The service account JSON key itself, typically ${VAR} from the environment."`
+	APIKey          sdkconfig.Secret `config:"api_key,nonempty" msg:"must be a non-empty string: a Google Cloud API key (for sheets shared with anyone who has the link)"`
+	Range           string           `config:"range,nonempty" msg:"must be a non-empty A1 range string such as A1:F or B3:H500" doc:"A1 range within sheet_name, e.g. A1:F or B3:H500; its first row is the header when has_header."`
+	HasHeader       bool             `config:"has_header" default:"true"`
+	Columns         coltype.Columns  `config:"columns" alias:"schema"`
+	// page_size: about 1,000 rows keeps a response near Google's
+	// recommended 2 MB payload for typical sheets; the bound, 100,000,
+	// because a request over 180 s of processing fails.
+	PageSize      int64  `config:"page_size" default:"1000" min:"1" max:"100000" doc:"Rows per request."`
+	SampleRows    int64  `config:"sample_rows" default:"500" min:"1" max:"100000" doc:"Rows read to infer column types."`
+	InferDecimals bool   `config:"infer_decimals" default:"true" doc:"A column of text cells that all have s fraction digits (12.50) is decimal(38,s); false makes it float64. Number cells are int64 or float64 either way. See docs/types.md."`
+	Endpoint      string `config:"endpoint" default:"https://sheets.googleapis.com/" doc:"The API's base URL, for a proxy or a test server."`
+}
+
+// spreadsheetID is a spreadsheet's ID, also read from its URL.
+type spreadsheetID string
+
+// UnmarshalConfig reads an ID or a docs.google.com/spreadsheets/d/... URL.
+func (id *spreadsheetID) UnmarshalConfig(raw json.RawMessage) error {
+	var s string
+	if json.Unmarshal(raw, &s) != nil || strings.TrimSpace(s) == "" {
+		return errors.New("must be a non-empty string: the spreadsheet's ID (the part of its URL after /d/) or its URL")
+	}
+	s = strings.TrimSpace(s)
+	if m := spreadsheetURLRe.FindStringSubmatch(s); m != nil {
+		s = m[1]
+	}
+	if !spreadsheetIDRe.MatchString(s) {
+		return fmt.Errorf("%q is not a spreadsheet ID (letters, digits, - and _) or a docs.google.com/spreadsheets/d/... URL", s)
+	}
+	*id = spreadsheetID(s)
+	return nil
+}
+
+// ConfigSchema describes the key.
+func (spreadsheetID) ConfigSchema() map[string]any { return map[string]any{"type": "string"} }
+
+// credentialsJSON is a JSON key given as a string or as a mapping; it is
+// never echoed.
+type credentialsJSON []byte
+
+// UnmarshalConfig keeps the key's JSON text.
+func (c *credentialsJSON) UnmarshalConfig(raw json.RawMessage) error {
+	var s string
+	switch {
+	case json.Unmarshal(raw, &s) == nil:
+	case len(bytes.TrimSpace(raw)) > 0 && bytes.TrimSpace(raw)[0] == '{':
+		s = string(raw)
+	default:
+		return errors.New("must be the service account JSON key, as a string (e.g. ${GOOGLE_SHEETS_KEY}) or a mapping")
+	}
+	*c = credentialsJSON(s)
+	return nil
+}
+
+// ConfigSchema describes the key.
+func (credentialsJSON) ConfigSchema() map[string]any {
+	return map[string]any{"type": []string{"string", "object"}, "writeOnly": true}
 }
 
 // configSchema is the JSON Schema of the configuration, reported in Spec.
-const configSchema = `{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "title": "gsheets connector",
-  "type": "object",
-  "additionalProperties": false,
-  "required": ["spreadsheet_id", "sheet_name"],
-  "properties": {
-    "spreadsheet_id": {"type": "string", "description": "The spreadsheet's ID (the part of its URL after /d/), or its whole URL."},
-    "sheet_name": {"type": "string", "description": "The sheet (tab) read by default; range applies to it."},
-    "credentials_file": {"type": "string", "description": "A service account JSON key file; re-read at every Configure."},
-    "credentials_json": {"type": ["string", "object"], "description": "The service account JSON key itself, typically ${VAR} from the environment."},
-    "api_key": {"type": "string", "description": "An API key, for sheets shared with anyone who has the link."},
-    "range": {"type": "string", "description": "A1 range within sheet_name, e.g. A1:F or B3:H500; its first row is the header when has_header."},
-    "has_header": {"type": "boolean", "default": true},
-    "columns": {"$ref": "#/$defs/columns"},
-    "schema": {"$ref": "#/$defs/columns", "description": "Alias of columns."},
-    "page_size": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1000, "description": "Rows per request."},
-    "sample_rows": {"type": "integer", "minimum": 1, "default": 500, "description": "Rows read to infer column types."},
-    "infer_decimals": {"type": "boolean", "default": true, "description": "A column of text cells that all have s fraction digits (12.50) is decimal(38,s); false makes it float64. Number cells are int64 or float64 either way. See docs/types.md."},
-    "endpoint": {"type": "string", "default": "https://sheets.googleapis.com/", "description": "The API's base URL, for a proxy or a test server."}
-  },
-  "$defs": {
-    "type": ` + coltype.TypeSchema + `,
-    "columns": {
-      "description": "Explicit column types; columns not listed are inferred. Either a map of name to type or a list of {name, type}.",
-      "oneOf": [
-        {"type": "object", "additionalProperties": {"$ref": "#/$defs/type"}},
-        {"type": "array", "items": {"type": "object", "required": ["name", "type"], "properties": {"name": {"type": "string"}, "type": {"$ref": "#/$defs/type"}}, "additionalProperties": false}}
-      ]
-    }
-  }
-}`
+var configSchema = sdkconfig.Schema(keys{})
 
 // spreadsheetURLRe finds the ID in a spreadsheet's URL.
 var spreadsheetURLRe = regexp.MustCompile(`/spreadsheets/d/([A-Za-z0-9_-]+)`)
@@ -119,155 +131,49 @@ var spreadsheetIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 // parseConfig validates raw, reading credentials_file. Problems come back
 // as field errors.
 func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
-	cfg := config{HasHeader: true, PageSize: defaultPageSize, SampleRows: defaultSampleRows, InferDecimals: true, Endpoint: defaultEndpoint}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(nonEmpty(raw), &fields); err != nil || fields == nil {
-		return cfg, []sdk.FieldError{{Message: "the gsheets configuration must be a JSON object with at least \"spreadsheet_id\" and \"sheet_name\""}}
-	}
-	var errs []sdk.FieldError
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, sdk.FieldError{Field: key, Message: fmt.Sprintf(format, args...)})
-	}
+	var k keys
+	errs := sdkconfig.Errors((sdkconfig.Decoder{Name: "gsheets"}).Decode(raw, &k))
+	bad := errs.Addf
+	cfg := config{SpreadsheetID: string(k.SpreadsheetID), SheetName: k.SheetName, HasHeader: k.HasHeader, Types: k.Columns,
+		PageSize: k.PageSize, SampleRows: k.SampleRows, InferDecimals: k.InferDecimals}
 	var credKeys []string
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
+	if k.APIKey != "" {
+		credKeys = append(credKeys, "api_key")
+		cfg.APIKey, cfg.Auth = strings.TrimSpace(k.APIKey.Value()), authAPIKey
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		v := fields[k]
-		switch k {
-		case "spreadsheet_id":
-			var s string
-			if !decode(v, &s) || strings.TrimSpace(s) == "" {
-				bad(k, "must be a non-empty string: the spreadsheet's ID (the part of its URL after /d/) or its URL")
-				break
-			}
-			s = strings.TrimSpace(s)
-			if m := spreadsheetURLRe.FindStringSubmatch(s); m != nil {
-				s = m[1]
-			}
-			if !spreadsheetIDRe.MatchString(s) {
-				bad(k, "%q is not a spreadsheet ID (letters, digits, - and _) or a docs.google.com/spreadsheets/d/... URL", s)
-				break
-			}
-			cfg.SpreadsheetID = s
-		case "sheet_name":
-			if !decode(v, &cfg.SheetName) || cfg.SheetName == "" {
-				bad(k, "must be a non-empty string: the name of the sheet (tab), e.g. Sheet1")
-			}
-		case "credentials_file":
-			credKeys = append(credKeys, k)
-			var path string
-			if !decode(v, &path) || path == "" {
-				bad(k, "must be a non-empty string: the path of a service account JSON key file")
-				break
-			}
-			data, err := os.ReadFile(path)
-			if err != nil {
-				bad(k, "%s", filestage.FileError(err, "cannot read the credentials file", path))
-				break
-			}
+	if path := k.CredentialsFile; path != "" {
+		credKeys = append(credKeys, "credentials_file")
+		if data, err := os.ReadFile(path); err != nil {
+			bad("credentials_file", "%s", filestage.FileError(err, "cannot read the credentials file", path))
+		} else {
 			cfg.CredentialsFile, cfg.Auth = path, authServiceJSON
 			if msg := cfg.setKey(data); msg != "" {
-				bad(k, "%s %s", filestage.Show(path), msg)
+				bad("credentials_file", "%s %s", filestage.Show(path), msg)
 			}
-		case "credentials_json":
-			credKeys = append(credKeys, k)
-			var s string
-			switch {
-			case decode(v, &s):
-			case len(bytes.TrimSpace(v)) > 0 && bytes.TrimSpace(v)[0] == '{':
-				s = string(v)
-			default:
-				bad(k, "must be the service account JSON key, as a string (e.g. ${GOOGLE_SHEETS_KEY}) or a mapping")
-				continue
-			}
-			cfg.Auth = authServiceJSON
-			if msg := cfg.setKey([]byte(s)); msg != "" {
-				bad(k, "the value %s", msg)
-			}
-		case "api_key":
-			credKeys = append(credKeys, k)
-			if !decode(v, &cfg.APIKey) || strings.TrimSpace(cfg.APIKey) == "" {
-				bad(k, "must be a non-empty string: a Google Cloud API key (for sheets shared with anyone who has the link)")
-				break
-			}
-			cfg.APIKey = strings.TrimSpace(cfg.APIKey)
-			cfg.Auth = authAPIKey
-		case "range":
-			var s string
-			if !decode(v, &s) || strings.TrimSpace(s) == "" {
-				bad(k, "must be a non-empty A1 range string such as A1:F or B3:H500")
-				break
-			}
-			r, sheet, err := parseA1Range(strings.TrimSpace(s))
-			if err != nil {
-				bad(k, "%v", err)
-				break
-			}
-			if sheet != "" {
-				if n, ok := fields["sheet_name"]; ok {
-					var name string
-					if decode(n, &name) && name != sheet {
-						bad(k, "names sheet %q, but sheet_name is %q; write the range without the sheet (e.g. %s)", sheet, name, r)
-						break
-					}
-				}
-			}
-			cfg.Range = &r
-		case "has_header":
-			if !decode(v, &cfg.HasHeader) {
-				bad(k, "must be a boolean (true or false), got %s", v)
-			}
-		case "columns", "schema":
-			if _, both := fields["columns"]; both && k == "schema" {
-				bad(k, "set either columns or schema (an alias), not both")
-				break
-			}
-			types, msg := coltype.ParseColumns(v)
-			if msg != "" {
-				bad(k, "%s", msg)
-			}
-			cfg.Types = types
-		case "page_size":
-			var n int64
-			if !decode(v, &n) || n < 1 || n > maxPageSize {
-				bad(k, "must be an integer from 1 to %d (rows per request), got %s", maxPageSize, v)
-				break
-			}
-			cfg.PageSize = n
-		case "sample_rows":
-			var n int64
-			if !decode(v, &n) || n < 1 || n > maxPageSize {
-				bad(k, "must be an integer from 1 to %d, got %s", maxPageSize, v)
-				break
-			}
-			cfg.SampleRows = n
-		case "infer_decimals":
-			if !decode(v, &cfg.InferDecimals) {
-				bad(k, "must be a boolean (true or false), got %s", v)
-			}
-		case "endpoint":
-			var s string
-			if !decode(v, &s) {
-				bad(k, "must be a string, the API's base URL, got %s", v)
-				break
-			}
-			u, err := url.Parse(strings.TrimSpace(s))
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-				bad(k, "must be an absolute http:// or https:// URL without a query, got %q", s)
-				break
-			}
-			cfg.Endpoint = strings.TrimRight(u.String(), "/") + "/"
-		default:
-			bad(k, "%s", configkey.Unknown(k, allowedKeys))
 		}
 	}
-	for _, k := range []string{"spreadsheet_id", "sheet_name"} {
-		if _, ok := fields[k]; !ok {
-			bad(k, "is required")
+	if k.CredentialsJSON != nil {
+		credKeys = append(credKeys, "credentials_json")
+		cfg.Auth = authServiceJSON
+		if msg := cfg.setKey(*k.CredentialsJSON); msg != "" {
+			bad("credentials_json", "the value %s", msg)
 		}
+	}
+	if s := strings.TrimSpace(k.Range); s != "" {
+		r, sheet, err := parseA1Range(s)
+		switch {
+		case err != nil:
+			bad("range", "%v", err)
+		case sheet != "" && k.SheetName != "" && k.SheetName != sheet:
+			bad("range", "names sheet %q, but sheet_name is %q; write the range without the sheet (e.g. %s)", sheet, k.SheetName, r)
+		default:
+			cfg.Range = &r
+		}
+	}
+	if u, err := url.Parse(strings.TrimSpace(k.Endpoint)); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+		bad("endpoint", "must be an absolute http:// or https:// URL without a query, got %q", k.Endpoint)
+	} else {
+		cfg.Endpoint = strings.TrimRight(u.String(), "/") + "/"
 	}
 	if len(credKeys) > 1 {
 		bad(credKeys[1], "set only one of credentials_file, credentials_json and api_key (got %s)", strings.Join(credKeys, " and "))
@@ -324,19 +230,4 @@ func jsonProblem(err error) string {
 		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
 	}
 	return "not a JSON object"
-}
-
-func nonEmpty(raw json.RawMessage) []byte {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return []byte("{}")
-	}
-	return raw
-}
-
-// decode unmarshals v into dst strictly (a JSON null is refused).
-func decode(v json.RawMessage, dst any) bool {
-	if len(v) == 0 || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
-		return false
-	}
-	return json.Unmarshal(v, dst) == nil
 }

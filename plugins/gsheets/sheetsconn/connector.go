@@ -83,7 +83,7 @@ func (c *Connector) Spec() sdk.Spec {
 	return sdk.Spec{
 		Name:            "gsheets",
 		Version:         "0.1.0",
-		ConfigSchema:    json.RawMessage(configSchema),
+		ConfigSchema:    configSchema,
 		ResilienceClass: sdk.ResilienceNetwork,
 		Incremental:     true,
 		Discover:        true,

@@ -12,6 +12,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/sqlflow/sqlflow-host/sdk"
+	sdkconfig "github.com/sqlflow/sqlflow-host/sdk/config"
 )
 
 // colType is the inferred type of an inline column.
@@ -50,30 +53,54 @@ type inlineRows struct {
 	bytesR int64
 }
 
+// rowsKey is the rows key: nil when absent (or null).
+type rowsKey struct{ d *inlineRows }
+
+// UnmarshalConfig decodes the rows list; problems name the row, and the
+// column, relative to the key.
+func (k *rowsKey) UnmarshalConfig(raw json.RawMessage) error {
+	if jsonKind(raw) == "null" {
+		return nil
+	}
+	d, errs := parseInlineRows(raw)
+	if len(errs) > 0 {
+		return errs
+	}
+	k.d = d
+	return nil
+}
+
+// ConfigSchema describes the rows key.
+func (rowsKey) ConfigSchema() map[string]any {
+	return map[string]any{"type": "array", "items": map[string]any{"type": "object"}}
+}
+
 // parseInlineRows decodes the rows list, keeping column order as first
-// seen, and infers each column's type.
-func parseInlineRows(errs *fieldErrors, raw json.RawMessage) (*inlineRows, bool) {
+// seen, and infers each column's type. The errors' fields are relative to
+// the rows key ("[1].a").
+func parseInlineRows(raw json.RawMessage) (*inlineRows, sdkconfig.Errors) {
+	var errs sdkconfig.Errors
+	add := func(field, msg string) { errs = append(errs, sdk.FieldError{Field: field, Message: msg}) }
 	if jsonKind(raw) != "a list" {
-		errs.add("rows", "must be a list of objects (one per row), got "+jsonKind(raw))
-		return nil, false
+		add("", "must be a list of objects (one per row), got "+jsonKind(raw))
+		return nil, errs
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
-		errs.add("rows", "is not a valid JSON list: "+err.Error())
-		return nil, false
+		add("", "is not a valid JSON list: "+err.Error())
+		return nil, errs
 	}
 	d := &inlineRows{n: int64(len(items))}
 	byName := map[string]*inlineColumn{}
-	n0 := len(*errs)
 	for r, item := range items {
-		field := fmt.Sprintf("rows[%d]", r)
+		field := fmt.Sprintf("[%d]", r)
 		if jsonKind(item) != "an object" {
-			errs.add(field, "must be an object mapping column names to values, got "+jsonKind(item))
+			add(field, "must be an object mapping column names to values, got "+jsonKind(item))
 			continue
 		}
 		keys, vals, err := decodeOrdered(item)
 		if err != nil {
-			errs.add(field, "is not a valid object: "+err.Error())
+			add(field, "is not a valid object: "+err.Error())
 			continue
 		}
 		for j, k := range keys {
@@ -84,7 +111,7 @@ func parseInlineRows(errs *fieldErrors, raw json.RawMessage) (*inlineRows, bool)
 				d.cols = append(d.cols, c)
 			}
 			if c.raw[r] != nil {
-				errs.add(field+"."+k, "appears twice in the row")
+				add(field+"."+k, "appears twice in the row")
 				continue
 			}
 			v, t := normalize(vals[j])
@@ -97,14 +124,14 @@ func parseInlineRows(errs *fieldErrors, raw json.RawMessage) (*inlineRows, bool)
 			case (c.typ == typeInt && t == typeFloat) || (c.typ == typeFloat && t == typeInt):
 				c.typ = typeFloat
 			default:
-				errs.add(field+"."+k, fmt.Sprintf("is %s, but earlier rows hold %s values in column %q; a column holds one type (integers and floats mix as float64, nulls mix with anything)", t.withArticle(), c.typ, k))
+				add(field+"."+k, fmt.Sprintf("is %s, but earlier rows hold %s values in column %q; a column holds one type (integers and floats mix as float64, nulls mix with anything)", t.withArticle(), c.typ, k))
 				continue
 			}
 			c.raw[r] = v
 		}
 	}
-	if len(*errs) > n0 {
-		return nil, false
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	fields := make([]arrow.Field, len(d.cols))
 	var bytesPerRow float64
@@ -158,7 +185,7 @@ func parseInlineRows(errs *fieldErrors, raw json.RawMessage) (*inlineRows, bool)
 	}
 	d.sch = arrow.NewSchema(fields, nil)
 	d.bytesR = int64(bytesPerRow) + 1
-	return d, true
+	return d, nil
 }
 
 // withArticle returns the type's name with "a" or "an", for messages.

@@ -90,7 +90,7 @@ func (c *Connector) Spec() sdk.Spec {
 	return sdk.Spec{
 		Name:            "memory",
 		Version:         Version,
-		ConfigSchema:    json.RawMessage(configSchema),
+		ConfigSchema:    configSchema,
 		ResilienceClass: sdk.ResilienceNone,
 		Incremental:     true,
 		Upsert:          true,

@@ -8,7 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,7 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
-	"github.com/sqlflow/sqlflow-host/sdk/configkey"
+	sdkconfig "github.com/sqlflow/sqlflow-host/sdk/config"
 	"github.com/sqlflow/sqlflow-host/sdk/filestage"
 )
 
@@ -26,9 +26,8 @@ const (
 	defaultSchema = "public"
 	// readBufferSize is how much of the server's stream one read(2) may
 	// take.
-	readBufferSize  = 256 << 10
-	defaultPort     = 5432
-	defaultPoolSize = 4
+	readBufferSize = 256 << 10
+	defaultPort    = 5432
 	// defaultPageRows caps a page's rows when the host asks for no row
 	// limit; the byte cap (about 8 MiB by default) usually stops first.
 	defaultPageRows = 1 << 20
@@ -59,189 +58,79 @@ type config struct {
 	Specials specials
 }
 
-// keys lists every key the connector accepts, for the unknown-key message.
-var keys = []string{
-	"host", "port", "database", "dbname", "username", "user", "password", "password_file",
-	"dsn", "schema", "sslmode", "connect_timeout", "table", "table_name", "query",
-	"pool_size", "key", "page_size", "cursor_inclusive", "prefetch", "application_name",
-	"numeric_special", "timestamp_special",
+// keys declares the configuration as the user writes it; parseConfig
+// turns it into a config.
+type keys struct {
+	Host             string           `config:"host" doc:"Server host name or address (default: libpq's, i.e. PGHOST or localhost)."`
+	Port             int              `config:"port" min:"1" max:"65535" doc:"Default 5432."`
+	Database         string           `config:"database" alias:"dbname"`
+	Username         string           `config:"username" alias:"user"`
+	Password         sdkconfig.Secret `config:"password"`
+	PasswordFile     string           `config:"password_file" doc:"A file holding the password (trailing newline ignored); re-read at every Configure."`
+	DSN              string           `config:"dsn,secret" doc:"A libpq connection URL (postgres://...) or key=value string. The keys below override its parts."`
+	Schema           string           `config:"schema,nonempty" default:"public" doc:"Schema whose tables and views are the source's streams, and where destination tables and the connector's own tables live."`
+	SSLMode          string           `config:"sslmode" enum:"disable,allow,prefer,require,verify-ca,verify-full"`
+	ConnectTimeout   *float64         `config:"connect_timeout" min:"0" msg:"must be a number of seconds, 0 or more" doc:"Seconds to wait for a connection; 0 waits forever."`
+	Table            string           `config:"table,nonempty" alias:"table_name" doc:"Source: read only this table or view (optionally schema-qualified)."`
+	Query            *string          `config:"query" doc:"Source: read the rows of this SELECT as the stream \"query\"."`
+	PoolSize         int              `config:"pool_size" default:"4" min:"1"`
+	Key              []string         `config:"key,single,nonempty" msg:"must be a column name or a non-empty list of column names" doc:"Source: keyset columns for a table or view without a primary key, or for a query."`
+	PageSize         int64            `config:"page_size" min:"1" doc:"Source: most rows per page when the host sets no row cap (default 1048576)."`
+	CursorInclusive  bool             `config:"cursor_inclusive" doc:"Incremental reads take rows with cursor >= the stored value (re-reading the boundary rows) instead of >."`
+	Prefetch         bool             `config:"prefetch" default:"true" doc:"Source: read the next page on a second connection while the host forwards the current one."`
+	ApplicationName  string           `config:"application_name" default:"sqlflow-host"`
+	NumericSpecial   special          `config:"numeric_special" default:"error" doc:"Source: numeric NaN and ±Infinity in a numeric(p,s) column (read as decimal128): error fails the read naming the column and row, null reads them as null, string reads the column as text."`
+	TimestampSpecial special          `config:"timestamp_special" default:"error" doc:"Source: date and timestamp ±infinity: error fails the read naming the column and row, null reads them as null, string reads the column as text."`
+}
+
+// special is what the source does with a special value: error, null or
+// string. YAML reads a bare `numeric_special: null` as a null, not the
+// word: it is the null choice, as the user wrote it.
+type special string
+
+// UnmarshalConfig reads error, null (or a JSON null) or string.
+func (s *special) UnmarshalConfig(raw json.RawMessage) error {
+	mode := specialNull
+	if !bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		if json.Unmarshal(raw, &mode) != nil {
+			return fmt.Errorf("must be a string, got %s", raw)
+		}
+	}
+	switch mode {
+	case specialError, specialNull, specialString:
+		*s = special(mode)
+		return nil
+	}
+	return fmt.Errorf("%q is not allowed; allowed: error, null, string", mode)
+}
+
+// ConfigSchema describes the key.
+func (special) ConfigSchema() map[string]any {
+	return map[string]any{"type": []string{"string", "null"}, "enum": []any{specialError, specialNull, specialString, nil}}
 }
 
 // configSchema is the JSON Schema of the configuration, reported in Spec.
-const configSchema = `{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "title": "postgres connector",
-  "type": "object",
-  "additionalProperties": false,
-  "properties": {
-    "dsn": {"type": "string", "description": "A libpq connection URL (postgres://...) or key=value string. The keys below override its parts."},
-    "host": {"type": "string", "description": "Server host name or address (default: libpq's, i.e. PGHOST or localhost)."},
-    "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": 5432},
-    "database": {"type": "string"},
-    "dbname": {"type": "string", "description": "Alias of database."},
-    "username": {"type": "string"},
-    "user": {"type": "string", "description": "Alias of username."},
-    "password": {"type": "string"},
-    "password_file": {"type": "string", "description": "A file holding the password (trailing newline ignored); re-read at every Configure."},
-    "schema": {"type": "string", "default": "public", "description": "Schema whose tables and views are the source's streams, and where destination tables and the connector's own tables live."},
-    "sslmode": {"type": "string", "enum": ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]},
-    "connect_timeout": {"type": "number", "minimum": 0, "description": "Seconds to wait for a connection; 0 waits forever."},
-    "table": {"type": "string", "description": "Source: read only this table or view (optionally schema-qualified)."},
-    "table_name": {"type": "string", "description": "Alias of table."},
-    "query": {"type": "string", "description": "Source: read the rows of this SELECT as the stream \"query\"."},
-    "key": {"description": "Source: keyset columns for a table or view without a primary key, or for a query.", "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
-    "pool_size": {"type": "integer", "minimum": 1, "default": 4},
-    "page_size": {"type": "integer", "minimum": 1, "default": 1048576, "description": "Source: most rows per page when the host sets no row cap."},
-    "cursor_inclusive": {"type": "boolean", "default": false, "description": "Incremental reads take rows with cursor >= the stored value (re-reading the boundary rows) instead of >."},
-    "prefetch": {"type": "boolean", "default": true, "description": "Source: read the next page on a second connection while the host forwards the current one."},
-    "application_name": {"type": "string", "default": "sqlflow-host"},
-    "numeric_special": {"type": "string", "enum": ["error", "null", "string"], "default": "error", "description": "Source: numeric NaN and ±Infinity in a numeric(p,s) column (read as decimal128): error fails the read naming the column and row, null reads them as null, string reads the column as text."},
-    "timestamp_special": {"type": "string", "enum": ["error", "null", "string"], "default": "error", "description": "Source: date and timestamp ±infinity: error fails the read naming the column and row, null reads them as null, string reads the column as text."}
-  }
-}`
+var configSchema = sdkconfig.Schema(keys{})
 
 // parseConfig validates raw. Problems come back as field errors.
 func parseConfig(raw json.RawMessage) (*config, []sdk.FieldError) {
-	cfg := &config{Schema: defaultSchema, Prefetch: true}
-	var fields map[string]json.RawMessage
-	if len(bytes.TrimSpace(raw)) == 0 {
-		raw = []byte("{}")
+	var k keys
+	errs := sdkconfig.Errors((sdkconfig.Decoder{Name: "postgres"}).Decode(raw, &k))
+	bad := errs.Addf
+	cfg := &config{
+		Schema: k.Schema, Table: k.Table, Key: k.Key, PageSize: k.PageSize, CursorInclusive: k.CursorInclusive,
+		Prefetch: k.Prefetch, Specials: specials{Numeric: string(k.NumericSpecial), Timestamp: string(k.TimestampSpecial)},
+		passwordFile: k.PasswordFile,
 	}
-	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-		return nil, []sdk.FieldError{{Message: "the postgres configuration must be a JSON object"}}
-	}
-	var errs []sdk.FieldError
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, sdk.FieldError{Field: key, Message: fmt.Sprintf(format, args...)})
-	}
-	str := func(k string) string {
-		var s string
-		if !decode(fields[k], &s) {
-			bad(k, "must be a string")
+	dsn, sslmode, password := k.DSN, k.SSLMode, k.Password.Value()
+	if k.Query != nil {
+		cfg.Query = strings.TrimSpace(strings.TrimRight(strings.TrimSpace(*k.Query), ";"))
+		if cfg.Query == "" {
+			bad("query", "must be a SELECT statement")
 		}
-		return s
 	}
-	alias := func(a, b string) string {
-		_, hasA := fields[a]
-		_, hasB := fields[b]
-		if hasA && hasB {
-			bad(b, "set either %s or %s (an alias), not both", a, b)
-		}
-		if hasB {
-			return b
-		}
-		return a
-	}
-
-	names := make([]string, 0, len(fields))
-	for k := range fields {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	var (
-		dsn, host, database, user, password, sslmode, appName string
-		port                                                  int
-		connectTimeout                                        float64
-		hasTimeout                                            bool
-		poolSize                                              = defaultPoolSize
-	)
-	for _, k := range names {
-		v := fields[k]
-		switch k {
-		case "dsn":
-			dsn = str(k)
-		case "host":
-			host = str(k)
-		case "port":
-			if !decode(v, &port) || port < 1 || port > 65535 {
-				bad(k, "must be an integer from 1 to 65535, got %s", v)
-			}
-		case "database", "dbname":
-			if alias("database", "dbname") == k {
-				database = str(k)
-			}
-		case "username", "user":
-			if alias("username", "user") == k {
-				user = str(k)
-			}
-		case "password":
-			password = str(k)
-		case "password_file":
-			cfg.passwordFile = str(k)
-		case "schema":
-			cfg.Schema = str(k)
-			if cfg.Schema == "" {
-				bad(k, "must not be empty")
-			}
-		case "sslmode":
-			sslmode = str(k)
-			switch sslmode {
-			case "disable", "allow", "prefer", "require", "verify-ca", "verify-full":
-			default:
-				bad(k, "%q is not an sslmode; allowed: disable, allow, prefer, require, verify-ca, verify-full", sslmode)
-			}
-		case "connect_timeout":
-			if !decode(v, &connectTimeout) || connectTimeout < 0 {
-				bad(k, "must be a number of seconds, 0 or more, got %s", v)
-			}
-			hasTimeout = true
-		case "table", "table_name":
-			if alias("table", "table_name") == k {
-				cfg.Table = str(k)
-				if cfg.Table == "" {
-					bad(k, "must not be empty")
-				}
-			}
-		case "query":
-			cfg.Query = strings.TrimSpace(strings.TrimRight(strings.TrimSpace(str(k)), ";"))
-			if cfg.Query == "" {
-				bad(k, "must be a SELECT statement")
-			}
-		case "key":
-			var one string
-			if decode(v, &one) && one != "" {
-				cfg.Key = []string{one}
-			} else if !decode(v, &cfg.Key) || len(cfg.Key) == 0 || slicesHasEmpty(cfg.Key) {
-				bad(k, "must be a column name or a non-empty list of column names")
-			}
-		case "pool_size":
-			if !decode(v, &poolSize) || poolSize < 1 {
-				bad(k, "must be a positive integer, got %s", v)
-			}
-		case "page_size":
-			if !decode(v, &cfg.PageSize) || cfg.PageSize < 1 {
-				bad(k, "must be a positive integer, got %s", v)
-			}
-		case "cursor_inclusive":
-			if !decode(v, &cfg.CursorInclusive) {
-				bad(k, "must be true or false, got %s", v)
-			}
-		case "prefetch":
-			if !decode(v, &cfg.Prefetch) {
-				bad(k, "must be true or false, got %s", v)
-			}
-		case "application_name":
-			appName = str(k)
-		case "numeric_special", "timestamp_special":
-			// YAML reads a bare `numeric_special: null` as a null, not
-			// the word: it is the null choice, as the user wrote it.
-			mode := specialNull
-			if !bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
-				mode = str(k)
-			}
-			switch mode {
-			case specialError, specialNull, specialString:
-			default:
-				bad(k, "%q is not allowed; allowed: error, null, string", mode)
-			}
-			if k == "numeric_special" {
-				cfg.Specials.Numeric = mode
-			} else {
-				cfg.Specials.Timestamp = mode
-			}
-		default:
-			bad(k, "%s", configkey.Unknown(k, keys))
-		}
+	if slices.Contains(cfg.Key, "") {
+		bad("key", "must be a column name or a non-empty list of column names")
 	}
 	if cfg.Table != "" && cfg.Query != "" {
 		bad("query", "set either table or query, not both")
@@ -259,6 +148,7 @@ func parseConfig(raw json.RawMessage) (*config, []sdk.FieldError) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	host, port, database, user, appName, poolSize := k.Host, k.Port, k.Database, k.Username, k.ApplicationName, k.PoolSize
 
 	connString, msg := buildConnString(dsn, sslmode)
 	if msg != "" {
@@ -292,11 +182,8 @@ func parseConfig(raw json.RawMessage) (*config, []sdk.FieldError) {
 	if password != "" {
 		cc.Password = password
 	}
-	if hasTimeout {
-		cc.ConnectTimeout = time.Duration(connectTimeout * float64(time.Second))
-	}
-	if appName == "" {
-		appName = "sqlflow-host"
+	if k.ConnectTimeout != nil {
+		cc.ConnectTimeout = time.Duration(*k.ConnectTimeout * float64(time.Second))
 	}
 	if _, ok := cc.RuntimeParams["application_name"]; !ok || appName != "sqlflow-host" {
 		cc.RuntimeParams["application_name"] = appName
@@ -354,21 +241,4 @@ func redact(s, password, dsn string) string {
 		}
 	}
 	return s
-}
-
-// decode unmarshals v into dst strictly (a JSON null is refused).
-func decode(v json.RawMessage, dst any) bool {
-	if len(v) == 0 || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
-		return false
-	}
-	return json.Unmarshal(v, dst) == nil
-}
-
-func slicesHasEmpty(s []string) bool {
-	for _, x := range s {
-		if x == "" {
-			return true
-		}
-	}
-	return false
 }

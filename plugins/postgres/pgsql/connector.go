@@ -79,7 +79,7 @@ func (c *Connector) Spec() sdk.Spec {
 	return sdk.Spec{
 		Name:            "postgres",
 		Version:         Version,
-		ConfigSchema:    json.RawMessage(configSchema),
+		ConfigSchema:    configSchema,
 		ResilienceClass: sdk.ResilienceNetwork,
 		Incremental:     true,
 		Upsert:          true,

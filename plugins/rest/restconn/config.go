@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
+	sdkconfig "github.com/sqlflow/sqlflow-host/sdk/config"
 	"github.com/sqlflow/sqlflow-host/sdk/configkey"
 	"github.com/sqlflow/sqlflow-host/sdk/recordsize"
 )
@@ -129,174 +130,116 @@ func parsePath(s string) (path_, bool) {
 	return path_{Text: s, Parts: parts}, true
 }
 
-var allowedKeys = []string{
-	"url", "method", "headers", "params", "auth", "pagination", "data_path", "flatten_response", "infer_decimals",
-	"stream_name", "schema", "cursor_param", "new_fields", "max_record_bytes", "allow_cross_origin_pagination", "timeout", "max_retries", "retry_delay",
+// keys declares the configuration as the user writes it; parseConfig
+// turns it into a config.
+type keys struct {
+	URL              string            `config:"url,required,nonempty" msg:"must be a non-empty string, the endpoint's absolute URL (http:// or https://)" doc:"the endpoint's absolute URL, e.g. https://api.example.com/v1/items"`
+	Method           string            `config:"method" default:"GET" doc:"GET or POST."`
+	Headers          map[string]any    `config:"headers" msg:"must be a map of header name to value" doc:"Request headers: name to a string, number or boolean."`
+	Params           map[string]any    `config:"params" msg:"must be a map of parameter name to value" doc:"Query parameters (GET) or JSON body fields (POST)."`
+	Auth             *authKey          `config:"auth" doc:"type: basic, digest, bearer, api_key or oauth2, and that type's keys."`
+	Pagination       *paginationKeys   `config:"pagination"`
+	DataPath         dotPath           `config:"data_path" doc:"The dot path of the records in the response body, e.g. data.items."`
+	Flatten          bool              `config:"flatten_response" default:"true"`
+	InferDecimals    bool              `config:"infer_decimals" default:"true"`
+	StreamName       string            `config:"stream_name,nonempty" msg:"must be a non-empty string" doc:"The stream's name; default: the URL path's last segment."`
+	Schema           columns           `config:"schema" doc:"Explicit column types: a map of name to type or a list of {name, type}."`
+	CursorParam      *string           `config:"cursor_param" msg:"must be a string (the query parameter carrying the stored cursor; \"\" sends none)" doc:"The query parameter carrying the stored incremental cursor (default since); \"\" sends none."`
+	NewFields        string            `config:"new_fields" default:"fail" enum:"fail,ignore" doc:"A field the first page did not have: fail the read, or ignore it."`
+	MaxRecord        recordsize.Bytes  `config:"max_record_bytes" default:"67108864"`
+	AllowCrossOrigin bool              `config:"allow_cross_origin_pagination" doc:"Follow next-page links to other origins, sending them no credentials."`
+	Timeout          *sdkconfig.Number `config:"timeout" doc:"Seconds per request."`
+	MaxRetries       *sdkconfig.Number `config:"max_retries" doc:"The old retry knob; the host maps it onto its resilience policy."`
+	RetryDelay       *sdkconfig.Number `config:"retry_delay" doc:"The old retry knob; the host maps it onto its resilience policy."`
 }
 
-var allowedAuthKeys = map[string][]string{
-	authBasic:  {"type", "username", "password"},
-	authDigest: {"type", "username", "password"},
-	authBearer: {"type", "token"},
-	authAPIKey: {"type", "key_name", "key_value", "in"},
-	authOAuth2: {"type", "token_url", "client_id", "client_secret", "scopes", "endpoint_params", "auth_style"},
+// paginationKeys is the pagination block.
+type paginationKeys struct {
+	Type          pageType `config:"type" doc:"none, page, offset, cursor, next_url or link_header; page when left out."`
+	PageParam     string   `config:"page_param,nonempty" default:"page"`
+	StartPage     int64    `config:"start_page" default:"1" min:"0"`
+	SizeParam     *string  `config:"size_param,nonempty"`
+	PageSize      int64    `config:"page_size" min:"1"`
+	OffsetParam   string   `config:"offset_param,nonempty" default:"offset"`
+	LimitParam    *string  `config:"limit_param,nonempty"`
+	StartOffset   int64    `config:"start_offset" min:"0"`
+	TokenParam    string   `config:"token_param,nonempty" default:"cursor"`
+	NextTokenPath *dotPath `config:"next_token_path"`
+	NextURLPath   *dotPath `config:"next_url_path"`
+	TotalPath     *dotPath `config:"total_path"`
+	MaxPages      int64    `config:"max_pages" min:"1"`
+	CursorParam   *string  `config:"cursor_param" msg:"must be a string (the query parameter carrying the stored incremental cursor)"`
 }
 
-var allowedPaginationKeys = []string{
-	"type", "page_param", "start_page", "size_param", "page_size", "offset_param", "limit_param", "start_offset",
-	"token_param", "next_token_path", "next_url_path", "total_path", "max_pages", "cursor_param",
-}
+// configSchema is the JSON Schema of the configuration, reported in Spec.
+var configSchema = sdkconfig.Schema(keys{})
 
 // parseConfig validates raw. Problems come back as field errors.
 func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
-	cfg := config{Method: "GET", Flatten: true, InferDecimals: true, CursorParam: "since", Pagination: pagination{Type: pageNone}, MaxRecordBytes: recordsize.Default}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(nonEmpty(raw), &fields); err != nil || fields == nil {
-		return cfg, []sdk.FieldError{{Message: "the rest configuration must be a JSON object with at least \"url\""}}
-	}
-	var errs []sdk.FieldError
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, sdk.FieldError{Field: key, Message: fmt.Sprintf(format, args...)})
-	}
-	for _, k := range sortedKeys(fields) {
-		v := fields[k]
-		switch k {
-		case "url":
-			var s string
-			if !decode(v, &s) || strings.TrimSpace(s) == "" {
-				bad(k, "must be a non-empty string, the endpoint's absolute URL (http:// or https://)")
-				break
-			}
-			u, err := url.Parse(strings.TrimSpace(s))
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				bad(k, "must be an absolute http:// or https:// URL, got %q", s)
-				break
-			}
+	var k keys
+	errs := sdkconfig.Errors((sdkconfig.Decoder{Name: "rest"}).Decode(raw, &k))
+	bad := errs.Addf
+	cfg := config{Method: "GET", Flatten: k.Flatten, InferDecimals: k.InferDecimals, CursorParam: "since", Pagination: pagination{Type: pageNone},
+		MaxRecordBytes: int64(k.MaxRecord), Params: k.Params, DataPath: path_(k.DataPath), StreamName: k.StreamName, Pinned: k.Schema,
+		IgnoreNewFields: k.NewFields == "ignore", AllowCrossOrigin: k.AllowCrossOrigin}
+	if s := strings.TrimSpace(k.URL); s != "" {
+		if u, err := url.Parse(s); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("url", "must be an absolute http:// or https:// URL, got %q", k.URL)
+		} else {
 			cfg.URL = u
-		case "method":
-			var s string
-			if !decode(v, &s) {
-				bad(k, "must be a string: GET or POST, got %s", v)
-				break
-			}
-			switch m := strings.ToUpper(strings.TrimSpace(s)); m {
-			case "GET", "POST":
-				cfg.Method = m
-			default:
-				bad(k, "must be GET or POST, got %q", s)
-			}
-		case "headers":
-			var m map[string]any
-			if !decode(v, &m) {
-				bad(k, "must be a map of header name to value, got %s", v)
-				break
-			}
-			for _, name := range sortedKeys(m) {
-				s, ok := scalarText(m[name])
-				if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(name, " :\r\n") || strings.ContainsAny(s, "\r\n") {
-					bad(k+"."+name, "must be a header name mapped to a string, number or boolean on one line")
-					continue
-				}
-				cfg.Headers = append(cfg.Headers, [2]string{name, s})
-				if secretLooking(name) {
-					cfg.Secrets = append(cfg.Secrets, s, credentialOf(s))
-				}
-			}
-		case "params":
-			var m map[string]any
-			if !decode(v, &m) {
-				bad(k, "must be a map of parameter name to value, got %s", v)
-				break
-			}
-			cfg.Params = m
-			for name, pv := range m {
-				if secretLooking(name) {
-					if s, ok := scalarText(pv); ok {
-						cfg.Secrets = append(cfg.Secrets, s)
-					}
-				}
-			}
-		case "auth":
-			parseAuth(v, &cfg, bad)
-		case "pagination":
-			parsePagination(v, &cfg, bad)
-		case "data_path":
-			var s string
-			if !decode(v, &s) {
-				bad(k, "must be a dot path string such as \"data.items\", got %s", v)
-				break
-			}
-			p, ok := parsePath(s)
-			if !ok {
-				bad(k, "must be a dot path such as \"data.items\" or \"results.0.rows\" (no empty segments), got %q", s)
-				break
-			}
-			cfg.DataPath = p
-		case "flatten_response":
-			if !decode(v, &cfg.Flatten) {
-				bad(k, "must be a boolean (true or false), got %s", v)
-			}
-		case "infer_decimals":
-			if !decode(v, &cfg.InferDecimals) {
-				bad(k, "must be a boolean (true or false), got %s", v)
-			}
-		case "stream_name":
-			if !decode(v, &cfg.StreamName) || strings.TrimSpace(cfg.StreamName) == "" {
-				bad(k, "must be a non-empty string, got %s", v)
-			}
-		case "schema":
-			pinned, msg := parseColumns(v)
-			if msg != "" {
-				bad(k, "%s", msg)
-			}
-			cfg.Pinned = pinned
-		case "cursor_param":
-			if !decode(v, &cfg.CursorParam) {
-				bad(k, "must be a string (the query parameter carrying the stored cursor; \"\" sends none), got %s", v)
-			}
-		case "new_fields":
-			var s string
-			if !decode(v, &s) || (s != "fail" && s != "ignore") {
-				bad(k, "must be \"fail\" or \"ignore\", got %s", v)
-				break
-			}
-			cfg.IgnoreNewFields = s == "ignore"
-		case recordsize.Key:
-			n, msg := recordsize.Parse(v)
-			if msg != "" {
-				bad(k, "%s", msg)
-			}
-			cfg.MaxRecordBytes = n
-		case "allow_cross_origin_pagination":
-			if !decode(v, &cfg.AllowCrossOrigin) {
-				bad(k, "must be a boolean (true or false), got %s", v)
-			}
-		case "timeout":
-			secs, ok := decodeNumber(v)
-			if !ok || secs <= 0 {
-				bad(k, "must be a positive number of seconds, got %s", v)
-				break
-			}
-			cfg.Timeout = time.Duration(secs * float64(time.Second))
-		case "max_retries":
-			// The old retry knobs: the host maps them onto the resilience
-			// policy (with a deprecation warning). Accepted and otherwise
-			// ignored here: this connector never retries on its own.
-			n, ok := decodeNumber(v)
-			if !ok || n < 0 || n != float64(int64(n)) {
-				bad(k, "must be a non-negative integer, got %s", v)
-			}
-		case "retry_delay":
-			secs, ok := decodeNumber(v)
-			if !ok || secs < 0 {
-				bad(k, "must be a non-negative number of seconds, got %s", v)
-			}
-		default:
-			bad(k, "%s", configkey.Unknown(k, allowedKeys))
 		}
 	}
-	if _, ok := fields["url"]; !ok {
-		bad("url", "is required: the endpoint's absolute URL, e.g. https://api.example.com/v1/items")
+	switch m := strings.ToUpper(strings.TrimSpace(k.Method)); m {
+	case "GET", "POST":
+		cfg.Method = m
+	default:
+		bad("method", "must be GET or POST, got %q", k.Method)
+	}
+	for _, name := range sortedKeys(k.Headers) {
+		s, ok := scalarText(k.Headers[name])
+		if !ok || strings.TrimSpace(name) == "" || strings.ContainsAny(name, " :\r\n") || strings.ContainsAny(s, "\r\n") {
+			bad("headers."+name, "must be a header name mapped to a string, number or boolean on one line")
+			continue
+		}
+		cfg.Headers = append(cfg.Headers, [2]string{name, s})
+		if secretLooking(name) {
+			cfg.Secrets = append(cfg.Secrets, s, credentialOf(s))
+		}
+	}
+	for name, pv := range k.Params {
+		if s, ok := scalarText(pv); ok && secretLooking(name) {
+			cfg.Secrets = append(cfg.Secrets, s)
+		}
+	}
+	if k.Auth != nil {
+		cfg.Auth = k.Auth.authConfig
+		cfg.Secrets = append(cfg.Secrets, k.Auth.secrets...)
+	}
+	if k.CursorParam != nil {
+		cfg.CursorParam = *k.CursorParam
+	}
+	if k.Pagination != nil {
+		errs = append(errs, k.Pagination.apply(&cfg)...)
+	}
+	if strings.TrimSpace(k.StreamName) == "" && k.StreamName != "" {
+		bad("stream_name", "must be a non-empty string, got %q", k.StreamName)
+	}
+	if t := k.Timeout; t != nil {
+		if *t <= 0 {
+			bad("timeout", "must be a positive number of seconds, got %v", float64(*t))
+		} else {
+			cfg.Timeout = time.Duration(float64(*t) * float64(time.Second))
+		}
+	}
+	// max_retries and retry_delay are the old retry knobs: the host maps
+	// them onto the resilience policy (with a deprecation warning).
+	// Accepted and otherwise ignored here: this connector never retries on
+	// its own.
+	if n := k.MaxRetries; n != nil && (*n < 0 || float64(*n) != float64(int64(*n))) {
+		bad("max_retries", "must be a non-negative integer, got %v", float64(*n))
+	}
+	if n := k.RetryDelay; n != nil && *n < 0 {
+		bad("retry_delay", "must be a non-negative number of seconds, got %v", float64(*n))
 	}
 	if cfg.StreamName == "" && cfg.URL != nil {
 		cfg.StreamName = streamNameOf(cfg.URL)
@@ -326,236 +269,272 @@ func streamNameOf(u *url.URL) string {
 	return host
 }
 
-func parseAuth(v json.RawMessage, cfg *config, bad func(key, format string, args ...any)) {
-	var m map[string]json.RawMessage
-	if !decode(v, &m) {
-		bad("auth", "must be a map with a type: basic, digest, bearer, api_key or oauth2, got %s", v)
-		return
-	}
-	a := authConfig{KeyName: "X-API-Key", AuthStyle: "auto"}
-	var typ string
-	if !decode(m["type"], &typ) {
-		bad("auth.type", "is required: basic, digest, bearer, api_key or oauth2")
-		return
-	}
-	switch t := strings.ToLower(strings.TrimSpace(typ)); t {
-	case "oauth2", "oauth2_client_credentials", "client_credentials":
-		a.Type = authOAuth2
-	case authBasic, authDigest, authBearer, authAPIKey:
-		a.Type = t
-	case "apikey", "api-key":
-		a.Type = authAPIKey
-	default:
-		bad("auth.type", "must be basic, digest, bearer, api_key or oauth2, got %q", typ)
-		return
-	}
-	str := func(key string, dst *string, required bool) {
-		raw, ok := m[key]
-		if !ok {
-			if required {
-				bad("auth."+key, "is required for auth type %s", a.Type)
-			}
-			return
-		}
-		if !decode(raw, dst) || (required && *dst == "") {
-			bad("auth."+key, "must be a non-empty string, got %s", raw)
-		}
-	}
-	for _, k := range sortedKeys(m) {
-		if !containsString(allowedAuthKeys[a.Type], k) {
-			bad("auth."+k, "%s (auth type %s)", configkey.Unknown(k, allowedAuthKeys[a.Type]), a.Type)
-		}
-	}
-	switch a.Type {
-	case authBasic, authDigest:
-		str("username", &a.Username, true)
-		str("password", &a.Password, false)
-		cfg.Secrets = append(cfg.Secrets, a.Password)
-	case authBearer:
-		str("token", &a.Token, true)
-		cfg.Secrets = append(cfg.Secrets, a.Token)
-	case authAPIKey:
-		str("key_name", &a.KeyName, false)
-		if a.KeyName == "" {
-			bad("auth.key_name", "must not be empty (the header or query parameter name; default X-API-Key)")
-		}
-		str("key_value", &a.KeyValue, true)
-		var in string
-		str("in", &in, false)
-		switch strings.ToLower(in) {
-		case "", "header":
-		case "query", "query_string", "querystring", "params":
-			a.InQuery = true
-		default:
-			bad("auth.in", "must be header or query, got %q", in)
-		}
-		cfg.Secrets = append(cfg.Secrets, a.KeyValue)
-	case authOAuth2:
-		str("token_url", &a.TokenURL, true)
-		if a.TokenURL != "" {
-			if u, err := url.Parse(a.TokenURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				bad("auth.token_url", "must be an absolute http:// or https:// URL, got %q", a.TokenURL)
-			}
-		}
-		str("client_id", &a.ClientID, true)
-		str("client_secret", &a.ClientSecret, true)
-		cfg.Secrets = append(cfg.Secrets, a.ClientSecret)
-		if raw, ok := m["scopes"]; ok {
-			var list []string
-			var one string
-			switch {
-			case decode(raw, &list):
-				a.Scopes = list
-			case decode(raw, &one):
-				a.Scopes = strings.Fields(one)
-			default:
-				bad("auth.scopes", "must be a list of strings or a space-separated string, got %s", raw)
-			}
-		}
-		if raw, ok := m["endpoint_params"]; ok {
-			var p map[string]any
-			if !decode(raw, &p) {
-				bad("auth.endpoint_params", "must be a map of name to value (e.g. audience), got %s", raw)
-			} else {
-				a.EndpointParams = url.Values{}
-				for _, k := range sortedKeys(p) {
-					s, ok := scalarText(p[k])
-					if !ok {
-						bad("auth.endpoint_params."+k, "must be a string, number or boolean")
-						continue
-					}
-					a.EndpointParams.Set(k, s)
-				}
-			}
-		}
-		str("auth_style", &a.AuthStyle, false)
-		switch a.AuthStyle {
-		case "auto", "header", "params":
-		default:
-			bad("auth.auth_style", "must be auto, header or params, got %q", a.AuthStyle)
-		}
-	}
-	cfg.Auth = a
+// authKey is the auth block: its keys depend on its type.
+type authKey struct {
+	authConfig
+	// secrets are the block's credentials, redacted from messages.
+	secrets []string
 }
 
-// parsePagination reads the pagination block.
-func parsePagination(v json.RawMessage, cfg *config, bad func(key, format string, args ...any)) {
-	var m map[string]json.RawMessage
-	if !decode(v, &m) {
-		bad("pagination", "must be a map (type: none, page, offset, cursor, next_url or link_header), got %s", v)
-		return
+// The auth types' keys.
+type (
+	basicAuth struct {
+		Type     string           `config:"type"`
+		Username string           `config:"username,required,nonempty"`
+		Password sdkconfig.Secret `config:"password"`
 	}
-	p := pagination{PageParam: "page", StartPage: 1, OffsetParam: "offset", TokenParam: "cursor"}
-	typeGiven := false
-	if raw, ok := m["type"]; ok {
-		var t string
-		if !decode(raw, &t) {
-			bad("pagination.type", "must be one of none, page, offset, cursor, next_url, link_header, got %s", raw)
+	bearerAuth struct {
+		Type  string           `config:"type"`
+		Token sdkconfig.Secret `config:"token,required,nonempty"`
+	}
+	apiKeyAuth struct {
+		Type     string           `config:"type"`
+		KeyName  string           `config:"key_name,nonempty" default:"X-API-Key" msg:"must not be empty (the header or query parameter name; default X-API-Key)"`
+		KeyValue sdkconfig.Secret `config:"key_value,required,nonempty"`
+		In       string           `config:"in" doc:"header (the default) or query."`
+	}
+	oauth2Auth struct {
+		Type           string           `config:"type"`
+		TokenURL       string           `config:"token_url,required,nonempty"`
+		ClientID       string           `config:"client_id,required,nonempty"`
+		ClientSecret   sdkconfig.Secret `config:"client_secret,required,nonempty"`
+		Scopes         scopes           `config:"scopes"`
+		EndpointParams map[string]any   `config:"endpoint_params" msg:"must be a map of name to value (e.g. audience)"`
+		AuthStyle      string           `config:"auth_style" default:"auto" enum:"auto,header,params"`
+	}
+)
+
+// UnmarshalConfig reads the block: its type, then that type's keys.
+func (a *authKey) UnmarshalConfig(raw json.RawMessage) error {
+	var head struct {
+		Type *string `json:"type"`
+	}
+	if json.Unmarshal(raw, &head) != nil || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+		return fmt.Errorf("must be a map with a type: basic, digest, bearer, api_key or oauth2, got %s", raw)
+	}
+	if head.Type == nil {
+		return sdkconfig.Errors{{Field: "type", Message: "is required: basic, digest, bearer, api_key or oauth2"}}
+	}
+	typ := *head.Type
+	c := authConfig{KeyName: "X-API-Key", AuthStyle: "auto"}
+	switch t := strings.ToLower(strings.TrimSpace(typ)); t {
+	case "oauth2", "oauth2_client_credentials", "client_credentials":
+		c.Type = authOAuth2
+	case authBasic, authDigest, authBearer, authAPIKey:
+		c.Type = t
+	case "apikey", "api-key":
+		c.Type = authAPIKey
+	default:
+		return sdkconfig.Errors{{Field: "type", Message: fmt.Sprintf("must be basic, digest, bearer, api_key or oauth2, got %q", typ)}}
+	}
+	var errs sdkconfig.Errors
+	decodeAs := func(dst any) {
+		for _, e := range sdkconfig.Decode(raw, dst) {
+			if strings.HasPrefix(e.Message, "unknown key") {
+				e.Message += " (auth type " + c.Type + ")"
+			}
+			errs = append(errs, e)
 		}
-		switch t = strings.ToLower(strings.TrimSpace(t)); t {
-		case pageNone, pagePage, pageOffset, pageCursor, pageNext, pageLink:
-			p.Type = t
-			typeGiven = true
-		case "page_number", "page_increment":
-			p.Type, typeGiven = pagePage, true
-		case "offset_limit", "offset_increment":
-			p.Type, typeGiven = pageOffset, true
-		case "next", "next_link", "url":
-			p.Type, typeGiven = pageNext, true
-		case "link":
-			p.Type, typeGiven = pageLink, true
+	}
+	switch c.Type {
+	case authBasic, authDigest:
+		var k basicAuth
+		decodeAs(&k)
+		c.Username, c.Password = k.Username, k.Password.Value()
+		a.secrets = []string{c.Password}
+	case authBearer:
+		var k bearerAuth
+		decodeAs(&k)
+		c.Token = k.Token.Value()
+		a.secrets = []string{c.Token}
+	case authAPIKey:
+		var k apiKeyAuth
+		decodeAs(&k)
+		c.KeyName, c.KeyValue = k.KeyName, k.KeyValue.Value()
+		switch strings.ToLower(k.In) {
+		case "", "header":
+		case "query", "query_string", "querystring", "params":
+			c.InQuery = true
 		default:
-			bad("pagination.type", "must be one of none, page, offset, cursor, next_url, link_header, got %q", t)
+			errs = append(errs, sdk.FieldError{Field: "in", Message: fmt.Sprintf("must be header or query, got %q", k.In)})
 		}
+		a.secrets = []string{c.KeyValue}
+	case authOAuth2:
+		var k oauth2Auth
+		decodeAs(&k)
+		c.TokenURL, c.ClientID, c.ClientSecret, c.Scopes, c.AuthStyle = k.TokenURL, k.ClientID, k.ClientSecret.Value(), k.Scopes, k.AuthStyle
+		if c.TokenURL != "" {
+			if u, err := url.Parse(c.TokenURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				errs = append(errs, sdk.FieldError{Field: "token_url", Message: fmt.Sprintf("must be an absolute http:// or https:// URL, got %q", c.TokenURL)})
+			}
+		}
+		if k.EndpointParams != nil {
+			c.EndpointParams = url.Values{}
+			for _, name := range sortedKeys(k.EndpointParams) {
+				s, ok := scalarText(k.EndpointParams[name])
+				if !ok {
+					errs = append(errs, sdk.FieldError{Field: "endpoint_params." + name, Message: "must be a string, number or boolean"})
+					continue
+				}
+				c.EndpointParams.Set(name, s)
+			}
+		}
+		a.secrets = []string{c.ClientSecret}
 	}
-	if !typeGiven {
+	if len(errs) > 0 {
+		return errs
+	}
+	a.authConfig = c
+	return nil
+}
+
+// ConfigSchema describes the auth block.
+func (authKey) ConfigSchema() map[string]any {
+	var oneOf []any
+	for _, k := range []any{basicAuth{}, bearerAuth{}, apiKeyAuth{}, oauth2Auth{}} {
+		var s map[string]any
+		_ = json.Unmarshal(sdkconfig.Schema(k), &s)
+		delete(s, "$schema")
+		oneOf = append(oneOf, s)
+	}
+	return map[string]any{"type": "object", "required": []string{"type"}, "oneOf": oneOf}
+}
+
+// scopes is oauth2's scopes: a list, or a space-separated string.
+type scopes []string
+
+// UnmarshalConfig reads a list of strings or a space-separated string.
+func (s *scopes) UnmarshalConfig(raw json.RawMessage) error {
+	var list []string
+	var one string
+	switch {
+	case json.Unmarshal(raw, &list) == nil && list != nil:
+		*s = list
+	case json.Unmarshal(raw, &one) == nil:
+		*s = strings.Fields(one)
+	default:
+		return fmt.Errorf("must be a list of strings or a space-separated string, got %s", raw)
+	}
+	return nil
+}
+
+// ConfigSchema describes the scopes.
+func (scopes) ConfigSchema() map[string]any {
+	return map[string]any{"oneOf": []any{map[string]any{"type": "string"}, map[string]any{"type": "array", "items": map[string]any{"type": "string"}}}}
+}
+
+// pageType is a pagination type, read from its name or an old alias.
+type pageType string
+
+// UnmarshalConfig reads the type.
+func (p *pageType) UnmarshalConfig(raw json.RawMessage) error {
+	var t string
+	if json.Unmarshal(raw, &t) != nil {
+		return fmt.Errorf("must be one of none, page, offset, cursor, next_url, link_header, got %s", raw)
+	}
+	switch t = strings.ToLower(strings.TrimSpace(t)); t {
+	case pageNone, pagePage, pageOffset, pageCursor, pageNext, pageLink:
+		*p = pageType(t)
+	case "page_number", "page_increment":
+		*p = pagePage
+	case "offset_limit", "offset_increment":
+		*p = pageOffset
+	case "next", "next_link", "url":
+		*p = pageNext
+	case "link":
+		*p = pageLink
+	default:
+		return fmt.Errorf("must be one of none, page, offset, cursor, next_url, link_header, got %q", t)
+	}
+	return nil
+}
+
+// ConfigSchema describes the type.
+func (pageType) ConfigSchema() map[string]any {
+	return map[string]any{"type": "string", "enum": []string{pageNone, pagePage, pageOffset, pageCursor, pageNext, pageLink}}
+}
+
+// dotPath is a dot path key such as data.items.
+type dotPath path_
+
+// UnmarshalConfig reads a dot path; "" and "$" are the body itself.
+func (d *dotPath) UnmarshalConfig(raw json.RawMessage) error {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return fmt.Errorf("must be a dot path string such as \"data.items\", got %s", raw)
+	}
+	p, ok := parsePath(s)
+	if !ok {
+		return fmt.Errorf("must be a dot path such as \"data.items\" or \"results.0.rows\" (no empty segments), got %q", s)
+	}
+	*d = dotPath(p)
+	return nil
+}
+
+// ConfigSchema describes a dot path.
+func (dotPath) ConfigSchema() map[string]any { return map[string]any{"type": "string"} }
+
+// columns is the schema key: explicit column types.
+type columns map[string]colType
+
+// UnmarshalConfig reads the column types; see parseColumns.
+func (c *columns) UnmarshalConfig(raw json.RawMessage) error {
+	return sdkconfig.Parsed((*map[string]colType)(c), raw, parseColumns)
+}
+
+// ConfigSchema describes the column types.
+func (columns) ConfigSchema() map[string]any {
+	return map[string]any{"oneOf": []any{map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}}, map[string]any{"type": "array"}}}
+}
+
+// apply sets cfg's pagination from the block; it returns the problems
+// that span its keys.
+func (k *paginationKeys) apply(cfg *config) []sdk.FieldError {
+	var errs []sdk.FieldError
+	p := pagination{Type: string(k.Type), PageParam: k.PageParam, StartPage: k.StartPage, PageSize: k.PageSize, OffsetParam: k.OffsetParam,
+		StartOffset: k.StartOffset, TokenParam: k.TokenParam, MaxPages: k.MaxPages}
+	if p.Type == "" {
 		// The old connector's pagination block had no type: page numbers.
 		p.Type = pagePage
 	}
-	str := func(key string, dst *string) {
-		if raw, ok := m[key]; ok && (!decode(raw, dst) || *dst == "") {
-			bad("pagination."+key, "must be a non-empty string, got %s", raw)
+	for key, d := range map[string]*dotPath{"next_token_path": k.NextTokenPath, "next_url_path": k.NextURLPath, "total_path": k.TotalPath} {
+		if d != nil && len(d.Parts) == 0 {
+			errs = append(errs, sdk.FieldError{Field: "pagination." + key, Message: fmt.Sprintf("must be a non-empty dot path such as \"meta.next\", got %q", d.Text)})
 		}
 	}
-	integer := func(key string, dst *int64, min int64) {
-		raw, ok := m[key]
-		if !ok {
-			return
-		}
-		var f float64
-		if !decode(raw, &f) || f != float64(int64(f)) || int64(f) < min {
-			bad("pagination."+key, "must be an integer of at least %d, got %s", min, raw)
-			return
-		}
-		*dst = int64(f)
-	}
-	pathKey := func(key string, dst *path_) {
-		raw, ok := m[key]
-		if !ok {
-			return
-		}
-		var s string
-		if !decode(raw, &s) {
-			bad("pagination."+key, "must be a dot path string, got %s", raw)
-			return
-		}
-		pp, ok := parsePath(s)
-		if !ok || len(pp.Parts) == 0 {
-			bad("pagination."+key, "must be a non-empty dot path such as \"meta.next\", got %q", s)
-			return
-		}
-		*dst = pp
-	}
-	str("page_param", &p.PageParam)
-	integer("start_page", &p.StartPage, 0)
-	str("size_param", &p.SizeParam)
-	integer("page_size", &p.PageSize, 1)
-	str("offset_param", &p.OffsetParam)
-	if _, ok := m["limit_param"]; ok {
-		str("limit_param", &p.SizeParam)
-	}
-	integer("start_offset", &p.StartOffset, 0)
-	str("token_param", &p.TokenParam)
-	pathKey("next_token_path", &p.NextTokenPath)
-	pathKey("next_url_path", &p.NextURLPath)
-	pathKey("total_path", &p.TotalPath)
-	integer("max_pages", &p.MaxPages, 1)
-	if raw, ok := m["cursor_param"]; ok && !decode(raw, &cfg.CursorParam) {
-		bad("pagination.cursor_param", "must be a string (the query parameter carrying the stored incremental cursor), got %s", raw)
-	}
-	for _, k := range sortedKeys(m) {
-		if !containsString(allowedPaginationKeys, k) {
-			bad("pagination."+k, "%s", configkey.Unknown(k, allowedPaginationKeys))
+	for dst, d := range map[*path_]*dotPath{&p.NextTokenPath: k.NextTokenPath, &p.NextURLPath: k.NextURLPath, &p.TotalPath: k.TotalPath} {
+		if d != nil {
+			*dst = path_(*d)
 		}
 	}
-	if _, ok := m["size_param"]; !ok {
-		if _, ok := m["limit_param"]; !ok {
-			switch p.Type {
-			case pagePage:
-				if p.PageSize > 0 {
-					p.SizeParam = "page_size"
-				}
-			case pageOffset:
-				p.SizeParam = "limit"
-			}
-		}
+	switch {
+	case k.SizeParam != nil:
+		p.SizeParam = *k.SizeParam
+	case k.LimitParam != nil:
+		p.SizeParam = *k.LimitParam
+	case p.Type == pagePage && p.PageSize > 0:
+		p.SizeParam = "page_size"
+	case p.Type == pageOffset:
+		p.SizeParam = "limit"
 	}
-	if p.SizeParam != "" && p.PageSize == 0 && p.Type != pageOffset {
-		if _, given := m["size_param"]; given {
-			bad("pagination.page_size", "is required when size_param is set (the value sent as %q)", p.SizeParam)
-		}
+	if k.SizeParam != nil && p.PageSize == 0 && p.Type != pageOffset {
+		errs = append(errs, sdk.FieldError{Field: "pagination.page_size", Message: fmt.Sprintf("is required when size_param is set (the value sent as %q)", p.SizeParam)})
 	}
 	switch p.Type {
 	case pageCursor:
 		if len(p.NextTokenPath.Parts) == 0 {
-			bad("pagination.next_token_path", "is required for pagination type cursor: the dot path of the next-page token in the response body, e.g. \"meta.next_cursor\"")
+			errs = append(errs, sdk.FieldError{Field: "pagination.next_token_path", Message: "is required for pagination type cursor: the dot path of the next-page token in the response body, e.g. \"meta.next_cursor\""})
 		}
 	case pageNext:
 		if len(p.NextURLPath.Parts) == 0 {
 			p.NextURLPath, _ = parsePath("next")
 		}
 	}
+	if k.CursorParam != nil {
+		cfg.CursorParam = *k.CursorParam
+	}
 	cfg.Pagination = p
+	return errs
 }
 
 // parseColumns reads explicit column types: a map name → type or a list of
@@ -563,7 +542,7 @@ func parsePagination(v json.RawMessage, cfg *config, bad func(key, format string
 func parseColumns(v json.RawMessage) (map[string]colType, string) {
 	out := map[string]colType{}
 	var asMap map[string]string
-	if decode(v, &asMap) {
+	if strict(v, &asMap) {
 		for _, n := range sortedKeys(asMap) {
 			t, ok := parseTypeName(asMap[n])
 			if !ok {
@@ -574,7 +553,7 @@ func parseColumns(v json.RawMessage) (map[string]colType, string) {
 		return out, ""
 	}
 	var asList []map[string]string
-	if !decode(v, &asList) {
+	if !strict(v, &asList) {
 		return nil, "must be a map of column name to type, or a list of {name, type}"
 	}
 	for i, e := range asList {
@@ -596,35 +575,9 @@ func parseColumns(v json.RawMessage) (map[string]colType, string) {
 	return out, ""
 }
 
-func nonEmpty(raw json.RawMessage) []byte {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return []byte("{}")
-	}
-	return raw
-}
-
-// decode unmarshals v into dst strictly (a JSON null or absent value is
-// refused).
-func decode(v json.RawMessage, dst any) bool {
-	if len(v) == 0 || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
-		return false
-	}
-	return json.Unmarshal(v, dst) == nil
-}
-
-// decodeNumber reads a number, or a number written as a string ("30"), as
-// the old connector accepted for its retry keys.
-func decodeNumber(v json.RawMessage) (float64, bool) {
-	var f float64
-	if decode(v, &f) {
-		return f, true
-	}
-	var s string
-	if !decode(v, &s) {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	return f, err == nil
+// strict unmarshals v into dst, refusing a JSON null.
+func strict(v json.RawMessage, dst any) bool {
+	return !bytes.Equal(bytes.TrimSpace(v), []byte("null")) && json.Unmarshal(v, dst) == nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -634,15 +587,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // scalarText renders a JSON scalar as a parameter or header value.

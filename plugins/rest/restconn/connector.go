@@ -69,7 +69,7 @@ func (c *Connector) Spec() sdk.Spec {
 	return sdk.Spec{
 		Name:            "rest",
 		Version:         "0.1.0",
-		ConfigSchema:    json.RawMessage(configSchema),
+		ConfigSchema:    configSchema,
 		ResilienceClass: sdk.ResilienceNetwork,
 		Incremental:     true,
 		Discover:        true,

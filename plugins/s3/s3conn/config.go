@@ -2,15 +2,13 @@ package s3conn
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/url"
 	"path"
-	"sort"
 	"strings"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/coltype"
-	"github.com/sqlflow/sqlflow-host/sdk/configkey"
+	sdkconfig "github.com/sqlflow/sqlflow-host/sdk/config"
 	"github.com/sqlflow/sqlflow-host/sdk/recordsize"
 )
 
@@ -48,85 +46,59 @@ type config struct {
 	MaxRecordBytes int64
 }
 
-var allowedKeys = []string{
-	"bucket", "uri", "key", "path_prefix", "region", "access_key_id", "secret_access_key",
-	"session_token", "endpoint_url", "path_style", "file_format", "format", "csv_delimiter",
-	"csv_header", "max_files_per_run",
-	"compression", "csv_infer_types", "csv_columns", "csv_sample_rows", "infer_decimals", "csv_null_values", "sub_microsecond", "max_record_bytes",
+// keys declares the configuration as the user writes it; parseConfig
+// turns it into a config.
+type keys struct {
+	Bucket          string                 `config:"bucket" doc:"The bucket (or give uri)."`
+	URI             string                 `config:"uri" doc:"s3://bucket/prefix-or-key."`
+	Key             string                 `config:"key" doc:"Source: one object key."`
+	Prefix          string                 `config:"path_prefix" doc:"Source: read the objects under it. Destination: datasets are written under <path_prefix>/<target>/."`
+	Region          string                 `config:"region" default:"us-east-1"`
+	AccessKeyID     string                 `config:"access_key_id"`
+	SecretAccessKey sdkconfig.Secret       `config:"secret_access_key"`
+	SessionToken    sdkconfig.Secret       `config:"session_token"`
+	EndpointURL     string                 `config:"endpoint_url" doc:"For S3-compatible servers, e.g. http://127.0.0.1:9000."`
+	PathStyle       *bool                  `config:"path_style" doc:"Path-style addressing; default true when endpoint_url is set."`
+	Format          string                 `config:"file_format" alias:"format" default:"auto" enum:"csv,json,jsonl,parquet,auto"`
+	Delimiter       string                 `config:"csv_delimiter" default:","`
+	Header          bool                   `config:"csv_header" default:"true"`
+	MaxFiles        int                    `config:"max_files_per_run" min:"1"`
+	Compression     string                 `config:"compression" default:"auto" doc:"Source: gzip'd csv/jsonl objects; auto: by the .gz extension."`
+	InferTypes      bool                   `config:"csv_infer_types" default:"true" doc:"Source: infer csv column types (int64, decimal, float64, bool, date, timestamp, string) from a sample of the first object; false reads every column as a string."`
+	Columns         coltype.Columns        `config:"csv_columns"`
+	SampleRows      int                    `config:"csv_sample_rows" default:"1000" min:"1" doc:"Source: rows of the first csv object sampled to infer types."`
+	InferDecimals   bool                   `config:"infer_decimals" default:"true" doc:"Source: infer decimal(38,s) for a csv column, or a jsonl number field, whose values all have s fraction digits (12.50); false infers float64. See docs/types.md."`
+	NullValues      []string               `config:"csv_null_values" default:"[\"\"]" doc:"Source: csv fields read as null, e.g. [\"\\N\", \"\"] for psql exports." msg:"must be a list of strings (the fields read as null, e.g. [\"\\N\", \"\"])"`
+	SubMicro        coltype.SubMicrosecond `config:"sub_microsecond" default:"error"`
+	MaxRecord       recordsize.Bytes       `config:"max_record_bytes" default:"67108864"`
 }
 
-const configSchema = `{
-  "$schema": "https://json-schema.org/draft/2020-12/schema",
-  "type": "object",
-  "additionalProperties": false,
-  "properties": {
-    "bucket": {"type": "string", "description": "The bucket (or give uri)."},
-    "uri": {"type": "string", "description": "s3://bucket/prefix-or-key."},
-    "key": {"type": "string", "description": "Source: one object key."},
-    "path_prefix": {"type": "string", "description": "Source: read the objects under it. Destination: datasets are written under <path_prefix>/<target>/."},
-    "region": {"type": "string", "default": "us-east-1"},
-    "access_key_id": {"type": "string"},
-    "secret_access_key": {"type": "string"},
-    "session_token": {"type": "string"},
-    "endpoint_url": {"type": "string", "description": "For S3-compatible servers, e.g. http://127.0.0.1:9000."},
-    "path_style": {"type": "boolean", "description": "Path-style addressing; default true when endpoint_url is set."},
-    "file_format": {"enum": ["csv", "json", "jsonl", "parquet", "auto"], "default": "auto"},
-    "format": {"enum": ["csv", "json", "jsonl", "parquet", "auto"], "description": "Alias of file_format."},
-    "csv_delimiter": {"type": "string", "default": ","},
-    "csv_header": {"type": "boolean", "default": true},
-    "max_files_per_run": {"type": "integer", "minimum": 1},
-    "compression": {"enum": ["auto", "gzip", "none"], "default": "auto", "description": "Source: gzip'd csv/jsonl objects; auto: by the .gz extension."},
-    "csv_infer_types": {"type": "boolean", "default": true, "description": "Source: infer csv column types (int64, decimal, float64, bool, date, timestamp, string) from a sample of the first object; false reads every column as a string."},
-    "csv_columns": {"description": "Source: explicit csv column types overriding inference, a map of column name to type (decimal(p,s) included) or a list of {name, type}.", "oneOf": [{"type": "object", "additionalProperties": ` + coltype.TypeSchema + `}, {"type": "array"}]},
-    "infer_decimals": {"type": "boolean", "default": true, "description": "Source: infer decimal(38,s) for a csv column, or a jsonl number field, whose values all have s fraction digits (12.50); false infers float64. See docs/types.md."},
-    "sub_microsecond": {"type": "string", "enum": ["error", "truncate"], "default": "error", "description": "Source: a csv timestamp with non-zero digits below the microsecond: error (naming its line and column) or truncate (drop them)."},
-    "csv_null_values": {"type": "array", "items": {"type": "string"}, "default": [""], "description": "Source: csv fields read as null, e.g. [\"\\N\", \"\"] for psql exports."},
-    "csv_sample_rows": {"type": "integer", "minimum": 1, "default": 1000, "description": "Source: rows of the first csv object sampled to infer types."},
-    "max_record_bytes": {"type": "integer", "minimum": 1024, "maximum": 1073741824, "default": 67108864, "description": "Source: the most bytes one csv record or jsonl line may take; a longer one fails the read, naming the object and line."}
-  }
-}`
+// configSchema is the JSON Schema of the configuration, reported in Spec.
+var configSchema = sdkconfig.Schema(keys{})
 
 // parseConfig validates raw; problems are field errors.
 func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
-	cfg := config{Region: "us-east-1", Format: "auto", Delimiter: ',', Header: true, Compression: "auto", InferTypes: true, InferDecimals: true, NullValues: []string{""}, SampleRows: defaultSampleRows, MaxRecordBytes: recordsize.Default}
-	var errs []sdk.FieldError
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, sdk.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	var k keys
+	errs := sdkconfig.Errors(sdkconfig.Decode(raw, &k))
+	bad := errs.Addf
+	cfg := config{
+		Bucket: k.Bucket, Key: k.Key, Prefix: strings.TrimPrefix(k.Prefix, "/"), Region: k.Region,
+		AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey.Value(), SessionToken: k.SessionToken.Value(),
+		EndpointURL: k.EndpointURL, Format: k.Format, Delimiter: ',', Header: k.Header, MaxFiles: k.MaxFiles,
+		Compression: k.Compression, InferTypes: k.InferTypes, Types: k.Columns, SampleRows: k.SampleRows,
+		InferDecimals: k.InferDecimals, NullValues: k.NullValues,
+		Parse: coltype.ParseOptions{TruncateTimestamps: bool(k.SubMicro)}, MaxRecordBytes: int64(k.MaxRecord),
 	}
-	var m map[string]json.RawMessage
-	if len(raw) == 0 {
-		raw = json.RawMessage("{}")
+	switch c := strings.ToLower(k.Compression); c {
+	case "auto", "gzip", "none":
+		cfg.Compression = c
+	default:
+		bad("compression", "must be auto (gzip when the key ends in .gz), gzip or none, got %q", k.Compression)
 	}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return cfg, []sdk.FieldError{{Message: "the configuration must be a JSON object: " + err.Error()}}
+	if cfg.Format == "json" {
+		cfg.Format = "jsonl"
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	str := func(k string) string {
-		var s string
-		if v, ok := m[k]; ok {
-			if err := json.Unmarshal(v, &s); err != nil {
-				bad(k, "must be a string")
-			}
-		}
-		return s
-	}
-	allowed := map[string]bool{}
-	for _, k := range allowedKeys {
-		allowed[k] = true
-	}
-	for _, k := range keys {
-		if !allowed[k] {
-			bad(k, "%s", configkey.Unknown(k, allowedKeys))
-		}
-	}
-	cfg.Bucket = str("bucket")
-	cfg.Key = str("key")
-	cfg.Prefix = strings.TrimPrefix(str("path_prefix"), "/")
-	if u := str("uri"); u != "" {
+	if u := k.URI; u != "" {
 		pu, err := url.Parse(u)
 		switch {
 		case err != nil || pu.Scheme != "s3" || pu.Host == "":
@@ -145,65 +117,30 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 		}
 	}
 	if cfg.Bucket == "" {
-		if _, ok := m["uri"]; !ok {
+		if k.URI == "" {
 			bad("bucket", "is required: give bucket (with path_prefix or key) or uri (s3://bucket/prefix)")
 		} else if len(errs) == 0 {
 			bad("uri", "names no bucket")
 		}
 	}
-	if r := str("region"); r != "" {
-		cfg.Region = r
-	}
-	cfg.AccessKeyID = str("access_key_id")
-	cfg.SecretAccessKey = str("secret_access_key")
-	cfg.SessionToken = str("session_token")
 	if (cfg.AccessKeyID == "") != (cfg.SecretAccessKey == "") {
 		bad("secret_access_key", "access_key_id and secret_access_key go together: give both or neither (then the default AWS credential chain is used)")
 	}
-	if e := str("endpoint_url"); e != "" {
+	if e := cfg.EndpointURL; e != "" {
 		pu, err := url.Parse(e)
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
 			bad("endpoint_url", "must be an http(s) URL such as http://127.0.0.1:9000, got %q", e)
 		}
-		cfg.EndpointURL = e
 		cfg.PathStyle = true
 	}
-	if v, ok := m["path_style"]; ok {
-		if err := json.Unmarshal(v, &cfg.PathStyle); err != nil {
-			bad("path_style", "must be true or false")
-		}
+	if k.PathStyle != nil {
+		cfg.PathStyle = *k.PathStyle
 	}
-	for _, k := range []string{"format", "file_format"} {
-		if f := str(k); f != "" {
-			switch f {
-			case "csv", "jsonl", "parquet", "auto":
-				cfg.Format = f
-			case "json":
-				cfg.Format = "jsonl"
-			default:
-				bad(k, "must be csv, json, jsonl, parquet or auto, got %q", f)
-			}
-		}
+	if d := []rune(k.Delimiter); len(d) != 1 || d[0] == '"' || d[0] == '\n' || d[0] == '\r' {
+		bad("csv_delimiter", "must be one character other than a quote or a line break")
+	} else {
+		cfg.Delimiter = d[0]
 	}
-	if _, ok := m["csv_delimiter"]; ok {
-		d := []rune(str("csv_delimiter"))
-		if len(d) != 1 || d[0] == '"' || d[0] == '\n' || d[0] == '\r' {
-			bad("csv_delimiter", "must be one character other than a quote or a line break")
-		} else {
-			cfg.Delimiter = d[0]
-		}
-	}
-	if v, ok := m["csv_header"]; ok {
-		if err := json.Unmarshal(v, &cfg.Header); err != nil {
-			bad("csv_header", "must be true or false")
-		}
-	}
-	if v, ok := m["max_files_per_run"]; ok {
-		if err := json.Unmarshal(v, &cfg.MaxFiles); err != nil || cfg.MaxFiles < 1 {
-			bad("max_files_per_run", "must be a positive integer")
-		}
-	}
-	parseSourceConfig(m, &cfg, bad)
 	return cfg, errs
 }
 

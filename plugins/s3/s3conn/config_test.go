@@ -18,6 +18,8 @@ func TestParseConfig(t *testing.T) {
 		{raw: `{"bucket": "b", "path_prefix": "/x", "format": "json"}`, bucket: "b", prefix: "x", format: "jsonl"},
 		{raw: `{"bucket": "b", "endpoint_url": "http://127.0.0.1:9000"}`, bucket: "b", format: "auto", pathStyle: true},
 		{raw: `{"bucket": "b", "endpoint_url": "http://127.0.0.1:9000", "path_style": false}`, bucket: "b", format: "auto"},
+		{raw: `{"bucket": "b", "compression": "GZIP"}`, bucket: "b", format: "auto"},
+		{raw: `{"bucket": "b", "compression": "zip"}`, hasErrors: true},
 		{raw: `{"uri": "s3://a/x", "bucket": "b"}`, hasErrors: true},
 		{raw: `{"bucket": "b", "csv_delimiter": "\""}`, hasErrors: true},
 		{raw: `{"bucket": "b", "csv_header": "yes"}`, hasErrors: true},

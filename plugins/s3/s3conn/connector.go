@@ -45,7 +45,7 @@ func (c *Connector) Spec() sdk.Spec {
 	return sdk.Spec{
 		Name:            "s3",
 		Version:         "0.1.0",
-		ConfigSchema:    json.RawMessage(configSchema),
+		ConfigSchema:    configSchema,
 		ResilienceClass: sdk.ResilienceNetwork,
 		Discover:        true,
 		Incremental:     true,

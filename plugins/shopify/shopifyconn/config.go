@@ -1,18 +1,17 @@
 package shopifyconn
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
-	"sort"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/sqlflow/sqlflow-host/sdk"
-	"github.com/sqlflow/sqlflow-host/sdk/configkey"
+	sdkconfig "github.com/sqlflow/sqlflow-host/sdk/config"
 	"github.com/sqlflow/sqlflow-host/sdk/webhookinbox"
 )
 
@@ -53,9 +52,24 @@ type config struct {
 	Webhooks *webhookinbox.Settings
 }
 
-var allowedKeys = []string{
-	"shop_domain", "access_token", "api_version", "api", "streams", "objects", "page_size", "child_page_size",
-	"since_id", "incremental_overlap", "metafields_owner", "endpoint", "timeout", "max_retries", "retry_delay", "webhooks",
+// keys declares the configuration as the user writes it; parseConfig
+// turns it into a config.
+type keys struct {
+	Shop          shopDomain                `config:"shop_domain,required" doc:"the shop's name (my-shop) or its my-shop.myshopify.com domain"`
+	Token         sdkconfig.Secret          `config:"access_token,required" doc:"the Admin API access token of the shop's custom app (shpat_…); keep it in an environment variable, e.g. access_token: ${SHOPIFY_ACCESS_TOKEN}"`
+	APIVersion    string                    `config:"api_version" default:"2025-01" doc:"A Shopify API version (YYYY-01, -04, -07 or -10) or unstable."`
+	API           string                    `config:"api" default:"graphql" doc:"graphql (the default) or rest."`
+	Streams       *streamList               `config:"streams" alias:"objects" doc:"The objects to offer as streams (a list, or a comma-separated string); all when left out."`
+	PageSize      *sdkconfig.Number         `config:"page_size" doc:"Objects per request, 1 to 250 (default 250)."`
+	ChildPageSize *sdkconfig.Number         `config:"child_page_size" doc:"An order's transactions, refunds or fulfillments per request, 1 to 250 (default 50)."`
+	SinceID       *sdkconfig.Number         `config:"since_id" doc:"Read only objects with a larger id."`
+	Overlap       *sdkconfig.Number         `config:"incremental_overlap" doc:"Seconds an incremental read goes back behind its cursor (default 300)."`
+	Owner         string                    `config:"metafields_owner" default:"shop" doc:"shop, products, customers, orders or collections."`
+	Endpoint      string                    `config:"endpoint" doc:"A scheme and host such as http://127.0.0.1:8080 that requests go to instead of the shop (tests)."`
+	Timeout       *sdkconfig.Number         `config:"timeout" doc:"Seconds per HTTP request (default 30)."`
+	MaxRetries    *sdkconfig.Number         `config:"max_retries" doc:"The old connector's retry knob, mapped by the host onto its resilience policy; ignored here."`
+	RetryDelay    *sdkconfig.Number         `config:"retry_delay" doc:"The old connector's retry knob, mapped by the host onto its resilience policy; ignored here."`
+	Webhooks      *webhookinbox.ConfigBlock `config:"webhooks" doc:"Shopify webhooks received by sqlflow-host serve: secret, topics and inbox; adds the webhook_events stream."`
 }
 
 var (
@@ -63,187 +77,134 @@ var (
 	apiVersionRe = regexp.MustCompile(`^(\d{4}-(01|04|07|10)|unstable)$`)
 )
 
+// shopDomain is shop_domain as normalizeShop reads it.
+type shopDomain string
+
+// UnmarshalConfig reads a shop's name or domain.
+func (s *shopDomain) UnmarshalConfig(raw json.RawMessage) error {
+	var v string
+	if json.Unmarshal(raw, &v) != nil {
+		return errors.New("must be a string")
+	}
+	shop, msg := normalizeShop(v)
+	if msg != "" {
+		return errors.New(msg)
+	}
+	*s = shopDomain(shop)
+	return nil
+}
+
+// ConfigSchema describes shop_domain.
+func (shopDomain) ConfigSchema() map[string]any { return map[string]any{"type": "string"} }
+
+// streamList is the streams key: object names, as a list or a
+// comma-separated string, lower-cased.
+type streamList []string
+
+// UnmarshalConfig reads the names and checks each is an object.
+func (l *streamList) UnmarshalConfig(raw json.RawMessage) error {
+	var list []string
+	if err := json.Unmarshal(raw, &list); err != nil {
+		var one string
+		if json.Unmarshal(raw, &one) != nil {
+			return errors.New("must be a list of object names")
+		}
+		for _, p := range strings.Split(one, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				list = append(list, p)
+			}
+		}
+	}
+	if len(list) == 0 {
+		return errors.New("lists no object; leave it out to offer every object")
+	}
+	known := streamNames()
+	var errs sdkconfig.Errors
+	for i, name := range list {
+		name = strings.ToLower(strings.TrimSpace(name))
+		list[i] = name
+		if !slices.Contains(known, name) {
+			errs = append(errs, sdk.FieldError{Field: fmt.Sprintf("[%d]", i), Message: fmt.Sprintf("unknown object %q; the objects are %s", name, strings.Join(known, ", "))})
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	*l = list
+	return nil
+}
+
+// ConfigSchema describes the streams key.
+func (streamList) ConfigSchema() map[string]any {
+	return map[string]any{"oneOf": []any{map[string]any{"type": "string"}, map[string]any{"type": "array", "items": map[string]any{"enum": streamNames()}}}}
+}
+
+// configSchema is the JSON Schema of the configuration, reported in Spec.
+var configSchema = sdkconfig.Schema(keys{})
+
 // parseConfig validates raw; every problem comes back as a field error.
 func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
-	cfg := config{APIVersion: DefaultAPIVersion, PageSize: defaultPageSize, ChildPageSize: defaultChildPageSize,
+	var k keys
+	errs := sdkconfig.Errors((sdkconfig.Decoder{Name: "shopify"}).Decode(raw, &k))
+	fail := errs.Addf
+	cfg := config{Shop: string(k.Shop), Token: strings.TrimSpace(k.Token.Value()), APIVersion: DefaultAPIVersion, PageSize: defaultPageSize, ChildPageSize: defaultChildPageSize,
 		Overlap: defaultOverlap, Owner: "shop", Timeout: defaultTimeout}
-	var fields map[string]json.RawMessage
-	if len(bytes.TrimSpace(raw)) == 0 {
-		raw = json.RawMessage(`{}`)
+	if cfg.Shop != "" {
+		cfg.Base = "https://" + cfg.Shop
 	}
-	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-		return cfg, []sdk.FieldError{{Message: "the shopify configuration must be a JSON object with at least shop_domain and access_token"}}
+	if k.Streams != nil {
+		cfg.Streams = *k.Streams
 	}
-	var errs []sdk.FieldError
-	fail := func(field, format string, args ...any) {
-		errs = append(errs, sdk.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	if k.Webhooks != nil {
+		cfg.Webhooks = &k.Webhooks.Settings
 	}
-	// A key set to null is the same as leaving it out.
-	for k, v := range fields {
-		if string(bytes.TrimSpace(v)) == "null" {
-			delete(fields, k)
-		}
-	}
-	names := make([]string, 0, len(fields))
-	for k := range fields {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		if !contains(allowedKeys, k) {
-			fail(k, "%s", configkey.Unknown(k, allowedKeys))
-		}
-	}
-	str := func(k string) (string, bool) {
-		v, ok := fields[k]
-		if !ok {
-			return "", false
-		}
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			fail(k, "must be a string")
-			return "", false
-		}
-		return strings.TrimSpace(s), true
-	}
-	num := func(k string) (float64, bool) {
-		v, ok := fields[k]
-		if !ok {
-			return 0, false
-		}
-		var f float64
-		if err := json.Unmarshal(v, &f); err != nil {
-			// A number written as a string ("30") is accepted too.
-			var s string
-			if json.Unmarshal(v, &s) == nil {
-				if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
-					return f, true
-				}
-			}
-			fail(k, "must be a number")
-			return 0, false
-		}
-		return f, true
-	}
-	intIn := func(k string, lo, hi int) (int, bool) {
-		f, ok := num(k)
-		if !ok {
-			return 0, false
-		}
-		if f != float64(int64(f)) || f < float64(lo) || f > float64(hi) {
-			fail(k, "must be a whole number from %d to %d, not %v", lo, hi, f)
-			return 0, false
-		}
-		return int(f), true
-	}
-
-	if v, ok := fields["webhooks"]; ok {
-		wh, werrs := webhookinbox.ParseSettings(v, "webhooks")
-		errs = append(errs, werrs...)
-		cfg.Webhooks = &wh
-	}
-
-	// shop_domain
-	if s, ok := str("shop_domain"); ok {
-		if shop, msg := normalizeShop(s); msg != "" {
-			fail("shop_domain", "%s", msg)
-		} else {
-			cfg.Shop = shop
-			cfg.Base = "https://" + shop
-		}
-	} else if _, present := fields["shop_domain"]; !present {
-		fail("shop_domain", "is required: the shop's name (my-shop) or its my-shop.myshopify.com domain")
-	}
-	// access_token
-	if s, ok := str("access_token"); ok && s != "" {
-		cfg.Token = s
-	} else if _, present := fields["access_token"]; !present || ok {
+	if cfg.Token == "" && !missing(errs, "access_token") {
 		fail("access_token", "is required: the Admin API access token of the shop's custom app (shpat_…); keep it in an environment variable, e.g. access_token: ${SHOPIFY_ACCESS_TOKEN}")
 	}
-	if s, ok := str("api_version"); ok {
-		if !apiVersionRe.MatchString(s) {
-			fail("api_version", "must be a Shopify API version such as %s (YYYY-01, -04, -07 or -10) or unstable, not %q", DefaultAPIVersion, s)
+	if s := strings.TrimSpace(k.APIVersion); !apiVersionRe.MatchString(s) {
+		fail("api_version", "must be a Shopify API version such as %s (YYYY-01, -04, -07 or -10) or unstable, not %q", DefaultAPIVersion, s)
+	} else {
+		cfg.APIVersion = s
+	}
+	switch s := strings.TrimSpace(k.API); strings.ToLower(s) {
+	case "graphql", "":
+	case "rest":
+		cfg.REST = true
+	default:
+		fail("api", "must be graphql (the default) or rest, not %q", s)
+	}
+	intIn := func(key string, n *sdkconfig.Number, lo, hi int, dst *int) {
+		if n == nil {
+			return
+		}
+		if f := float64(*n); f != float64(int64(f)) || f < float64(lo) || f > float64(hi) {
+			fail(key, "must be a whole number from %d to %d, not %v", lo, hi, f)
 		} else {
-			cfg.APIVersion = s
+			*dst = int(f)
 		}
 	}
-	if s, ok := str("api"); ok {
-		switch strings.ToLower(s) {
-		case "graphql", "":
-		case "rest":
-			cfg.REST = true
-		default:
-			fail("api", "must be graphql (the default) or rest, not %q", s)
-		}
-	}
-	// streams / objects
-	streamKey := ""
-	for _, k := range []string{"streams", "objects"} {
-		if _, ok := fields[k]; ok {
-			if streamKey != "" {
-				fail(k, "give either streams or objects (they are the same key), not both")
-				continue
-			}
-			streamKey = k
-		}
-	}
-	if streamKey != "" {
-		var list []string
-		v := fields[streamKey]
-		if err := json.Unmarshal(v, &list); err != nil {
-			var one string
-			if json.Unmarshal(v, &one) != nil {
-				fail(streamKey, "must be a list of object names")
-			} else {
-				for _, p := range strings.Split(one, ",") {
-					if p = strings.TrimSpace(p); p != "" {
-						list = append(list, p)
-					}
-				}
-			}
-		}
-		known := streamNames()
-		for i, name := range list {
-			name = strings.ToLower(strings.TrimSpace(name))
-			list[i] = name
-			if !contains(known, name) {
-				fail(fmt.Sprintf("%s[%d]", streamKey, i), "unknown object %q; the objects are %s", name, strings.Join(known, ", "))
-			}
-		}
-		if len(list) == 0 && streamKey != "" {
-			fail(streamKey, "lists no object; leave it out to offer every object")
-		}
-		cfg.Streams = list
-	}
-	if n, ok := intIn("page_size", 1, maxPageSize); ok {
-		cfg.PageSize = n
-	}
-	if n, ok := intIn("child_page_size", 1, maxPageSize); ok {
-		cfg.ChildPageSize = n
-	}
-	if f, ok := num("since_id"); ok {
-		if f < 0 || f != float64(int64(f)) {
+	intIn("page_size", k.PageSize, 1, maxPageSize, &cfg.PageSize)
+	intIn("child_page_size", k.ChildPageSize, 1, maxPageSize, &cfg.ChildPageSize)
+	if k.SinceID != nil {
+		if f := float64(*k.SinceID); f < 0 || f != float64(int64(f)) {
 			fail("since_id", "must be a whole number ≥ 0 (an object id), not %v", f)
 		} else {
 			cfg.SinceID = int64(f)
 		}
 	}
-	if f, ok := num("incremental_overlap"); ok {
-		if f < 0 || f > 7*24*3600 {
+	if k.Overlap != nil {
+		if f := float64(*k.Overlap); f < 0 || f > 7*24*3600 {
 			fail("incremental_overlap", "must be seconds from 0 to 604800 (a week), not %v", f)
 		} else {
 			cfg.Overlap = time.Duration(f * float64(time.Second))
 		}
 	}
-	if s, ok := str("metafields_owner"); ok {
-		s = strings.ToLower(s)
-		if _, known := metafieldOwners[s]; !known {
-			fail("metafields_owner", "must be one of shop, products, customers, orders, collections, not %q", s)
-		} else {
-			cfg.Owner = s
-		}
+	if s := strings.ToLower(strings.TrimSpace(k.Owner)); !known(s) {
+		fail("metafields_owner", "must be one of shop, products, customers, orders, collections, not %q", s)
+	} else {
+		cfg.Owner = s
 	}
-	if s, ok := str("endpoint"); ok {
+	if s := strings.TrimSpace(k.Endpoint); s != "" {
 		u, err := url.Parse(s)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 			fail("endpoint", "must be a scheme and host such as http://127.0.0.1:8080 (requests go to <endpoint>/admin/api/<version>/…), not %q", s)
@@ -251,8 +212,8 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 			cfg.Base = u.Scheme + "://" + u.Host
 		}
 	}
-	if f, ok := num("timeout"); ok {
-		if f <= 0 || f > 3600 {
+	if k.Timeout != nil {
+		if f := float64(*k.Timeout); f <= 0 || f > 3600 {
 			fail("timeout", "must be seconds per HTTP request, above 0 and at most 3600, not %v", f)
 		} else {
 			cfg.Timeout = time.Duration(f * float64(time.Second))
@@ -262,12 +223,22 @@ func parseConfig(raw json.RawMessage) (config, []sdk.FieldError) {
 	// host maps them onto its resilience policy and normally strips them
 	// before Configure. Accepted (when they are numbers) and otherwise
 	// ignored here: the plugin never retries.
-	for _, k := range []string{"max_retries", "retry_delay"} {
-		if f, ok := num(k); ok && f < 0 {
-			fail(k, "must not be negative")
+	for key, n := range map[string]*sdkconfig.Number{"max_retries": k.MaxRetries, "retry_delay": k.RetryDelay} {
+		if n != nil && *n < 0 {
+			fail(key, "must not be negative")
 		}
 	}
 	return cfg, errs
+}
+
+// missing reports whether errs already says key is required.
+func missing(errs []sdk.FieldError, key string) bool {
+	for _, e := range errs {
+		if e.Field == key {
+			return true
+		}
+	}
+	return false
 }
 
 // normalizeShop turns what a user may write for shop_domain (my-shop,
@@ -302,11 +273,10 @@ func streamNames() []string {
 	return names
 }
 
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
+// known reports whether s is a metafields owner.
+func known(s string) bool {
+	_, ok := metafieldOwners[s]
+	return ok
 }
+
+func contains(list []string, v string) bool { return slices.Contains(list, v) }

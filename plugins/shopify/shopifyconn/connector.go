@@ -48,7 +48,7 @@ func (c *Connector) Spec() sdk.Spec {
 	return sdk.Spec{
 		Name:            "shopify",
 		Version:         Version,
-		ConfigSchema:    json.RawMessage(configSchema),
+		ConfigSchema:    configSchema,
 		ResilienceClass: sdk.ResilienceNetwork,
 		Incremental:     true,
 		Discover:        true,

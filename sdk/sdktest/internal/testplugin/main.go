@@ -60,7 +60,12 @@ type config struct {
 }
 
 var brokenModes = []string{"", "dup_seq", "visible_before_commit", "unseen_checkpoint", "abort_keeps", "no_schema_keeps_rows",
-	"check_write_removes", "check_write_unstable"}
+	"check_write_removes", "check_write_unstable", "schema_refuses"}
+
+// configSchema lists every broken mode but schema_refuses, which Configure
+// accepts: a published schema refusing a config Configure accepts.
+const configSchema = `{"type":"object","properties":{"rows":{"type":"integer"},"payload_bytes":{"type":"integer"},"dir":{"type":"string"},` +
+	`"broken":{"enum":["","dup_seq","visible_before_commit","unseen_checkpoint","abort_keeps","no_schema_keeps_rows","check_write_removes","check_write_unstable"]}},"additionalProperties":false}`
 
 type conn struct {
 	mu     sync.Mutex
@@ -73,7 +78,7 @@ func (c *conn) Spec() sdk.Spec {
 	return sdk.Spec{
 		Name:            "testplugin",
 		Version:         "0.0.0",
-		ConfigSchema:    json.RawMessage(`{"type":"object","properties":{"rows":{"type":"integer"},"payload_bytes":{"type":"integer"},"dir":{"type":"string"},"broken":{"type":"string"}},"additionalProperties":false}`),
+		ConfigSchema:    json.RawMessage(configSchema),
 		ResilienceClass: sdk.ResilienceFile,
 		Discover:        true,
 	}
