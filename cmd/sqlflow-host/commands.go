@@ -17,6 +17,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/host/metrics"
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
 	"github.com/sqlflow/sqlflow-host/host/plugin"
+	"github.com/sqlflow/sqlflow-host/host/scaffold"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
 )
@@ -480,8 +481,9 @@ func rowString(rec arrow.RecordBatch, r int) string {
 func (a *app) pluginsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plugins",
-		Short: "List or lock the plugins of the plugins directory",
+		Short: "List or lock the plugins of the plugins directory, or write a new one",
 	}
+	cmd.AddCommand(a.pluginsNewCommand())
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
 		Short: "List the plugins found, with version, roles and lock status",
@@ -571,6 +573,53 @@ func (a *app) pluginsCommand() *cobra.Command {
 			return nil
 		},
 	})
+	return cmd
+}
+
+// pluginsNewCommand is `plugins new NAME`: a new plugin module that passes
+// the conformance kit as written (package scaffold).
+func (a *app) pluginsNewCommand() *cobra.Command {
+	var o scaffold.Options
+	cmd := &cobra.Command{
+		Use:   "new NAME [--source] [--destination]",
+		Short: "Write a new connector plugin module (main.go, connector, conformance test, README)",
+		Long: "new writes a Go module for a connector plugin named NAME into ./sqlflow-plugin-NAME (or --dir):\n" +
+			"main.go, a connector whose configuration is declared with sdk/config, a test that runs the SDK's\n" +
+			"conformance kit on it, and a README. It passes the kit as written: `go mod tidy && go test ./...`.\n" +
+			"--source (the default) writes a source, --destination a destination, both flags a connector that is both.\n" +
+			"go.mod requires the SDK module; run from a sqlflow-host checkout (or give --sdk DIR) it also points a\n" +
+			"replace directive at that checkout's sdk directory.",
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			o.Name = argv[0]
+			if o.Dir == "" {
+				o.Dir = "sqlflow-plugin-" + o.Name
+			}
+			if o.SDKDir == "" {
+				o.SDKDir = scaffold.FindSDK(".")
+			}
+			wrote, err := scaffold.Write(o)
+			if err != nil {
+				return &usageError{err}
+			}
+			for _, p := range wrote {
+				fmt.Fprintf(a.stdout, "wrote %s\n", p)
+			}
+			if o.SDKDir != "" {
+				fmt.Fprintf(a.stdout, "go.mod uses the SDK in %s (a replace directive)\n", o.SDKDir)
+			} else {
+				fmt.Fprintf(a.stdout, "go.mod requires %s %s; no sqlflow-host checkout was found to replace it with (--sdk DIR)\n", scaffold.SDKModule, scaffold.SDKVersion)
+			}
+			fmt.Fprintf(a.stdout, "next: cd %s && go mod tidy && go test ./...\n", o.Dir)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.Source, "source", false, "write a source (the default when neither role is given)")
+	f.BoolVar(&o.Destination, "destination", false, "write a destination")
+	f.StringVar(&o.Dir, "dir", "", "directory to create (default ./sqlflow-plugin-NAME); must not hold files")
+	f.StringVar(&o.Module, "module", "", "module path of the new module (default example.com/sqlflow-plugin-NAME)")
+	f.StringVar(&o.SDKDir, "sdk", "", "the sdk directory of a sqlflow-host checkout to use instead of the released SDK (default: found above the current directory)")
 	return cmd
 }
 
