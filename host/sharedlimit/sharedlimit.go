@@ -384,29 +384,7 @@ func (b *Bucket) leaseLocked(ctx context.Context, now time.Time) error {
 // was already pushed by this process; a failure is logged, not returned
 // (the caller's local limiter pauses anyway).
 func (b *Bucket) Pause(until time.Time) {
-	b.hmu.Lock()
-	if !until.After(b.paused) {
-		b.hmu.Unlock()
-		return
-	}
-	b.paused = until
-	b.hmu.Unlock()
-	var dbNow *int64
-	now := time.Now()
-	if b.s.now != nil {
-		now = b.s.now()
-		v := now.UnixNano()
-		dbNow = &v
-	}
-	d := until.Sub(now)
-	if d <= 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := b.s.pool.Exec(ctx, b.s.pauseQ, b.key, dbNow, int64(d)); err != nil {
-		b.s.log.Warn(fmt.Sprintf("Shared rate limit '%s': could not share a pause of %s with the other workers: %s", b.key, d.Round(time.Millisecond), err.Error()))
-	}
+	b.share(&b.paused, until, b.s.pauseQ, "a pause")
 }
 
 // OpenBreaker records that this process's circuit breaker of the key
@@ -414,12 +392,19 @@ func (b *Bucket) Pause(until time.Time) {
 // fails fast until until. Like Pause it is one round trip bounded by 5 s,
 // and a failure is logged, not returned.
 func (b *Bucket) OpenBreaker(until time.Time) {
+	b.share(&b.breaker, until, b.s.breakerQ, "an open circuit breaker")
+}
+
+// share pushes until into the key's row with query q, unless this process
+// already pushed a time as late (*last, guarded by hmu); what names the
+// fact in the warning a failed round trip logs.
+func (b *Bucket) share(last *time.Time, until time.Time, q, what string) {
 	b.hmu.Lock()
-	if !until.After(b.breaker) {
+	if !until.After(*last) {
 		b.hmu.Unlock()
 		return
 	}
-	b.breaker = until
+	*last = until
 	b.hmu.Unlock()
 	var dbNow *int64
 	now := time.Now()
@@ -434,8 +419,8 @@ func (b *Bucket) OpenBreaker(until time.Time) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := b.s.pool.Exec(ctx, b.s.breakerQ, b.key, dbNow, int64(d)); err != nil {
-		b.s.log.Warn(fmt.Sprintf("Shared rate limit '%s': could not share an open circuit breaker with the other workers: %s", b.key, err.Error()))
+	if _, err := b.s.pool.Exec(ctx, q, b.key, dbNow, int64(d)); err != nil {
+		b.s.log.Warn(fmt.Sprintf("Shared rate limit '%s': could not share %s of %s with the other workers: %s", b.key, what, d.Round(time.Millisecond), err.Error()))
 	}
 }
 
