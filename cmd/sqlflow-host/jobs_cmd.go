@@ -24,6 +24,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/host/engine"
 	"github.com/sqlflow/sqlflow-host/host/jobs"
 	"github.com/sqlflow/sqlflow-host/host/metrics"
+	"github.com/sqlflow/sqlflow-host/host/pipeline"
 	"github.com/sqlflow/sqlflow-host/host/plugin"
 	"github.com/sqlflow/sqlflow-host/host/state"
 )
@@ -57,6 +58,7 @@ func (a *app) workerCommand() *cobra.Command {
 	var metricsAddr, name string
 	var metricsPublic, noSchedules bool
 	var lease, stopTimeout time.Duration
+	var pageRows int64
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run flow jobs from the job database (PostgreSQL, River) until stopped",
@@ -96,7 +98,7 @@ func (a *app) workerCommand() *cobra.Command {
 			w, err := jdb.NewWorker(jobs.WorkerOptions{
 				Name: name, Concurrency: concurrency, Logger: a.logger.Named("worker"),
 				Metrics: jobs.NewMetrics(reg), Lease: lease, StopTimeout: stopTimeout, NoSchedules: noSchedules,
-				Run: a.workerRun(),
+				Run: a.workerRun(pipeline.Options{MaxRows: pageRows}),
 			})
 			if err != nil {
 				return err
@@ -126,6 +128,7 @@ func (a *app) workerCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&metricsPublic, "metrics-public", false, "allow --metrics-addr on a non-loopback address")
 	cmd.Flags().DurationVar(&lease, "lease", 0, "how long a job of a worker that died (SIGKILL, lost machine) stays held before another worker takes it over; River checks every 30 s (default: $SQLFLOW_WORKER_LEASE, else 5m)")
 	cmd.Flags().DurationVar(&stopTimeout, "stop-timeout", jobs.DefaultStopTimeout, "on SIGTERM, how long running flows may finish before they are aborted and their jobs released")
+	cmd.Flags().Int64Var(&pageRows, "page-rows", 0, "at most this many rows per page (default: the host's, about 1M rows or 8 MiB)")
 	cmd.Flags().BoolVar(&noSchedules, "no-schedules", false, "take no part in enqueuing scheduled flows (jobs are still worked)")
 	return cmd
 }
@@ -133,9 +136,10 @@ func (a *app) workerCommand() *cobra.Command {
 // workerRun returns the function a worker runs each flow job with: the
 // submitted pipeline's plugins from this host's plugins directory, in the
 // file's directory, its state in the job database.
-func (a *app) workerRun() jobs.RunFunc {
+func (a *app) workerRun(flow pipeline.Options) jobs.RunFunc {
 	var mu sync.Mutex
 	var secrets []string
+	opts := flow
 	return func(ctx context.Context, p *config.Pipeline, flow string, st state.Backend) error {
 		mu.Lock()
 		secrets = append(secrets, p.Secrets()...)
@@ -153,7 +157,7 @@ func (a *app) workerRun() jobs.RunFunc {
 		if a.workerEngine != nil {
 			a.workerEngine(e)
 		}
-		_, err = e.Run(ctx, engine.RunOptions{Select: []string{flow}, State: st})
+		_, err = e.Run(ctx, engine.RunOptions{Select: []string{flow}, State: st, Flow: opts})
 		return err
 	}
 }

@@ -10,11 +10,11 @@ import (
 // Metrics are a worker's Prometheus collectors. A nil *Metrics records
 // nothing.
 type Metrics struct {
-	running      prometheus.Gauge
-	outcomes     *prometheus.CounterVec
-	leases       prometheus.Counter
-	depth        *prometheus.GaugeVec
-	dbErrors     prometheus.Counter
+	running  prometheus.Gauge
+	outcomes *prometheus.CounterVec
+	leases   prometheus.Counter
+	depth    *prometheus.GaugeVec
+	dbErrors prometheus.Counter
 }
 
 // NewMetrics registers a worker's collectors with reg:
