@@ -259,12 +259,12 @@ func (a *app) scheduleCommand() *cobra.Command {
 			if err != nil {
 				return &usageError{err}
 			}
-			jdb, err := db.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer jdb.Close()
 			if remove {
+				jdb, err := db.open(cmd.Context())
+				if err != nil {
+					return err
+				}
+				defer jdb.Close()
 				gone, err := jdb.Unregister(cmd.Context(), p.Name)
 				if err != nil {
 					return err
@@ -288,6 +288,11 @@ func (a *app) scheduleCommand() *cobra.Command {
 			if len(sargs) == 0 {
 				return &usageError{fmt.Errorf("%s: %w; add schedule: \"*/15 * * * *\" (a cron expression) to a flow", argv[0], jobs.ErrNoSchedule)}
 			}
+			jdb, err := db.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer jdb.Close()
 			gone, err := jdb.Register(cmd.Context(), sargs, exprs)
 			if err != nil {
 				return err

@@ -223,6 +223,12 @@ flows:
 	case <-time.After(time.Minute):
 		t.Fatal("SIGTERMed worker did not exit within a minute")
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			r := cli(t, "jobs", "list", "--db", dsn, "--db-schema", schema)
+			t.Logf("jobs:\n%s", r.stdout)
+		}
+	})
 	waitFor(t, 4*time.Minute, "all 30 jobs to complete", func() bool {
 		return pgValue[int64](t, dsn, "SELECT count(*) FROM "+schema+".river_job WHERE state = 'completed'") == 30
 	})
@@ -244,8 +250,16 @@ flows:
 	}
 	entries, _ := os.ReadDir(filepath.Join(dir, "out"))
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".sqlflow-staging-") {
-			t.Errorf("staging left in the csv destination: %s", e.Name())
+		if !strings.HasPrefix(e.Name(), ".sqlflow-staging-") {
+			continue
+		}
+		// A committed write keeps only its manifest, marked committed (the
+		// record that makes a repeated commit a no-op); staged data would
+		// be part files or a manifest still "staged".
+		files, _ := os.ReadDir(filepath.Join(dir, "out", e.Name()))
+		m := mustRead(t, filepath.Join(dir, "out", e.Name(), "manifest.json"))
+		if len(files) != 1 || !strings.Contains(m, `"state": "committed"`) {
+			t.Errorf("staging left in the csv destination: %s (%d files)", e.Name(), len(files))
 		}
 	}
 	if n := pgValue[int64](t, dsn, "SELECT count(*) FROM "+schema+".sqlflow_runs WHERE worker = 'w1' AND status = 'abandoned'"); n < 1 {

@@ -110,7 +110,13 @@ func (db *DB) NewWorker(opts WorkerOptions) (*Worker, error) {
 		Schema:               db.Schema,
 		Queues:               map[string]river.QueueConfig{Queue: {MaxWorkers: opts.Concurrency}},
 		Workers:              workers,
-		JobTimeout:           -1, // a flow takes as long as it takes; the lease bounds a dead worker
+		// River's rescuer leaves a running job alone while its
+		// attempted_at is younger than JobTimeout, and takes it over once
+		// older than RescueStuckJobsAfter; workers renew attempted_at
+		// (renewLease), so both are the lease. River's deadline of
+		// JobTimeout on a job's context is ignored by Work: a flow takes as
+		// long as it takes.
+		JobTimeout:           opts.Lease,
 		RescueStuckJobsAfter: opts.Lease,
 		SoftStopTimeout:      opts.StopTimeout,
 		MaxAttempts:          opts.MaxAttempts,
@@ -187,7 +193,18 @@ type flowWorker struct {
 
 // Work runs one attempt of a flow job.
 func (fw *flowWorker) Work(ctx context.Context, job *river.Job[FlowArgs]) error {
-	return fw.w.work(ctx, job)
+	// Keep River's cancellations (a stopping worker, jobs cancel) but not
+	// its deadline: the lease, renewed while the flow runs, is what tells
+	// a live worker from a dead one.
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			cancel()
+		}
+	})
+	defer stop()
+	return fw.w.work(wctx, job)
 }
 
 func (w *Worker) work(ctx context.Context, job *river.Job[FlowArgs]) error {
