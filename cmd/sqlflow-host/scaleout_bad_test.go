@@ -96,4 +96,3 @@ flows:
 	_ = w
 	_ = os.Remove
 }
-

@@ -23,7 +23,7 @@ func TestScheduleEverySecondNeverOverlaps(t *testing.T) {
 	p := write(t, dir, "tick.yaml", `version: 1
 name: tick
 sources:
-  slow: {type: memory, table_name: events, generate: {rows: 10, seed: 1}, faults: {latency: 1.5}}
+  slow: {type: memory, table_name: events, generate: {rows: 10, seed: 1}, faults: {latency: 3.0}}
 destinations:
   out: {type: csv, path: out}
 flows:
@@ -83,6 +83,11 @@ flows:
 	}
 	if len(runs) < 3 {
 		t.Fatalf("only %d runs in 20 s", len(runs))
+	}
+	for i, r := range runs {
+		if d := r.end.Sub(r.start); d < 3*time.Second && r.status == "committed" {
+			t.Errorf("run %d took %s; the flow should take at least 3 s", i, d)
+		}
 	}
 	for i := 1; i < len(runs); i++ {
 		if runs[i].start.Before(runs[i-1].end) {

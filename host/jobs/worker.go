@@ -106,10 +106,10 @@ func (db *DB) NewWorker(opts WorkerOptions) (*Worker, error) {
 		return nil, err
 	}
 	client, err := river.NewClient(riverpgxv5.New(db.Pool), &river.Config{
-		ID:                   sanitizeID(opts.Name),
-		Schema:               db.Schema,
-		Queues:               map[string]river.QueueConfig{Queue: {MaxWorkers: opts.Concurrency}},
-		Workers:              workers,
+		ID:      sanitizeID(opts.Name),
+		Schema:  db.Schema,
+		Queues:  map[string]river.QueueConfig{Queue: {MaxWorkers: opts.Concurrency}},
+		Workers: workers,
 		// River's rescuer leaves a running job alone while its
 		// attempted_at is younger than JobTimeout, and takes it over once
 		// older than RescueStuckJobsAfter; workers renew attempted_at
