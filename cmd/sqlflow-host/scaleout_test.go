@@ -21,7 +21,7 @@ import (
 
 // jobSchema returns a fresh schema for one test's job tables (and
 // targets), dropped at the end, so tests run beside others.
-func jobSchema(t *testing.T, dsn, prefix string) string {
+func jobSchema(t testing.TB, dsn, prefix string) string {
 	t.Helper()
 	schema := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
 	t.Cleanup(func() {
@@ -36,7 +36,7 @@ func jobSchema(t *testing.T, dsn, prefix string) string {
 }
 
 // pgQuery runs a one-value query in the test database.
-func pgValue[T any](t *testing.T, dsn, q string, args ...any) T {
+func pgValue[T any](t testing.TB, dsn, q string, args ...any) T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
