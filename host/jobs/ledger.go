@@ -12,6 +12,7 @@ const (
 	statusFailed    = "failed"
 	statusReleased  = "released"
 	statusAbandoned = "abandoned"
+	statusCancelled = "cancelled"
 )
 
 type attempt struct {

@@ -196,11 +196,11 @@ func (fw *flowWorker) Work(ctx context.Context, job *river.Job[FlowArgs]) error 
 	// Keep River's cancellations (a stopping worker, jobs cancel) but not
 	// its deadline: the lease, renewed while the flow runs, is what tells
 	// a live worker from a dead one.
-	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
+	wctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancel(nil)
 	stop := context.AfterFunc(ctx, func() {
 		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			cancel()
+			cancel(context.Cause(ctx))
 		}
 	})
 	defer stop()
@@ -222,6 +222,9 @@ func (w *Worker) work(ctx context.Context, job *river.Job[FlowArgs]) error {
 	for _, p := range prev {
 		switch p.status {
 		case statusCommitted:
+			if !rescuedAfter(job, p.attempt) {
+				continue // an earlier run of a job run again (jobs retry)
+			}
 			// A worker committed the flow and died before River heard of
 			// it: running it again would write it twice.
 			log.Info("flow already committed by an earlier attempt; completing the job without running it again", "by", p.worker, "attempt", p.attempt)
@@ -248,6 +251,11 @@ func (w *Worker) work(ctx context.Context, job *river.Job[FlowArgs]) error {
 		m.outcome("completed")
 		log.Info("flow done")
 		return nil
+	case errors.Is(context.Cause(ctx), river.ErrJobCancelledRemotely):
+		w.db.finishAttempt(fctx, job.ID, job.Attempt, statusCancelled, err.Error())
+		m.outcome("cancelled")
+		log.Warn("flow cancelled (jobs cancel); its write was aborted", "error", err)
+		return river.JobCancel(err)
 	case ctx.Err() != nil:
 		// Stopped (SIGTERM past the stop timeout): the write was aborted;
 		// release the job to another worker without using an attempt.
@@ -280,6 +288,14 @@ func (w *Worker) runFlow(ctx context.Context, a FlowArgs, log hclog.Logger) erro
 		return &engine.ConfigError{Err: fmt.Errorf("worker %s (host %s) lacks a plugin the flow needs: %w", w.opts.Name, host, err)}
 	}
 	return err
+}
+
+// rescuedAfter reports whether River's rescuer took the job over after
+// attempt (its worker stopped renewing the lease), rather than the job
+// being run again on purpose.
+func rescuedAfter(job *river.Job[FlowArgs], attempt int) bool {
+	n := len(job.Errors)
+	return n > 0 && job.Errors[n-1].Attempt == attempt && strings.Contains(job.Errors[n-1].Error, "rescued")
 }
 
 // isPermanent reports whether err is not worth retrying: a problem of the
