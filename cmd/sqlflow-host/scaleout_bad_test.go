@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -95,4 +96,41 @@ flows:
 	expect(t, cli(t, "jobs", "retry", strconv.FormatInt(id, 10), "--db", dsn, "--db-schema", schema), 0, "available")
 	_ = w
 	_ = os.Remove
+}
+
+// Workers keep incremental cursors in the job database: a second job of
+// the flow, on another worker, reads only the new rows, and state list
+// --db shows the cursor; no state directory is written.
+func TestWorkersKeepCursorsInPostgres(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	bin := hostBinary(t)
+	schema := jobSchema(t, dsn, "so_state")
+	dir := t.TempDir()
+	write(t, dir, "in.csv", "id,name\n1,a\n2,b\n")
+	p := write(t, dir, "inc.yaml", "version: 1\nname: inc\nsources:\n  file: {type: csv, path: in.csv}\ndestinations:\n  out: {type: csv, path: out}\nflows:\n  - {name: events, from: file, to: out, target: events.csv, mode: append, incremental: {cursor: id}}\n")
+	db := []string{"--db", dsn, "--db-schema", schema}
+	done := func(n int64) func() bool {
+		return func() bool {
+			return pgValue[int64](t, dsn, "SELECT count(*) FROM "+schema+".river_job WHERE state = 'completed'") == n
+		}
+	}
+	expect(t, cli(t, append([]string{"submit", p}, db...)...), 0, "enqueued")
+	w1 := startWorker(t, bin, dsn, schema, "c1")
+	waitFor(t, time.Minute, "the first job", done(1))
+	if err := w1.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	<-w1.done
+	w1.done <- nil
+	write(t, dir, "in.csv", "id,name\n1,a\n2,b\n3,c\n")
+	expect(t, cli(t, append([]string{"submit", p}, db...)...), 0, "enqueued")
+	startWorker(t, bin, dsn, schema, "c2")
+	waitFor(t, time.Minute, "the second job", done(2))
+	if got := mustRead(t, filepath.Join(dir, "out", "events.csv")); got != "id,name\n1,a\n2,b\n3,c\n" {
+		t.Fatalf("events.csv after two runs on two workers:\n%s", got)
+	}
+	expect(t, cli(t, append([]string{"state", "list", p}, db...)...), 0, "table "+schema+".sqlflow_state", "events  id")
+	if _, err := os.Stat(filepath.Join(dir, ".sqlflow")); err == nil {
+		t.Fatal("a worker wrote a state directory beside the file")
+	}
 }

@@ -57,6 +57,9 @@ func Open(ctx context.Context, pool *pgxpool.Pool, schema string) (*Store, error
 	return s, nil
 }
 
+// Table names the table, as schema.sqlflow_state.
+func (s *Store) Table() string { return s.schema + ".sqlflow_state" }
+
 func (s *Store) table() string { return pgx.Identifier{s.schema, "sqlflow_state"}.Sanitize() }
 
 // Path names the row holding a flow's state.
