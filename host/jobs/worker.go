@@ -116,7 +116,11 @@ func (db *DB) NewWorker(opts WorkerOptions) (*Worker, error) {
 		// (renewLease), so both are the lease. River's deadline of
 		// JobTimeout on a job's context is ignored by Work: a flow takes as
 		// long as it takes.
-		JobTimeout:           opts.Lease,
+		JobTimeout: opts.Lease,
+		// River calls a job "stuck" once it runs past JobTimeout plus this
+		// threshold; a flow longer than the lease is not stuck (its lease
+		// is renewed), so that warning is pushed out of reach.
+		JobStuckThreshold:    10 * 365 * 24 * time.Hour,
 		RescueStuckJobsAfter: opts.Lease,
 		SoftStopTimeout:      opts.StopTimeout,
 		MaxAttempts:          opts.MaxAttempts,
