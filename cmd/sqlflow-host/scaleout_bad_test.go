@@ -134,3 +134,34 @@ func TestWorkersKeepCursorsInPostgres(t *testing.T) {
 		t.Fatal("a worker wrote a state directory beside the file")
 	}
 }
+
+// jobs cancel of a running flow stops it on its worker: the write is
+// aborted (the target is not written), the job ends cancelled, not
+// retried, and the worker goes on.
+func TestJobsCancelRunningFlow(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	bin := hostBinary(t)
+	schema := jobSchema(t, dsn, "so_cancel")
+	dir := t.TempDir()
+	p := write(t, dir, "slow.yaml", "version: 1\nname: slow\nsources:\n  gen: {type: memory, table_name: events, generate: {rows: 1000, seed: 1}, faults: {latency: 1.0}}\ndestinations:\n  out: {type: csv, path: out}\nflows:\n  - {name: slow, from: gen, to: out, target: slow.csv}\n")
+	db := []string{"--db", dsn, "--db-schema", schema}
+	expect(t, cli(t, append([]string{"submit", p}, db...)...), 0, "enqueued")
+	w := startWorker(t, bin, dsn, schema, "k1", "--page-rows", "100")
+	waitFor(t, time.Minute, "the flow to run", func() bool {
+		return pgValue[int64](t, dsn, "SELECT count(*) FROM "+schema+".sqlflow_runs WHERE status = 'running'") == 1
+	})
+	id := pgValue[int64](t, dsn, "SELECT id FROM "+schema+".river_job")
+	expect(t, cli(t, append([]string{"jobs", "cancel", strconv.FormatInt(id, 10)}, db...)...), 0)
+	waitFor(t, time.Minute, "the job to be cancelled", func() bool {
+		return pgValue[string](t, dsn, "SELECT state::text FROM "+schema+".river_job") == "cancelled"
+	})
+	waitFor(t, time.Minute, "the run to be recorded cancelled", func() bool {
+		return pgValue[string](t, dsn, "SELECT status FROM "+schema+".sqlflow_runs") == "cancelled"
+	})
+	if _, err := os.Stat(filepath.Join(dir, "out", "slow.csv")); err == nil {
+		t.Fatal("the cancelled flow wrote its target")
+	}
+	if !strings.Contains(w.logText(t), "flow cancelled (jobs cancel); its write was aborted") {
+		t.Fatalf("no cancel line in the worker's log:\n%s", w.logText(t))
+	}
+}
