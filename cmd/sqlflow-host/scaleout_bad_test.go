@@ -1,9 +1,12 @@
 package main
 
 import (
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -74,9 +77,26 @@ flows:
 	expect(t, cli(t, "submit", p, "--select", "good", "--db", dsn, "--db-schema", schema), 0, "already queued or running")
 	// The file changes after submit: the job runs what was submitted.
 	write(t, dir, "p.yaml", strings.Replace(mustRead(t, p), "rows: 10,", "rows: 99,", 1))
-	w := startWorker(t, bin, dsn, schema, "wbad")
+	w := startWorker(t, bin, dsn, schema, "wbad", "--metrics-addr", "127.0.0.1:0")
 	waitFor(t, 2*time.Minute, "both jobs to finish", func() bool {
 		return pgValue[int64](t, dsn, "SELECT count(*) FROM "+schema+".river_job WHERE state IN ('completed', 'cancelled')") == 2
+	})
+	// The worker's metrics: one attempt completed, one cancelled.
+	m := regexp.MustCompile(`serving metrics: addr=(http://\S+/metrics)`).FindStringSubmatch(w.logText(t))
+	if m == nil {
+		t.Fatalf("no metrics address in the log:\n%s", w.logText(t))
+	}
+	waitFor(t, time.Minute, "the metrics to count both jobs", func() bool {
+		resp, err := http.Get(m[1])
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(body), `sqlflow_worker_jobs_total{outcome="completed"} 1`) &&
+			strings.Contains(string(body), `sqlflow_worker_jobs_total{outcome="cancelled"} 1`) &&
+			strings.Contains(string(body), "sqlflow_worker_jobs_running 0") &&
+			strings.Contains(string(body), `sqlflow_queue_jobs{state="cancelled"} 1`)
 	})
 	if got := strings.Count(mustRead(t, filepath.Join(dir, "out", "good.csv")), "\n") - 1; got != 10 {
 		t.Errorf("good.csv holds %d rows; the submitted file said 10", got)
