@@ -205,9 +205,9 @@ flows:
 	w3 := startWorker(t, bin, dsn, schema, "w3", common...)
 
 	running := func(name string) bool {
-		return pgValue[int64](t, dsn, "SELECT count(*) FROM "+schema+".sqlflow_runs WHERE worker = $1 AND status = 'running'", name) > 0
+		return pgValue[int64](t, dsn, "SELECT count(*) FROM "+schema+".sqlflow_runs WHERE worker = $1 AND status = 'running' AND flow LIKE 'mem_%'", name) > 0
 	}
-	waitFor(t, time.Minute, "w1 and w2 to be running flows", func() bool { return running("w1") && running("w2") })
+	waitFor(t, time.Minute, "w1 and w2 to be running slow (2 s) flows", func() bool { return running("w1") && running("w2") })
 	if err := w1.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
