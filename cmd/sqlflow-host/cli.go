@@ -14,6 +14,7 @@ import (
 
 	"github.com/sqlflow/sqlflow-host/host/config"
 	"github.com/sqlflow/sqlflow-host/host/engine"
+	"github.com/sqlflow/sqlflow-host/host/jobs"
 	"github.com/sqlflow/sqlflow-host/host/plugin"
 )
 
@@ -57,6 +58,12 @@ type app struct {
 	// logOut is the log's output: stderr, or run's live view while it
 	// runs.
 	logOut switchWriter
+	// workerUI, when set, starts what worker serves beside its jobs (the
+	// seam for River's web UI, --ui-addr); it returns once serving.
+	workerUI func(ctx context.Context, db *jobs.DB) error
+	// workerEngine, when set, adjusts each engine a worker builds for a
+	// job (the seam for limits shared through the job database).
+	workerEngine func(e *engine.Engine)
 }
 
 // run executes the command line args and returns the exit status.
@@ -154,7 +161,8 @@ func (a *app) rootCommand() *cobra.Command {
 	root.PersistentFlags().BoolVar(&a.insecurePerms, "insecure-plugin-perms", false,
 		"run plugins (and read or write plugins.lock) even when a user other than root or yours could replace them; each problem is logged as a warning (unsafe: use only where every local user is trusted)")
 	root.AddCommand(a.runCommand(), a.validateCommand(), a.checkCommand(), a.discoverCommand(),
-		a.previewCommand(), a.pluginsCommand(), a.versionCommand(), a.resilienceCommand(), a.stateCommand(), a.webhooksCommand())
+		a.previewCommand(), a.pluginsCommand(), a.versionCommand(), a.resilienceCommand(), a.stateCommand(), a.webhooksCommand(),
+		a.workerCommand(), a.submitCommand(), a.scheduleCommand(), a.jobsCommand())
 	a.outputFlags(root)
 	a.registerCompletions(root)
 	wrapHelp(root, os.Getenv)

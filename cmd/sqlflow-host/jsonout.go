@@ -86,6 +86,8 @@ var jsonCommands = map[string]bool{
 	"sqlflow-host run": true, "sqlflow-host validate": true, "sqlflow-host check": true,
 	"sqlflow-host discover": true, "sqlflow-host resilience": true, "sqlflow-host plugins list": true,
 	"sqlflow-host state list": true, "sqlflow-host version": true,
+	"sqlflow-host submit": true, "sqlflow-host schedule": true, "sqlflow-host jobs list": true,
+	"sqlflow-host jobs show": true, "sqlflow-host jobs cancel": true, "sqlflow-host jobs retry": true,
 }
 
 // checkOutput validates --output for cmd.
@@ -95,7 +97,7 @@ func (a *app) checkOutput(cmd *cobra.Command) error {
 		return nil
 	case outputJSON:
 		if !jsonCommands[cmd.CommandPath()] {
-			return &usageError{fmt.Errorf("--output json: %s prints text only; JSON is printed by run, validate, check, discover, resilience, plugins list, state list and version", cmd.CommandPath())}
+			return &usageError{fmt.Errorf("--output json: %s prints text only; JSON is printed by run, validate, check, discover, resilience, plugins list, state list, version, submit, schedule and jobs", cmd.CommandPath())}
 		}
 		return nil
 	}

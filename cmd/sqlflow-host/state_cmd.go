@@ -17,6 +17,7 @@ import (
 
 func (a *app) stateCommand() *cobra.Command {
 	var stateDir string
+	var stateDB dbFlags
 	cmd := &cobra.Command{
 		Use:   "state",
 		Short: "List, show or reset the stored cursors of incremental flows",
@@ -26,6 +27,18 @@ func (a *app) stateCommand() *cobra.Command {
 			"and reset.",
 	}
 	cmd.PersistentFlags().StringVar(&stateDir, "state-dir", "", "state directory (default: state_dir in the file, else .sqlflow/state beside the pipeline file)")
+	cmd.PersistentFlags().StringVar(&stateDB.dsn, "db", "", "the job database of workers (docs/scale-out.md): the cursors they keep there instead of the state directory")
+	cmd.PersistentFlags().StringVar(&stateDB.schema, "db-schema", "", "schema of the job tables (default: $SQLFLOW_DB_SCHEMA)")
+	openStore := func(cmd *cobra.Command, e *engine.Engine) (state.Backend, func(), error) {
+		if stateDB.dsn == "" {
+			return e.StateStore(stateDir), func() {}, nil
+		}
+		jdb, err := stateDB.open(cmd.Context())
+		if err != nil {
+			return nil, nil, err
+		}
+		return jdb.State, jdb.Close, nil
+	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list FILE",
 		Short: "List each flow's stored cursor",
@@ -36,10 +49,14 @@ func (a *app) stateCommand() *cobra.Command {
 				return err
 			}
 			defer e.Close()
-			store := e.StateStore(stateDir)
+			store, closeStore, err := openStore(cmd, e)
+			if err != nil {
+				return err
+			}
+			defer closeStore()
 			out := a.textOut()
-			doc := stateListJSON{Version: jsonVersion, Command: "state list", Pipeline: e.Pipeline.Path, StateDir: store.Dir, Flows: []flowStateJSON{}, Orphans: []orphanStateJSON{}}
-			fmt.Fprintf(out, "pipeline %s, state in %s\n", e.Pipeline.Name, store.Dir)
+			doc := stateListJSON{Version: jsonVersion, Command: "state list", Pipeline: e.Pipeline.Path, StateDir: stateWhere(store), Flows: []flowStateJSON{}, Orphans: []orphanStateJSON{}}
+			fmt.Fprintf(out, "pipeline %s, state in %s\n", e.Pipeline.Name, stateWhere(store))
 			w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(w, "FLOW\tCURSOR FIELD\tCURSOR\tUPDATED\tSTORED IN")
 			bad := false
@@ -92,7 +109,12 @@ func (a *app) stateCommand() *cobra.Command {
 				return err
 			}
 			f := flows[0]
-			fs := e.ReadState(cmd.Context(), e.StateStore(stateDir), f)
+			st, closeStore, err := openStore(cmd, e)
+			if err != nil {
+				return err
+			}
+			defer closeStore()
+			fs := e.ReadState(cmd.Context(), st, f)
 			fmt.Fprintf(a.stdout, "flow %s of pipeline %s\n", f.Name, e.Pipeline.Name)
 			show := func(what string, st *state.Flow, err error) {
 				switch {
@@ -144,7 +166,11 @@ func (a *app) stateCommand() *cobra.Command {
 					return &usageError{fmt.Errorf("nothing was reset")}
 				}
 			}
-			store := e.StateStore(stateDir)
+			store, closeStore, err := openStore(cmd, e)
+			if err != nil {
+				return err
+			}
+			defer closeStore()
 			total := 0
 			for _, f := range flows {
 				removed, err := e.ResetState(cmd.Context(), store, f)
@@ -203,4 +229,16 @@ func cut(s string, n int) string {
 // terminal (a person who can answer a question).
 func (a *app) stdinIsTerminal() bool {
 	return isatty.IsTerminal(os.Stdin.Fd())
+}
+
+// stateWhere says where a state backend keeps state: the state directory,
+// or the table of the job database.
+func stateWhere(b state.Backend) string {
+	switch s := b.(type) {
+	case state.Store:
+		return s.Dir
+	case interface{ Table() string }:
+		return "table " + s.Table()
+	}
+	return ""
 }

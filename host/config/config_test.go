@@ -298,7 +298,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown flow key",
 			src:  head + "flows:\n  - from: orders_csv\n    to: lake\n    tagret: x\n",
-			want: "pipeline.yaml:11:5: flows[0].tagret: unknown key (did you mean target?); allowed keys are name, from, stream, to, target, mode, key, incremental",
+			want: "pipeline.yaml:11:5: flows[0].tagret: unknown key (did you mean target?); allowed keys are name, from, stream, to, target, mode, key, incremental, schedule",
 		},
 		{
 			name: "bad mode",

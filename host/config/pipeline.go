@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sqlflow/sqlflow-host/host/cronexpr"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/configkey"
 )
@@ -79,6 +80,9 @@ type Flow struct {
 	Key []string
 	// Incremental is nil for a full read.
 	Incremental *Incremental
+	// Schedule is the flow's cron schedule (see package cronexpr); empty
+	// when the flow has none. Only `sqlflow-host schedule` uses it.
+	Schedule string
 	// Index is the flow's place in the flows: list, from 0.
 	Index int
 	// Pos is the position of the flow's mapping.
@@ -121,7 +125,7 @@ const nameRule = "a name starts with a letter or _ and holds only letters, digit
 
 var (
 	topKeys  = []string{"version", "name", "plugins_dir", "state_dir", "sources", "destinations", "flows"}
-	flowKeys = []string{"name", "from", "stream", "to", "target", "mode", "key", "incremental"}
+	flowKeys = []string{"name", "from", "stream", "to", "target", "mode", "key", "incremental", "schedule"}
 )
 
 // Load reads and decodes the pipeline file at path, expanding environment
@@ -518,6 +522,14 @@ func (d *decoder) flow(p *Pipeline, i int, fn *yaml.Node, src, dst *refs) *Flow 
 			f.Key = d.columns(e.value, kp)
 		case "incremental":
 			f.Incremental = d.incremental(e.value, kp)
+		case "schedule":
+			if s, ok := d.str(e.value, kp); ok {
+				if _, err := cronexpr.Parse(s); err != nil {
+					d.add(e.value, kp, "%s", err.Error())
+				} else {
+					f.Schedule = s
+				}
+			}
 		default:
 			d.add(e.key, kp, "unknown key%s; allowed keys are %s", Suggest(k, flowKeys), strings.Join(flowKeys, ", "))
 		}

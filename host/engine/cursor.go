@@ -67,7 +67,7 @@ func (e *Engine) owner(f *config.Flow, pf *pipeline.Flow, src, dst *Instance) st
 
 // cursor is an incremental flow's state during a run.
 type cursor struct {
-	store          state.Store
+	store          state.Backend
 	pipeline, flow string
 	owner          state.Owner
 	// inDest is true when the destination stores the cursor with its
@@ -97,7 +97,7 @@ func (c *cursor) save(r pipeline.Result) error {
 // full, the stored cursor is not applied (but is still checked to be
 // readable). When the destination stores state, pf.State gives it the
 // new cursor to commit.
-func (e *Engine) loadCursor(ctx context.Context, f *config.Flow, pf *pipeline.Flow, src, dst *Instance, store state.Store, full bool) (*cursor, error) {
+func (e *Engine) loadCursor(ctx context.Context, f *config.Flow, pf *pipeline.Flow, src, dst *Instance, store state.Backend, full bool) (*cursor, error) {
 	c := &cursor{store: store, pipeline: e.Pipeline.Name, flow: f.Name, owner: e.owner(f, pf, src, dst)}
 	pf.CursorField = f.Incremental.Cursor
 	stored, err := store.Load(e.Pipeline.Name, f.Name)
@@ -212,7 +212,7 @@ func (e *Engine) storesState(ctx context.Context, f *config.Flow) (*Instance, er
 // ReadState returns what is stored for flow: its state file and, when
 // its destination stores state, what the destination holds (the
 // destination's plugin is started for it).
-func (e *Engine) ReadState(ctx context.Context, store state.Store, f *config.Flow) FlowState {
+func (e *Engine) ReadState(ctx context.Context, store state.Backend, f *config.Flow) FlowState {
 	fs := FlowState{Flow: f.Name, File: store.Path(e.Pipeline.Name, f.Name)}
 	fs.Local, fs.LocalErr = store.Load(e.Pipeline.Name, f.Name)
 	if f.Incremental == nil {
@@ -244,7 +244,7 @@ func (e *Engine) ReadState(ctx context.Context, store state.Store, f *config.Flo
 // ResetState forgets what is stored for flow (its state file, and what
 // its destination holds when it stores state), so that its next run reads
 // from the start. It returns a line per thing removed.
-func (e *Engine) ResetState(ctx context.Context, store state.Store, f *config.Flow) ([]string, error) {
+func (e *Engine) ResetState(ctx context.Context, store state.Backend, f *config.Flow) ([]string, error) {
 	var removed []string
 	if ok, err := store.Delete(e.Pipeline.Name, f.Name); err != nil {
 		return removed, err
@@ -268,7 +268,7 @@ func (e *Engine) ResetState(ctx context.Context, store state.Store, f *config.Fl
 
 // OrphanStates lists state files of this pipeline for flows that are no
 // longer in the file, sorted.
-func (e *Engine) OrphanStates(store state.Store) ([]string, error) {
+func (e *Engine) OrphanStates(store state.Backend) ([]string, error) {
 	names, err := store.Flows(e.Pipeline.Name)
 	if err != nil {
 		return nil, err

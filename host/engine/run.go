@@ -28,6 +28,10 @@ type RunOptions struct {
 	// Select names the flows to run; empty means all. Plugins that no
 	// selected flow uses are not started.
 	Select []string
+	// State, when not nil, keeps the flows' cursors instead of the state
+	// directory (StateDir is then ignored): the PostgreSQL backend of
+	// workers that share one database (package state/pgstate).
+	State state.Backend
 	// FullRefresh reads incremental flows from the start, ignoring their
 	// stored cursors; the greatest value read is stored after the commit
 	// as usual.
@@ -140,7 +144,10 @@ func (e *Engine) Run(ctx context.Context, opts RunOptions) ([]FlowResult, error)
 	if err != nil {
 		return nil, err
 	}
-	store := e.StateStore(opts.StateDir)
+	var store state.Backend = e.StateStore(opts.StateDir)
+	if opts.State != nil {
+		store = opts.State
+	}
 	results := make([]FlowResult, len(flows))
 	for i, f := range flows {
 		results[i].Flow = f.Name
@@ -295,7 +302,7 @@ func (e *Engine) claim(resolved, flow string) string {
 // runFlow runs one flow: it starts its ends, checks it, finds its stored
 // cursor, copies it and stores the new cursor. Its live state (FlowLive)
 // says it started, then that it ended.
-func (e *Engine) runFlow(ctx context.Context, f *config.Flow, store state.Store, opts RunOptions) (_ pipeline.Result, err error) {
+func (e *Engine) runFlow(ctx context.Context, f *config.Flow, store state.Backend, opts RunOptions) (_ pipeline.Result, err error) {
 	e.flowStarted(f.Name)
 	defer func() { e.flowEnded(f.Name, err) }()
 	src, dst, err := e.startEnds(ctx, f)

@@ -347,3 +347,23 @@ func hashHex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:16])
 }
+
+// Backend is where flow state is kept: a state directory (Store, the
+// default of run) or a PostgreSQL table (package pgstate, for workers
+// sharing one database). Every method is safe for concurrent use by the
+// flows of one run.
+type Backend interface {
+	// Load returns a flow's stored state, or nil when there is none.
+	Load(pipeline, flow string) (*Flow, error)
+	// Save replaces a flow's stored state atomically.
+	Save(pipeline, flow string, f Flow) error
+	// Delete removes a flow's state; it reports whether there was one.
+	Delete(pipeline, flow string) (bool, error)
+	// Flows lists the flows a pipeline has state for, sorted.
+	Flows(pipeline string) ([]string, error)
+	// Path says where a flow's state lives, for messages: a file's path,
+	// or a table and key.
+	Path(pipeline, flow string) string
+}
+
+var _ Backend = Store{}
