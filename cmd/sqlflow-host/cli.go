@@ -14,7 +14,6 @@ import (
 
 	"github.com/sqlflow/sqlflow-host/host/config"
 	"github.com/sqlflow/sqlflow-host/host/engine"
-	"github.com/sqlflow/sqlflow-host/host/jobs"
 	"github.com/sqlflow/sqlflow-host/host/plugin"
 )
 
@@ -58,12 +57,6 @@ type app struct {
 	// logOut is the log's output: stderr, or run's live view while it
 	// runs.
 	logOut switchWriter
-	// workerUI, when set, starts what worker serves beside its jobs (the
-	// seam for River's web UI, --ui-addr); it returns once serving.
-	workerUI func(ctx context.Context, db *jobs.DB) error
-	// workerEngine, when set, adjusts each engine a worker builds for a
-	// job (the seam for limits shared through the job database).
-	workerEngine func(e *engine.Engine)
 }
 
 // run executes the command line args and returns the exit status.

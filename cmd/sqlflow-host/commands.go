@@ -18,6 +18,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
 	"github.com/sqlflow/sqlflow-host/host/plugin"
 	"github.com/sqlflow/sqlflow-host/host/scaffold"
+	"github.com/sqlflow/sqlflow-host/host/sharedlimit"
 	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
 )
@@ -110,7 +111,7 @@ func (a *app) runCommand() *cobra.Command {
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics and a JSON health report at /healthz on this address while the run lasts (e.g. 127.0.0.1:9464); it has no authentication: an address other machines can reach needs --metrics-public")
 	cmd.Flags().BoolVar(&metricsPublic, "metrics-public", false, "allow --metrics-addr on an address other machines can reach (the endpoint has no authentication)")
 	cmd.Flags().StringVar(&sharedLimits, "shared-limits", "", "enforce the rate limits marked shared (rate_limit.shared, the default of rest, gsheets and shopify) across every process given the same PostgreSQL database (DSN); without it they stay local to this run")
-	cmd.Flags().StringVar(&sharedSchema, "shared-limits-schema", "sqlflow", "the schema of --shared-limits' table (created when missing)")
+	cmd.Flags().StringVar(&sharedSchema, "shared-limits-schema", sharedlimit.DefaultSchema, "the schema of --shared-limits' table (created when missing)")
 	cmd.Flags().StringSliceVar(&selected, "select", nil, "run only these flows (FLOW[,FLOW...]); plugins no selected flow uses are not started")
 	progress.register(cmd.Flags())
 	cmd.Flags().BoolVar(&reconcileWebhooks, "reconcile-webhooks", false, "before the flows, fill the webhook inboxes' recorded gaps from the Admin API, as `webhooks reconcile` does (without its subscription check)")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -13,6 +15,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,9 +26,12 @@ import (
 	"github.com/sqlflow/sqlflow-host/host/config"
 	"github.com/sqlflow/sqlflow-host/host/engine"
 	"github.com/sqlflow/sqlflow-host/host/jobs"
+	"github.com/sqlflow/sqlflow-host/host/jobsui"
 	"github.com/sqlflow/sqlflow-host/host/metrics"
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
 	"github.com/sqlflow/sqlflow-host/host/plugin"
+	"github.com/sqlflow/sqlflow-host/host/resilience"
+	"github.com/sqlflow/sqlflow-host/host/sharedlimit"
 	"github.com/sqlflow/sqlflow-host/host/state"
 )
 
@@ -55,8 +61,8 @@ func (f *dbFlags) open(ctx context.Context) (*jobs.DB, error) {
 func (a *app) workerCommand() *cobra.Command {
 	var db dbFlags
 	var concurrency int
-	var metricsAddr, name string
-	var metricsPublic, noSchedules bool
+	var metricsAddr, name, uiAddr, sharedSchema string
+	var metricsPublic, noSchedules, uiPublic bool
 	var lease, stopTimeout time.Duration
 	var pageRows int64
 	cmd := &cobra.Command{
@@ -77,6 +83,11 @@ func (a *app) workerCommand() *cobra.Command {
 					return &usageError{fmt.Errorf("--metrics-addr: %w", err)}
 				}
 			}
+			if uiAddr != "" {
+				if err := metrics.CheckAddr(uiAddr, uiPublic); err != nil {
+					return &usageError{fmt.Errorf("--ui-addr: %w", err)}
+				}
+			}
 			if lease == 0 {
 				if v := os.Getenv("SQLFLOW_WORKER_LEASE"); v != "" {
 					d, err := time.ParseDuration(v)
@@ -93,12 +104,20 @@ func (a *app) workerCommand() *cobra.Command {
 				return err
 			}
 			defer jdb.Close()
+			// One shared-limit store per worker process, on the job
+			// database, for every job's engine: rate limits marked shared
+			// draw from the buckets every worker (and run --shared-limits
+			// on the same database and schema) draws from.
+			shared, err := sharedlimit.Open(ctx, jdb.Pool, sharedlimit.Options{Schema: sharedSchema, Logger: a.logger.Named("sharedlimit")})
+			if err != nil {
+				return fmt.Errorf("shared rate limits: %w", err)
+			}
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			w, err := jdb.NewWorker(jobs.WorkerOptions{
 				Name: name, Concurrency: concurrency, Logger: a.logger.Named("worker"),
 				Metrics: jobs.NewMetrics(reg), Lease: lease, StopTimeout: stopTimeout, NoSchedules: noSchedules,
-				Run: a.workerRun(pipeline.Options{MaxRows: pageRows}),
+				Run: a.workerRun(pipeline.Options{MaxRows: pageRows}, shared),
 			})
 			if err != nil {
 				return err
@@ -113,10 +132,23 @@ func (a *app) workerCommand() *cobra.Command {
 				a.logger.Info("serving metrics", "addr", "http://"+srv.Addr()+"/metrics")
 				defer srv.Close(context.WithoutCancel(ctx))
 			}
-			if a.workerUI != nil {
-				if err := a.workerUI(ctx, jdb); err != nil {
+			if uiAddr != "" {
+				h, err := jobsui.New(ctx, jdb.Client, jobsui.Options{Logger: slog.New(slog.NewTextHandler(
+					a.logger.Named("ui").StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true}),
+					&slog.HandlerOptions{Level: slog.LevelWarn}))})
+				if err != nil {
 					return err
 				}
+				ln, err := net.Listen("tcp", uiAddr)
+				if err != nil {
+					return fmt.Errorf("--ui-addr: %w", err)
+				}
+				go func() {
+					if err := jobsui.Serve(ctx, ln, h); err != nil {
+						a.logger.Error("jobs UI stopped", "error", err)
+					}
+				}()
+				a.logger.Info("serving the jobs UI", "addr", "http://"+ln.Addr().String()+"/")
 			}
 			return w.Run(ctx)
 		},
@@ -130,13 +162,16 @@ func (a *app) workerCommand() *cobra.Command {
 	cmd.Flags().DurationVar(&stopTimeout, "stop-timeout", jobs.DefaultStopTimeout, "on SIGTERM, how long running flows may finish before they are aborted and their jobs released")
 	cmd.Flags().Int64Var(&pageRows, "page-rows", 0, "at most this many rows per page (default: the host's, about 1M rows or 8 MiB)")
 	cmd.Flags().BoolVar(&noSchedules, "no-schedules", false, "take no part in enqueuing scheduled flows (jobs are still worked)")
+	cmd.Flags().StringVar(&uiAddr, "ui-addr", "", "serve River's web UI (jobs, queues; it can cancel and retry jobs, and has no login) at http://ADDR/ (loopback unless --ui-public)")
+	cmd.Flags().BoolVar(&uiPublic, "ui-public", false, "allow --ui-addr on a non-loopback address (put an authenticating proxy in front)")
+	cmd.Flags().StringVar(&sharedSchema, "shared-limits-schema", sharedlimit.DefaultSchema, "schema of the shared rate-limit table in the job database (the same as run --shared-limits-schema)")
 	return cmd
 }
 
 // workerRun returns the function a worker runs each flow job with: the
 // submitted pipeline's plugins from this host's plugins directory, in the
 // file's directory, its state in the job database.
-func (a *app) workerRun(flow pipeline.Options) jobs.RunFunc {
+func (a *app) workerRun(flow pipeline.Options, shared resilience.SharedLimiter) jobs.RunFunc {
 	var mu sync.Mutex
 	var secrets []string
 	opts := flow
@@ -154,9 +189,7 @@ func (a *app) workerRun(flow pipeline.Options) jobs.RunFunc {
 		l.WorkDir = p.Dir
 		e := engine.New(p, l, a.logger.Named("flow").With("pipeline", p.Name, "flow", flow))
 		defer e.Close()
-		if a.workerEngine != nil {
-			a.workerEngine(e)
-		}
+		e.SharedLimiter = shared
 		_, err = e.Run(ctx, engine.RunOptions{Select: []string{flow}, State: st, Flow: opts})
 		return err
 	}

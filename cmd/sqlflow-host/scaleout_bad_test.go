@@ -77,7 +77,7 @@ flows:
 	expect(t, cli(t, "submit", p, "--select", "good", "--db", dsn, "--db-schema", schema), 0, "already queued or running")
 	// The file changes after submit: the job runs what was submitted.
 	write(t, dir, "p.yaml", strings.Replace(mustRead(t, p), "rows: 10,", "rows: 99,", 1))
-	w := startWorker(t, bin, dsn, schema, "wbad", "--metrics-addr", "127.0.0.1:0")
+	w := startWorker(t, bin, dsn, schema, "wbad", "--metrics-addr", "127.0.0.1:0", "--ui-addr", "127.0.0.1:0")
 	waitFor(t, 2*time.Minute, "both jobs to finish", func() bool {
 		return pgValue[int64](t, dsn, "SELECT count(*) FROM "+schema+".river_job WHERE state IN ('completed', 'cancelled')") == 2
 	})
@@ -114,7 +114,23 @@ flows:
 	id := pgValue[int64](t, dsn, "SELECT id FROM "+schema+".river_job WHERE args->>'flow' = 'lacking'")
 	expect(t, cli(t, "jobs", "show", strconv.FormatInt(id, 10), "--db", dsn, "--db-schema", schema), 0, "cancelled", "nosuchplugin", "wbad")
 	expect(t, cli(t, "jobs", "retry", strconv.FormatInt(id, 10), "--db", dsn, "--db-schema", schema), 0, "available")
-	_ = w
+	// River's web UI, served by the worker on its job database: the page,
+	// and its API listing the completed job.
+	u := regexp.MustCompile(`serving the jobs UI: addr=(http://\S+/)`).FindStringSubmatch(w.logText(t))
+	if u == nil {
+		t.Fatalf("no jobs UI address in the log:\n%s", w.logText(t))
+	}
+	for path, want := range map[string]string{"": "<html", "api/jobs?state=completed&limit=20": `"good"`} {
+		resp, err := http.Get(u[1] + path)
+		if err != nil {
+			t.Fatalf("jobs UI %s: %v", path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("jobs UI /%s: %s, body lacks %s:\n%.2000s", path, resp.Status, want, body)
+		}
+	}
 	_ = os.Remove
 }
 

@@ -152,6 +152,47 @@ func TestSharedQuotaTwoRuns(t *testing.T) {
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 	runShared(t, srv.URL, 580, "/a", "/b")
+	checkQuota(t, api)
+}
+
+// TestSharedQuotaTwoWorkers is the same quota test with two workers
+// (`worker --db`, one flow at a time each) instead of two runs: the two
+// readers are jobs of two pipelines, and each worker's shared limits live
+// in the job database.
+func TestSharedQuotaTwoWorkers(t *testing.T) {
+	dsn := testenv.Require(t, "SQLFLOW_TEST_POSTGRES", "a PostgreSQL DSN")
+	havePlugin(t, "rest")
+	api := &quotaAPI{quota: 60, window: 6 * time.Second, dur: 30 * time.Second}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	bin := hostBinary(t)
+	schema := jobSchema(t, dsn, "quota_workers")
+	limits := schema + "_limits"
+	t.Cleanup(func() { dropSchema(dsn, limits) })
+	for _, name := range []string{"qa", "qb"} {
+		pf := quotaPipeline(t, t.TempDir(), srv.URL+"/"+name, 580)
+		write(t, filepath.Dir(pf), "p.yaml", "name: "+name+"\n"+mustRead(t, pf))
+		expect(t, cli(t, "submit", pf, "--db", dsn, "--db-schema", schema), 0, "enqueued")
+	}
+	for _, name := range []string{"w1", "w2"} {
+		startWorker(t, bin, dsn, schema, name, "--concurrency", "1", "--shared-limits-schema", limits)
+	}
+	waitFor(t, 3*time.Minute, "both jobs to complete", func() bool {
+		return pgValue[int64](t, dsn, "SELECT count(*) FROM "+schema+".river_job WHERE state = 'completed'") == 2
+	})
+	if n := pgValue[int64](t, dsn, "SELECT count(DISTINCT attempted_by[array_length(attempted_by, 1)]) FROM "+schema+".river_job"); n != 2 {
+		t.Errorf("the two jobs ran on %d worker(s), want 2", n)
+	}
+	api.mu.Lock()
+	api.byPath["/a"], api.byPath["/b"] = api.byPath["/qa"], api.byPath["/qb"]
+	api.mu.Unlock()
+	checkQuota(t, api)
+}
+
+// checkQuota checks what api saw of two readers, /a and /b: no 429, and
+// the requests of its first dur between 95% and 100% of its quota.
+func checkQuota(t *testing.T, api *quotaAPI) {
+	t.Helper()
 	api.mu.Lock()
 	defer api.mu.Unlock()
 	if api.throttled != 0 {

@@ -90,9 +90,13 @@ import (
 	"github.com/sqlflow/sqlflow-host/host/resilience"
 )
 
+// DefaultSchema is the schema of the bucket table when Options.Schema is
+// empty.
+const DefaultSchema = "sqlflow"
+
 // Options tune a Store. The zero value is ready.
 type Options struct {
-	// Schema holds the table; created when missing. Empty: "sqlflow".
+	// Schema holds the table; created when missing. Empty: DefaultSchema.
 	Schema string
 	// Horizon is how many seconds of calls at the full rate one lease
 	// covers: N = max(1, ⌊rate·Horizon⌋) tokens per round trip. Zero: 0.5 s.
@@ -133,7 +137,7 @@ func Open(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error)
 	s := &Store{pool: pool, schema: opts.Schema, horizon: opts.Horizon, slack: opts.Slack,
 		now: opts.Now, log: opts.Logger, buckets: map[string]*Bucket{}}
 	if s.schema == "" {
-		s.schema = "sqlflow"
+		s.schema = DefaultSchema
 	}
 	if s.horizon <= 0 {
 		s.horizon = 500 * time.Millisecond
