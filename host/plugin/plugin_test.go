@@ -2,6 +2,7 @@ package plugin_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -218,14 +219,50 @@ func TestResolveDir(t *testing.T) {
 	}
 }
 
+// TestAliasFindsItsPlugin: a type name no binary carries starts the
+// plugin whose Spec lists it among its aliases; each binary's Spec is
+// asked once per launcher; a name no Spec lists is still an unknown type,
+// with the plugins found.
 func TestAliasFindsItsPlugin(t *testing.T) {
 	dir := pluginsDir(t)
-	script(t, dir.Path, "gsheets", "exit 0")
-	b, err := plugin.Find(dir, "google_sheets")
-	if err != nil || b.Type != "gsheets" {
-		t.Fatalf("google_sheets found %+v, %v", b, err)
+	build(t, dir.Path, "okplugin", "ok")
+	script(t, dir.Path, "broken", "exit 3")
+	l, err := launcher(t, dir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if plugin.Canonical("google_sheets") != "gsheets" || plugin.Canonical("csv") != "csv" {
-		t.Fatal("Canonical")
+	if _, ok := l.CachedSpec("ok"); ok {
+		t.Fatal("a spec known before any start")
+	}
+	p, err := startWith(t, l, "okay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Type != "okay" {
+		t.Errorf("process type %q, want the name asked for", p.Type)
+	}
+	for _, name := range []string{"ok", "okay"} {
+		spec, ok := l.CachedSpec(name)
+		if !ok || spec.Name != "ok" {
+			t.Errorf("CachedSpec(%q) = %+v, %v", name, spec, ok)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if spec, err := l.Spec(ctx, "okay"); err != nil || spec.Name != "ok" || len(spec.Aliases) != 1 {
+		t.Fatalf("Spec(okay) = %+v, %v", spec, err)
+	}
+	b, err := l.Find(ctx, "okay")
+	if err != nil || b.Type != "ok" {
+		t.Fatalf("Find(okay) = %+v, %v", b, err)
+	}
+	_, err = l.Find(ctx, "google_sheets")
+	wantErr(t, err, `unknown connector type "google_sheets"`, "plugins found: broken, ok")
+	if !errors.Is(err, plugin.ErrUnknownType) {
+		t.Errorf("%v does not wrap ErrUnknownType", err)
+	}
+	// The package-level Find knows file names only.
+	if _, err := plugin.Find(dir, "okay"); !errors.Is(err, plugin.ErrUnknownType) {
+		t.Errorf("Find(dir, okay): %v", err)
 	}
 }
