@@ -114,9 +114,9 @@ type Spec struct {
 	// connector's data lives (path, url, table, bucket, prefix, host,
 	// database...), never a secret. The host records their values with a
 	// stored incremental cursor and refuses the cursor when they change.
-	// Empty means the host's default list (path, url, base_url, endpoint,
+	// Empty means the host's generic list (path, url, base_url, endpoint,
 	// table, query, bucket, prefix, host, port, database, schema,
-	// spreadsheet_id, sheet_name, shop_domain, table_name).
+	// table_name).
 	LocationKeys []string
 	// Env lists the environment variables the plugin reads from its
 	// process environment beyond the host's allow-list (PATH, HOME,

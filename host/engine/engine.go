@@ -68,6 +68,9 @@ type Engine struct {
 	SharedLimiter resilience.SharedLimiter
 
 	start Starter
+	// specs returns the Specs of plugin types known without starting
+	// anything; nil when the Starter is not a launcher's.
+	specs SpecLookup
 	mu    sync.Mutex
 	slots map[string]*slot
 	// policies are the resolved resilience policies by key(role, name);
@@ -94,24 +97,34 @@ type slot struct {
 // New returns an engine that starts plugins with launcher.
 func New(p *config.Pipeline, launcher *plugin.Launcher, logger hclog.Logger) *Engine {
 	e := NewWithStarter(p, nil, logger)
+	e.specs = launcher.CachedSpec
 	e.start = func(ctx context.Context, c *config.Connector) (connector.Conn, func(), error) {
 		pol := e.startPolicy(c)
 		// Restarting a crashed or hung plugin is the host's job whatever
 		// the connector's profile: only resilience: false or
 		// recovery: false turn it off.
-		recover := pol.Enabled && pol.Recovery.ConnectionRecovery
 		sv := plugin.NewSupervisor(launcher, c.Type, c.Name, func() (json.RawMessage, error) { return e.freshConfig(c) },
-			plugin.CrashLoop{MaxRestarts: pol.Recovery.MaxRestarts, Window: pol.Recovery.RestartWindow,
-				RestartAtStart: recover}, logger)
+			crashLoop(pol), logger)
 		if err := sv.Start(ctx); err != nil {
 			return nil, nil, err
 		}
-		if recover && pol.Recovery.CheckInterval > 0 {
+		// The plugin's Spec is known now (the launcher learnt it at the
+		// start): its profile sizes the crash-loop limit and the health
+		// checks.
+		pol = e.startPolicy(c)
+		sv.SetCrashLoop(crashLoop(pol))
+		if pol.Enabled && pol.Recovery.ConnectionRecovery && pol.Recovery.CheckInterval > 0 {
 			sv.WatchHealth(context.WithoutCancel(ctx), pol.Recovery.CheckInterval)
 		}
 		return sv, sv.Stop, nil
 	}
 	return e
+}
+
+// crashLoop is the supervisor's crash-loop limit under pol.
+func crashLoop(pol resilience.Policy) plugin.CrashLoop {
+	return plugin.CrashLoop{MaxRestarts: pol.Recovery.MaxRestarts, Window: pol.Recovery.RestartWindow,
+		RestartAtStart: pol.Enabled && pol.Recovery.ConnectionRecovery}
 }
 
 // NewWithStarter returns an engine that starts connectors with start.
@@ -297,7 +310,7 @@ func (e *Engine) startOne(ctx context.Context, c *config.Connector) (*Instance, 
 	if err != nil {
 		return nil, nil, err
 	}
-	conn = e.wrap(c, raw, conn, pol.Policy)
+	conn = e.wrap(c, spec, raw, conn, pol.Policy)
 	cfg, err := configJSON(c, pol)
 	if err != nil {
 		return nil, nil, &ConfigError{Err: fmt.Errorf("%s: %s %q: %w", c.Pos, c.Role, c.Name, err)}

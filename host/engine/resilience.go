@@ -2,6 +2,8 @@ package engine
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"strings"
 
@@ -10,36 +12,50 @@ import (
 	"github.com/sqlflow/sqlflow-host/sdk"
 )
 
+// SpecLookup returns the Spec of a connector type's plugin when it is
+// known without starting anything (plugin.Launcher.CachedSpec).
+type SpecLookup func(typ string) (sdk.Spec, bool)
+
+// classes are the resilience classes a connector whose Spec is not known
+// yet may declare.
+var classes = []sdk.ResilienceClass{sdk.ResilienceNetwork, sdk.ResilienceFile, sdk.ResilienceNone}
+
 // CheckResilience resolves the resilience policy of every connector
 // instance of p without starting any plugin, and returns the policies by
 // instance (key "source:NAME" or "destination:NAME"), the warnings to
 // print (deprecated keys) and every invalid setting at once as a
 // config.ErrorList.
 //
-// A type without a profile of its own (a third-party plugin) takes the
-// profile of the resilience class its Spec declares, which is not known
-// yet: its settings are checked against the network, file and none
-// profiles, reported only when no class accepts them, and its policy is
-// left out of the map (the engine resolves it once the plugin's Spec is
-// in; see Engine.Start).
-func CheckResilience(p *config.Pipeline) (map[string]resilience.Resolved, []resilience.Warning, error) {
+// A connector's profile comes from its plugin's Spec (its own resilience
+// defaults, or its resilience class). specs says the Specs already known
+// (nil: none). For a type whose Spec is not known yet, its settings are
+// checked against the network, file and none profiles, reported only
+// when no class accepts them, and its policy is left out of the map (the
+// engine resolves it once the plugin's Spec is in; see Engine.Start).
+func CheckResilience(p *config.Pipeline, specs SpecLookup) (map[string]resilience.Resolved, []resilience.Warning, error) {
 	pols := map[string]resilience.Resolved{}
 	var warns []resilience.Warning
 	var errs config.ErrorList
 	each := func(c *config.Connector) {
-		if resilience.BuiltinType(c.Type) {
-			r, w, err := resilience.Resolve(c, "")
-			warns = append(warns, w...)
-			if err != nil {
-				errs = append(errs, err.(config.ErrorList)...)
+		if specs != nil {
+			if spec, ok := specs(c.Type); ok {
+				r, w, err := resilience.Resolve(c, &spec)
+				warns = append(warns, w...)
+				var list config.ErrorList
+				switch {
+				case errors.As(err, &list):
+					errs = append(errs, list...)
+				case err == nil:
+					pols[key(c.Role, c.Name)] = r
+				}
+				// A Spec with invalid defaults is reported when its
+				// instance starts.
 				return
 			}
-			pols[key(c.Role, c.Name)] = r
-			return
 		}
 		var first error
-		for _, class := range []sdk.ResilienceClass{sdk.ResilienceNetwork, sdk.ResilienceFile, sdk.ResilienceNone} {
-			_, _, err := resilience.Resolve(c, class)
+		for _, class := range classes {
+			_, _, err := resilience.Resolve(c, &sdk.Spec{ResilienceClass: class})
 			if err == nil {
 				return
 			}
@@ -72,7 +88,7 @@ func (e *Engine) resolvePolicies() error {
 	if done {
 		return err
 	}
-	pols, warns, err := CheckResilience(e.Pipeline)
+	pols, warns, err := CheckResilience(e.Pipeline, e.specs)
 	for _, w := range warns {
 		e.Logger.Warn(w.String())
 	}
@@ -97,8 +113,9 @@ func (e *Engine) resolvePolicies() error {
 }
 
 // policy returns the policy of instance c once its plugin's spec is
-// known: the one resolved before the start for a built-in type, else the
-// one of the class the spec declares (empty means network).
+// known: the one resolved before the start when its Spec was known then,
+// else the one its Spec gives now. Invalid settings are a *ConfigError; a
+// Spec with invalid resilience defaults is an error naming the plugin.
 func (e *Engine) policy(c *config.Connector, spec sdk.Spec) (resilience.Resolved, error) {
 	e.mu.Lock()
 	r, ok := e.policies[key(c.Role, c.Name)]
@@ -106,13 +123,13 @@ func (e *Engine) policy(c *config.Connector, spec sdk.Spec) (resilience.Resolved
 	if ok {
 		return r, nil
 	}
-	class := spec.ResilienceClass
-	if class == "" {
-		class = sdk.ResilienceNetwork
-	}
-	r, warns, err := resilience.Resolve(c, class)
+	r, warns, err := resilience.Resolve(c, &spec)
 	if err != nil {
-		return r, &ConfigError{Err: err}
+		var list config.ErrorList
+		if errors.As(err, &list) {
+			return r, &ConfigError{Err: err}
+		}
+		return r, fmt.Errorf("%s %q (type %s): %w", c.Role, c.Name, c.Type, err)
 	}
 	for _, w := range warns {
 		e.Logger.Warn(w.String())
@@ -121,26 +138,33 @@ func (e *Engine) policy(c *config.Connector, spec sdk.Spec) (resilience.Resolved
 }
 
 // configJSON is the configuration sent to c's plugin: c.Config without
-// the keys its policy took over (the legacy retry keys of rest and
-// shopify), keys in file order.
+// the keys its policy took over (the legacy retry keys, for a plugin whose
+// Spec asks for them), keys in file order.
 func configJSON(c *config.Connector, pol resilience.Resolved) ([]byte, error) {
 	return c.MarshalConfig(pol.Strip(c.Config))
 }
 
-// startPolicy returns the policy resolved for c before its plugin starts
-// (the profile of its type, or of the network class for a third-party
-// type): it sizes the supervisor's crash-loop limit and health checks.
+// startPolicy returns the policy of c as far as it is known before or
+// while its plugin starts: the one resolved before the start, else the
+// one of its plugin's Spec when the launcher learnt it already, else its
+// settings over the network profile (the class assumed for an unknown
+// Spec). It sizes the supervisor's crash-loop limit and health checks.
 func (e *Engine) startPolicy(c *config.Connector) resilience.Policy {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if r, ok := e.policies[key(c.Role, c.Name)]; ok {
+	r, ok := e.policies[key(c.Role, c.Name)]
+	e.mu.Unlock()
+	if ok {
 		return r.Policy
 	}
-	// A third-party type: its class is known only from its Spec; until
-	// then its settings under the network profile (the class assumed for
-	// an empty one) size the supervisor.
-	for _, class := range []sdk.ResilienceClass{sdk.ResilienceNetwork, sdk.ResilienceFile, sdk.ResilienceNone} {
-		if r, _, err := resilience.Resolve(c, class); err == nil {
+	if e.specs != nil {
+		if spec, ok := e.specs(c.Type); ok {
+			if r, _, err := resilience.Resolve(c, &spec); err == nil {
+				return r.Policy
+			}
+		}
+	}
+	for _, class := range classes {
+		if r, _, err := resilience.Resolve(c, &sdk.Spec{ResilienceClass: class}); err == nil {
 			return r.Policy
 		}
 	}
