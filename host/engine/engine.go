@@ -71,6 +71,9 @@ type Engine struct {
 	// specs returns the Specs of plugin types known without starting
 	// anything; nil when the Starter is not a launcher's.
 	specs SpecLookup
+	// fetchSpec learns a type's Spec, starting its plugin once when it is
+	// not known; nil when the Starter is not a launcher's.
+	fetchSpec func(ctx context.Context, typ string) (sdk.Spec, error)
 	mu    sync.Mutex
 	slots map[string]*slot
 	// policies are the resolved resilience policies by key(role, name);
@@ -98,6 +101,7 @@ type slot struct {
 func New(p *config.Pipeline, launcher *plugin.Launcher, logger hclog.Logger) *Engine {
 	e := NewWithStarter(p, nil, logger)
 	e.specs = launcher.CachedSpec
+	e.fetchSpec = launcher.Spec
 	e.start = func(ctx context.Context, c *config.Connector) (connector.Conn, func(), error) {
 		pol := e.startPolicy(c)
 		// Restarting a crashed or hung plugin is the host's job whatever
@@ -161,15 +165,15 @@ const StartTimeout = 60 * time.Second
 
 // Start launches and configures the given instances (all of the
 // pipeline's when none are given), at once. Before any plugin starts it
-// resolves the resilience policy of every instance of the pipeline
-// (CheckResilience): invalid settings come back as a *ConfigError holding
+// learns the Spec of every plugin type the pipeline uses and resolves the
+// resilience policy of every instance (CheckResilience): invalid settings come back as a *ConfigError holding
 // a config.ErrorList, and deprecation warnings are logged. An instance
 // already started is not started again. When every problem is a field
 // error, they come back together as a *ConfigError holding a
 // config.ErrorList in file order; otherwise the first other error (a
 // plugin that cannot start) in file order.
 func (e *Engine) Start(ctx context.Context, conns ...*config.Connector) error {
-	if err := e.resolvePolicies(); err != nil {
+	if err := e.resolvePolicies(ctx); err != nil {
 		return err
 	}
 	if len(conns) == 0 {

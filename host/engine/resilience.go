@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/sqlflow/sqlflow-host/host/config"
 	"github.com/sqlflow/sqlflow-host/host/resilience"
@@ -78,16 +80,20 @@ func CheckResilience(p *config.Pipeline, specs SpecLookup) (map[string]resilienc
 }
 
 // resolvePolicies resolves every instance's policy once, before any
-// plugin starts, logging the warnings; invalid settings come back as a
+// instance starts, logging the warnings; invalid settings come back as a
 // *ConfigError (every time it is called), and their instances are not
-// started.
-func (e *Engine) resolvePolicies() error {
+// started. The profiles come from the plugins' Specs: each type's plugin
+// is asked first, all at once, each binary once (a plugin that cannot
+// start is reported when its instance starts; its settings are checked
+// against the class profiles meanwhile).
+func (e *Engine) resolvePolicies(ctx context.Context) error {
 	e.mu.Lock()
 	done, err := e.policies != nil, e.policyErr
 	e.mu.Unlock()
 	if done {
 		return err
 	}
+	e.learnSpecs(ctx)
 	pols, warns, err := CheckResilience(e.Pipeline, e.specs)
 	for _, w := range warns {
 		e.Logger.Warn(w.String())
@@ -110,6 +116,31 @@ func (e *Engine) resolvePolicies() error {
 		e.policyErr = &ConfigError{Err: err}
 	}
 	return e.policyErr
+}
+
+// learnSpecs asks the plugin of every type the pipeline uses for its Spec,
+// concurrently, so that the launcher knows them (e.specs).
+func (e *Engine) learnSpecs(ctx context.Context) {
+	if e.fetchSpec == nil {
+		return
+	}
+	types := map[string]bool{}
+	for _, c := range e.connectors() {
+		types[c.Type] = true
+	}
+	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for typ := range types {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.fetchSpec(ctx, typ); err != nil {
+				e.Logger.Debug("plugin spec not learnt before the start", "type", typ, "error", err.Error())
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // policy returns the policy of instance c once its plugin's spec is
