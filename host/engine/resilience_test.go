@@ -227,3 +227,46 @@ flows:
 		t.Errorf("policies without Specs: %+v", pols)
 	}
 }
+
+// TestTargetHostFromSpec: the per-host limiter key comes from the keys a
+// Spec declares, else the generic ones, else its DefaultHost.
+func TestTargetHostFromSpec(t *testing.T) {
+	for _, tt := range []struct {
+		cfg  map[string]any
+		spec sdk.Spec
+		want string
+	}{
+		{map[string]any{"url": "https://API.Example.com:8443/x"}, sdk.Spec{}, "api.example.com"},
+		{map[string]any{"dsn": "host=db port=5432", "host": "DB:5432"}, sdk.Spec{}, "db"},
+		{map[string]any{"host": "[::1]:5432"}, sdk.Spec{}, "::1"},
+		{map[string]any{"url": "not a host/path"}, sdk.Spec{}, ""},
+		{map[string]any{"server": "Acme.example"}, sdk.Spec{}, ""},
+		{map[string]any{"server": "Acme.example", "url": "http://other"}, sdk.Spec{HostKeys: []string{"server"}}, "acme.example"},
+		{map[string]any{"url": "http://other"}, sdk.Spec{HostKeys: []string{"server"}, DefaultHost: "API.acme.example"}, "api.acme.example"},
+		{map[string]any{}, sdk.Spec{}, ""},
+	} {
+		if got := engine.TargetHost(tt.cfg, tt.spec); got != tt.want {
+			t.Errorf("TargetHost(%v, %+v) = %q, want %q", tt.cfg, tt.spec, got, tt.want)
+		}
+	}
+}
+
+// TestInvalidSpecDefaultsFailTheStart: a plugin whose Spec declares
+// invalid resilience defaults does not start, with an error naming it.
+func TestInvalidSpecDefaultsFailTheStart(t *testing.T) {
+	testSpecs["badacme"] = sdk.Spec{Name: "badacme", Resilience: map[string]any{"retry.max_attempts": 0}}
+	defer delete(testSpecs, "badacme")
+	e, _ := fakeEngine(t, `version: 1
+sources:
+  a: {type: badacme}
+destinations:
+  d: {type: memory}
+flows:
+  - {from: a, to: d, target: t}
+`, "", nil)
+	defer e.Close()
+	err := e.Validate(context.Background())
+	if err == nil || !strings.Contains(err.Error(), `source "a" (type badacme): connector type badacme: its plugin's Spec declares invalid resilience defaults: retry.max_attempts: 0 is not allowed`) {
+		t.Errorf("got %v", err)
+	}
+}
