@@ -74,8 +74,8 @@ type Engine struct {
 	// fetchSpec learns a type's Spec, starting its plugin once when it is
 	// not known; nil when the Starter is not a launcher's.
 	fetchSpec func(ctx context.Context, typ string) (sdk.Spec, error)
-	mu    sync.Mutex
-	slots map[string]*slot
+	mu        sync.Mutex
+	slots     map[string]*slot
 	// policies are the resolved resilience policies by key(role, name);
 	// nil until resolvePolicies ran.
 	policies map[string]resilience.Resolved
