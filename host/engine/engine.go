@@ -71,9 +71,10 @@ type Engine struct {
 	// specs returns the Specs of plugin types known without starting
 	// anything; nil when the Starter is not a launcher's.
 	specs SpecLookup
-	// fetchSpec learns a type's Spec, starting its plugin once when it is
-	// not known; nil when the Starter is not a launcher's.
-	fetchSpec func(ctx context.Context, typ string) (sdk.Spec, error)
+	// fetchSpec learns a type's Spec ahead of the start of the named
+	// instance (plugin.Launcher.Prestart); nil when the Starter is not a
+	// launcher's.
+	fetchSpec func(ctx context.Context, typ, instance string) (sdk.Spec, error)
 	mu        sync.Mutex
 	slots     map[string]*slot
 	// policies are the resolved resilience policies by key(role, name);
@@ -101,7 +102,7 @@ type slot struct {
 func New(p *config.Pipeline, launcher *plugin.Launcher, logger hclog.Logger) *Engine {
 	e := NewWithStarter(p, nil, logger)
 	e.specs = launcher.CachedSpec
-	e.fetchSpec = launcher.Spec
+	e.fetchSpec = launcher.Prestart
 	e.start = func(ctx context.Context, c *config.Connector) (connector.Conn, func(), error) {
 		pol := e.startPolicy(c)
 		// Restarting a crashed or hung plugin is the host's job whatever

@@ -119,23 +119,26 @@ func (e *Engine) resolvePolicies(ctx context.Context) error {
 }
 
 // learnSpecs asks the plugin of every type the pipeline uses for its Spec,
-// concurrently, so that the launcher knows them (e.specs).
+// concurrently, so that the launcher knows them (e.specs). Each is started
+// as the type's first instance, whose start then takes that process.
 func (e *Engine) learnSpecs(ctx context.Context) {
 	if e.fetchSpec == nil {
 		return
 	}
-	types := map[string]bool{}
+	first := map[string]string{}
 	for _, c := range e.connectors() {
-		types[c.Type] = true
+		if _, ok := first[c.Type]; !ok {
+			first[c.Type] = c.Name
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
-	for typ := range types {
+	for typ, name := range first {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := e.fetchSpec(ctx, typ); err != nil {
+			if _, err := e.fetchSpec(ctx, typ, name); err != nil {
 				e.Logger.Debug("plugin spec not learnt before the start", "type", typ, "error", err.Error())
 			}
 		}()

@@ -82,6 +82,9 @@ type Launcher struct {
 	aliases map[string]string
 	// scanMu makes Find's alias scans one at a time.
 	scanMu sync.Mutex
+	// spares are processes Prestart started, by binary and instance,
+	// waiting for that instance's Start.
+	spares map[spareKey]*Process
 	// runDir holds the plugins' Unix sockets; created by the first Start,
 	// removed by Close.
 	runDir string
@@ -142,9 +145,17 @@ func (l *Launcher) SocketDir() string {
 	return l.runDir
 }
 
-// Close removes the launcher's socket directory. Call it once the
-// plugins it started are stopped; a later Start makes a new directory.
+// Close stops the processes Prestart left that no Start took, and
+// removes the launcher's socket directory. Call it once the plugins it
+// started are stopped; a later Start makes a new directory.
 func (l *Launcher) Close() error {
+	l.mu.Lock()
+	spares := l.spares
+	l.spares = nil
+	l.mu.Unlock()
+	for _, p := range spares {
+		p.Kill()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.runDir == "" {
@@ -196,6 +207,12 @@ func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, e
 		return nil, err
 	}
 	l.mu.Lock()
+	if p, ok := l.spares[spareKey{bin.Path, instance}]; ok {
+		delete(l.spares, spareKey{bin.Path, instance})
+		l.mu.Unlock()
+		p.Type = typ
+		return p, nil
+	}
 	declared, known := l.declared[bin.Path]
 	l.mu.Unlock()
 	p, err := l.start(ctx, bin, typ, instance, declared)
@@ -246,6 +263,55 @@ func (l *Launcher) Spec(ctx context.Context, typ string) (sdk.Spec, error) {
 		return sdk.Spec{}, err
 	}
 	return l.specOf(ctx, bin)
+}
+
+// spareKey names a process Prestart left for an instance's Start.
+type spareKey struct{ path, instance string }
+
+// Prestart learns the Spec of the plugin serving typ ahead of the start
+// of the connector instance named instance, for a caller that needs the
+// Specs of all its types before starting anything. When the Spec is not
+// known yet the plugin is started as instance and asked; the process is
+// then kept for that instance's Start, which takes it instead of starting
+// another (unless its Spec declares environment variables the host has:
+// it is then stopped, and Start starts one with them). So learning the
+// Specs first costs no extra process. Close stops a process no Start took.
+func (l *Launcher) Prestart(ctx context.Context, typ, instance string) (sdk.Spec, error) {
+	bin, err := l.Find(ctx, typ)
+	if err != nil {
+		return sdk.Spec{}, err
+	}
+	l.mu.Lock()
+	spec, known := l.specs[bin.Path]
+	l.mu.Unlock()
+	if known {
+		return spec, nil
+	}
+	p, err := l.start(ctx, bin, typ, instance, nil)
+	if err != nil {
+		return sdk.Spec{}, err
+	}
+	spec, err = p.Client.Spec(ctx)
+	if err != nil {
+		p.Kill()
+		return sdk.Spec{}, fmt.Errorf("plugin %s (%s): spec: %w", bin.Type, bin.Path, err)
+	}
+	env := l.learn(bin, typ, spec)
+	k := spareKey{bin.Path, instance}
+	l.mu.Lock()
+	_, taken := l.spares[k]
+	keep := !taken && !declaresMore(os.Environ(), env)
+	if keep {
+		if l.spares == nil {
+			l.spares = map[spareKey]*Process{}
+		}
+		l.spares[k] = p
+	}
+	l.mu.Unlock()
+	if !keep {
+		p.Kill()
+	}
+	return spec, nil
 }
 
 // CachedSpec returns the Spec of the plugin serving typ when the Launcher

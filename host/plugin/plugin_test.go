@@ -266,3 +266,81 @@ func TestAliasFindsItsPlugin(t *testing.T) {
 		t.Errorf("Find(dir, okay): %v", err)
 	}
 }
+
+// TestPrestartHandsItsProcessToTheStart: learning a Spec ahead of an
+// instance's start costs no extra process: that instance's Start takes
+// the process Prestart started; another instance gets its own; Close
+// stops a process no Start took.
+func TestPrestartHandsItsProcessToTheStart(t *testing.T) {
+	dir := pluginsDir(t)
+	build(t, dir.Path, "okplugin", "ok")
+	l, err := launcher(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	spec, err := l.Prestart(ctx, "ok", "first")
+	if err != nil || spec.Name != "ok" {
+		t.Fatalf("Prestart = %+v, %v", spec, err)
+	}
+	// Known now: asking again starts nothing, by name or alias.
+	if spec, err := l.Prestart(ctx, "okay", "second"); err != nil || spec.Name != "ok" {
+		t.Fatalf("Prestart again = %+v, %v", spec, err)
+	}
+	p1, err := startWith(t, l, "okay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := startWith(t, l, "okay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p1.Pid() == p2.Pid() {
+		t.Fatal("two instances share a process")
+	}
+	// startWith starts instance "inst": neither took the spare of
+	// "first".
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel2()
+	spares := l.SparePids()
+	pf, err := l.Start(ctx2, "okay", "first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := pf.Pid()
+	if len(spares) != 1 || spares[0] != pid || len(l.SparePids()) != 0 {
+		t.Errorf("spares %v, then %v; the start got %d", spares, l.SparePids(), pid)
+	}
+	pf2, err := l.Start(ctx2, "okay", "first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pf2.Pid() == pid {
+		t.Fatal("the spare was handed out twice")
+	}
+	pf.Kill()
+	pf2.Kill()
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Fatalf("plugin %d still running after Kill", pid)
+	}
+
+	// A spare no Start takes is stopped by Close.
+	l2, err := launcher(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l2.Prestart(ctx, "ok", "unused"); err != nil {
+		t.Fatal(err)
+	}
+	pids := l2.SparePids()
+	if len(pids) != 1 {
+		t.Fatalf("spares %v, want one", pids)
+	}
+	if err := l2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pids[0], 0); err == nil {
+		t.Errorf("spare plugin %d still running after Close", pids[0])
+	}
+}
