@@ -15,7 +15,7 @@ var builtinSpecs = map[string]sdk.Spec{
 		"circuit_breaker.enabled": true, "circuit_breaker.failure_threshold": 5, "circuit_breaker.recovery_timeout": 60,
 		"circuit_breaker.success_threshold": 2, "timeout": 30,
 		"rate_limit.enabled": true, "rate_limit.max_requests_per_minute": 60.0, "rate_limit.burst_size": 10,
-		"rate_limit.per_host": true, "rate_limit.backpressure_strategy": "wait",
+		"rate_limit.per_host": true, "rate_limit.backpressure_strategy": "wait", "rate_limit.shared": true,
 		"recovery.enable_connection_recovery": true, "recovery.enable_credential_refresh": true, "recovery.recovery_check_interval": 30,
 	}},
 	"s3": {Name: "s3", ResilienceClass: sdk.ResilienceNetwork, Resilience: map[string]any{
@@ -34,7 +34,7 @@ var builtinSpecs = map[string]sdk.Spec{
 		"circuit_breaker.enabled": true, "circuit_breaker.failure_threshold": 5, "circuit_breaker.recovery_timeout": 60,
 		"circuit_breaker.success_threshold": 2, "timeout": 60,
 		"rate_limit.enabled": true, "rate_limit.max_requests_per_minute": 60.0, "rate_limit.burst_size": 1,
-		"rate_limit.per_host": true, "rate_limit.backpressure_strategy": "wait",
+		"rate_limit.per_host": true, "rate_limit.backpressure_strategy": "wait", "rate_limit.shared": true,
 		"recovery.enable_connection_recovery": true, "recovery.enable_credential_refresh": true, "recovery.recovery_check_interval": 30,
 	}},
 	"shopify": {Name: "shopify", ResilienceClass: sdk.ResilienceNetwork, LegacyRetryKeys: true, Resilience: map[string]any{
@@ -42,7 +42,7 @@ var builtinSpecs = map[string]sdk.Spec{
 		"circuit_breaker.enabled": true, "circuit_breaker.failure_threshold": 5, "circuit_breaker.recovery_timeout": 60,
 		"circuit_breaker.success_threshold": 2, "timeout": 30,
 		"rate_limit.enabled": true, "rate_limit.max_requests_per_minute": 1200.0, "rate_limit.burst_size": 40,
-		"rate_limit.per_host": true, "rate_limit.backpressure_strategy": "wait",
+		"rate_limit.per_host": true, "rate_limit.backpressure_strategy": "wait", "rate_limit.shared": true,
 		"recovery.enable_connection_recovery": true, "recovery.enable_credential_refresh": true, "recovery.recovery_check_interval": 30,
 	}},
 	"csv":     {Name: "csv", ResilienceClass: sdk.ResilienceFile, Resilience: fileDefaults},

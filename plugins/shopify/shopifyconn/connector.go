@@ -82,6 +82,9 @@ func (c *Connector) Spec() sdk.Spec {
 			"rate_limit.burst_size":              40,
 			"rate_limit.per_host":                true,
 			"rate_limit.backpressure_strategy":   "wait",
+			// Shared across processes when the run shares limits
+			// (run --shared-limits): the quota is the remote API's.
+			"rate_limit.shared": true,
 
 			"recovery.enable_connection_recovery": true,
 			"recovery.enable_credential_refresh":  true,
