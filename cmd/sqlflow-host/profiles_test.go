@@ -50,7 +50,7 @@ func TestBuiltinPluginProfiles(t *testing.T) {
 	if rest.Retry != (resilience.Retry{MaxAttempts: 3, InitialDelay: sec, MaxDelay: 30 * sec, Multiplier: 2, Jitter: true}) ||
 		rest.Breaker != (resilience.Breaker{Enabled: true, FailureThreshold: 5, RecoveryTimeout: min, SuccessThreshold: 2}) ||
 		rest.CallTimeout != 30*sec ||
-		rest.RateLimit != (resilience.RateLimit{Enabled: true, PerMinute: 60, Burst: 10, PerHost: true, Strategy: resilience.StrategyWait}) ||
+		rest.RateLimit != (resilience.RateLimit{Enabled: true, PerMinute: 60, Burst: 10, PerHost: true, Strategy: resilience.StrategyWait, Shared: true}) ||
 		rest.Recovery != (resilience.Recovery{ConnectionRecovery: true, CredentialRefresh: true, CheckInterval: 30 * sec, MaxRestarts: 5, RestartWindow: 5 * min}) {
 		t.Errorf("rest: %+v", rest.Policy)
 	}
@@ -73,14 +73,14 @@ func TestBuiltinPluginProfiles(t *testing.T) {
 		g := policy(typ)
 		if g.Profile != "gsheets" || g.Retry != (resilience.Retry{MaxAttempts: 7, InitialDelay: sec, MaxDelay: 32 * sec, Multiplier: 2, Jitter: true}) ||
 			g.CallTimeout != min ||
-			g.RateLimit != (resilience.RateLimit{Enabled: true, PerMinute: 60, Burst: 1, PerHost: true, Strategy: resilience.StrategyWait}) ||
+			g.RateLimit != (resilience.RateLimit{Enabled: true, PerMinute: 60, Burst: 1, PerHost: true, Strategy: resilience.StrategyWait, Shared: true}) ||
 			!g.Recovery.CredentialRefresh {
 			t.Errorf("%s: %+v", typ, g.Policy)
 		}
 	}
 	sh := policy("shopify")
 	if sh.Retry.MaxAttempts != 5 || sh.CallTimeout != 30*sec ||
-		sh.RateLimit != (resilience.RateLimit{Enabled: true, PerMinute: 1200, Burst: 40, PerHost: true, Strategy: resilience.StrategyWait}) ||
+		sh.RateLimit != (resilience.RateLimit{Enabled: true, PerMinute: 1200, Burst: 40, PerHost: true, Strategy: resilience.StrategyWait, Shared: true}) ||
 		!sh.Recovery.CredentialRefresh {
 		t.Errorf("shopify: %+v", sh.Policy)
 	}
