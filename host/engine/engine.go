@@ -75,8 +75,11 @@ type Engine struct {
 	// instance (plugin.Launcher.Prestart); nil when the Starter is not a
 	// launcher's.
 	fetchSpec func(ctx context.Context, typ, instance string) (sdk.Spec, error)
-	mu        sync.Mutex
-	slots     map[string]*slot
+	// stopSpares stops the processes fetchSpec started that no instance
+	// took; nil when the Starter is not a launcher's.
+	stopSpares func()
+	mu         sync.Mutex
+	slots      map[string]*slot
 	// policies are the resolved resilience policies by key(role, name);
 	// nil until resolvePolicies ran.
 	policies map[string]resilience.Resolved
@@ -103,6 +106,7 @@ func New(p *config.Pipeline, launcher *plugin.Launcher, logger hclog.Logger) *En
 	e := NewWithStarter(p, nil, logger)
 	e.specs = launcher.CachedSpec
 	e.fetchSpec = launcher.Prestart
+	e.stopSpares = launcher.StopSpares
 	e.start = func(ctx context.Context, c *config.Connector) (connector.Conn, func(), error) {
 		pol := e.startPolicy(c)
 		// Restarting a crashed or hung plugin is the host's job whatever
@@ -331,8 +335,12 @@ func (e *Engine) startOne(ctx context.Context, c *config.Connector) (*Instance, 
 	return &Instance{Config: c, Spec: spec, Conn: conn, Policy: pol}, errs, nil
 }
 
-// Close stops every started plugin process.
+// Close stops every started plugin process, and those started only to
+// learn their Specs.
 func (e *Engine) Close() {
+	if e.stopSpares != nil {
+		e.stopSpares()
+	}
 	e.mu.Lock()
 	stops := e.stops
 	e.stops = nil

@@ -149,13 +149,7 @@ func (l *Launcher) SocketDir() string {
 // removes the launcher's socket directory. Call it once the plugins it
 // started are stopped; a later Start makes a new directory.
 func (l *Launcher) Close() error {
-	l.mu.Lock()
-	spares := l.spares
-	l.spares = nil
-	l.mu.Unlock()
-	for _, p := range spares {
-		p.Kill()
-	}
+	l.StopSpares()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.runDir == "" {
@@ -263,6 +257,18 @@ func (l *Launcher) Spec(ctx context.Context, typ string) (sdk.Spec, error) {
 		return sdk.Spec{}, err
 	}
 	return l.specOf(ctx, bin)
+}
+
+// StopSpares stops the processes Prestart left that no Start took (an
+// engine done with its pipeline calls it; Close does too).
+func (l *Launcher) StopSpares() {
+	l.mu.Lock()
+	spares := l.spares
+	l.spares = nil
+	l.mu.Unlock()
+	for _, p := range spares {
+		p.Kill()
+	}
 }
 
 // spareKey names a process Prestart left for an instance's Start.
