@@ -169,10 +169,11 @@ func (e *Engine) Instance(role config.Role, name string) *Instance {
 const StartTimeout = 60 * time.Second
 
 // Start launches and configures the given instances (all of the
-// pipeline's when none are given), at once. Before any plugin starts it
-// learns the Spec of every plugin type the pipeline uses and resolves the
-// resilience policy of every instance (CheckResilience): invalid settings come back as a *ConfigError holding
-// a config.ErrorList, and deprecation warnings are logged. An instance
+// pipeline's when none are given), at once. Before any instance starts
+// it learns the Spec of every plugin type the pipeline uses and resolves
+// the resilience policy of every instance (CheckResilience): invalid
+// settings come back as a *ConfigError holding a config.ErrorList, and
+// deprecation warnings are logged. An instance
 // already started is not started again. When every problem is a field
 // error, they come back together as a *ConfigError holding a
 // config.ErrorList in file order; otherwise the first other error (a
