@@ -78,8 +78,11 @@ type Engine struct {
 	// stopSpares stops the processes fetchSpec started that no instance
 	// took; nil when the Starter is not a launcher's.
 	stopSpares func()
-	mu         sync.Mutex
-	slots      map[string]*slot
+	// named reports whether a plugin binary is named after a type (not
+	// found through an alias); nil when the Starter is not a launcher's.
+	named func(typ string) bool
+	mu    sync.Mutex
+	slots map[string]*slot
 	// policies are the resolved resilience policies by key(role, name);
 	// nil until resolvePolicies ran.
 	policies map[string]resilience.Resolved
@@ -107,6 +110,10 @@ func New(p *config.Pipeline, launcher *plugin.Launcher, logger hclog.Logger) *En
 	e.specs = launcher.CachedSpec
 	e.fetchSpec = launcher.Prestart
 	e.stopSpares = launcher.StopSpares
+	e.named = func(typ string) bool {
+		_, err := plugin.Find(launcher.Dir, typ)
+		return err == nil
+	}
 	e.start = func(ctx context.Context, c *config.Connector) (connector.Conn, func(), error) {
 		pol := e.startPolicy(c)
 		// Restarting a crashed or hung plugin is the host's job whatever

@@ -120,30 +120,41 @@ func (e *Engine) resolvePolicies(ctx context.Context) error {
 
 // learnSpecs asks the plugin of every type the pipeline uses for its Spec,
 // concurrently, so that the launcher knows them (e.specs). Each is started
-// as the type's first instance, whose start then takes that process.
+// as the type's first instance, whose start then takes that process. Types
+// a binary is named after go first: finding an alias asks every plugin
+// for its Spec, which those starts have learnt by then.
 func (e *Engine) learnSpecs(ctx context.Context) {
 	if e.fetchSpec == nil {
 		return
 	}
 	first := map[string]string{}
+	var named, aliases []string
 	for _, c := range e.connectors() {
-		if _, ok := first[c.Type]; !ok {
-			first[c.Type] = c.Name
+		if _, ok := first[c.Type]; ok {
+			continue
+		}
+		first[c.Type] = c.Name
+		if e.named == nil || e.named(c.Type) {
+			named = append(named, c.Type)
+		} else {
+			aliases = append(aliases, c.Type)
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
 	defer cancel()
-	var wg sync.WaitGroup
-	for typ, name := range first {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := e.fetchSpec(ctx, typ, name); err != nil {
-				e.Logger.Debug("plugin spec not learnt before the start", "type", typ, "error", err.Error())
-			}
-		}()
+	for _, types := range [][]string{named, aliases} {
+		var wg sync.WaitGroup
+		for _, typ := range types {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := e.fetchSpec(ctx, typ, first[typ]); err != nil {
+					e.Logger.Debug("plugin spec not learnt before the start", "type", typ, "error", err.Error())
+				}
+			}()
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 }
 
 // policy returns the policy of instance c once its plugin's spec is
