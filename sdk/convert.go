@@ -1,6 +1,7 @@
 package sdk
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -11,8 +12,17 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// toSpecResponse converts a domain Spec to its wire form.
-func toSpecResponse(s Spec) *pb.SpecResponse {
+// toSpecResponse converts a domain Spec to its wire form; Resilience
+// travels as a JSON object.
+func toSpecResponse(s Spec) (*pb.SpecResponse, error) {
+	var res []byte
+	if len(s.Resilience) > 0 {
+		b, err := json.Marshal(s.Resilience)
+		if err != nil {
+			return nil, fmt.Errorf("spec: resilience defaults: %w", err)
+		}
+		res = b
+	}
 	modes := make([]string, len(s.WriteModes))
 	for i, m := range s.WriteModes {
 		modes[i] = string(m)
@@ -33,7 +43,12 @@ func toSpecResponse(s Spec) *pb.SpecResponse {
 		LocalDiscover:   s.LocalDiscover,
 		LocationKeys:    s.LocationKeys,
 		Env:             s.Env,
-	}
+		ResilienceJson:  res,
+		HostKeys:        s.HostKeys,
+		DefaultHost:     s.DefaultHost,
+		Aliases:         s.Aliases,
+		LegacyRetryKeys: s.LegacyRetryKeys,
+	}, nil
 }
 
 // toConfigureResponse converts field errors to their wire form.

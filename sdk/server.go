@@ -104,7 +104,11 @@ func (s *server) guard(op string, err *error) {
 func (s *server) Spec(ctx context.Context, _ *pb.SpecRequest) (_ *pb.SpecResponse, err error) {
 	defer s.guard("spec", &err)
 	defer s.enter()()
-	return toSpecResponse(s.spec), nil
+	resp, err := toSpecResponse(s.spec)
+	if err != nil {
+		return nil, toStatus(errclass.Permanentf("connector %s: %w", s.spec.Name, err))
+	}
+	return resp, nil
 }
 
 func (s *server) Configure(ctx context.Context, req *pb.ConfigureRequest) (_ *pb.ConfigureResponse, err error) {

@@ -59,9 +59,45 @@ type Spec struct {
 	// configuration object. It is documentation for users and tools; the
 	// authoritative validation is Configure's.
 	ConfigSchema json.RawMessage
-	// ResilienceClass picks the host's default policy for third-party
-	// connectors. Empty means ResilienceNetwork.
+	// ResilienceClass picks the host's default policy for a connector that
+	// declares no Resilience of its own: the host's profile of that class.
+	// Empty means ResilienceNetwork.
 	ResilienceClass ResilienceClass
+	// Resilience is the connector's own default resilience policy (its
+	// profile), for connectors that know their system's limits. Keys are
+	// the policy's field paths, as `sqlflow-host resilience` prints them
+	// and users write them under resilience: ("timeout",
+	// "retry.max_attempts", "rate_limit.per_host", ...); values are in the
+	// units users write: whole numbers, numbers of seconds for durations
+	// (0.5 is 500 ms), true or false, and "wait" or "fail" for
+	// rate_limit.backpressure_strategy. A field left out keeps the host's
+	// global default (not the class profile's value). When Resilience is
+	// set, ResilienceClass no longer picks the defaults. The host refuses
+	// an unknown path or a value out of the range users may write, naming
+	// the plugin. See docs/resilience.md for the fields and the global
+	// defaults.
+	Resilience map[string]any
+	// HostKeys lists, in order, the configuration keys whose value names
+	// the remote host the connector talks to: the key of its shared
+	// per-host rate limiter (rate_limit.per_host). A value that is a URL
+	// gives its host name; a bare host name (with or without a port) is
+	// taken as is. Empty means the host's generic list: url, base_url,
+	// endpoint_url, endpoint, uri, dsn, host.
+	HostKeys []string
+	// DefaultHost is the host of the one public API a connector talks to
+	// when its configuration names none of HostKeys (e.g.
+	// "sheets.googleapis.com"), so that all its instances share one
+	// per-host limiter as they share the API's quota.
+	DefaultHost string
+	// Aliases are other type names that pipeline files may use for this
+	// connector (older names): a pipeline's `type: <alias>` starts this
+	// plugin when no plugin binary is named after the alias itself.
+	Aliases []string
+	// LegacyRetryKeys asks the host to take the connector's old top-level
+	// retry keys (timeout, max_retries, retry_delay) as resilience
+	// settings, with a deprecation warning, and not send them to the
+	// plugin: for connectors whose older configurations had them.
+	LegacyRetryKeys bool
 	// Incremental, Upsert and Discover are capabilities: incremental reads
 	// on a cursor column, upsert writes, and stream discovery.
 	Incremental, Upsert, Discover bool
@@ -78,9 +114,9 @@ type Spec struct {
 	// connector's data lives (path, url, table, bucket, prefix, host,
 	// database...), never a secret. The host records their values with a
 	// stored incremental cursor and refuses the cursor when they change.
-	// Empty means the host's default list (path, url, base_url, endpoint,
+	// Empty means the host's generic list (path, url, base_url, endpoint,
 	// table, query, bucket, prefix, host, port, database, schema,
-	// spreadsheet_id, sheet_name, shop_domain, table_name).
+	// table_name).
 	LocationKeys []string
 	// Env lists the environment variables the plugin reads from its
 	// process environment beyond the host's allow-list (PATH, HOME,

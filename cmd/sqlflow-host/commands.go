@@ -627,12 +627,7 @@ func (a *app) pluginsNewCommand() *cobra.Command {
 func specOf(ctx context.Context, l *plugin.Launcher, b plugin.Binary) (sdk.Spec, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	p, err := l.Start(ctx, b.Type, b.Type)
-	if err != nil {
-		return sdk.Spec{}, err
-	}
-	defer p.Kill()
-	spec, err := p.Client.Spec(ctx)
+	spec, err := l.Spec(ctx, b.Type)
 	if err != nil {
 		return sdk.Spec{}, err
 	}

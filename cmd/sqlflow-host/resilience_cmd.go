@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sqlflow/sqlflow-host/host/config"
+	"github.com/sqlflow/sqlflow-host/host/plugin"
 	"github.com/sqlflow/sqlflow-host/host/resilience"
 	"github.com/sqlflow/sqlflow-host/sdk"
 )
@@ -21,8 +22,8 @@ func (a *app) resilienceCommand() *cobra.Command {
 		Short: "Print each connector's effective resilience policy and where every value came from",
 		Long: "resilience prints, for every source and destination of a pipeline file (or the one named NAME),\n" +
 			"its type, its profile and every policy field with its value and source: default, profile <name>,\n" +
-			"simple key <key>, full block, legacy key <key> or off. Built-in types need no plugin; for other types\n" +
-			"the plugin is started to read its resilience class (network is assumed when it cannot start).\n" +
+			"simple key <key>, full block, legacy key <key> or off. Each type's plugin is started once to read its\n" +
+			"Spec: its own defaults, or its resilience class (network is assumed when it cannot start).\n" +
 			"Exits 2 when a setting is invalid. See docs/resilience.md.",
 		Args: args(cobra.RangeArgs(1, 2)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
@@ -37,9 +38,10 @@ func (a *app) resilienceCommand() *cobra.Command {
 			var errs config.ErrorList
 			var out strings.Builder
 			doc := resilienceJSON{Version: jsonVersion, Command: "resilience", Pipeline: p.Path, Connectors: []resilienceConnectorJSON{}}
+			specs := a.specSource(p)
 			for i, c := range conns {
-				class, note, why := a.resilienceClass(cmd.Context(), p, c)
-				r, warns, err := resilience.Resolve(c, class)
+				spec, note, why := specs.describe(cmd.Context(), c)
+				r, warns, err := resilience.Resolve(c, spec)
 				for _, w := range warns {
 					fmt.Fprintln(a.stderr, "warning:", w)
 				}
@@ -97,43 +99,46 @@ func listOrNone(names []string) string {
 	return strings.Join(names, ", ")
 }
 
-// resilienceClass returns the resilience class of c's type and a note for
-// the header: empty for built-in types (their profile is fixed); for other
-// types the class their plugin's Spec declares, or "" (network assumed)
-// when the plugin cannot be started, with why.
-func (a *app) resilienceClass(ctx context.Context, p *config.Pipeline, c *config.Connector) (class sdk.ResilienceClass, note, why string) {
-	if resilience.BuiltinType(c.Type) {
-		return "", "", ""
+// specSource asks plugins for their Specs, once per binary: one launcher
+// for the whole command, which keeps what it learnt.
+type specSource struct {
+	l   *plugin.Launcher
+	err error // the launcher could not be made
+}
+
+func (a *app) specSource(p *config.Pipeline) *specSource {
+	l, err := a.launcher(a.dir(p))
+	if err == nil {
+		l.WorkDir = p.Dir
 	}
-	class, err := a.pluginClass(ctx, p, c.Type)
+	return &specSource{l: l, err: err}
+}
+
+// describe returns the Spec of c's plugin and a note for the header:
+// empty for a connector that declares its own defaults; for one that
+// relies on its class, the class its Spec declares; when the plugin
+// cannot be started, nil (network assumed) with why.
+func (s *specSource) describe(ctx context.Context, c *config.Connector) (spec *sdk.Spec, note, why string) {
+	err := s.err
+	if err == nil {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		var sp sdk.Spec
+		if sp, err = s.l.Spec(ctx, c.Type); err == nil {
+			spec = &sp
+		}
+	}
 	if err != nil {
-		return "", "class unknown: profile network assumed", "its plugin did not start: " + firstLine(err.Error())
+		return nil, "class unknown: profile network assumed", "its plugin did not start: " + firstLine(err.Error())
 	}
+	if len(spec.Resilience) > 0 {
+		return spec, "", ""
+	}
+	class := spec.ResilienceClass
 	if class == "" {
 		class = sdk.ResilienceNetwork
 	}
-	return class, "class " + string(class) + " from its plugin", ""
-}
-
-// pluginClass starts the plugin of typ and returns the class its Spec
-// declares.
-func (a *app) pluginClass(ctx context.Context, p *config.Pipeline, typ string) (sdk.ResilienceClass, error) {
-	l, err := a.launcher(a.dir(p))
-	if err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	proc, err := l.Start(ctx, typ, typ)
-	if err != nil {
-		return "", err
-	}
-	defer proc.Kill()
-	spec, err := proc.Client.Spec(ctx)
-	if err != nil {
-		return "", err
-	}
-	return spec.ResilienceClass, nil
+	return spec, "class " + string(class) + " from its plugin", ""
 }
 
 // policyJSON is one connector's policy as writePolicy prints it.

@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/sqlflow/sqlflow-host/internal/testenv"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -153,19 +151,34 @@ flows:
 			"circuit_breaker.enabled              true   profile network")
 	})
 	t.Run("third-party type with a plugin", func(t *testing.T) {
-		havePlugin(t, "memory")
-		plugins := testenv.SafeDir(t)
-		bin, err := os.ReadFile(filepath.Join(pluginsDir, "sqlflow-plugin-memory"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(plugins, "sqlflow-plugin-ftp"), bin, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		// A plugin that declares only its class gets the class profile.
+		plugins := pluginsWith(t, "hangplugin", "ftp")
 		expect(t, cli(t, "--plugins-dir", plugins, "resilience", third), 0,
-			"source a (ftp, class none from its plugin, profile none)",
-			"retry.max_attempts                   1      profile none",
-			"recovery.enable_connection_recovery  true   default")
+			"source a (ftp, class network from its plugin, profile network)",
+			"retry.max_attempts                   3      default",
+			"circuit_breaker.enabled              true   profile network")
+	})
+	t.Run("third-party plugin declaring its own defaults", func(t *testing.T) {
+		// Equal footing: a third party's Spec gives its profile, its
+		// alias and its old retry keys exactly as a built-in's does.
+		plugins := pluginsWith(t, "acmeplugin", "acme")
+		acme := write(t, dir, "acme.yaml", `version: 1
+sources:
+  a: {type: acme_legacy, server: db.example.com, max_retries: 1}
+destinations:
+  d: {type: memory}
+flows:
+  - {from: a, to: d, target: t}
+`)
+		expect(t, cli(t, "--plugins-dir", plugins, "resilience", acme), 0,
+			"source a (acme_legacy, profile acme)",
+			"timeout                              45s    profile acme",
+			"retry.max_attempts                   2      legacy key max_retries",
+			"retry.initial_delay                  0.25s  profile acme",
+			"rate_limit.max_requests_per_minute   90     profile acme",
+			"circuit_breaker.enabled              true   default",
+			"(max_retries: taken by the host, not sent to the plugin)",
+			"max_retries is deprecated")
 	})
 	t.Run("usage", func(t *testing.T) {
 		expect(t, cli(t, "resilience"), 2, "accepts between 1 and 2 arg(s)")

@@ -18,7 +18,7 @@ import (
 // defaultLocationKeys are the location keys of a connector whose Spec
 // names none (see sdk.Spec.LocationKeys).
 var defaultLocationKeys = []string{"path", "url", "base_url", "endpoint", "table", "query", "bucket", "prefix",
-	"host", "port", "database", "schema", "spreadsheet_id", "sheet_name", "shop_domain", "table_name"}
+	"host", "port", "database", "schema", "table_name"}
 
 // location returns the values of an instance's location keys as a stored
 // cursor records them: as written, or as a fingerprint when the value came

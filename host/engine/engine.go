@@ -68,6 +68,19 @@ type Engine struct {
 	SharedLimiter resilience.SharedLimiter
 
 	start Starter
+	// specs returns the Specs of plugin types known without starting
+	// anything; nil when the Starter is not a launcher's.
+	specs SpecLookup
+	// fetchSpec learns a type's Spec ahead of the start of the named
+	// instance (plugin.Launcher.Prestart); nil when the Starter is not a
+	// launcher's.
+	fetchSpec func(ctx context.Context, typ, instance string) (sdk.Spec, error)
+	// stopSpares stops the processes fetchSpec started that no instance
+	// took; nil when the Starter is not a launcher's.
+	stopSpares func()
+	// named reports whether a plugin binary is named after a type (not
+	// found through an alias); nil when the Starter is not a launcher's.
+	named func(typ string) bool
 	mu    sync.Mutex
 	slots map[string]*slot
 	// policies are the resolved resilience policies by key(role, name);
@@ -94,24 +107,40 @@ type slot struct {
 // New returns an engine that starts plugins with launcher.
 func New(p *config.Pipeline, launcher *plugin.Launcher, logger hclog.Logger) *Engine {
 	e := NewWithStarter(p, nil, logger)
+	e.specs = launcher.CachedSpec
+	e.fetchSpec = launcher.Prestart
+	e.stopSpares = launcher.StopSpares
+	e.named = func(typ string) bool {
+		_, err := plugin.Find(launcher.Dir, typ)
+		return err == nil
+	}
 	e.start = func(ctx context.Context, c *config.Connector) (connector.Conn, func(), error) {
 		pol := e.startPolicy(c)
 		// Restarting a crashed or hung plugin is the host's job whatever
 		// the connector's profile: only resilience: false or
 		// recovery: false turn it off.
-		recover := pol.Enabled && pol.Recovery.ConnectionRecovery
 		sv := plugin.NewSupervisor(launcher, c.Type, c.Name, func() (json.RawMessage, error) { return e.freshConfig(c) },
-			plugin.CrashLoop{MaxRestarts: pol.Recovery.MaxRestarts, Window: pol.Recovery.RestartWindow,
-				RestartAtStart: recover}, logger)
+			crashLoop(pol), logger)
 		if err := sv.Start(ctx); err != nil {
 			return nil, nil, err
 		}
-		if recover && pol.Recovery.CheckInterval > 0 {
+		// The plugin's Spec is known now (the launcher learnt it at the
+		// start): its profile sizes the crash-loop limit and the health
+		// checks.
+		pol = e.startPolicy(c)
+		sv.SetCrashLoop(crashLoop(pol))
+		if pol.Enabled && pol.Recovery.ConnectionRecovery && pol.Recovery.CheckInterval > 0 {
 			sv.WatchHealth(context.WithoutCancel(ctx), pol.Recovery.CheckInterval)
 		}
 		return sv, sv.Stop, nil
 	}
 	return e
+}
+
+// crashLoop is the supervisor's crash-loop limit under pol.
+func crashLoop(pol resilience.Policy) plugin.CrashLoop {
+	return plugin.CrashLoop{MaxRestarts: pol.Recovery.MaxRestarts, Window: pol.Recovery.RestartWindow,
+		RestartAtStart: pol.Enabled && pol.Recovery.ConnectionRecovery}
 }
 
 // NewWithStarter returns an engine that starts connectors with start.
@@ -147,16 +176,17 @@ func (e *Engine) Instance(role config.Role, name string) *Instance {
 const StartTimeout = 60 * time.Second
 
 // Start launches and configures the given instances (all of the
-// pipeline's when none are given), at once. Before any plugin starts it
-// resolves the resilience policy of every instance of the pipeline
-// (CheckResilience): invalid settings come back as a *ConfigError holding
-// a config.ErrorList, and deprecation warnings are logged. An instance
+// pipeline's when none are given), at once. Before any instance starts
+// it learns the Spec of every plugin type the pipeline uses and resolves
+// the resilience policy of every instance (CheckResilience): invalid
+// settings come back as a *ConfigError holding a config.ErrorList, and
+// deprecation warnings are logged. An instance
 // already started is not started again. When every problem is a field
 // error, they come back together as a *ConfigError holding a
 // config.ErrorList in file order; otherwise the first other error (a
 // plugin that cannot start) in file order.
 func (e *Engine) Start(ctx context.Context, conns ...*config.Connector) error {
-	if err := e.resolvePolicies(); err != nil {
+	if err := e.resolvePolicies(ctx); err != nil {
 		return err
 	}
 	if len(conns) == 0 {
@@ -297,7 +327,7 @@ func (e *Engine) startOne(ctx context.Context, c *config.Connector) (*Instance, 
 	if err != nil {
 		return nil, nil, err
 	}
-	conn = e.wrap(c, raw, conn, pol.Policy)
+	conn = e.wrap(c, spec, raw, conn, pol.Policy)
 	cfg, err := configJSON(c, pol)
 	if err != nil {
 		return nil, nil, &ConfigError{Err: fmt.Errorf("%s: %s %q: %w", c.Pos, c.Role, c.Name, err)}
@@ -313,8 +343,12 @@ func (e *Engine) startOne(ctx context.Context, c *config.Connector) (*Instance, 
 	return &Instance{Config: c, Spec: spec, Conn: conn, Policy: pol}, errs, nil
 }
 
-// Close stops every started plugin process.
+// Close stops every started plugin process, and those started only to
+// learn their Specs.
 func (e *Engine) Close() {
+	if e.stopSpares != nil {
+		e.stopSpares()
+	}
 	e.mu.Lock()
 	stops := e.stops
 	e.stops = nil

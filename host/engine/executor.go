@@ -14,6 +14,7 @@ import (
 	"github.com/sqlflow/sqlflow-host/host/pipeline"
 	"github.com/sqlflow/sqlflow-host/host/plugin"
 	"github.com/sqlflow/sqlflow-host/host/resilience"
+	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/errclass"
 )
 
@@ -25,10 +26,10 @@ type executor struct {
 	flows    map[string]*resilience.Counters
 }
 
-// wrap applies pol around conn, the serialized connection of instance c.
-// raw is what the Starter returned: when it can recover a crashed plugin
-// or refresh its credentials (a plugin.Supervisor), its methods become the
-// policy's hooks.
+// wrap applies pol around conn, the serialized connection of instance c,
+// whose plugin's Spec is spec. raw is what the Starter returned: when it
+// can recover a crashed plugin or refresh its credentials (a
+// plugin.Supervisor), its methods become the policy's hooks.
 //
 // The policy wraps the serialized connection, not the other way round:
 // the per-instance mutex is then held for one attempt at a time, never
@@ -36,12 +37,12 @@ type executor struct {
 // not block another flow's call to the same instance. The per-call
 // timeout therefore also covers the wait for the mutex (another flow's
 // call in progress on the instance).
-func (e *Engine) wrap(c *config.Connector, raw, conn connector.Conn, pol resilience.Policy) connector.Conn {
+func (e *Engine) wrap(c *config.Connector, spec sdk.Spec, raw, conn connector.Conn, pol resilience.Policy) connector.Conn {
 	if e.SharedLimiter != nil {
 		e.exec.limiters.SetShared(e.SharedLimiter)
 	}
 	env := resilience.Env{
-		Name: c.Name, Type: c.Type, Role: string(c.Role), Host: targetHostOf(c),
+		Name: c.Name, Type: c.Type, Role: string(c.Role), Host: TargetHost(c.Config, spec),
 		Limiters: &e.exec.limiters, Logger: e.Logger, Metrics: e.Metrics,
 	}
 	if r, ok := raw.(interface{ Recover(context.Context) error }); ok {
@@ -59,18 +60,25 @@ func (e *Engine) wrap(c *config.Connector, raw, conn connector.Conn, pol resilie
 	return resilience.Wrap(conn, pol, env)
 }
 
-// hostKeys are the configuration keys that name a connector's target, in
-// the order TargetHost looks at them.
-var hostKeys = []string{"url", "base_url", "endpoint_url", "endpoint", "uri", "dsn", "host", "shop_domain"}
+// GenericHostKeys are the configuration keys that name a connector's
+// remote host, in the order TargetHost looks at them, for a connector
+// whose Spec declares no HostKeys.
+var GenericHostKeys = []string{"url", "base_url", "endpoint_url", "endpoint", "uri", "dsn", "host"}
 
-// TargetHost returns the host a connector's configuration points at, the
-// key of its shared rate limiter when its policy says per_host: the host
-// name of the first of url, base_url, endpoint_url, endpoint, uri, dsn
-// that parses as a URL with a host, else the value of host or
-// shop_domain (lower-cased, without a port). Empty when none is set:
-// the connector then gets a limiter of its own.
-func TargetHost(cfg map[string]any) string {
-	for _, k := range hostKeys {
+// TargetHost returns the host a connector's configuration cfg points at,
+// the key of its shared rate limiter when its policy says per_host. It
+// looks at the keys its Spec declares (spec.HostKeys; GenericHostKeys when
+// none), in order: the first value that is a URL with a host gives that
+// host name; a value that is a bare host name (optionally with a port)
+// gives itself. Lower-cased, without a port. When no key gives a host,
+// it is the Spec's DefaultHost (the one public API a connector reaches),
+// else empty: the connector then gets a limiter of its own.
+func TargetHost(cfg map[string]any, spec sdk.Spec) string {
+	keys := spec.HostKeys
+	if len(keys) == 0 {
+		keys = GenericHostKeys
+	}
+	for _, k := range keys {
 		s, ok := cfg[k].(string)
 		if !ok || s == "" {
 			continue
@@ -78,28 +86,33 @@ func TargetHost(cfg map[string]any) string {
 		if u, err := url.Parse(s); err == nil && u.Host != "" {
 			return strings.ToLower(u.Hostname())
 		}
-		if k == "host" || k == "shop_domain" {
-			if h, _, err := net.SplitHostPort(s); err == nil {
-				s = h
-			}
-			return strings.ToLower(s)
+		if h, ok := bareHost(s); ok {
+			return strings.ToLower(h)
 		}
 	}
-	return ""
+	return strings.ToLower(spec.DefaultHost)
 }
 
-// defaultHosts are the hosts of connector types that reach one public API
-// when their configuration names no endpoint, so connectors of that type
-// share one per-host limiter as the API's quota is shared.
-var defaultHosts = map[string]string{"gsheets": "sheets.googleapis.com", "google_sheets": "sheets.googleapis.com"}
-
-// targetHostOf is TargetHost of c's configuration, or its type's public
-// API host.
-func targetHostOf(c *config.Connector) string {
-	if h := TargetHost(c.Config); h != "" {
-		return h
+// bareHost returns the host of s when s is a host name or an IP address,
+// with or without a port ("db", "db:5432", "[::1]:5432"); false for
+// anything else (a path, a key=value DSN, a URL without a scheme).
+func bareHost(s string) (string, bool) {
+	h := s
+	if host, _, err := net.SplitHostPort(s); err == nil {
+		h = host
 	}
-	return defaultHosts[c.Type]
+	if net.ParseIP(h) != nil {
+		return h, true
+	}
+	if h == "" {
+		return "", false
+	}
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return "", false
+		}
+	}
+	return h, true
 }
 
 // flowCounters returns the resilience counters of a flow, creating them.

@@ -215,7 +215,7 @@ func collisions(plans []*plan) map[*config.Flow]*config.Error {
 // same object. No system is reached and nothing is written.
 func (e *Engine) Validate(ctx context.Context) error {
 	var errs config.ErrorList
-	if err := e.resolvePolicies(); err != nil {
+	if err := e.resolvePolicies(ctx); err != nil {
 		errs = append(errs, configErrors(err)...)
 	}
 	conns := e.validConnectors()

@@ -41,8 +41,26 @@ func (c *specConn) Configure(_ context.Context, cfg json.RawMessage) ([]sdk.Fiel
 	return nil, json.Unmarshal(cfg, &c.cfg)
 }
 
+// testSpecs are Specs like the built-in plugins' (host tests do not
+// import plugins/): a type found here gets its Spec, any other type a Spec
+// with fakeEngine's class.
+var testSpecs = map[string]sdk.Spec{
+	"rest": {Name: "rest", ResilienceClass: sdk.ResilienceNetwork, HostKeys: []string{"url"}, LegacyRetryKeys: true,
+		Resilience: map[string]any{"retry.max_attempts": 3, "timeout": 30, "rate_limit.enabled": true, "rate_limit.per_host": true}},
+	"csv": {Name: "csv", ResilienceClass: sdk.ResilienceFile,
+		Resilience: map[string]any{"retry.max_attempts": 2, "retry.initial_delay": 0.1, "retry.max_delay": 1, "circuit_breaker.enabled": false}},
+	"memory": {Name: "memory", ResilienceClass: sdk.ResilienceNone,
+		Resilience: map[string]any{"retry.max_attempts": 1, "circuit_breaker.enabled": false}},
+}
+
+func testSpecLookup(typ string) (sdk.Spec, bool) {
+	s, ok := testSpecs[typ]
+	return s, ok
+}
+
 // fakeEngine returns an engine whose connectors are specConns with the
-// given class, and the conns it started by instance name.
+// Spec of their type in testSpecs or else the given class, and the conns
+// it started by instance name.
 func fakeEngine(t *testing.T, src string, class sdk.ResilienceClass, log *strings.Builder) (*engine.Engine, map[string]*specConn) {
 	t.Helper()
 	p, err := config.Parse("p.yaml", []byte(src), nil)
@@ -54,7 +72,12 @@ func fakeEngine(t *testing.T, src string, class sdk.ResilienceClass, log *string
 	start := func(_ context.Context, c *config.Connector) (connector.Conn, func(), error) {
 		mu.Lock()
 		defer mu.Unlock()
-		sc := &specConn{spec: sdk.Spec{Name: c.Type, Source: true, Destination: true, ResilienceClass: class}}
+		spec, ok := testSpecs[c.Type]
+		if !ok {
+			spec = sdk.Spec{Name: c.Type, ResilienceClass: class}
+		}
+		spec.Source, spec.Destination = true, true
+		sc := &specConn{spec: spec}
 		started[c.Name] = sc
 		return sc, func() {}, nil
 	}
@@ -187,11 +210,63 @@ flows:
 	if err != nil {
 		t.Fatal(err)
 	}
-	pols, _, err := engine.CheckResilience(p)
+	pols, _, err := engine.CheckResilience(p, testSpecLookup)
 	if err == nil || err.Error() != "p.yaml:4:47: sources.f.resilience.retry_attempts: -1 is not allowed; use a whole number from 1 to 100 (1 means no retry)" {
 		t.Errorf("got %v", err)
 	}
 	if pols["source:a"].Profile != "csv" || pols["destination:d"].Enabled {
 		t.Errorf("policies %+v", pols)
+	}
+	// Without the Specs every setting is still checked, against the class
+	// profiles, and no policy is resolved before the plugins start.
+	pols, _, err = engine.CheckResilience(p, nil)
+	if err == nil || !strings.Contains(err.Error(), "sources.f.resilience.retry_attempts: -1 is not allowed") {
+		t.Errorf("got %v", err)
+	}
+	if len(pols) != 0 {
+		t.Errorf("policies without Specs: %+v", pols)
+	}
+}
+
+// TestTargetHostFromSpec: the per-host limiter key comes from the keys a
+// Spec declares, else the generic ones, else its DefaultHost.
+func TestTargetHostFromSpec(t *testing.T) {
+	for _, tt := range []struct {
+		cfg  map[string]any
+		spec sdk.Spec
+		want string
+	}{
+		{map[string]any{"url": "https://API.Example.com:8443/x"}, sdk.Spec{}, "api.example.com"},
+		{map[string]any{"dsn": "host=db port=5432", "host": "DB:5432"}, sdk.Spec{}, "db"},
+		{map[string]any{"host": "[::1]:5432"}, sdk.Spec{}, "::1"},
+		{map[string]any{"url": "not a host/path"}, sdk.Spec{}, ""},
+		{map[string]any{"server": "Acme.example"}, sdk.Spec{}, ""},
+		{map[string]any{"server": "Acme.example", "url": "http://other"}, sdk.Spec{HostKeys: []string{"server"}}, "acme.example"},
+		{map[string]any{"url": "http://other"}, sdk.Spec{HostKeys: []string{"server"}, DefaultHost: "API.acme.example"}, "api.acme.example"},
+		{map[string]any{}, sdk.Spec{}, ""},
+	} {
+		if got := engine.TargetHost(tt.cfg, tt.spec); got != tt.want {
+			t.Errorf("TargetHost(%v, %+v) = %q, want %q", tt.cfg, tt.spec, got, tt.want)
+		}
+	}
+}
+
+// TestInvalidSpecDefaultsFailTheStart: a plugin whose Spec declares
+// invalid resilience defaults does not start, with an error naming it.
+func TestInvalidSpecDefaultsFailTheStart(t *testing.T) {
+	testSpecs["badacme"] = sdk.Spec{Name: "badacme", Resilience: map[string]any{"retry.max_attempts": 0}}
+	defer delete(testSpecs, "badacme")
+	e, _ := fakeEngine(t, `version: 1
+sources:
+  a: {type: badacme}
+destinations:
+  d: {type: memory}
+flows:
+  - {from: a, to: d, target: t}
+`, "", nil)
+	defer e.Close()
+	err := e.Validate(context.Background())
+	if err == nil || !strings.Contains(err.Error(), `source "a" (type badacme): connector type badacme: its plugin's Spec declares invalid resilience defaults: retry.max_attempts: 0 is not allowed`) {
+		t.Errorf("got %v", err)
 	}
 }

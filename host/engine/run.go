@@ -137,7 +137,7 @@ func (e *Engine) SelectFlows(names []string) ([]*config.Flow, error) {
 // start lazily, when it is its turn. The error is a *FlowsError when any
 // flow failed (their targets are left as they were).
 func (e *Engine) Run(ctx context.Context, opts RunOptions) ([]FlowResult, error) {
-	if err := e.resolvePolicies(); err != nil {
+	if err := e.resolvePolicies(ctx); err != nil {
 		return nil, err
 	}
 	flows, err := e.SelectFlows(opts.Select)

@@ -99,32 +99,18 @@ func List(dir Dir) ([]Binary, error) {
 	return out, nil
 }
 
-// aliases maps connector type names that older configurations use to the
-// type whose plugin serves them.
-var aliases = map[string]string{"google_sheets": "gsheets"}
-
-// Canonical returns the connector type a type name stands for: typ itself,
-// or the type an alias names (google_sheets → gsheets).
-func Canonical(typ string) string {
-	if t, ok := aliases[typ]; ok {
-		return t
-	}
-	return typ
-}
-
-// Find returns the plugin for a connector type (or an alias of one, see
-// Canonical). When there is none, the error lists the plugins found and
-// where it looked.
+// Find returns the plugin named after a connector type
+// (sqlflow-plugin-<typ>). When there is none, the error lists the plugins
+// found and where it looked. Launcher.Find also finds a plugin by an alias
+// its Spec declares.
 func Find(dir Dir, typ string) (Binary, error) {
 	bins, err := List(dir)
 	if err != nil {
 		return Binary{}, fmt.Errorf("%w %q: %w", ErrUnknownType, typ, err)
 	}
-	for _, want := range []string{typ, Canonical(typ)} {
-		for _, b := range bins {
-			if b.Type == want {
-				return b, nil
-			}
+	for _, b := range bins {
+		if b.Type == typ {
+			return b, nil
 		}
 	}
 	names := make([]string, len(bins))

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/sqlflow/sqlflow-host/sdk"
 	"github.com/sqlflow/sqlflow-host/sdk/arrowipc"
 	"github.com/sqlflow/sqlflow-host/sdk/protocol"
 	"github.com/sqlflow/sqlflow-host/sdk/rpcclient"
@@ -74,6 +75,16 @@ type Launcher struct {
 	// declared holds, by binary path, the environment variables each
 	// plugin's Spec declares (sdk.Spec.Env), learnt at its first start.
 	declared map[string][]string
+	// specs holds, by binary path, each plugin's Spec, learnt at its
+	// first start.
+	specs map[string]sdk.Spec
+	// aliases maps the aliases found by Find to their binaries' paths.
+	aliases map[string]string
+	// scanMu makes Find's alias scans one at a time.
+	scanMu sync.Mutex
+	// spares are processes Prestart started, by binary and instance,
+	// waiting for that instance's Start.
+	spares map[spareKey]*Process
 	// runDir holds the plugins' Unix sockets; created by the first Start,
 	// removed by Close.
 	runDir string
@@ -134,9 +145,11 @@ func (l *Launcher) SocketDir() string {
 	return l.runDir
 }
 
-// Close removes the launcher's socket directory. Call it once the
-// plugins it started are stopped; a later Start makes a new directory.
+// Close stops the processes Prestart left that no Start took, and
+// removes the launcher's socket directory. Call it once the plugins it
+// started are stopped; a later Start makes a new directory.
 func (l *Launcher) Close() error {
+	l.StopSpares()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.runDir == "" {
@@ -172,24 +185,31 @@ type Process struct {
 	once   sync.Once
 }
 
-// Start launches the plugin for typ as the connector instance named
-// instance, verifies it (permissions, lock), performs the handshake and
-// returns the running process. ctx bounds only the start.
+// Start launches the plugin for typ (a type name, or an alias a plugin's
+// Spec declares: see Find) as the connector instance named instance,
+// verifies it (permissions, lock), performs the handshake and returns the
+// running process. ctx bounds only the start.
 //
 // The process gets a clean environment: the host's variables of the
 // allow-list (AllowedEnv) and those its Spec declares (sdk.Spec.Env),
-// nothing else. A binary's declaration is learnt at its first start, from
-// its Spec: when the host has variables it declares, that first process
+// nothing else. A binary's Spec is learnt at its first start and kept
+// (see Spec): when the host has variables it declares, that first process
 // is stopped and started again with them (once per binary and Launcher).
 func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, error) {
-	path := ""
-	if bin, err := Find(l.Dir, typ); err == nil {
-		path = bin.Path
+	bin, err := l.Find(ctx, typ)
+	if err != nil {
+		return nil, err
 	}
 	l.mu.Lock()
-	declared, known := l.declared[path]
+	if p, ok := l.spares[spareKey{bin.Path, instance}]; ok {
+		delete(l.spares, spareKey{bin.Path, instance})
+		l.mu.Unlock()
+		p.Type = typ
+		return p, nil
+	}
+	declared, known := l.declared[bin.Path]
 	l.mu.Unlock()
-	p, err := l.start(ctx, typ, instance, declared)
+	p, err := l.start(ctx, bin, typ, instance, declared)
 	if err != nil || known {
 		return p, err
 	}
@@ -197,33 +217,202 @@ func (l *Launcher) Start(ctx context.Context, typ, instance string) (*Process, e
 	if err != nil {
 		return p, nil // the caller's own Spec call reports it
 	}
+	env := l.learn(bin, typ, spec)
+	if !declaresMore(os.Environ(), env) {
+		return p, nil
+	}
+	p.Kill()
+	return l.start(ctx, bin, typ, instance, env)
+}
+
+// learn keeps what a binary's Spec says, and returns the environment
+// variables it declares.
+func (l *Launcher) learn(bin Binary, typ string, spec sdk.Spec) []string {
 	var env []string
 	for _, name := range spec.Env {
 		if strings.TrimSuffix(name, "*") == "" {
-			l.Logger.Warn("plugin declares the whole environment (\"*\"); it gets the allow-list only", "plugin", typ)
+			l.logger().Warn("plugin declares the whole environment (\"*\"); it gets the allow-list only", "plugin", typ)
 			continue
 		}
 		env = append(env, name)
 	}
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.declared == nil {
 		l.declared = map[string][]string{}
+		l.specs = map[string]sdk.Spec{}
 	}
-	l.declared[path] = env
-	l.mu.Unlock()
-	if !declaresMore(os.Environ(), env) {
-		return p, nil
-	}
-	p.Kill()
-	return l.start(ctx, typ, instance, env)
+	l.declared[bin.Path] = env
+	l.specs[bin.Path] = spec
+	return env
 }
 
-// start is Start with the declared environment known (nil: none).
-func (l *Launcher) start(ctx context.Context, typ, instance string, declared []string) (*Process, error) {
-	bin, err := Find(l.Dir, typ)
+// Spec returns the Spec of the plugin serving typ (a type name or an
+// alias). It is asked once per binary and Launcher: a plugin started
+// before answers from what was learnt then; otherwise the plugin is
+// started, asked and stopped.
+func (l *Launcher) Spec(ctx context.Context, typ string) (sdk.Spec, error) {
+	bin, err := l.Find(ctx, typ)
 	if err != nil {
-		return nil, err
+		return sdk.Spec{}, err
 	}
+	return l.specOf(ctx, bin)
+}
+
+// StopSpares stops the processes Prestart left that no Start took (an
+// engine done with its pipeline calls it; Close does too).
+func (l *Launcher) StopSpares() {
+	l.mu.Lock()
+	spares := l.spares
+	l.spares = nil
+	l.mu.Unlock()
+	for _, p := range spares {
+		p.Kill()
+	}
+}
+
+// spareKey names a process Prestart left for an instance's Start.
+type spareKey struct{ path, instance string }
+
+// Prestart learns the Spec of the plugin serving typ ahead of the start
+// of the connector instance named instance, for a caller that needs the
+// Specs of all its types before starting anything. When the Spec is not
+// known yet the plugin is started as instance and asked; the process is
+// then kept for that instance's Start, which takes it instead of starting
+// another (unless its Spec declares environment variables the host has:
+// it is then stopped, and Start starts one with them). So learning the
+// Specs first costs no extra process. Close stops a process no Start took.
+func (l *Launcher) Prestart(ctx context.Context, typ, instance string) (sdk.Spec, error) {
+	bin, err := l.Find(ctx, typ)
+	if err != nil {
+		return sdk.Spec{}, err
+	}
+	l.mu.Lock()
+	spec, known := l.specs[bin.Path]
+	l.mu.Unlock()
+	if known {
+		return spec, nil
+	}
+	p, err := l.start(ctx, bin, typ, instance, nil)
+	if err != nil {
+		return sdk.Spec{}, err
+	}
+	spec, err = p.Client.Spec(ctx)
+	if err != nil {
+		p.Kill()
+		return sdk.Spec{}, fmt.Errorf("plugin %s (%s): spec: %w", bin.Type, bin.Path, err)
+	}
+	env := l.learn(bin, typ, spec)
+	k := spareKey{bin.Path, instance}
+	l.mu.Lock()
+	_, taken := l.spares[k]
+	keep := !taken && !declaresMore(os.Environ(), env)
+	if keep {
+		if l.spares == nil {
+			l.spares = map[spareKey]*Process{}
+		}
+		l.spares[k] = p
+	}
+	l.mu.Unlock()
+	if !keep {
+		p.Kill()
+	}
+	return spec, nil
+}
+
+// CachedSpec returns the Spec of the plugin serving typ when the Launcher
+// learnt it already (a Start or Spec of that binary), without starting
+// anything.
+func (l *Launcher) CachedSpec(typ string) (sdk.Spec, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	path, ok := l.aliases[typ]
+	if !ok {
+		path = filepath.Join(l.Dir.Path, BinaryPrefix+typ)
+	}
+	spec, ok := l.specs[path]
+	return spec, ok
+}
+
+// specOf returns bin's Spec, starting it once when it is not known yet.
+func (l *Launcher) specOf(ctx context.Context, bin Binary) (sdk.Spec, error) {
+	l.mu.Lock()
+	spec, ok := l.specs[bin.Path]
+	l.mu.Unlock()
+	if ok {
+		return spec, nil
+	}
+	p, err := l.start(ctx, bin, bin.Type, bin.Type, nil)
+	if err != nil {
+		return sdk.Spec{}, err
+	}
+	defer p.Kill()
+	spec, err = p.Client.Spec(ctx)
+	if err != nil {
+		return sdk.Spec{}, fmt.Errorf("plugin %s (%s): spec: %w", bin.Type, bin.Path, err)
+	}
+	l.learn(bin, bin.Type, spec)
+	return spec, nil
+}
+
+// aliasScanTimeout bounds starting one plugin to read its aliases.
+const aliasScanTimeout = 10 * time.Second
+
+// Find returns the plugin binary serving typ: the one named after it
+// (sqlflow-plugin-<typ>), else the one whose Spec lists typ among its
+// Aliases. Aliases are older type names (a built-in's or a third party's
+// alike) and no binary carries them in its name, so the first lookup of
+// a name no binary has asks the Spec of every plugin in the directory
+// (each once per Launcher; a plugin that does not start is skipped). When
+// no plugin serves typ, the error is Find's: it wraps ErrUnknownType and
+// lists the plugins found.
+func (l *Launcher) Find(ctx context.Context, typ string) (Binary, error) {
+	bin, err := Find(l.Dir, typ)
+	if err == nil || !errors.Is(err, ErrUnknownType) {
+		return bin, err
+	}
+	l.scanMu.Lock()
+	defer l.scanMu.Unlock()
+	l.mu.Lock()
+	path, ok := l.aliases[typ]
+	l.mu.Unlock()
+	bins, lerr := List(l.Dir)
+	if lerr != nil {
+		return Binary{}, err
+	}
+	if ok {
+		for _, b := range bins {
+			if b.Path == path {
+				return b, nil
+			}
+		}
+	}
+	for _, b := range bins {
+		sctx, cancel := context.WithTimeout(ctx, aliasScanTimeout)
+		spec, serr := l.specOf(sctx, b)
+		cancel()
+		if serr != nil {
+			l.logger().Debug("plugin skipped while looking for an alias", "type", typ, "plugin", b.Type, "error", serr.Error())
+			continue
+		}
+		for _, a := range spec.Aliases {
+			if a == typ {
+				l.mu.Lock()
+				if l.aliases == nil {
+					l.aliases = map[string]string{}
+				}
+				l.aliases[typ] = b.Path
+				l.mu.Unlock()
+				return b, nil
+			}
+		}
+	}
+	return Binary{}, err
+}
+
+// start starts bin as typ with the declared environment known (nil:
+// none).
+func (l *Launcher) start(ctx context.Context, bin Binary, typ, instance string, declared []string) (*Process, error) {
 	if err := CheckPermissions(l.Dir, bin, l.Perms); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package plugin_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -218,14 +219,128 @@ func TestResolveDir(t *testing.T) {
 	}
 }
 
+// TestAliasFindsItsPlugin: a type name no binary carries starts the
+// plugin whose Spec lists it among its aliases; each binary's Spec is
+// asked once per launcher; a name no Spec lists is still an unknown type,
+// with the plugins found.
 func TestAliasFindsItsPlugin(t *testing.T) {
 	dir := pluginsDir(t)
-	script(t, dir.Path, "gsheets", "exit 0")
-	b, err := plugin.Find(dir, "google_sheets")
-	if err != nil || b.Type != "gsheets" {
-		t.Fatalf("google_sheets found %+v, %v", b, err)
+	build(t, dir.Path, "okplugin", "ok")
+	script(t, dir.Path, "broken", "exit 3")
+	l, err := launcher(t, dir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if plugin.Canonical("google_sheets") != "gsheets" || plugin.Canonical("csv") != "csv" {
-		t.Fatal("Canonical")
+	if _, ok := l.CachedSpec("ok"); ok {
+		t.Fatal("a spec known before any start")
+	}
+	p, err := startWith(t, l, "okay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Type != "okay" {
+		t.Errorf("process type %q, want the name asked for", p.Type)
+	}
+	for _, name := range []string{"ok", "okay"} {
+		spec, ok := l.CachedSpec(name)
+		if !ok || spec.Name != "ok" {
+			t.Errorf("CachedSpec(%q) = %+v, %v", name, spec, ok)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if spec, err := l.Spec(ctx, "okay"); err != nil || spec.Name != "ok" || len(spec.Aliases) != 1 {
+		t.Fatalf("Spec(okay) = %+v, %v", spec, err)
+	}
+	b, err := l.Find(ctx, "okay")
+	if err != nil || b.Type != "ok" {
+		t.Fatalf("Find(okay) = %+v, %v", b, err)
+	}
+	_, err = l.Find(ctx, "google_sheets")
+	wantErr(t, err, `unknown connector type "google_sheets"`, "plugins found: broken, ok")
+	if !errors.Is(err, plugin.ErrUnknownType) {
+		t.Errorf("%v does not wrap ErrUnknownType", err)
+	}
+	// The package-level Find knows file names only.
+	if _, err := plugin.Find(dir, "okay"); !errors.Is(err, plugin.ErrUnknownType) {
+		t.Errorf("Find(dir, okay): %v", err)
+	}
+}
+
+// TestPrestartHandsItsProcessToTheStart: learning a Spec ahead of an
+// instance's start costs no extra process: that instance's Start takes
+// the process Prestart started; another instance gets its own; Close
+// stops a process no Start took.
+func TestPrestartHandsItsProcessToTheStart(t *testing.T) {
+	dir := pluginsDir(t)
+	build(t, dir.Path, "okplugin", "ok")
+	l, err := launcher(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	spec, err := l.Prestart(ctx, "ok", "first")
+	if err != nil || spec.Name != "ok" {
+		t.Fatalf("Prestart = %+v, %v", spec, err)
+	}
+	// Known now: asking again starts nothing, by name or alias.
+	if spec, err := l.Prestart(ctx, "okay", "second"); err != nil || spec.Name != "ok" {
+		t.Fatalf("Prestart again = %+v, %v", spec, err)
+	}
+	p1, err := startWith(t, l, "okay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := startWith(t, l, "okay")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p1.Pid() == p2.Pid() {
+		t.Fatal("two instances share a process")
+	}
+	// startWith starts instance "inst": neither took the spare of
+	// "first".
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel2()
+	spares := l.SparePids()
+	pf, err := l.Start(ctx2, "okay", "first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := pf.Pid()
+	if len(spares) != 1 || spares[0] != pid || len(l.SparePids()) != 0 {
+		t.Errorf("spares %v, then %v; the start got %d", spares, l.SparePids(), pid)
+	}
+	pf2, err := l.Start(ctx2, "okay", "first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pf2.Pid() == pid {
+		t.Fatal("the spare was handed out twice")
+	}
+	pf.Kill()
+	pf2.Kill()
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Fatalf("plugin %d still running after Kill", pid)
+	}
+
+	// A spare no Start takes is stopped by Close.
+	l2, err := launcher(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l2.Prestart(ctx, "ok", "unused"); err != nil {
+		t.Fatal(err)
+	}
+	pids := l2.SparePids()
+	if len(pids) != 1 {
+		t.Fatalf("spares %v, want one", pids)
+	}
+	if err := l2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pids[0], 0); err == nil {
+		t.Errorf("spare plugin %d still running after Close", pids[0])
 	}
 }

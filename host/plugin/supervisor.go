@@ -105,6 +105,15 @@ func NewSupervisor(l *Launcher, typ, instance string, config func() (json.RawMes
 		logger: logger, state: StateRestarting, openWrites: map[string]sdk.WriteRequest{}}
 }
 
+// SetCrashLoop replaces the crash-loop limit, for a caller that learns
+// the connector's policy only once the plugin started (from its Spec).
+// Restarts already counted stay counted.
+func (s *Supervisor) SetCrashLoop(loop CrashLoop) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loop = loop.withDefaults()
+}
+
 // Start launches the first process. It does not configure it: the caller
 // does, to see the field errors.
 func (s *Supervisor) Start(ctx context.Context) error {

@@ -1,10 +1,14 @@
 package resilience
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/sqlflow/sqlflow-host/host/config"
 	"github.com/sqlflow/sqlflow-host/sdk"
 )
 
@@ -12,8 +16,9 @@ import (
 // (bool, int, float64, time.Duration or Strategy).
 type values map[string]any
 
-// globalDefault is the policy every profile starts from; a field a profile
-// leaves out keeps this value and reports the source "default".
+// globalDefault is the policy every profile starts from (a class profile
+// or a connector's own defaults from its Spec); a field a profile leaves
+// out keeps this value and reports the source "default".
 var globalDefault = values{
 	"enabled": true,
 	// Long enough for a large page over a slow link, short enough that a
@@ -69,165 +74,22 @@ var globalDefault = values{
 	"retry_budget.min_retries": 10,
 }
 
-// profile is the defaults of one connector type or resilience class.
+// profile is the defaults of one resilience class.
 type profile struct {
 	name string
 	// values overrides globalDefault.
 	values values
 }
 
-// The profiles. The numbers for rest, s3, postgres, csv, parquet and memory
-// are the starting values (docs/resilience.md explains each);
-// gsheets and shopify follow their APIs' published quotas
-// (/design/CONNECTORS.md, "Real limits").
+// The class profiles, for connectors whose Spec declares no resilience
+// defaults of their own (Spec.Resilience): the Spec's ResilienceClass
+// picks one. A connector that knows its system's limits declares them in
+// its Spec instead (docs/resilience.md lists the built-in connectors').
 var profiles = []profile{
-	{name: "rest", values: values{
-		// A generic HTTP API: three tries, a breaker after five failures, and
-		// a conservative 60 requests a minute per host (most public APIs
-		// allow at least that), since we do not know the API's quota.
-		"retry.max_attempts":       3,
-		"retry.initial_delay":      time.Second,
-		"retry.max_delay":          30 * time.Second,
-		"retry.backoff_multiplier": 2.0,
-		"retry.jitter":             true,
-
-		"circuit_breaker.enabled":           true,
-		"circuit_breaker.failure_threshold": 5,
-		"circuit_breaker.recovery_timeout":  60 * time.Second,
-		"circuit_breaker.success_threshold": 2,
-		"timeout":                           30 * time.Second,
-
-		"rate_limit.enabled":                 true,
-		"rate_limit.max_requests_per_minute": 60.0,
-		"rate_limit.burst_size":              10,
-		"rate_limit.per_host":                true,
-		"rate_limit.backpressure_strategy":   StrategyWait,
-		"rate_limit.shared":                  true,
-
-		"recovery.enable_connection_recovery": true,
-		"recovery.enable_credential_refresh":  true,
-		"recovery.recovery_check_interval":    30 * time.Second,
-	}},
-	{name: "s3", values: values{
-		// S3 answers bursts with 503 SlowDown (about 3,500 writes and 5,500
-		// reads per second per prefix). One call here is one page: up to
-		// 8 MiB of rows, a handful of S3 requests (a multipart upload's
-		// create, parts and completion; a few range GETs). 3,000 calls a
-		// minute (50 a second, some 250 S3 requests a second) stays an
-		// order of magnitude under S3's limits while never being what
-		// bounds a flow's throughput (a ceiling of 100 a minute capped a
-		// flow at about 13 MiB/s); SlowDown answers still pace it as rate
-		// hints. Longer max delay and call timeout for large objects.
-		"retry.max_attempts":       3,
-		"retry.initial_delay":      time.Second,
-		"retry.max_delay":          60 * time.Second,
-		"retry.backoff_multiplier": 2.0,
-
-		"circuit_breaker.enabled":           true,
-		"circuit_breaker.failure_threshold": 3,
-		"circuit_breaker.recovery_timeout":  30 * time.Second,
-		"timeout":                           60 * time.Second,
-
-		"rate_limit.enabled":                 true,
-		"rate_limit.max_requests_per_minute": 3000.0,
-		"rate_limit.burst_size":              50,
-		"rate_limit.backpressure_strategy":   StrategyWait,
-	}},
-	{name: "postgres", values: values{
-		// A database answers in milliseconds or not at all: retry soon
-		// (0.5 s, at most 10 s), open the breaker after three failures, and
-		// ping the connection every 15 s. No rate limit: the pool size is
-		// the limit. Credentials are not refreshed by default (passwords
-		// rarely rotate mid-run).
-		"retry.max_attempts":                3,
-		"retry.initial_delay":               500 * time.Millisecond,
-		"retry.max_delay":                   10 * time.Second,
-		"circuit_breaker.enabled":           true,
-		"circuit_breaker.failure_threshold": 3,
-		"circuit_breaker.recovery_timeout":  30 * time.Second,
-		"timeout":                           30 * time.Second,
-
-		"recovery.enable_connection_recovery": true,
-		"recovery.enable_credential_refresh":  false,
-		"recovery.recovery_check_interval":    15 * time.Second,
-	}},
-	{name: "gsheets", values: values{
-		// Google Sheets API v4 allows 60 read requests per minute per user
-		// per project (300 per project); over quota it answers 429
-		// RESOURCE_EXHAUSTED and asks for truncated exponential backoff with
-		// random jitter capped near 32-64 s. So: 60 a minute with a burst of
-		// 1 (a bucket of 10 would allow 70 in the first minute), shared per
-		// host because connectors usually share one identity, seven attempts
-		// and a 32 s cap: the waits (about 1+2+4+8+16+32 s) outlast the
-		// one-minute quota window, so a 429 storm ends in a retry that
-		// fits the next window. OAuth tokens expire: refresh credentials.
-		"retry.max_attempts":       7,
-		"retry.initial_delay":      time.Second,
-		"retry.max_delay":          32 * time.Second,
-		"retry.backoff_multiplier": 2.0,
-		"retry.jitter":             true,
-
-		"circuit_breaker.enabled":           true,
-		"circuit_breaker.failure_threshold": 5,
-		"circuit_breaker.recovery_timeout":  60 * time.Second,
-		"circuit_breaker.success_threshold": 2,
-		"timeout":                           60 * time.Second,
-
-		"rate_limit.enabled":                 true,
-		"rate_limit.max_requests_per_minute": 60.0,
-		"rate_limit.burst_size":              1,
-		"rate_limit.per_host":                true,
-		"rate_limit.backpressure_strategy":   StrategyWait,
-		"rate_limit.shared":                  true,
-
-		"recovery.enable_connection_recovery": true,
-		"recovery.enable_credential_refresh":  true,
-		"recovery.recovery_check_interval":    30 * time.Second,
-	}},
-	{name: "shopify", values: values{
-		// Shopify limits with leaky buckets whose size and leak rate depend
-		// on the plan and the API: REST 40 requests leaking 2/s on standard
-		// plans (20/s on Plus), GraphQL cost points (sizes and restore
-		// rates vary by plan and API version). The plan's rates are read from responses, not
-		// assumed: the plugin reports every response's budget as rate
-		// hints (GraphQL throttleStatus, REST X-Shopify-Shop-Api-Call-Limit)
-		// and the limiter paces from them before the bucket empties. The
-		// token bucket here is only a ceiling: 1,200 a minute (Plus's REST
-		// leak rate) with a burst of 40 (the smallest bucket), shared per
-		// store. Requests had no timeout in the old tool; they get 30 s.
-		"retry.max_attempts":       5,
-		"retry.initial_delay":      time.Second,
-		"retry.max_delay":          30 * time.Second,
-		"retry.backoff_multiplier": 2.0,
-		"retry.jitter":             true,
-
-		"circuit_breaker.enabled":           true,
-		"circuit_breaker.failure_threshold": 5,
-		"circuit_breaker.recovery_timeout":  60 * time.Second,
-		"circuit_breaker.success_threshold": 2,
-		"timeout":                           30 * time.Second,
-
-		"rate_limit.enabled":                 true,
-		"rate_limit.max_requests_per_minute": 1200.0,
-		"rate_limit.burst_size":              40,
-		"rate_limit.per_host":                true,
-		"rate_limit.backpressure_strategy":   StrategyWait,
-		"rate_limit.shared":                  true,
-
-		"recovery.enable_connection_recovery": true,
-		"recovery.enable_credential_refresh":  true,
-		"recovery.recovery_check_interval":    30 * time.Second,
-	}},
-	{name: "csv", values: fileValues},
-	{name: "parquet", values: fileValues},
-	{name: "memory", values: noneValues},
-
-	// The class profiles, for connector types without a profile of their
-	// own: the type's Spec.ResilienceClass picks one.
 	{name: "network", values: values{
-		// Like rest, but without a rate limit: we know neither the
-		// service nor its quota, and a guessed limit only slows a fast
-		// connector down. The plugin's RATE_LIMITED errors (with
+		// A remote service whose quota we do not know: retries and a
+		// breaker, but no rate limit, since a guessed limit only slows a
+		// fast connector down. The plugin's RATE_LIMITED errors (with
 		// retry_after) still pace it.
 		"circuit_breaker.enabled":             true,
 		"rate_limit.enabled":                  false,
@@ -265,16 +127,7 @@ var noneValues = values{
 	"rate_limit.enabled":      false,
 }
 
-// typeProfiles maps the built-in connector types to their profiles.
-var typeProfiles = map[string]string{
-	"rest": "rest", "s3": "s3", "postgres": "postgres",
-	"gsheets": "gsheets", "google_sheets": "gsheets", "shopify": "shopify",
-	"csv": "csv", "parquet": "parquet", "memory": "memory",
-}
-
-// ProfileNames lists the profiles: one per built-in connector type (rest,
-// s3, postgres, gsheets, shopify, csv, parquet, memory), then one per
-// resilience class (network, file, none) for other types.
+// ProfileNames lists the class profiles: network, file and none.
 func ProfileNames() []string {
 	names := make([]string, len(profiles))
 	for i, p := range profiles {
@@ -283,22 +136,9 @@ func ProfileNames() []string {
 	return names
 }
 
-// BuiltinType reports whether the connector type typ has a profile of its
-// own (google_sheets is an alias of gsheets), so that its policy resolves
-// without asking its plugin for its resilience class.
-func BuiltinType(typ string) bool {
-	_, ok := typeProfiles[typ]
-	return ok
-}
-
-// ProfileName returns the name of the profile of a connector type: the
-// type's own for a built-in type (whatever class is given), else the
-// profile of class. An empty class means the class is not known: the
-// network profile is assumed.
-func ProfileName(typ string, class sdk.ResilienceClass) string {
-	if p, ok := typeProfiles[typ]; ok {
-		return p
-	}
+// classProfile returns the name of the profile of class; an empty class
+// means network.
+func classProfile(class sdk.ResilienceClass) string {
 	switch class {
 	case sdk.ResilienceFile:
 		return "file"
@@ -306,6 +146,130 @@ func ProfileName(typ string, class sdk.ResilienceClass) string {
 		return "none"
 	}
 	return "network"
+}
+
+// ProfileName returns the name of the profile a connector's policy starts
+// from: for a Spec that declares resilience defaults of its own, the
+// connector's name (spec.Name, else typ); else the profile of the Spec's
+// resilience class (network for an empty one, or when spec is nil: not
+// known).
+func ProfileName(typ string, spec *sdk.Spec) string {
+	if spec == nil {
+		return "network"
+	}
+	if len(spec.Resilience) > 0 {
+		if spec.Name != "" {
+			return spec.Name
+		}
+		return typ
+	}
+	return classProfile(spec.ResilienceClass)
+}
+
+// profileOf returns the profile a connector's policy starts from (see
+// ProfileName); an invalid Spec.Resilience is an error naming the field
+// and what is allowed.
+func profileOf(typ string, spec *sdk.Spec) (profile, error) {
+	name := ProfileName(typ, spec)
+	if spec == nil || len(spec.Resilience) == 0 {
+		return lookupProfile(name), nil
+	}
+	vals, err := SpecValues(spec.Resilience)
+	if err != nil {
+		return profile{}, fmt.Errorf("connector type %s: its plugin's Spec declares invalid resilience defaults: %w", name, err)
+	}
+	return profile{name: name, values: vals}, nil
+}
+
+// SpecValues checks a Spec's resilience defaults (sdk.Spec.Resilience)
+// and converts them to the policy's field types: every path must be one
+// of Fields, every value of the field's kind (a number of seconds for a
+// duration) and within the range users may write. All problems come back
+// at once, sorted by path.
+func SpecValues(m map[string]any) (values, error) {
+	paths := make([]string, 0, len(m))
+	for k := range m {
+		paths = append(paths, k)
+	}
+	slices.Sort(paths)
+	out := values{}
+	var errs []error
+	for _, path := range paths {
+		v, err := specValue(path, m[path])
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out[path] = v
+	}
+	return out, errors.Join(errs...)
+}
+
+// specValue converts one Spec default.
+func specValue(path string, v any) (any, error) {
+	f, ok := fieldByPath(path)
+	if !ok {
+		return nil, fmt.Errorf("%s: unknown field%s; the fields are %s", path, config.Suggest(path, Fields()), strings.Join(Fields(), ", "))
+	}
+	bad := func() error { return fmt.Errorf("%s: %v is not allowed; use %s", path, v, f.allowed) }
+	switch f.kind {
+	case kindBool:
+		b, ok := v.(bool)
+		if !ok {
+			return nil, bad()
+		}
+		return b, nil
+	case kindStrategy:
+		var s string
+		switch x := v.(type) {
+		case string:
+			s = x
+		case Strategy:
+			s = string(x)
+		}
+		if st := Strategy(s); st == StrategyWait || st == StrategyFail {
+			return st, nil
+		}
+		return nil, bad()
+	}
+	x, ok := specNumber(v)
+	if !ok || x < f.lo || (f.loOpen && x == f.lo) || x > f.hi || (f.kind == kindInt && x != math.Trunc(x)) {
+		return nil, bad()
+	}
+	switch f.kind {
+	case kindInt:
+		return int(x), nil
+	case kindSeconds:
+		return secondsToDuration(x), nil
+	}
+	return x, nil
+}
+
+// specNumber reads a number a Spec gives: any Go integer or float (a
+// Spec decoded from the wire holds float64).
+func specNumber(v any) (float64, bool) {
+	var x float64
+	switch n := v.(type) {
+	case int:
+		x = float64(n)
+	case int32:
+		x = float64(n)
+	case int64:
+		x = float64(n)
+	case uint:
+		x = float64(n)
+	case uint32:
+		x = float64(n)
+	case uint64:
+		x = float64(n)
+	case float32:
+		x = float64(n)
+	case float64:
+		x = n
+	default:
+		return 0, false
+	}
+	return x, !math.IsInf(x, 0) && !math.IsNaN(x)
 }
 
 // Default returns the global default policy: what every field is when
@@ -318,8 +282,8 @@ func Default() Policy {
 	return p
 }
 
-// ProfilePolicy returns a profile's policy (the global default with the
-// profile's values applied), or false when there is no such profile.
+// ProfilePolicy returns a class profile's policy (the global default with
+// the profile's values applied), or false when there is no such profile.
 func ProfilePolicy(name string) (Policy, bool) {
 	i := slices.IndexFunc(profiles, func(p profile) bool { return p.name == name })
 	if i < 0 {

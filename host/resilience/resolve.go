@@ -27,8 +27,9 @@ const (
 	// FromBlock is a tier-3 block: retry, circuit_breaker, rate_limit,
 	// recovery, or the enabled key of the resilience mapping.
 	FromBlock Origin = "full block"
-	// FromLegacy is an old retry key at the top of a rest or shopify
-	// connector: timeout, max_retries or retry_delay.
+	// FromLegacy is an old retry key at the top of a connector whose Spec
+	// asks for them (sdk.Spec.LegacyRetryKeys): timeout, max_retries or
+	// retry_delay.
 	FromLegacy Origin = "legacy key"
 	// FromOff is a setting that turned a policy off: resilience: false,
 	// enabled: false, or a block set to false.
@@ -77,18 +78,18 @@ func (w Warning) String() string {
 type Resolved struct {
 	Policy
 	// Profile is the name of the profile the policy started from: the
-	// connector type's (rest, csv, ...) or, for other types, its
-	// resilience class's (network, file, none).
+	// connector's own (its Spec's name, when the Spec declares resilience
+	// defaults) or its resilience class's (network, file, none).
 	Profile string
-	// ClassAssumed is true when the type has no profile of its own and no
-	// resilience class was given: the network profile was assumed.
+	// ClassAssumed is true when the connector's Spec was not known: the
+	// network profile was assumed.
 	ClassAssumed bool
 	// Sources maps every field path (see Fields) to where its value came
 	// from.
 	Sources map[string]Source
 	// Consumed lists the connector's own top-level keys the policy took
-	// over (the legacy retry keys of rest and shopify: timeout,
-	// max_retries, retry_delay), in file order. They are not the plugin's
+	// over (the legacy retry keys timeout, max_retries and retry_delay, for
+	// a connector whose Spec asks for them), in file order. They are not the plugin's
 	// any more: remove them before Configure, with Strip.
 	Consumed []string
 }
@@ -123,31 +124,37 @@ var (
 		"retry": "retry", "circuit_breaker": "circuit-breaker", "rate_limit": "rate-limit", "recovery": "recovery",
 	}
 
-	// legacyKeys are the old retry keys of the types in legacyTypes, in
-	// the order the deprecation warning shows them.
-	legacyKeys  = []string{"timeout", "max_retries", "retry_delay"}
-	legacyTypes = map[string]bool{"rest": true, "shopify": true}
+	// legacyKeys are the old retry keys of connectors whose Spec sets
+	// LegacyRetryKeys, in the order the deprecation warning shows them.
+	legacyKeys = []string{"timeout", "max_retries", "retry_delay"}
 )
 
-// Resolve returns the effective policy of connector c: its profile (from
-// its type, or for a type without a profile of its own from class; an
-// empty class assumes network), the legacy retry keys of rest and shopify
-// when c has no resilience mapping, the tier-2 keys and the tier-3 blocks
-// of c.Resilience, in that order of precedence (lowest first).
+// Resolve returns the effective policy of connector c, whose plugin's
+// Spec is spec (nil when it is not known): its profile (the defaults the
+// Spec declares, else the profile of its resilience class; network when
+// spec is nil), the legacy retry keys when the Spec asks for them and c
+// has no resilience mapping, the tier-2 keys and the tier-3 blocks of
+// c.Resilience, in that order of precedence (lowest first).
+//
+// A Spec whose resilience defaults are invalid is an error that is not a
+// config.ErrorList: the plugin, not the pipeline file, is at fault.
 //
 // Problems come back as a config.ErrorList holding every problem at once,
 // each with its file:line:col, field path (such as
 // "sources.orders_api.resilience.retry.backoff_multiplier") and what is
 // allowed; the Resolved is then incomplete. Warnings (a deprecated key)
 // come back as data for the caller to print.
-func Resolve(c *config.Connector, class sdk.ResilienceClass) (Resolved, []Warning, error) {
-	name := ProfileName(c.Type, class)
+func Resolve(c *config.Connector, spec *sdk.Spec) (Resolved, []Warning, error) {
+	prof, err := profileOf(c.Type, spec)
+	if err != nil {
+		return Resolved{}, nil, err
+	}
 	r := &resolver{
 		c:    c,
 		base: roleSection(c.Role) + "." + c.Name,
 		res: Resolved{
-			Profile:      name,
-			ClassAssumed: !BuiltinType(c.Type) && class == "",
+			Profile:      prof.name,
+			ClassAssumed: spec == nil,
 			Sources:      map[string]Source{},
 		},
 		user: map[string]bool{},
@@ -156,11 +163,13 @@ func Resolve(c *config.Connector, class sdk.ResilienceClass) (Resolved, []Warnin
 		mustSet(&r.res.Policy, path, v)
 		r.res.Sources[path] = Source{Origin: FromDefault}
 	}
-	for path, v := range lookupProfile(name).values {
+	for path, v := range prof.values {
 		mustSet(&r.res.Policy, path, v)
-		r.res.Sources[path] = Source{Origin: FromProfile, Name: name}
+		r.res.Sources[path] = Source{Origin: FromProfile, Name: prof.name}
 	}
-	r.legacy()
+	if spec != nil && spec.LegacyRetryKeys {
+		r.legacy()
+	}
 	if n := c.Resilience; n != nil {
 		switch n = resolveAlias(n); {
 		case n.Kind == yaml.MappingNode:
@@ -598,15 +607,11 @@ func (r *resolver) fieldPath(field string, s Source) string {
 	return r.base + ".resilience." + field
 }
 
-// legacy maps the old retry keys of rest and shopify (timeout, max_retries,
-// retry_delay at the connector's top level) onto the policy, with one
-// deprecation warning. When the connector has a resilience mapping or
+// legacy maps the old retry keys (timeout, max_retries, retry_delay at the
+// connector's top level) onto the policy, with one deprecation warning. When the connector has a resilience mapping or
 // resilience: false, the resilience settings win and the old keys are
 // ignored. Either way the keys are consumed: the plugin never sees them.
 func (r *resolver) legacy() {
-	if !legacyTypes[r.c.Type] {
-		return
-	}
 	var found []string
 	for _, k := range legacyKeys {
 		if _, ok := r.c.Config[k]; ok {

@@ -299,7 +299,7 @@ func TestResolveTiers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, warns, err := resilience.Resolve(connector(t, tt.body), tt.class)
+			r, warns, err := resilience.Resolve(specArgs(connector(t, tt.body), tt.class))
 			if err != nil {
 				t.Fatalf("unexpected error:\n%v", err)
 			}
@@ -328,7 +328,7 @@ func TestResolveTiers(t *testing.T) {
 
 func TestResolvePositions(t *testing.T) {
 	c := connector(t, "type: rest\nresilience:\n  retry_attempts: 5\n  circuit_breaker: {timeout: 12}")
-	r, _, err := resilience.Resolve(c, "")
+	r, _, err := resilience.Resolve(c, specFor(c, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,7 +436,7 @@ func TestResolveInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := resilience.Resolve(connector(t, tt.body), "")
+			_, _, err := resilience.Resolve(specArgs(connector(t, tt.body), ""))
 			var list config.ErrorList
 			if !errors.As(err, &list) {
 				t.Fatalf("want a config.ErrorList, got %v", err)
@@ -524,7 +524,7 @@ func TestResolveLegacyKeys(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := connector(t, tt.body)
-			r, warns, err := resilience.Resolve(c, "")
+			r, warns, err := resilience.Resolve(c, specFor(c, ""))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -574,7 +574,7 @@ func TestResolveLegacyInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := resilience.Resolve(connector(t, tt.body), "")
+			_, _, err := resilience.Resolve(specArgs(connector(t, tt.body), ""))
 			if err == nil || err.Error() != tt.want {
 				t.Errorf("got:\n%v\nwant:\n%s", err, tt.want)
 			}
@@ -582,23 +582,36 @@ func TestResolveLegacyInvalid(t *testing.T) {
 	}
 }
 
-// TestProfiles checks every profile against the numbers and the
-// rules users' settings must follow.
+// TestProfiles checks every class profile and the built-in plugins'
+// declared defaults (as copied into builtinSpecs) against the issue's
+// numbers and the rules users' settings must follow.
 func TestProfiles(t *testing.T) {
-	for _, name := range resilience.ProfileNames() {
-		p, ok := resilience.ProfilePolicy(name)
-		if !ok {
-			t.Fatalf("no profile %s", name)
+	get := func(name string) resilience.Policy {
+		t.Helper()
+		if p, ok := resilience.ProfilePolicy(name); ok {
+			return p
 		}
+		c := connector(t, "type: "+name)
+		r, _, err := resilience.Resolve(c, specFor(c, ""))
+		if err != nil || r.Profile != name {
+			t.Fatalf("%s: profile %q, %v", name, r.Profile, err)
+		}
+		return r.Policy
+	}
+	names := resilience.ProfileNames()
+	if strings.Join(names, " ") != "network file none" {
+		t.Errorf("class profiles %v", names)
+	}
+	for name := range builtinSpecs {
+		names = append(names, name)
+	}
+	for _, name := range names {
+		p := get(name)
 		if p.Retry.MaxAttempts < 1 || p.Retry.MaxDelay < p.Retry.InitialDelay || p.Retry.Multiplier < 1 ||
 			p.RateLimit.Burst < 1 || p.RateLimit.PerMinute <= 0 || p.Breaker.FailureThreshold < 1 ||
 			p.Breaker.SuccessThreshold < 1 || p.CallTimeout <= 0 || p.Budget.Ratio <= 0 {
 			t.Errorf("profile %s breaks a rule: %+v", name, p)
 		}
-	}
-	get := func(name string) resilience.Policy {
-		p, _ := resilience.ProfilePolicy(name)
-		return p
 	}
 	rest := get("rest")
 	if rest.Retry != (resilience.Retry{MaxAttempts: 3, InitialDelay: time.Second, MaxDelay: 30 * time.Second, Multiplier: 2, Jitter: true}) ||
@@ -651,17 +664,119 @@ func TestProfiles(t *testing.T) {
 
 func TestProfileName(t *testing.T) {
 	tests := []struct {
-		typ   string
-		class sdk.ResilienceClass
-		want  string
+		spec *sdk.Spec
+		want string
 	}{
-		{"rest", "", "rest"}, {"google_sheets", "", "gsheets"}, {"memory", sdk.ResilienceNetwork, "memory"},
-		{"ftp", "", "network"}, {"ftp", sdk.ResilienceNetwork, "network"}, {"ftp", sdk.ResilienceFile, "file"},
-		{"ftp", sdk.ResilienceNone, "none"},
+		{nil, "network"},
+		{&sdk.Spec{Name: "ftp"}, "network"},
+		{&sdk.Spec{Name: "ftp", ResilienceClass: sdk.ResilienceFile}, "file"},
+		{&sdk.Spec{Name: "ftp", ResilienceClass: sdk.ResilienceNone}, "none"},
+		{&sdk.Spec{Name: "acme", ResilienceClass: sdk.ResilienceNone, Resilience: map[string]any{"timeout": 5}}, "acme"},
+		{&sdk.Spec{ResilienceClass: sdk.ResilienceNone, Resilience: map[string]any{"timeout": 5}}, "typ"},
 	}
 	for _, tt := range tests {
-		if got := resilience.ProfileName(tt.typ, tt.class); got != tt.want {
-			t.Errorf("ProfileName(%q, %q) = %q, want %q", tt.typ, tt.class, got, tt.want)
+		if got := resilience.ProfileName("typ", tt.spec); got != tt.want {
+			t.Errorf("ProfileName(typ, %+v) = %q, want %q", tt.spec, got, tt.want)
+		}
+	}
+}
+
+// TestSpecDefaults: a plugin that declares its own defaults gets them,
+// whoever built it; fields it leaves out keep the global defaults (not
+// its class's); a user's settings still win.
+func TestSpecDefaults(t *testing.T) {
+	spec := &sdk.Spec{Name: "acme", ResilienceClass: sdk.ResilienceFile, Resilience: map[string]any{
+		"retry.max_attempts": 9, "retry.initial_delay": 0.25, "rate_limit.enabled": true,
+		"rate_limit.max_requests_per_minute": 12, "rate_limit.backpressure_strategy": "fail", "timeout": int64(45),
+	}}
+	c := connector(t, "type: acme\nresilience: {retry: {max_delay: 5}}")
+	r, warns, err := resilience.Resolve(c, spec)
+	if err != nil || len(warns) > 0 {
+		t.Fatal(err, warns)
+	}
+	if r.Profile != "acme" || r.ClassAssumed {
+		t.Errorf("profile %q, assumed %v", r.Profile, r.ClassAssumed)
+	}
+	for path, w := range map[string]want{
+		"retry.max_attempts":                 {"9", "profile acme"},
+		"retry.initial_delay":                {"0.25s", "profile acme"},
+		"retry.max_delay":                    {"5s", "full block"},
+		"timeout":                            {"45s", "profile acme"},
+		"rate_limit.enabled":                 {"true", "profile acme"},
+		"rate_limit.max_requests_per_minute": {"12", "profile acme"},
+		"rate_limit.backpressure_strategy":   {"fail", "profile acme"},
+		// Not declared: the global default, not the file class's
+		// (which turns the breaker off).
+		"circuit_breaker.enabled": {"true", "default"},
+	} {
+		if got, src := r.Value(path), r.Sources[path].String(); got != w.value || src != w.source {
+			t.Errorf("%s = %s (%s), want %s (%s)", path, got, src, w.value, w.source)
+		}
+	}
+}
+
+// TestOldPluginGetsClassDefaults: a plugin that declares no defaults (an
+// old one, or one content with its class) gets its class profile; an
+// unknown Spec assumes network.
+func TestOldPluginGetsClassDefaults(t *testing.T) {
+	c := connector(t, "type: ftp\ntimeout: 3\nmax_retries: 2")
+	for _, tt := range []struct {
+		spec    *sdk.Spec
+		profile string
+		assumed bool
+	}{
+		{&sdk.Spec{Name: "ftp", ResilienceClass: sdk.ResilienceFile}, "file", false},
+		{&sdk.Spec{Name: "ftp"}, "network", false},
+		{nil, "network", true},
+	} {
+		r, warns, err := resilience.Resolve(c, tt.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := resilience.ProfilePolicy(tt.profile)
+		if r.Profile != tt.profile || r.ClassAssumed != tt.assumed || r.Policy != want {
+			t.Errorf("%+v: profile %q assumed %v policy %+v", tt.spec, r.Profile, r.ClassAssumed, r.Policy)
+		}
+		if src := r.Sources["circuit_breaker.enabled"].String(); src != "profile "+tt.profile {
+			t.Errorf("%+v: circuit_breaker.enabled from %s", tt.spec, src)
+		}
+		// Its own timeout and max_retries keys are its own: the host
+		// takes old retry keys only from a plugin that asks.
+		if len(r.Consumed) > 0 || len(warns) > 0 {
+			t.Errorf("%+v: consumed %v, warnings %v", tt.spec, r.Consumed, warns)
+		}
+	}
+	spec := &sdk.Spec{Name: "ftp", LegacyRetryKeys: true}
+	r, warns, err := resilience.Resolve(c, spec)
+	if err != nil || strings.Join(r.Consumed, ",") != "timeout,max_retries" || len(warns) != 1 || r.Retry.MaxAttempts != 3 {
+		t.Errorf("legacy keys asked for: consumed %v, warnings %v, attempts %d, %v", r.Consumed, warns, r.Retry.MaxAttempts, err)
+	}
+}
+
+// TestInvalidSpecDefaults: a plugin's bad defaults are refused with every
+// problem, naming the plugin, the field and what is allowed; it is the
+// plugin's fault, not a config.ErrorList of the pipeline file.
+func TestInvalidSpecDefaults(t *testing.T) {
+	spec := &sdk.Spec{Name: "acme", Resilience: map[string]any{
+		"retry.max_attempt": 3, "retry.max_attempts": 0, "timeout": "30s", "rate_limit.burst_size": 2.5,
+		"rate_limit.backpressure_strategy": "drop", "retry.jitter": 1,
+	}}
+	_, _, err := resilience.Resolve(connector(t, "type: acme"), spec)
+	var list config.ErrorList
+	if err == nil || errors.As(err, &list) {
+		t.Fatalf("got %v", err)
+	}
+	for _, part := range []string{
+		"connector type acme: its plugin's Spec declares invalid resilience defaults",
+		"rate_limit.backpressure_strategy: drop is not allowed; use wait or fail",
+		"rate_limit.burst_size: 2.5 is not allowed; use a whole number from 1 to 1000000",
+		"retry.jitter: 1 is not allowed; use true or false",
+		"retry.max_attempt: unknown field (did you mean retry.max_attempts?); the fields are enabled, timeout,",
+		"retry.max_attempts: 0 is not allowed; use a whole number from 1 to 100",
+		"timeout: 30s is not allowed; use a number of seconds above 0, at most 86400",
+	} {
+		if !strings.Contains(err.Error(), part) {
+			t.Errorf("error lacks %q:\n%v", part, err)
 		}
 	}
 }

@@ -81,6 +81,12 @@ func (c *Client) Spec(ctx context.Context) (sdk.Spec, error) {
 	if err != nil {
 		return sdk.Spec{}, fromStatus(ctx, err)
 	}
+	if b := r.GetResilienceJson(); len(b) > 0 {
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			return sdk.Spec{}, errclass.Permanentf("spec: resilience_json is not a JSON object of policy fields: %w", err)
+		}
+	}
 	return fromSpecResponse(r), nil
 }
 
@@ -211,8 +217,17 @@ func (c *Client) DeleteState(ctx context.Context, flow string) (bool, error) {
 	return r.GetFound(), nil
 }
 
-// fromSpecResponse converts a wire spec to its domain form.
+// fromSpecResponse converts a wire spec to its domain form. Resilience
+// defaults that are not a JSON object are left out (Client.Spec refuses
+// them); an old plugin sends none, and the host then applies its class
+// profile.
 func fromSpecResponse(r *pb.SpecResponse) sdk.Spec {
+	var res map[string]any
+	if b := r.GetResilienceJson(); len(b) > 0 {
+		if err := json.Unmarshal(b, &res); err != nil {
+			res = nil
+		}
+	}
 	modes := make([]sdk.WriteMode, 0, len(r.GetWriteModes()))
 	for _, m := range r.GetWriteModes() {
 		modes = append(modes, sdk.WriteMode(m))
@@ -233,6 +248,11 @@ func fromSpecResponse(r *pb.SpecResponse) sdk.Spec {
 		LocalDiscover:   r.GetLocalDiscover(),
 		LocationKeys:    r.GetLocationKeys(),
 		Env:             r.GetEnv(),
+		Resilience:      res,
+		HostKeys:        r.GetHostKeys(),
+		DefaultHost:     r.GetDefaultHost(),
+		Aliases:         r.GetAliases(),
+		LegacyRetryKeys: r.GetLegacyRetryKeys(),
 	}
 }
 

@@ -88,6 +88,48 @@ func (c *Connector) Spec() sdk.Spec {
 		Incremental:     true,
 		Discover:        true,
 		LocationKeys:    []string{"endpoint", "spreadsheet_id", "sheet_name", "range"},
+		// Google Sheets API v4 allows 60 read requests per minute per user
+		// per project (300 per project); over quota it answers 429
+		// RESOURCE_EXHAUSTED and asks for truncated exponential backoff
+		// with random jitter capped near 32-64 s. So: 60 a minute with a
+		// burst of 1 (a bucket of 10 would allow 70 in the first minute),
+		// shared per host because connectors usually share one identity,
+		// seven attempts and a 32 s cap: the waits (about 1+2+4+8+16+32 s)
+		// outlast the one-minute quota window, so a 429 storm ends in a
+		// retry that fits the next window. OAuth tokens expire: refresh
+		// credentials.
+		Resilience: map[string]any{
+			"retry.max_attempts":       7,
+			"retry.initial_delay":      1,
+			"retry.max_delay":          32,
+			"retry.backoff_multiplier": 2.0,
+			"retry.jitter":             true,
+
+			"circuit_breaker.enabled":           true,
+			"circuit_breaker.failure_threshold": 5,
+			"circuit_breaker.recovery_timeout":  60,
+			"circuit_breaker.success_threshold": 2,
+			"timeout":                           60,
+
+			"rate_limit.enabled":                 true,
+			"rate_limit.max_requests_per_minute": 60.0,
+			"rate_limit.burst_size":              1,
+			"rate_limit.per_host":                true,
+			"rate_limit.backpressure_strategy":   "wait",
+			// Shared across processes when the run shares limits
+			// (run --shared-limits): the quota is the remote API's.
+			"rate_limit.shared": true,
+
+			"recovery.enable_connection_recovery": true,
+			"recovery.enable_credential_refresh":  true,
+			"recovery.recovery_check_interval":    30,
+		},
+		HostKeys: []string{"endpoint"},
+		// Without an endpoint every instance reaches the one Sheets API
+		// and shares its quota: one per-host limiter for all of them.
+		DefaultHost: "sheets.googleapis.com",
+		// The old tool's name for this connector type.
+		Aliases: []string{"google_sheets"},
 	}
 }
 

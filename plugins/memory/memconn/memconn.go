@@ -97,7 +97,15 @@ func (c *Connector) Spec() sdk.Spec {
 		Discover:        true,
 		WriteModes:      []sdk.WriteMode{sdk.ModeReplace, sdk.ModeAppend, sdk.ModeUpsert},
 		LocationKeys:    []string{"table_name"},
-		LocalDiscover:   true,
+		// In memory: no retries, breaker or rate limit, since there is no
+		// system behind it to fail or to protect. The host still gives
+		// every call a deadline and restarts a crashed plugin.
+		Resilience: map[string]any{
+			"retry.max_attempts":      1,
+			"circuit_breaker.enabled": false,
+			"rate_limit.enabled":      false,
+		},
+		LocalDiscover: true,
 	}
 }
 

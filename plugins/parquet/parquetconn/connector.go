@@ -79,7 +79,20 @@ func (c *Connector) Spec() sdk.Spec {
 		Discover:        true,
 		WriteModes:      []sdk.WriteMode{sdk.ModeReplace, sdk.ModeAppend},
 		LocationKeys:    []string{"path"},
-		LocalDiscover:   true,
+		// Local or mounted files: a quick second try for a flaky mount
+		// (0.1 s, at most 1 s), no breaker and no rate limit, and a
+		// generous call timeout for a page of a large file on a slow mount.
+		Resilience: map[string]any{
+			"retry.max_attempts":                  2,
+			"retry.initial_delay":                 0.1,
+			"retry.max_delay":                     1,
+			"timeout":                             60,
+			"circuit_breaker.enabled":             false,
+			"rate_limit.enabled":                  false,
+			"recovery.enable_connection_recovery": true,
+			"recovery.enable_credential_refresh":  false,
+		},
+		LocalDiscover: true,
 	}
 }
 

@@ -87,6 +87,25 @@ func (c *Connector) Spec() sdk.Spec {
 		StoresState:     true,
 		WriteModes:      []sdk.WriteMode{sdk.ModeReplace, sdk.ModeAppend, sdk.ModeUpsert},
 		LocationKeys:    []string{"host", "port", "database", "dbname", "schema", "table", "table_name", "query"},
+		// A database answers in milliseconds or not at all: retry soon
+		// (0.5 s, at most 10 s), open the breaker after three failures,
+		// and ping the connection every 15 s. No rate limit: the pool size
+		// is the limit. Credentials are not refreshed by default
+		// (passwords rarely rotate mid-run).
+		Resilience: map[string]any{
+			"retry.max_attempts":                3,
+			"retry.initial_delay":               0.5,
+			"retry.max_delay":                   10,
+			"circuit_breaker.enabled":           true,
+			"circuit_breaker.failure_threshold": 3,
+			"circuit_breaker.recovery_timeout":  30,
+			"timeout":                           30,
+
+			"recovery.enable_connection_recovery": true,
+			"recovery.enable_credential_refresh":  false,
+			"recovery.recovery_check_interval":    15,
+		},
+		HostKeys: []string{"dsn", "host"},
 		// libpq's connection variables, which pgx reads when the dsn
 		// leaves a part out (PGHOST, PGPORT, PGPASSWORD, PGSSLMODE...).
 		Env: []string{"PG*"},

@@ -74,6 +74,38 @@ func (c *Connector) Spec() sdk.Spec {
 		Incremental:     true,
 		Discover:        true,
 		LocationKeys:    []string{"url", "data_path", "stream_name"},
+		// A generic HTTP API: three tries, a breaker after five failures,
+		// and a conservative 60 requests a minute per host (most public
+		// APIs allow at least that), since we do not know the API's quota.
+		Resilience: map[string]any{
+			"retry.max_attempts":       3,
+			"retry.initial_delay":      1,
+			"retry.max_delay":          30,
+			"retry.backoff_multiplier": 2.0,
+			"retry.jitter":             true,
+
+			"circuit_breaker.enabled":           true,
+			"circuit_breaker.failure_threshold": 5,
+			"circuit_breaker.recovery_timeout":  60,
+			"circuit_breaker.success_threshold": 2,
+			"timeout":                           30,
+
+			"rate_limit.enabled":                 true,
+			"rate_limit.max_requests_per_minute": 60.0,
+			"rate_limit.burst_size":              10,
+			"rate_limit.per_host":                true,
+			"rate_limit.backpressure_strategy":   "wait",
+			// Shared across processes when the run shares limits
+			// (run --shared-limits): the quota is the remote API's.
+			"rate_limit.shared": true,
+
+			"recovery.enable_connection_recovery": true,
+			"recovery.enable_credential_refresh":  true,
+			"recovery.recovery_check_interval":    30,
+		},
+		HostKeys: []string{"url"},
+		// The old tool's retry keys at the connector's top level.
+		LegacyRetryKeys: true,
 	}
 }
 

@@ -51,6 +51,32 @@ func (c *Connector) Spec() sdk.Spec {
 		Incremental:     true,
 		WriteModes:      []sdk.WriteMode{sdk.ModeReplace, sdk.ModeAppend},
 		LocationKeys:    []string{"endpoint_url", "bucket", "uri", "key", "path_prefix"},
+		// S3 answers bursts with 503 SlowDown (about 3,500 writes and 5,500
+		// reads per second per prefix). One call here is one page: up to
+		// 8 MiB of rows, a handful of S3 requests (a multipart upload's
+		// create, parts and completion; a few range GETs). 3,000 calls a
+		// minute (50 a second, some 250 S3 requests a second) stays an
+		// order of magnitude under S3's limits while never being what
+		// bounds a flow's throughput (a ceiling of 100 a minute capped a
+		// flow at about 13 MiB/s); SlowDown answers still pace it as rate
+		// hints. Longer max delay and call timeout for large objects.
+		Resilience: map[string]any{
+			"retry.max_attempts":       3,
+			"retry.initial_delay":      1,
+			"retry.max_delay":          60,
+			"retry.backoff_multiplier": 2.0,
+
+			"circuit_breaker.enabled":           true,
+			"circuit_breaker.failure_threshold": 3,
+			"circuit_breaker.recovery_timeout":  30,
+			"timeout":                           60,
+
+			"rate_limit.enabled":                 true,
+			"rate_limit.max_requests_per_minute": 3000.0,
+			"rate_limit.burst_size":              50,
+			"rate_limit.backpressure_strategy":   "wait",
+		},
+		HostKeys: []string{"endpoint_url", "uri"},
 		// The AWS SDK's default credential chain and settings (keys,
 		// profile, region, web identity, container credentials).
 		Env: []string{"AWS_*"},

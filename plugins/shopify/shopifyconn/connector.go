@@ -53,6 +53,48 @@ func (c *Connector) Spec() sdk.Spec {
 		Incremental:     true,
 		Discover:        true,
 		LocationKeys:    []string{"endpoint", "shop_domain", "api"},
+		// Shopify limits with leaky buckets whose size and leak rate depend
+		// on the plan and the API: REST 40 requests leaking 2/s on standard
+		// plans (20/s on Plus), GraphQL cost points (sizes and restore
+		// rates vary by plan and API version). The plan's rates are read
+		// from responses, not assumed: every response's budget goes back
+		// as rate hints (GraphQL throttleStatus, REST
+		// X-Shopify-Shop-Api-Call-Limit) and the host's limiter paces from
+		// them before the bucket empties. The token bucket here is only a
+		// ceiling: 1,200 a minute (Plus's REST leak rate) with a burst of
+		// 40 (the smallest bucket), shared per store. Requests had no
+		// timeout in the old tool; they get 30 s.
+		Resilience: map[string]any{
+			"retry.max_attempts":       5,
+			"retry.initial_delay":      1,
+			"retry.max_delay":          30,
+			"retry.backoff_multiplier": 2.0,
+			"retry.jitter":             true,
+
+			"circuit_breaker.enabled":           true,
+			"circuit_breaker.failure_threshold": 5,
+			"circuit_breaker.recovery_timeout":  60,
+			"circuit_breaker.success_threshold": 2,
+			"timeout":                           30,
+
+			"rate_limit.enabled":                 true,
+			"rate_limit.max_requests_per_minute": 1200.0,
+			"rate_limit.burst_size":              40,
+			"rate_limit.per_host":                true,
+			"rate_limit.backpressure_strategy":   "wait",
+			// Shared across processes when the run shares limits
+			// (run --shared-limits): the quota is the remote API's.
+			"rate_limit.shared": true,
+
+			"recovery.enable_connection_recovery": true,
+			"recovery.enable_credential_refresh":  true,
+			"recovery.recovery_check_interval":    30,
+		},
+		// The store a connector reads: its per-host limiter is shared by
+		// every connector of the same store.
+		HostKeys: []string{"endpoint", "shop_domain"},
+		// The old tool's retry keys at the connector's top level.
+		LegacyRetryKeys: true,
 	}
 }
 

@@ -14,7 +14,8 @@ import (
 type conn struct{}
 
 func (conn) Spec() sdk.Spec {
-	return sdk.Spec{Name: "ok", Version: "0.0.1", ConfigSchema: json.RawMessage(`{"type":"object"}`), ResilienceClass: sdk.ResilienceNone}
+	return sdk.Spec{Name: "ok", Version: "0.0.1", ConfigSchema: json.RawMessage(`{"type":"object"}`), ResilienceClass: sdk.ResilienceNone,
+		Aliases: []string{"okay"}}
 }
 
 func (conn) Configure(ctx context.Context, cfg json.RawMessage) ([]sdk.FieldError, error) {

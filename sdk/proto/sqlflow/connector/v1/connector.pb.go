@@ -216,9 +216,26 @@ type SpecResponse struct {
 	// environment beyond the host's allow-list: names, or prefixes ending in
 	// "*" ("AWS_*"). A plugin starts with the allow-list only; the host
 	// passes the host's variables that match these as well.
-	Env           []string `protobuf:"bytes,15,rep,name=env,proto3" json:"env,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Env []string `protobuf:"bytes,15,rep,name=env,proto3" json:"env,omitempty"`
+	// The connector's own default resilience policy: a JSON object of field
+	// paths ("retry.max_attempts", "rate_limit.per_host", ...) to values in
+	// the units users write (seconds for durations). Empty: the host's
+	// profile of resilience_class applies.
+	ResilienceJson []byte `protobuf:"bytes,16,opt,name=resilience_json,json=resilienceJson,proto3" json:"resilience_json,omitempty"`
+	// The configuration keys whose value names the remote host (a URL or a
+	// host name), in order: the key of the per-host rate limiter. Empty: the
+	// host's generic list.
+	HostKeys []string `protobuf:"bytes,17,rep,name=host_keys,json=hostKeys,proto3" json:"host_keys,omitempty"`
+	// The host of the one public API the connector talks to when its
+	// configuration names none.
+	DefaultHost string `protobuf:"bytes,18,opt,name=default_host,json=defaultHost,proto3" json:"default_host,omitempty"`
+	// Other type names pipeline files may use for this connector.
+	Aliases []string `protobuf:"bytes,19,rep,name=aliases,proto3" json:"aliases,omitempty"`
+	// The host takes the old top-level retry keys (timeout, max_retries,
+	// retry_delay) as resilience settings and does not send them on.
+	LegacyRetryKeys bool `protobuf:"varint,20,opt,name=legacy_retry_keys,json=legacyRetryKeys,proto3" json:"legacy_retry_keys,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *SpecResponse) Reset() {
@@ -354,6 +371,41 @@ func (x *SpecResponse) GetEnv() []string {
 		return x.Env
 	}
 	return nil
+}
+
+func (x *SpecResponse) GetResilienceJson() []byte {
+	if x != nil {
+		return x.ResilienceJson
+	}
+	return nil
+}
+
+func (x *SpecResponse) GetHostKeys() []string {
+	if x != nil {
+		return x.HostKeys
+	}
+	return nil
+}
+
+func (x *SpecResponse) GetDefaultHost() string {
+	if x != nil {
+		return x.DefaultHost
+	}
+	return ""
+}
+
+func (x *SpecResponse) GetAliases() []string {
+	if x != nil {
+		return x.Aliases
+	}
+	return nil
+}
+
+func (x *SpecResponse) GetLegacyRetryKeys() bool {
+	if x != nil {
+		return x.LegacyRetryKeys
+	}
+	return false
 }
 
 type ConfigureRequest struct {
@@ -1728,7 +1780,7 @@ const file_sqlflow_connector_v1_connector_proto_rawDesc = "" +
 	"\x05class\x18\x01 \x01(\x0e2 .sqlflow.connector.v1.ErrorClassR\x05class\x12.\n" +
 	"\x13retry_after_seconds\x18\x02 \x01(\x01R\x11retryAfterSeconds\x12\x14\n" +
 	"\x05field\x18\x03 \x01(\tR\x05field\"\r\n" +
-	"\vSpecRequest\"\xe9\x03\n" +
+	"\vSpecRequest\"\x98\x05\n" +
 	"\fSpecResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12)\n" +
@@ -1746,7 +1798,12 @@ const file_sqlflow_connector_v1_connector_proto_rawDesc = "" +
 	"\fstores_state\x18\f \x01(\bR\vstoresState\x12%\n" +
 	"\x0elocal_discover\x18\r \x01(\bR\rlocalDiscover\x12#\n" +
 	"\rlocation_keys\x18\x0e \x03(\tR\flocationKeys\x12\x10\n" +
-	"\x03env\x18\x0f \x03(\tR\x03env\"3\n" +
+	"\x03env\x18\x0f \x03(\tR\x03env\x12'\n" +
+	"\x0fresilience_json\x18\x10 \x01(\fR\x0eresilienceJson\x12\x1b\n" +
+	"\thost_keys\x18\x11 \x03(\tR\bhostKeys\x12!\n" +
+	"\fdefault_host\x18\x12 \x01(\tR\vdefaultHost\x12\x18\n" +
+	"\aaliases\x18\x13 \x03(\tR\aaliases\x12*\n" +
+	"\x11legacy_retry_keys\x18\x14 \x01(\bR\x0flegacyRetryKeys\"3\n" +
 	"\x10ConfigureRequest\x12\x1f\n" +
 	"\vconfig_json\x18\x01 \x01(\fR\n" +
 	"configJson\"<\n" +
