@@ -2,6 +2,8 @@ module github.com/sqlflow/sqlflow-host/sdk
 
 go 1.26.8
 
+toolchain go1.26.10
+
 require (
 	github.com/apache/arrow-go/v18 v18.8.0
 	github.com/aws/aws-sdk-go-v2 v1.48.0
