@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,11 +11,40 @@ import (
 	"github.com/sqlflow/sqlflow-host/sdk/sdktest"
 )
 
-// TestConformance builds this directory as sqlflow-plugin-counter and runs
-// the conformance kit on it, as an author would.
+// TestConformance copies main.go into a module of its own outside this
+// repository's modules (go.mod requiring the SDK module, replaced by this
+// checkout's sdk directory, as a third-party author would while the SDK
+// comes from a checkout), builds it as sqlflow-plugin-counter and runs the
+// conformance kit on it.
 func TestConformance(t *testing.T) {
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdkDir, err := filepath.Abs(filepath.Join("..", "..", "..", "sdk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := filepath.Join(t.TempDir(), "sqlflow-plugin-counter")
+	if err := os.Mkdir(mod, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gomod := "module example.com/sqlflow-plugin-counter\n\ngo 1.26\n\n" +
+		"require github.com/sqlflow/sqlflow-host/sdk v1.0.0\n\n" +
+		"replace github.com/sqlflow/sqlflow-host/sdk => " + sdkDir + "\n"
+	for name, data := range map[string][]byte{"main.go": src, "go.mod": []byte(gomod)} {
+		if err := os.WriteFile(filepath.Join(mod, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tidy := exec.Command("go", "mod", "tidy")
+	tidy.Dir = mod
+	tidy.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+	if out, err := tidy.CombinedOutput(); err != nil {
+		t.Fatalf("go mod tidy in %s: %v\n%s", mod, err, out)
+	}
 	sdktest.Run(t, sdktest.Config{
-		Binary: sdktest.BuildPlugin(t, "."),
+		Binary: sdktest.BuildPlugin(t, mod),
 		BadConfigs: []sdktest.BadConfig{
 			{Name: "missing n", Config: json.RawMessage(`{}`), Field: "n"},
 			{Name: "negative n", Config: json.RawMessage(`{"n": -1}`), Field: "n"},
