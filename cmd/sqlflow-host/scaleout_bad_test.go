@@ -120,7 +120,7 @@ flows:
 	if u == nil {
 		t.Fatalf("no jobs UI address in the log:\n%s", w.logText(t))
 	}
-	for path, want := range map[string]string{"": "<html", "api/jobs?state=completed&limit=20": `"good"`} {
+	for path, want := range map[string]string{"": "<html", "api/jobs?state=completed&limit=20": `"kind":"sqlflow_flow"`} {
 		resp, err := http.Get(u[1] + path)
 		if err != nil {
 			t.Fatalf("jobs UI %s: %v", path, err)
