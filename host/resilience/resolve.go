@@ -718,23 +718,12 @@ func (r *resolver) legacy() {
 // legacyNumber reads an old key's value: a number, or a string holding one
 // (the old tool converted them).
 func legacyNumber(v any) (float64, bool) {
-	var x float64
-	switch v := v.(type) {
-	case int:
-		x = float64(v)
-	case int64:
-		x = float64(v)
-	case uint64:
-		x = float64(v)
-	case float64:
-		x = v
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil {
-			return 0, false
-		}
-		x = f
-	default:
+	str, ok := v.(string)
+	if !ok {
+		return specNumber(v)
+	}
+	x, err := strconv.ParseFloat(strings.TrimSpace(str), 64)
+	if err != nil {
 		return 0, false
 	}
 	return x, !math.IsInf(x, 0) && !math.IsNaN(x)
