@@ -52,20 +52,6 @@ func pgValue[T any](t testing.TB, dsn, q string, args ...any) T {
 	return v
 }
 
-func soExec(t *testing.T, dsn, q string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, q); err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-}
-
 // worker is a worker process of the built binary.
 type worker struct {
 	name string
@@ -148,7 +134,7 @@ func TestScaleOutWorkersSurviveKillAndStop(t *testing.T) {
 	bin := hostBinary(t)
 	schema := jobSchema(t, dsn, "so_kill")
 	dir := t.TempDir()
-	soExec(t, dsn, "CREATE SCHEMA "+schema+"; CREATE TABLE "+schema+".src AS SELECT g AS id, 'n'||g AS name FROM generate_series(1, 300) g")
+	pgExec(t, dsn, "CREATE SCHEMA "+schema+"; CREATE TABLE "+schema+".src AS SELECT g AS id, 'n'||g AS name FROM generate_series(1, 300) g")
 	var csvRows strings.Builder
 	csvRows.WriteString("id,name\n")
 	for i := 1; i <= 120; i++ {
