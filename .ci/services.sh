@@ -60,26 +60,33 @@ pg_bindir() {
 
 # ---------------------------------------------------------------- install
 
+# apt_install NAME PACKAGE HINT installs Debian's PACKAGE with apt-get, as
+# root or through sudo; without either, or without apt-get, it says what to
+# install by hand (HINT: what NAME is needed for) and exits 1.
+apt_install() {
+  local name=$1 pkg=$2 hint=$3 sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo=(sudo)
+    else
+      log "$name: not installed, and not root and no sudo: install Debian's $pkg package (apt-get install $pkg)"
+      exit 1
+    fi
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    log "$name: not installed and no apt-get here: install $hint"
+    exit 1
+  fi
+  log "$name: installing Debian's $pkg (${sudo[*]:+${sudo[*]} }apt-get install $pkg)"
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
+}
+
 install() {
   if [ -n "$(pg_bindir)" ]; then
     log "PostgreSQL: server binaries in $(pg_bindir)"
   else
-    local sudo=()
-    if [ "$(id -u)" != 0 ]; then
-      if command -v sudo >/dev/null 2>&1; then
-        sudo=(sudo)
-      else
-        log "PostgreSQL: not installed, and not root and no sudo: install Debian's postgresql package (apt-get install postgresql)"
-        exit 1
-      fi
-    fi
-    if ! command -v apt-get >/dev/null 2>&1; then
-      log "PostgreSQL: not installed and no apt-get here: install PostgreSQL's server binaries (initdb, pg_ctl, postgres)"
-      exit 1
-    fi
-    log "PostgreSQL: installing Debian's postgresql (${sudo[*]:+${sudo[*]} }apt-get install postgresql)"
-    "${sudo[@]}" apt-get update -qq
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    apt_install PostgreSQL postgresql "PostgreSQL's server binaries (initdb, pg_ctl, postgres)"
     [ -n "$(pg_bindir)" ] || { log "PostgreSQL: installed, but initdb and pg_ctl are not found"; exit 1; }
     log "PostgreSQL: server binaries in $(pg_bindir)"
   fi
@@ -94,22 +101,7 @@ install_chromium() {
     log "chromium: $(command -v chromium || command -v chromium-browser)"
     return
   fi
-  local sudo=()
-  if [ "$(id -u)" != 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-      sudo=(sudo)
-    else
-      log "chromium: not installed, and not root and no sudo: install Debian's chromium package (apt-get install chromium)"
-      exit 1
-    fi
-  fi
-  if ! command -v apt-get >/dev/null 2>&1; then
-    log "chromium: not installed and no apt-get here: install chromium (the jobs UI test drives it headless)"
-    exit 1
-  fi
-  log "chromium: installing Debian's chromium (${sudo[*]:+${sudo[*]} }apt-get install chromium)"
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  apt_install chromium chromium "chromium (the jobs UI test drives it headless)"
   command -v chromium >/dev/null 2>&1 || { log "chromium: installed, but not on PATH"; exit 1; }
 }
 
